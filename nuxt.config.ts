@@ -1,0 +1,36 @@
+// https://nuxt.com/docs/api/configuration/nuxt-config
+import pkg from './package.json'
+
+export default defineNuxtConfig({
+  compatibilityDate: '2025-07-15',
+  devtools: { enabled: false },
+  telemetry: false,
+  modules: ['@nuxtjs/tailwindcss', '@pinia/nuxt', '@nuxt/eslint'],
+  css: ['~/assets/css/main.css'],
+  app: {
+    head: {
+      title: 'NodePulse',
+      htmlAttrs: { lang: 'en' },
+      meta: [
+        { name: 'viewport', content: 'width=device-width, initial-scale=1' },
+        { name: 'color-scheme', content: 'light dark' },
+        { name: 'referrer', content: 'no-referrer' },
+      ],
+      link: [{ rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }],
+    },
+  },
+  // The dashboard is an authenticated app: no SEO, no server-rendered user data.
+  ssr: false,
+  tailwindcss: { viewer: false },
+  eslint: { config: { stylistic: false } },
+  typescript: { strict: true },
+  runtimeConfig: { public: { version: pkg.version } },
+  nitro: {
+    errorHandler: '~/server/error',
+    // Migrations ship inside the server bundle so the built app finds them from any cwd.
+    serverAssets: [{ baseName: 'migrations', dir: '../drizzle' }],
+    routeRules: {
+      '/**': { headers: { 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' } },
+    },
+  },
+})

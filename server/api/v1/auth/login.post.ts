@@ -1,0 +1,22 @@
+import { loginBody } from '../../../../shared/contracts'
+
+export default defineEventHandler(async (event) => {
+  const body = await readJson(event, loginBody)
+  const { auth, loginLimiter } = await services()
+  const key = `${getRequestIP(event) ?? 'unknown'}|${body.username.toLowerCase()}`
+  const wait = loginLimiter.retryAfter(key)
+  if (wait) {
+    setResponseHeader(event, 'retry-after', wait)
+    throw createError({ statusCode: 429, message: `Too many failed logins; try again in ${wait} seconds` })
+  }
+  const user = await auth.checkPassword(body.username, body.password)
+  if (!user) {
+    loginLimiter.fail(key)
+    // Intentionally vague: do not reveal whether the username exists.
+    throw createError({ statusCode: 401, message: 'Invalid username or password' })
+  }
+  loginLimiter.succeed(key)
+  const session = await getAppSession(event)
+  await session.update({ uid: user.id })
+  return { id: user.id, username: user.username, role: user.role, via: 'session' }
+})

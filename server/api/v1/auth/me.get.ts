@@ -1,0 +1,6 @@
+import type { MeView } from '../../../../shared/contracts'
+
+export default defineEventHandler((event): MeView => {
+  const { userId, username, role, via } = requirePrincipal(event)
+  return { id: userId, username, role, via }
+})

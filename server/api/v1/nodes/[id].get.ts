@@ -1,0 +1,8 @@
+import { idParam } from '../../../../shared/contracts'
+import { toNodeView } from '../../../services/registry'
+
+export default defineEventHandler(async (event) => {
+  const { id } = readParams(event, idParam)
+  const { config } = await services()
+  return toNodeView(await findNode(id), Date.now(), config.staleAfterSeconds)
+})

@@ -1,0 +1,13 @@
+import { idParam, updateNodeBody } from '../../../../shared/contracts'
+import { toNodeView } from '../../../services/registry'
+
+export default defineEventHandler(async (event) => {
+  requireAdmin(event)
+  const { id } = readParams(event, idParam)
+  const body = await readJson(event, updateNodeBody)
+  const { registry, config } = await services()
+  await findNode(id)
+  const node = await registry.update(id, body)
+  if (!node) throw createError({ statusCode: 404, message: `Node ${id} not found` })
+  return toNodeView(node, Date.now(), config.staleAfterSeconds)
+})

@@ -1,0 +1,20 @@
+import { idParam, MAX_REPORT_BYTES, statsReport } from '../../../../../shared/contracts'
+import { NodeGoneError, samplesFromReport } from '../../../../services/ingest'
+
+/** An agent pushes one sample or a batch; answered only once the samples are committed. */
+export default defineEventHandler(async (event) => {
+  const { id } = readParams(event, idParam)
+  await requireAgent(event, id)
+  const report = await readJson(event, statsReport, MAX_REPORT_BYTES)
+  const { ingest } = await services()
+  try {
+    const result = await ingest.submit(id, samplesFromReport(report, new Date()))
+    return { node_id: id, accepted: result.accepted, stored: result.stored, duplicates: result.duplicates, last_seen: result.lastSeen.toISOString() }
+  }
+  catch (error) {
+    if (error instanceof NodeGoneError) throw createError({ statusCode: 404, message: `Node ${id} was deleted` })
+    console.error(`[nodepulse] storing a report of node ${id} failed:`, error)
+    setResponseHeader(event, 'retry-after', 5)
+    throw createError({ statusCode: 503, message: 'The report could not be stored right now; retry later' })
+  }
+})

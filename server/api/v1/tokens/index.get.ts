@@ -1,0 +1,7 @@
+import { toTokenView } from '../../../services/auth'
+
+export default defineEventHandler(async (event) => {
+  requireAdmin(event)
+  const { auth } = await services()
+  return (await auth.listApiTokens()).map(toTokenView)
+})

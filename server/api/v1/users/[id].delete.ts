@@ -1,0 +1,12 @@
+import { idParam } from '../../../../shared/contracts'
+
+export default defineEventHandler(async (event) => {
+  requireAdmin(event)
+  const { id } = readParams(event, idParam)
+  const { auth } = await services()
+  const result = await auth.deleteUser(id)
+  if (result === 'missing') throw createError({ statusCode: 404, message: `User ${id} not found` })
+  if (result === 'last-admin') throw createError({ statusCode: 409, message: 'This is the last admin; create another admin before deleting it' })
+  setResponseStatus(event, 204)
+  return null
+})

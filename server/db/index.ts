@@ -1,0 +1,67 @@
+import { mkdir } from 'node:fs/promises'
+import { PGlite } from '@electric-sql/pglite'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+import { applyMigrations, type MigrationFile } from './migrate'
+import * as schema from './schema'
+
+/** The drizzle database both drivers give; services only ever see this type. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
+
+export interface DatabaseHandle {
+  db: Database
+  driver: 'pglite' | 'postgres'
+  close: () => Promise<void>
+}
+
+export interface OpenOptions {
+  /** postgres:// URL; when absent the embedded PGlite database is used. */
+  url?: string
+  /** PGlite data directory; `memory://` keeps it in memory (tests). */
+  dataDir: string
+  /** Applied before the handle is returned. */
+  migrations?: MigrationFile[]
+}
+
+/** Opens the configured database: postgres.js for a URL, else PGlite files in dataDir. */
+export async function openDatabase({ url, dataDir, migrations }: OpenOptions): Promise<DatabaseHandle> {
+  if (url) {
+    if (migrations) {
+      // A single connection, so the migration advisory lock is held by the session that migrates.
+      const single = postgres(url, { max: 1, onnotice: () => {} })
+      try {
+        await applyMigrations(drizzlePostgres(single, { schema }), migrations)
+      }
+      finally {
+        await single.end({ timeout: 5 })
+      }
+    }
+    const client = postgres(url, { max: 10, onnotice: () => {}, connection: { application_name: 'nodepulse' } })
+    return { db: drizzlePostgres(client, { schema }), driver: 'postgres', close: () => client.end({ timeout: 5 }) }
+  }
+  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
+  const client = await PGlite.create(dataDir)
+  const db = drizzlePglite(client, { schema })
+  if (migrations) await applyMigrations(db, migrations)
+  return { db, driver: 'pglite', close: () => client.close() }
+}
+
+let current: DatabaseHandle | undefined
+
+/** Makes a handle the process-wide database (set once by the start-up plugin or a test). */
+export function setDatabase(handle: DatabaseHandle | undefined): void {
+  current = handle
+}
+
+/** The process-wide database; throws when start-up has not opened it yet. */
+export function useDb(): Database {
+  if (!current) throw new Error('Database is not open yet')
+  return current.db
+}
+
+/** The process-wide handle, for health checks and shutdown. */
+export function useDatabaseHandle(): DatabaseHandle | undefined {
+  return current
+}

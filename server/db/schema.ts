@@ -1,0 +1,112 @@
+import { sql } from 'drizzle-orm'
+import {
+  bigint, bigserial, doublePrecision, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex,
+} from 'drizzle-orm/pg-core'
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}
+
+export const NODE_KINDS = ['master', 'agent'] as const
+export type NodeKind = (typeof NODE_KINDS)[number]
+export const ROLES = ['admin', 'viewer'] as const
+export type Role = (typeof ROLES)[number]
+
+/** Every host NodePulse watches: the host it runs on (master) and hosts that push stats (agents). */
+export const nodes = pgTable('nodes', {
+  id: serial('id').primaryKey(),
+  hostname: text('hostname').notNull(),
+  kind: text('kind', { enum: NODE_KINDS }).notNull(),
+  labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+  agentTokenHash: text('agent_token_hash'),
+  lastSeen: timestamp('last_seen', { withTimezone: true }),
+  ...timestamps,
+}, t => [
+  uniqueIndex('nodes_agent_token_hash_key').on(t.agentTokenHash),
+  // One master row per host: a restart finds its own row instead of adding another.
+  uniqueIndex('nodes_master_hostname_key').on(t.hostname).where(sql`${t.kind} = 'master'`),
+])
+
+/** Extra figures a sample may carry beyond the summary (the master's load, per-core cpu, network rates). */
+export type SampleDetail = Record<string, unknown>
+
+/** Time series of reported stats; (node_id, ts) identifies a sample, so a re-sent batch stores nothing twice. */
+export const nodeSamples = pgTable('node_samples', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+  ts: timestamp('ts', { withTimezone: true, precision: 3 }).notNull(),
+  cpuPercent: doublePrecision('cpu_percent').notNull(),
+  memoryPercent: doublePrecision('memory_percent'),
+  diskPercent: doublePrecision('disk_percent').notNull(),
+  uptimeSeconds: bigint('uptime_seconds', { mode: 'number' }),
+  activeBackups: integer('active_backups'),
+  detail: jsonb('detail').$type<SampleDetail>(),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+}, t => [
+  // Serves "latest sample per node" and "samples of a node in a time range" (DESC scans are free).
+  uniqueIndex('node_samples_node_ts_key').on(t.nodeId, t.ts),
+  index('node_samples_ts_idx').on(t.ts),
+])
+
+export const SEVERITIES = ['info', 'success', 'warning', 'error'] as const
+export type Severity = (typeof SEVERITIES)[number]
+
+/** The persisted event log; its id is the replay cursor of the event streams. */
+export const events = pgTable('events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  type: text('type').notNull(),
+  severity: text('severity', { enum: SEVERITIES }).notNull().default('info'),
+  // No foreign key: the log outlives the node it speaks of.
+  nodeId: integer('node_id'),
+  clusterId: text('cluster_id'),
+  resourceType: text('resource_type').notNull().default('node'),
+  message: text('message').notNull(),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
+  acknowledgedBy: text('acknowledged_by'),
+}, t => [
+  index('events_created_at_idx').on(t.createdAt),
+  index('events_node_id_idx').on(t.nodeId, t.id),
+])
+
+export const users = pgTable('users', {
+  id: serial('id').primaryKey(),
+  username: text('username').notNull(),
+  passwordHash: text('password_hash').notNull(),
+  role: text('role', { enum: ROLES }).notNull(),
+  lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+  ...timestamps,
+}, t => [uniqueIndex('users_username_key').on(t.username)])
+
+export const TOKEN_KINDS = ['api', 'stream'] as const
+
+/** User API tokens and short-lived stream tickets; only SHA-256 hashes are kept. */
+export const apiTokens = pgTable('api_tokens', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull(),
+  kind: text('kind', { enum: TOKEN_KINDS }).notNull().default('api'),
+  role: text('role', { enum: ROLES }).notNull(),
+  tokenHash: text('token_hash').notNull(),
+  userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+}, t => [
+  uniqueIndex('api_tokens_token_hash_key').on(t.tokenHash),
+  index('api_tokens_expires_at_idx').on(t.expiresAt),
+])
+
+/** Instance-wide settings created at first start (the session sealing secret). */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+})
+
+export type NodeRow = typeof nodes.$inferSelect
+export type SampleRow = typeof nodeSamples.$inferSelect
+export type NewSample = typeof nodeSamples.$inferInsert
+export type EventRow = typeof events.$inferSelect
+export type UserRow = typeof users.$inferSelect
+export type ApiTokenRow = typeof apiTokens.$inferSelect

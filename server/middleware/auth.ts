@@ -1,0 +1,56 @@
+import type { H3Event } from 'h3'
+
+// Routes anyone may call: health, login, first-run setup. Agent ingest checks its node token itself.
+const PUBLIC = [
+  /^GET \/api\/health$/,
+  /^POST \/api\/v1\/auth\/login$/,
+  /^(GET|POST) \/api\/v1\/auth\/setup$/,
+  /^POST \/api\/v1\/nodes\/[^/]+\/stats$/,
+]
+// Writes a viewer may make about their own session.
+const SELF_SERVICE = [/^POST \/api\/v1\/auth\/(logout|stream-token)$/]
+
+const isStream = (path: string) => path.endsWith('/stream') || path.startsWith('/stream/')
+
+function bearer(event: H3Event): string | undefined {
+  const header = getRequestHeader(event, 'authorization')
+  if (header) return /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? ''
+  // EventSource cannot set headers: GET streams also take ?token= (prefer short-lived stream tokens).
+  if (event.method === 'GET' && isStream(event.path.split('?')[0]!)) {
+    const token = getQuery(event).token
+    if (typeof token === 'string') return token
+  }
+  return undefined
+}
+
+/** Cookie-authenticated writes must come from our own origin (CSRF). */
+function assertSameOrigin(event: H3Event): void {
+  const origin = getRequestHeader(event, 'origin')
+  const host = getRequestHost(event, { xForwardedHost: true })
+  const sameHost = (o: string) => URL.canParse(o) && new URL(o).host === host
+  if (getRequestHeader(event, 'sec-fetch-site') === 'cross-site' || (origin !== undefined && !sameHost(origin))) {
+    throw createError({ statusCode: 403, message: 'Cross-origin request refused' })
+  }
+}
+
+/** Authenticates every /api request and enforces read-for-viewers, write-for-admins. */
+export default defineEventHandler(async (event) => {
+  const path = event.path.split('?')[0]!.replace(/\/+$/, '') || '/'
+  if (!path.startsWith('/api/') && !path.startsWith('/stream/')) return
+  const route = `${event.method} ${path}`
+  const write = event.method !== 'GET' && event.method !== 'HEAD'
+  // Bearer clients are not browsers riding a cookie, so CSRF does not apply to them.
+  if (write && !getRequestHeader(event, 'authorization')) assertSameOrigin(event)
+  if (PUBLIC.some(r => r.test(route))) return
+
+  const token = bearer(event)
+  const { auth } = await services()
+  const principal = token === undefined ? await principalFromSession(event) : token ? await auth.verifyToken(token) : undefined
+  if (!principal) {
+    throw createError({ statusCode: 401, message: token === undefined ? 'Authentication required: log in, or send Authorization: Bearer <token>' : 'Invalid or expired token' })
+  }
+  event.context.principal = principal
+  if (write && principal.role !== 'admin' && !SELF_SERVICE.some(r => r.test(route))) {
+    throw createError({ statusCode: 403, message: 'This action needs the admin role; your account can only read' })
+  }
+})

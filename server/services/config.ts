@@ -1,0 +1,61 @@
+import { hostname } from 'node:os'
+import { resolve } from 'node:path'
+
+export interface Config {
+  databaseUrl?: string
+  dataDir: string
+  adminUser: string
+  adminPassword?: string
+  sessionSecret?: string
+  secureCookies: boolean
+  sampleIntervalSeconds: number
+  diskPath: string
+  staleAfterSeconds: number
+  streamTokenTtlSeconds: number
+  retentionDays: number
+  masterHostname: string
+  loginMaxAttempts: number
+}
+
+type Env = Record<string, string | undefined>
+
+function num(env: Env, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`${key}=${raw} is invalid: expected a number from ${min} to ${max}`)
+  }
+  return value
+}
+
+/** Reads NodePulse's settings from the environment; a bad value stops start-up with a message naming it. */
+export function loadConfig(env: Env = process.env): Config {
+  const sessionSecret = env.NODEPULSE_SESSION_SECRET || env.NUXT_SESSION_PASSWORD || undefined
+  if (sessionSecret && sessionSecret.length < 32) {
+    throw new Error('NODEPULSE_SESSION_SECRET must be at least 32 characters long')
+  }
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.NODEPULSE_DATA_DIR?.startsWith('memory://') ? env.NODEPULSE_DATA_DIR : resolve(env.NODEPULSE_DATA_DIR || '.data/db'),
+    adminUser: env.NODEPULSE_ADMIN_USER || 'admin',
+    adminPassword: env.NODEPULSE_ADMIN_PASSWORD || undefined,
+    sessionSecret,
+    secureCookies: env.NODEPULSE_SECURE_COOKIES === 'true',
+    sampleIntervalSeconds: num(env, 'NODEPULSE_SAMPLE_INTERVAL', 5, 1, 3600),
+    diskPath: env.NODEPULSE_DISK_PATH || '/',
+    staleAfterSeconds: num(env, 'NODEPULSE_STALE_AFTER', 300, 1, 86_400 * 30),
+    streamTokenTtlSeconds: num(env, 'NODEPULSE_STREAM_TOKEN_TTL', 60, 5, 86_400),
+    retentionDays: num(env, 'NODEPULSE_RETENTION_DAYS', 7, 1, 3650),
+    masterHostname: env.NODEPULSE_HOSTNAME || hostname(),
+    loginMaxAttempts: num(env, 'NODEPULSE_LOGIN_MAX_ATTEMPTS', 10, 1, 10_000),
+  }
+}
+
+let cached: Config | undefined
+
+/** The process-wide configuration, read once. */
+export function useConfig(): Config {
+  cached ??= loadConfig()
+  return cached
+}

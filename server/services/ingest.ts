@@ -1,0 +1,142 @@
+import { inArray, sql } from 'drizzle-orm'
+import type { StatsReport } from '../../shared/contracts'
+import type { Database } from '../db'
+import { nodes, nodeSamples, type SampleDetail } from '../db/schema'
+import type { LatestSample, Registry } from './registry'
+
+/** A validated sample ready to store. */
+export interface SampleInput {
+  ts: Date
+  cpuPercent: number
+  memoryPercent: number | null
+  diskPercent: number
+  uptimeSeconds: number | null
+  activeBackups: number | null
+  detail?: SampleDetail | null
+}
+
+export interface IngestResult { accepted: number, stored: number, duplicates: number, lastSeen: Date }
+
+/** Thrown for a report whose node was deleted while it waited to be written. */
+export class NodeGoneError extends Error {}
+
+interface Pending { nodeId: number, samples: SampleInput[], resolve: (r: IngestResult) => void, reject: (e: unknown) => void }
+
+// Postgres allows 65,535 bind parameters per statement; 8 per row.
+const ROWS_PER_INSERT = 4000
+
+/** Normalizes a validated report into samples, stamping the receive time where none was given. */
+export function samplesFromReport(report: StatsReport, receivedAt: Date): SampleInput[] {
+  const list = 'samples' in report ? report.samples : [report]
+  return list.map(s => ({
+    ts: s.timestamp ?? receivedAt,
+    cpuPercent: s.cpu_percent,
+    memoryPercent: s.memory_percent ?? null,
+    diskPercent: s.disk_percent,
+    uptimeSeconds: s.uptime_seconds ?? null,
+    activeBackups: s.active_backups ?? null,
+  }))
+}
+
+/**
+ * Group commit for stats reports: reports arriving while a write is in flight are written
+ * together in the next transaction. A caller's promise resolves only after its samples are
+ * committed, so nothing is acknowledged before it is durable.
+ */
+export function createIngest(db: Database, registry: Registry, opts: { maxBatchRows?: number } = {}) {
+  const maxBatchRows = opts.maxBatchRows ?? 20_000
+  let queue: Pending[] = []
+  let flushing: Promise<void> | null = null
+  let stats = { reports: 0, samples: 0, batches: 0 }
+
+  async function write(batch: Pending[]): Promise<Map<Pending, { stored: number }>> {
+    const now = new Date()
+    const result = new Map<Pending, { stored: number }>()
+    await db.transaction(async (tx) => {
+      const nodeIds = [...new Set(batch.map(p => p.nodeId))]
+      // Lock the nodes' rows: a concurrent delete waits, and a node already gone fails only its own reports.
+      const alive = new Set((await tx.select({ id: nodes.id }).from(nodes).where(inArray(nodes.id, nodeIds)).for('update')).map(r => r.id))
+      const insertedKeys = new Set<string>()
+      const rows = batch.filter(p => alive.has(p.nodeId)).flatMap(p => p.samples.map(s => ({ ...s, nodeId: p.nodeId, receivedAt: now, detail: s.detail ?? null })))
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        const inserted = await tx.insert(nodeSamples).values(rows.slice(i, i + ROWS_PER_INSERT))
+          .onConflictDoNothing({ target: [nodeSamples.nodeId, nodeSamples.ts] })
+          .returning({ nodeId: nodeSamples.nodeId, ts: nodeSamples.ts })
+        for (const r of inserted) insertedKeys.add(`${r.nodeId}@${r.ts.getTime()}`)
+      }
+      if (alive.size) {
+        await tx.update(nodes).set({ lastSeen: sql`greatest(${nodes.lastSeen}, ${now.toISOString()}::timestamptz)` })
+          .where(inArray(nodes.id, [...alive]))
+      }
+      for (const p of batch) {
+        if (!alive.has(p.nodeId)) continue
+        // Count each request's own new rows (a key repeated across requests counts once, for the first).
+        let stored = 0
+        for (const s of p.samples) {
+          const key = `${p.nodeId}@${s.ts.getTime()}`
+          if (insertedKeys.delete(key)) stored++
+        }
+        result.set(p, { stored })
+      }
+    })
+    return result
+  }
+
+  // The loop and the reset of `flushing` run in one synchronous step once the queue is empty,
+  // so a report submitted at any moment is either taken by this loop or starts a new one.
+  async function flush(): Promise<void> {
+    try {
+      await flushLoop()
+    }
+    finally {
+      flushing = null
+    }
+  }
+
+  async function flushLoop(): Promise<void> {
+    while (queue.length) {
+      let rows = 0
+      let take = 0
+      while (take < queue.length && (take === 0 || rows + queue[take]!.samples.length <= maxBatchRows)) rows += queue[take++]!.samples.length
+      const batch = queue.slice(0, take)
+      queue = queue.slice(take)
+      try {
+        const written = await write(batch)
+        const seenAt = new Date()
+        stats = { reports: stats.reports + written.size, samples: stats.samples + rows, batches: stats.batches + 1 }
+        for (const p of batch) {
+          const w = written.get(p)
+          if (!w) {
+            p.reject(new NodeGoneError(`node ${p.nodeId} was deleted`))
+            continue
+          }
+          const newest = p.samples.reduce((a, b) => (b.ts > a.ts ? b : a))
+          const latest: LatestSample = { ...newest, detail: newest.detail ?? null }
+          registry.applySamples(p.nodeId, seenAt, latest)
+          p.resolve({ accepted: p.samples.length, stored: w.stored, duplicates: p.samples.length - w.stored, lastSeen: seenAt })
+        }
+      }
+      catch (error) {
+        for (const p of batch) p.reject(error)
+      }
+    }
+  }
+
+  return {
+    /** Stores one node's samples; resolves after they are committed. */
+    submit(nodeId: number, samples: SampleInput[]): Promise<IngestResult> {
+      return new Promise<IngestResult>((resolve, reject) => {
+        queue.push({ nodeId, samples, resolve, reject })
+        flushing ??= flush()
+      })
+    },
+    /** Waits for every queued report to be written (graceful stop). */
+    async drain(): Promise<void> {
+      while (flushing) await flushing
+    },
+    /** Counters since start. */
+    stats: () => ({ ...stats, queued: queue.length }),
+  }
+}
+
+export type Ingest = ReturnType<typeof createIngest>

@@ -1,0 +1,41 @@
+import type { Database } from '../db'
+import { generateToken, hashToken } from './crypto'
+import { recordEvent } from './events'
+import type { NodeState, Registry } from './registry'
+
+/** Refusal of an action that conflicts with a node's kind (maps to 409). */
+export class NodeConflictError extends Error {}
+
+/** Node management on top of the registry: tokens, events and the master's protections. */
+export function createNodeService(db: Database, registry: Registry) {
+  return {
+    /** Creates an agent node; its agent token is returned once. */
+    async createAgent(hostname: string, labels: Record<string, string> = {}): Promise<{ node: NodeState, token: string }> {
+      const token = generateToken('agent')
+      const node = await registry.create({ hostname, kind: 'agent', labels, agentTokenHash: hashToken(token) })
+      await recordEvent(db, { type: 'node_registered', severity: 'info', nodeId: node.id, clusterId: labels.cluster ?? null, message: `Node ${hostname} registered`, data: { hostname } })
+      return { node, token }
+    },
+
+    /** Replaces an agent's token; the old one stops working at once. */
+    async rotateToken(id: number): Promise<{ node: NodeState, token: string } | undefined> {
+      const existing = registry.get(id)
+      if (!existing) return undefined
+      if (existing.kind !== 'agent') throw new NodeConflictError('The master node is sampled by NodePulse itself and has no agent token')
+      const token = generateToken('agent')
+      const node = await registry.update(id, { agentTokenHash: hashToken(token) })
+      return node && { node, token }
+    },
+
+    /** Deletes a node with its samples; the master of a running instance cannot be deleted. */
+    async remove(id: number, masterId: number): Promise<boolean> {
+      const node = registry.get(id)
+      if (id === masterId) throw new NodeConflictError('This is the master node (the host NodePulse runs on); it cannot be deleted while NodePulse runs')
+      const removed = await registry.remove(id)
+      if (removed) await recordEvent(db, { type: 'node_removed', severity: 'warning', nodeId: id, message: `Node ${node?.hostname ?? id} removed`, data: { hostname: node?.hostname ?? null } })
+      return removed
+    },
+  }
+}
+
+export type NodeService = ReturnType<typeof createNodeService>

@@ -1,0 +1,172 @@
+import { desc, eq, sql } from 'drizzle-orm'
+import type { NodeStats, NodeView } from '../../shared/contracts'
+import type { Database } from '../db'
+import { nodes, nodeSamples, type NodeKind, type NodeRow, type SampleDetail } from '../db/schema'
+import { computeStatus } from './status'
+
+/** The newest sample of a node, as the streams show it. */
+export interface LatestSample {
+  ts: Date
+  cpuPercent: number
+  memoryPercent: number | null
+  diskPercent: number
+  uptimeSeconds: number | null
+  activeBackups: number | null
+  detail: SampleDetail | null
+}
+
+/** A node as the registry holds it in memory. */
+export interface NodeState {
+  id: number
+  hostname: string
+  kind: NodeKind
+  labels: Record<string, string>
+  createdAt: Date
+  lastSeen: Date | null
+  agentTokenHash: string | null
+  latest: LatestSample | null
+}
+
+type Listener = (change: { type: 'created' | 'updated' | 'deleted' | 'sampled', node: NodeState }) => void
+
+/**
+ * The node registry: the database is the truth, memory holds every node's latest state so
+ * streams and ingest never query per client or per report.
+ */
+export function createRegistry(db: Database) {
+  const byId = new Map<number, NodeState>()
+  const byTokenHash = new Map<string, number>()
+  const listeners = new Set<Listener>()
+
+  const emit: Listener = change => listeners.forEach(l => l(change))
+
+  function put(row: NodeRow, latest: LatestSample | null): NodeState {
+    const prev = byId.get(row.id)
+    if (prev?.agentTokenHash) byTokenHash.delete(prev.agentTokenHash)
+    const state: NodeState = {
+      id: row.id, hostname: row.hostname, kind: row.kind, labels: row.labels,
+      createdAt: row.createdAt, lastSeen: row.lastSeen, agentTokenHash: row.agentTokenHash, latest,
+    }
+    byId.set(row.id, state)
+    if (row.agentTokenHash) byTokenHash.set(row.agentTokenHash, row.id)
+    return state
+  }
+
+  return {
+    /** Loads every node and its newest sample from the database (at start-up). */
+    async load(): Promise<void> {
+      const rows = await db.select().from(nodes)
+      const latest = await db.selectDistinctOn([nodeSamples.nodeId]).from(nodeSamples)
+        .orderBy(nodeSamples.nodeId, desc(nodeSamples.ts))
+      const latestByNode = new Map(latest.map(s => [s.nodeId, s]))
+      byId.clear()
+      byTokenHash.clear()
+      for (const row of rows) {
+        const s = latestByNode.get(row.id)
+        put(row, s ? { ts: s.ts, cpuPercent: s.cpuPercent, memoryPercent: s.memoryPercent, diskPercent: s.diskPercent, uptimeSeconds: s.uptimeSeconds, activeBackups: s.activeBackups, detail: s.detail } : null)
+      }
+    },
+
+    /** Every node, ordered by id. */
+    list(): NodeState[] {
+      return [...byId.values()].sort((a, b) => a.id - b.id)
+    },
+
+    /** One node, or undefined. */
+    get(id: number): NodeState | undefined {
+      return byId.get(id)
+    },
+
+    /** The node whose agent token has this hash, if any. */
+    findByTokenHash(hash: string): NodeState | undefined {
+      const id = byTokenHash.get(hash)
+      return id === undefined ? undefined : byId.get(id)
+    },
+
+    /** Creates a node row and adds it to memory. */
+    async create(input: { hostname: string, kind: NodeKind, labels?: Record<string, string>, agentTokenHash?: string | null }): Promise<NodeState> {
+      const [row] = await db.insert(nodes).values({ hostname: input.hostname, kind: input.kind, labels: input.labels ?? {}, agentTokenHash: input.agentTokenHash ?? null }).returning()
+      const state = put(row!, null)
+      emit({ type: 'created', node: state })
+      return state
+    },
+
+    /** Registers this host as a master node once; a restart finds and reuses its row. */
+    async ensureMaster(hostname: string): Promise<NodeState> {
+      await db.insert(nodes).values({ hostname, kind: 'master' })
+        .onConflictDoNothing({ target: nodes.hostname, where: sql`${nodes.kind} = 'master'` })
+      const [row] = await db.select().from(nodes).where(sql`${nodes.kind} = 'master' and ${nodes.hostname} = ${hostname}`)
+      const existing = byId.get(row!.id)
+      const state = put(row!, existing?.latest ?? null)
+      if (!existing) emit({ type: 'created', node: state })
+      return state
+    },
+
+    /** Changes hostname and/or labels; undefined when the node does not exist. */
+    async update(id: number, patch: { hostname?: string, labels?: Record<string, string>, agentTokenHash?: string }): Promise<NodeState | undefined> {
+      const [row] = await db.update(nodes).set({ ...patch, updatedAt: new Date() }).where(eq(nodes.id, id)).returning()
+      if (!row) return undefined
+      const state = put(row, byId.get(id)?.latest ?? null)
+      emit({ type: 'updated', node: state })
+      return state
+    },
+
+    /** Deletes a node and its samples; false when it did not exist. */
+    async remove(id: number): Promise<boolean> {
+      const [row] = await db.delete(nodes).where(eq(nodes.id, id)).returning({ id: nodes.id })
+      const state = byId.get(id)
+      if (state) {
+        byId.delete(id)
+        if (state.agentTokenHash) byTokenHash.delete(state.agentTokenHash)
+        emit({ type: 'deleted', node: state })
+      }
+      return Boolean(row)
+    },
+
+    /** Records committed samples in memory: last_seen moves on, the newest sample wins. */
+    applySamples(id: number, seenAt: Date, newest: LatestSample): void {
+      const state = byId.get(id)
+      if (!state) return
+      if (!state.lastSeen || seenAt > state.lastSeen) state.lastSeen = seenAt
+      if (!state.latest || newest.ts >= state.latest.ts) state.latest = newest
+      emit({ type: 'sampled', node: state })
+    },
+
+    /** Subscribes to registry changes; returns the unsubscribe function. */
+    subscribe(listener: Listener): () => void {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  }
+}
+
+export type Registry = ReturnType<typeof createRegistry>
+
+/** Seed 000's summary of a node at `now`. */
+export function toNodeStats(node: NodeState, now: number, staleAfterSeconds: number): NodeStats {
+  const isMaster = node.kind === 'master'
+  const s = node.latest
+  return {
+    id: node.id,
+    hostname: node.hostname,
+    status: computeStatus({ isMaster, lastSeen: node.lastSeen }, now, staleAfterSeconds),
+    is_master: isMaster,
+    cpu_percent: s?.cpuPercent ?? null,
+    memory_percent: s?.memoryPercent ?? null,
+    disk_percent: s?.diskPercent ?? null,
+    uptime_seconds: s?.uptimeSeconds ?? null,
+    active_backups: s?.activeBackups ?? (isMaster ? 0 : null),
+    last_seen: isMaster ? null : node.lastSeen?.toISOString() ?? null,
+  }
+}
+
+/** A node as the REST API returns it. */
+export function toNodeView(node: NodeState, now: number, staleAfterSeconds: number): NodeView {
+  return {
+    ...toNodeStats(node, now, staleAfterSeconds),
+    kind: node.kind,
+    labels: node.labels,
+    created_at: node.createdAt.toISOString(),
+    last_sample_at: node.latest?.ts.toISOString() ?? null,
+  }
+}

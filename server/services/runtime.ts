@@ -1,0 +1,93 @@
+import { lt } from 'drizzle-orm'
+import { openDatabase, setDatabase, type DatabaseHandle } from '../db'
+import type { MigrationFile } from '../db/migrate'
+import { events, nodeSamples } from '../db/schema'
+import { createAuth, type Auth } from './auth'
+import type { Config } from './config'
+import { recordEvent } from './events'
+import { createIngest, type Ingest } from './ingest'
+import { startMasterSampler } from './master'
+import { createNodeService, type NodeService } from './nodes'
+import { createFailureLimiter } from './ratelimit'
+import { createRegistry, type Registry } from './registry'
+
+/** Everything a request needs, built once at start-up. */
+export interface Services {
+  config: Config
+  database: DatabaseHandle
+  registry: Registry
+  ingest: Ingest
+  auth: Auth
+  nodes: NodeService
+  loginLimiter: ReturnType<typeof createFailureLimiter>
+  masterId: number
+  sessionSecret: string
+  startedAt: Date
+  version: string
+  stop: () => Promise<void>
+}
+
+const HOUR = 3_600_000
+
+/**
+ * Starts NodePulse's back end: opens and migrates the database, loads the registry, makes sure
+ * the admin and the master node exist, and starts the master sampler and housekeeping.
+ */
+export async function startServices(config: Config, migrations: MigrationFile[], version: string): Promise<Services> {
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, migrations })
+  setDatabase(database)
+  const { db } = database
+  const registry = createRegistry(db)
+  await registry.load()
+  const auth = createAuth(db)
+  if (config.adminPassword) await auth.ensureAdmin(config.adminUser, config.adminPassword)
+  const sessionSecret = await auth.sessionSecret(config.sessionSecret)
+  const ingest = createIngest(db, registry)
+
+  const known = registry.list().some(n => n.kind === 'master' && n.hostname === config.masterHostname)
+  const master = await registry.ensureMaster(config.masterHostname)
+  if (!known) await recordEvent(db, { type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered` })
+  const stopSampler = startMasterSampler(config.sampleIntervalSeconds, config.diskPath, s => ingest.submit(master.id, [s]))
+
+  const housekeeping = async () => {
+    const cutoff = new Date(Date.now() - config.retentionDays * 24 * HOUR)
+    await db.delete(nodeSamples).where(lt(nodeSamples.ts, cutoff))
+    await db.delete(events).where(lt(events.createdAt, cutoff))
+    await auth.purgeExpiredTokens()
+  }
+  const housekeepingTimer = setInterval(() => {
+    housekeeping().catch(error => console.error('[nodepulse] housekeeping failed:', error))
+  }, HOUR)
+  housekeepingTimer.unref()
+
+  return {
+    config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
+    nodes: createNodeService(db, registry),
+    loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
+    async stop() {
+      clearInterval(housekeepingTimer)
+      await stopSampler()
+      await ingest.drain()
+      setDatabase(undefined)
+      await database.close()
+    },
+  }
+}
+
+let ready: Promise<Services> | undefined
+let current: Services | undefined
+
+/** Records the start-up promise (called once by the Nitro plugin). */
+export function setServices(promise: Promise<Services>): void {
+  ready = promise
+  promise.then((s) => {
+    current = s
+  }, () => {})
+}
+
+/** The running services, waiting for start-up to finish if it has not yet. */
+export async function useServices(): Promise<Services> {
+  if (current) return current
+  if (!ready) throw new Error('NodePulse services were not started')
+  return ready
+}

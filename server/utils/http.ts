@@ -1,0 +1,66 @@
+import type { H3Event } from 'h3'
+import type { z } from 'zod'
+import { useServices, type Services } from '../services/runtime'
+
+/** The running services; 503 while start-up is still under way or has failed. */
+export async function services(): Promise<Services> {
+  try {
+    return await useServices()
+  }
+  catch {
+    throw createError({ statusCode: 503, message: 'NodePulse is starting up or its database is unavailable; try again shortly' })
+  }
+}
+
+/** "field.path: message; …" for a failed zod parse, naming every bad field. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.slice(0, 10).map(i => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')
+}
+
+/** Parses a value with a schema or throws `statusCode` naming the bad fields. */
+export function parseOr<S extends z.ZodType>(schema: S, value: unknown, statusCode: number, what: string): z.output<S> {
+  const result = schema.safeParse(value)
+  if (result.success) return result.data
+  throw createError({
+    statusCode,
+    message: `Invalid ${what}: ${describeIssues(result.error)}`,
+    data: { issues: result.error.issues.map(i => ({ path: i.path.join('.'), message: i.message })) },
+  })
+}
+
+/** Route params validated by a schema (400 naming the bad param). */
+export function readParams<S extends z.ZodType>(event: H3Event, schema: S): z.output<S> {
+  return parseOr(schema, getRouterParams(event, { decode: true }), 400, 'path parameter')
+}
+
+/** Query validated by a schema (400 naming the bad parameter). */
+export function readQueryAs<S extends z.ZodType>(event: H3Event, schema: S): z.output<S> {
+  return parseOr(schema, getQuery(event), 400, 'query parameter')
+}
+
+/**
+ * Reads a JSON body of at most `maxBytes` (413 past it, counted as it streams, so a lying
+ * Content-Length cannot get more through), 400 for malformed JSON, 422 naming each bad field.
+ */
+export async function readJson<S extends z.ZodType>(event: H3Event, schema: S, maxBytes = 16 * 1024): Promise<z.output<S>> {
+  const tooLarge = () => createError({ statusCode: 413, message: `Request body is larger than ${maxBytes} bytes` })
+  const declared = Number(getRequestHeader(event, 'content-length') ?? 0)
+  if (declared > maxBytes) throw tooLarge()
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of event.node.req) {
+    size += (chunk as Buffer).length
+    if (size > maxBytes) throw tooLarge()
+    chunks.push(chunk as Buffer)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  if (!text.trim()) throw createError({ statusCode: 400, message: 'Request body is empty: send a JSON object' })
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  }
+  catch (error) {
+    throw createError({ statusCode: 400, message: `Malformed JSON: ${(error as Error).message}` })
+  }
+  return parseOr(schema, value, 422, 'body')
+}
