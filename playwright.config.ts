@@ -1,0 +1,44 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { defineConfig } from '@playwright/test'
+
+/** Admin credentials the e2e server starts with (tests log in with these). */
+export const E2E_ADMIN = { username: 'admin', password: 'e2e-admin-password' }
+const port = Number(process.env.E2E_PORT ?? 3199)
+const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'nodepulse-e2e-'))
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    },
+    permissions: ['clipboard-read', 'clipboard-write'],
+  },
+  // The built server on a fresh embedded database: `npm test` builds once before this runs.
+  webServer: {
+    command: 'node .output/server/index.mjs',
+    url: `http://127.0.0.1:${port}/api/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODEPULSE_DATA_DIR: dataDir,
+      NODEPULSE_ADMIN_USER: E2E_ADMIN.username,
+      NODEPULSE_ADMIN_PASSWORD: E2E_ADMIN.password,
+      NODEPULSE_SAMPLE_INTERVAL: '1',
+      NODEPULSE_STALE_AFTER: process.env.E2E_STALE_AFTER ?? '300',
+    },
+  },
+})
