@@ -74,6 +74,12 @@ export const createTokenBody = z.strictObject({ name: z.string().trim().min(1, '
 
 export const idParam = z.strictObject({ id: z.coerce.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive').max(2_147_483_647, 'is too large') })
 
+/** `?interval=` of seed 000's streams: whole seconds 1–60, default 5. */
+export const streamQuery = z.object({
+  interval: z.string({ error: 'must be given once, as whole seconds' }).regex(/^\d+$/, 'must be whole seconds from 1 to 60')
+    .transform(Number).pipe(z.number().min(1, 'must be at least 1 second').max(60, 'must be at most 60 seconds')).optional(),
+}).transform(q => ({ interval: q.interval ?? 5 }))
+
 export type NodeStatus = 'online' | 'stale' | 'offline'
 export type Role = z.infer<typeof roleSchema>
 

@@ -25,6 +25,12 @@ export default defineNitroPlugin((nitroApp) => {
     console.error('[nodepulse] start-up failed:', error instanceof Error ? error.message : error)
     process.exit(1)
   })
+  // Open streams would hold a graceful shutdown until its timeout: end them as soon as a stop is asked for.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      started.then(s => s.hub.close(), () => {})
+    })
+  }
   nitroApp.hooks.hook('close', async () => {
     const services = await started.catch(() => undefined)
     await services?.stop()

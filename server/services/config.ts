@@ -15,6 +15,8 @@ export interface Config {
   retentionDays: number
   masterHostname: string
   loginMaxAttempts: number
+  heartbeatSeconds: number
+  clientBufferBytes: number
 }
 
 type Env = Record<string, string | undefined>
@@ -49,6 +51,8 @@ export function loadConfig(env: Env = process.env): Config {
     retentionDays: num(env, 'NODEPULSE_RETENTION_DAYS', 7, 1, 3650),
     masterHostname: env.NODEPULSE_HOSTNAME || hostname(),
     loginMaxAttempts: num(env, 'NODEPULSE_LOGIN_MAX_ATTEMPTS', 10, 1, 10_000),
+    heartbeatSeconds: num(env, 'NODEPULSE_HEARTBEAT_INTERVAL', 15, 1, 300),
+    clientBufferBytes: num(env, 'NODEPULSE_SSE_CLIENT_BUFFER', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
   }
 }
 

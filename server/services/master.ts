@@ -11,6 +11,14 @@ export function pickFilesystem<T extends { mount: string }>(filesystems: T[], pa
   return filesystems.filter(f => within(f.mount)).sort((a, b) => b.mount.length - a.mount.length)[0]
 }
 
+let osInfo: Promise<Record<string, string>> | undefined
+
+/** The host's OS description, read once (it does not change while NodePulse runs). */
+export function readOs(): Promise<Record<string, string>> {
+  osInfo ??= si.osInfo().then(o => ({ platform: o.platform, distro: o.distro, release: o.release, kernel: o.kernel, arch: o.arch, hostname: o.hostname }))
+  return osInfo
+}
+
 /** Reads the host's stats with systeminformation: the seed's summary plus detail for the node view. */
 export async function sampleHost(diskPath: string): Promise<SampleInput> {
   const [load, mem, fs, net, time] = await Promise.all([
@@ -31,6 +39,7 @@ export async function sampleHost(diskPath: string): Promise<SampleInput> {
       cpu_cores: load.cpus.map(c => round(c.load)),
       memory: { total_bytes: mem.total, used_bytes: mem.total - mem.available, available_bytes: mem.available, swap_total_bytes: mem.swaptotal, swap_used_bytes: mem.swapused },
       disk: disk ? { mount: disk.mount, fs: disk.fs, size_bytes: disk.size, used_bytes: disk.used, percent: round(disk.use) } : null,
+      disks: fs.map(f => ({ mount: f.mount, fs: f.fs, type: f.type, size_bytes: f.size, used_bytes: f.used, percent: round(f.use) })),
       network: net.map(n => ({ iface: n.iface, rx_bytes_per_sec: n.rx_sec === null ? null : round(n.rx_sec), tx_bytes_per_sec: n.tx_sec === null ? null : round(n.tx_sec), rx_bytes: n.rx_bytes, tx_bytes: n.tx_bytes })),
     },
   }

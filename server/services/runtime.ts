@@ -5,11 +5,13 @@ import { events, nodeSamples } from '../db/schema'
 import { createAuth, type Auth } from './auth'
 import type { Config } from './config'
 import { recordEvent } from './events'
+import { createHub, type Hub } from './hub'
 import { createIngest, type Ingest } from './ingest'
 import { startMasterSampler } from './master'
 import { createNodeService, type NodeService } from './nodes'
 import { createFailureLimiter } from './ratelimit'
 import { createRegistry, type Registry } from './registry'
+import { createNodeStreams, type NodeStreams } from './streams'
 
 /** Everything a request needs, built once at start-up. */
 export interface Services {
@@ -19,6 +21,8 @@ export interface Services {
   ingest: Ingest
   auth: Auth
   nodes: NodeService
+  hub: Hub
+  streams: NodeStreams
   loginLimiter: ReturnType<typeof createFailureLimiter>
   masterId: number
   sessionSecret: string
@@ -47,6 +51,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const known = registry.list().some(n => n.kind === 'master' && n.hostname === config.masterHostname)
   const master = await registry.ensureMaster(config.masterHostname)
   if (!known) await recordEvent(db, { type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered` })
+  const hub = createHub({ heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes })
+  const streams = createNodeStreams(hub, registry, { staleAfterSeconds: config.staleAfterSeconds, masterId: master.id })
   const stopSampler = startMasterSampler(config.sampleIntervalSeconds, config.diskPath, s => ingest.submit(master.id, [s]))
 
   const housekeeping = async () => {
@@ -63,8 +69,12 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   return {
     config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
     nodes: createNodeService(db, registry),
+    hub,
+    streams,
     loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
+      streams.close()
+      hub.close()
       clearInterval(housekeepingTimer)
       await stopSampler()
       await ingest.drain()

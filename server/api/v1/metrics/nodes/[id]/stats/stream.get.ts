@@ -1,0 +1,10 @@
+import { idParam, streamQuery } from '../../../../../../../shared/contracts'
+
+/** Seed 000's per-node stream (the detail modal); 404 before the stream for an unknown node. */
+export default defineEventHandler(async (event) => {
+  const { id } = readParams(event, idParam)
+  const { interval } = readQueryAs(event, streamQuery)
+  await findNode(id)
+  const { streams } = await services()
+  await streams.node(event.node.req, event.node.res, id, interval)
+})

@@ -1,0 +1,159 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/** One SSE connection. */
+export interface HubClient {
+  id: number
+  topic: string
+  res: ServerResponse
+  /** For snapshot topics: the newest snapshot waiting for the socket to drain (older ones are dropped). */
+  pending: Buffer | null
+  closed: boolean
+}
+
+export interface HubOptions {
+  heartbeatMs: number
+  /** Unsent bytes a client may hold before it is disconnected as too slow. */
+  maxBufferBytes: number
+}
+
+export type DisconnectReason = 'client' | 'slow' | 'ended' | 'shutdown'
+
+const HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'connection': 'keep-alive',
+  'x-accel-buffering': 'no',
+  'referrer-policy': 'no-referrer',
+}
+const HEARTBEAT = Buffer.from(': heartbeat\n\n')
+
+/** Encodes one SSE message once; data is single-line JSON, so nothing in it can forge a field. */
+export function encodeSse(data: unknown, opts: { event?: string, id?: string, retryMs?: number } = {}): Buffer {
+  const clean = (s: string) => s.replace(/[\r\n\0]/g, '')
+  let out = ''
+  if (opts.retryMs !== undefined) out += `retry: ${opts.retryMs}\n`
+  if (opts.id !== undefined) out += `id: ${clean(opts.id)}\n`
+  if (opts.event !== undefined) out += `event: ${clean(opts.event)}\n`
+  out += `data: ${JSON.stringify(data)}\n\n`
+  return Buffer.from(out)
+}
+
+/**
+ * The hub owns every SSE connection: a message is encoded once and the same Buffer is written to
+ * every subscriber of its topic; one shared timer sends heartbeats; a subscriber whose unsent data
+ * passes its buffer is disconnected, so memory stays bounded whatever clients do.
+ */
+export function createHub(options: HubOptions) {
+  const topics = new Map<string, Set<HubClient>>()
+  const topicListeners = new Set<(topic: string, subscribers: number) => void>()
+  let nextId = 1
+  let eventsSent = 0
+  const disconnects: Record<DisconnectReason, number> = { client: 0, slow: 0, ended: 0, shutdown: 0 }
+
+  function remove(client: HubClient, reason: DisconnectReason): void {
+    if (client.closed) return
+    client.closed = true
+    disconnects[reason]++
+    const set = topics.get(client.topic)
+    set?.delete(client)
+    if (set && set.size === 0) topics.delete(client.topic)
+    topicListeners.forEach(l => l(client.topic, set?.size ?? 0))
+    if (reason === 'slow') client.res.destroy()
+    else if (!client.res.writableEnded) client.res.end()
+  }
+
+  function write(client: HubClient, buf: Buffer): void {
+    if (client.closed) return
+    if (client.res.writableLength + buf.length > options.maxBufferBytes) return remove(client, 'slow')
+    client.res.write(buf)
+    eventsSent++
+  }
+
+  const heartbeat = setInterval(() => {
+    for (const set of topics.values()) for (const c of set) if (!c.res.writableNeedDrain) c.res.write(HEARTBEAT)
+  }, options.heartbeatMs)
+  heartbeat.unref()
+
+  return {
+    /** Takes over a request's response as an SSE stream on `topic` and writes `first` messages to it. */
+    subscribe(req: IncomingMessage, res: ServerResponse, topic: string, first: Buffer[] = []): HubClient {
+      res.writeHead(200, HEADERS)
+      res.flushHeaders()
+      req.socket.setNoDelay(true)
+      req.socket.setTimeout(0)
+      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false }
+      let set = topics.get(topic)
+      if (!set) topics.set(topic, (set = new Set()))
+      set.add(client)
+      res.on('close', () => remove(client, 'client'))
+      res.on('drain', () => {
+        const pending = client.pending
+        client.pending = null
+        if (pending) write(client, pending)
+      })
+      for (const buf of first) write(client, buf)
+      topicListeners.forEach(l => l(topic, set.size))
+      return client
+    },
+
+    /** Writes one encoded message to every subscriber of a topic. */
+    publish(topic: string, buf: Buffer): void {
+      const set = topics.get(topic)
+      if (set) for (const c of set) write(c, buf)
+    },
+
+    /**
+     * Publishes a snapshot that supersedes the previous one: a client whose socket has not drained
+     * keeps only the newest snapshot queued instead of every one.
+     */
+    publishSnapshot(topic: string, buf: Buffer): void {
+      const set = topics.get(topic)
+      if (!set) return
+      for (const c of set) {
+        if (c.res.writableNeedDrain) c.pending = buf
+        else write(c, buf)
+      }
+    },
+
+    /** Ends every stream of the topics `match` accepts (e.g. a deleted node's). */
+    endTopics(match: (topic: string) => boolean, last?: Buffer): void {
+      for (const [topic, set] of [...topics]) {
+        if (!match(topic)) continue
+        for (const c of [...set]) {
+          if (last) c.res.write(last)
+          remove(c, 'ended')
+        }
+      }
+    },
+
+    /** Subscribers of a topic right now. */
+    count(topic: string): number {
+      return topics.get(topic)?.size ?? 0
+    },
+
+    /** Called whenever a topic gains or loses a subscriber. */
+    onTopicChange(listener: (topic: string, subscribers: number) => void): () => void {
+      topicListeners.add(listener)
+      return () => topicListeners.delete(listener)
+    },
+
+    /** Totals for /api/realtime/hub/stats. */
+    stats() {
+      const subscriptions: Record<string, number> = {}
+      let total = 0
+      for (const [topic, set] of topics) {
+        subscriptions[topic] = set.size
+        total += set.size
+      }
+      return { total_clients: total, subscriptions, events_sent: eventsSent, disconnects: { ...disconnects } }
+    },
+
+    /** Closes every stream (server shutdown). */
+    close(): void {
+      clearInterval(heartbeat)
+      for (const set of [...topics.values()]) for (const c of [...set]) remove(c, 'shutdown')
+    },
+  }
+}
+
+export type Hub = ReturnType<typeof createHub>
