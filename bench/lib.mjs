@@ -1,0 +1,64 @@
+// Shared bench helpers: start the built server on a fresh embedded database and read its /proc figures.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export const ADMIN = { username: 'admin', password: 'bench-admin-password' }
+
+export async function freePort() {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** Starts .output/server/index.mjs (build it first) and resolves once /api/health answers. */
+export async function startServer(env = {}) {
+  const port = await freePort()
+  const dataDir = mkdtempSync(join(tmpdir(), 'nodepulse-bench-'))
+  const child = spawn(process.execPath, ['.output/server/index.mjs'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, NODEPULSE_ADMIN_PASSWORD: ADMIN.password, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  const base = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`${base}/api/health`)).ok) break
+    }
+    catch {}
+    await new Promise(r => setTimeout(r, 100))
+  }
+  return {
+    base, pid: child.pid,
+    async stop() {
+      child.kill('SIGTERM')
+      await new Promise(r => child.once('exit', r))
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** An admin API token for the bench's own requests. */
+export async function adminToken(base) {
+  const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })
+  const cookie = login.headers.get('set-cookie').split(';')[0]
+  const res = await fetch(`${base}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, origin: base }, body: JSON.stringify({ name: 'bench', role: 'admin' }) })
+  return (await res.json()).token
+}
+
+/** Resident memory (MiB) and total CPU seconds of a process, from /proc. */
+export function procStats(pid) {
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100
+  return { rss, cpuSeconds }
+}
+
+export function percentile(sorted, p) {
+  if (!sorted.length) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
