@@ -20,9 +20,9 @@ export async function freePort() {
 export async function startServer(env = {}) {
   const port = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'nodepulse-bench-'))
-  const child = spawn(process.execPath, ['.output/server/index.mjs'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '.output/server/index.mjs'], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, NODEPULSE_ADMIN_PASSWORD: ADMIN.password, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
   })
   const base = `http://127.0.0.1:${port}`
   for (let i = 0; i < 300; i++) {

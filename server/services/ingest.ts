@@ -95,6 +95,8 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
 
   async function flushLoop(): Promise<void> {
     while (queue.length) {
+      // Let requests whose bodies have already arrived reach the queue, so they share this transaction.
+      await new Promise(resolve => setImmediate(resolve))
       let rows = 0
       let take = 0
       while (take < queue.length && (take === 0 || rows + queue[take]!.samples.length <= maxBatchRows)) rows += queue[take++]!.samples.length
