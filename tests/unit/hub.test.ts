@@ -1,0 +1,136 @@
+import { once } from 'node:events'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createHub, encodeSse, type Hub } from '../../server/services/hub'
+
+/** A loopback HTTP server whose every request becomes a hub subscriber on `topic`. */
+async function serve(hub: Hub, topic = 't') {
+  const server = http.createServer((req, res) => hub.subscribe(req, res, topic, [encodeSse({ event: 'connected' })]))
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return { server, url: `http://127.0.0.1:${port}/` }
+}
+
+/** Opens a stream and collects its raw text. */
+function connect(url: string) {
+  const state = { text: '', res: undefined as http.IncomingMessage | undefined, req: undefined as http.ClientRequest | undefined }
+  const ready = new Promise<void>((resolve) => {
+    state.req = http.get(url, (res) => {
+      state.res = res
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (state.text += c))
+      resolve()
+    })
+  })
+  return { state, ready }
+}
+
+const until = async (check: () => boolean, ms = 2000) => {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise(r => setTimeout(r, 10))
+  }
+}
+
+let cleanup: (() => void)[] = []
+afterEach(() => {
+  cleanup.forEach(f => f())
+  cleanup = []
+})
+
+describe('encodeSse', () => {
+  it('frames one JSON data line with optional id, event and retry', () => {
+    expect(encodeSse({ a: 1 }).toString()).toBe('data: {"a":1}\n\n')
+    expect(encodeSse({ a: 1 }, { id: '5-1', event: 'stats', retryMs: 2000 }).toString()).toBe('retry: 2000\nid: 5-1\nevent: stats\ndata: {"a":1}\n\n')
+  })
+
+  it('keeps a hostile hostname inside the data line', () => {
+    const text = encodeSse({ hostname: 'a\n\nevent: x\ndata: forged' }, { event: 'st\r\nats', id: '1\n2' }).toString()
+    expect(text.split('\n\n')).toHaveLength(2)
+    expect(text).toContain('event: stats\n')
+    expect(text).toContain('id: 12\n')
+    expect(text.match(/^data: /gm)).toHaveLength(1)
+  })
+})
+
+describe('hub', () => {
+  it('writes the same message to every subscriber and forgets clients that leave', async () => {
+    const hub = createHub({ heartbeatMs: 60_000, maxBufferBytes: 1 << 20 })
+    const { server, url } = await serve(hub)
+    cleanup.push(() => hub.close(), () => server.close())
+    const a = connect(url)
+    const b = connect(url)
+    await Promise.all([a.ready, b.ready])
+    await until(() => hub.count('t') === 2)
+    hub.publish('t', encodeSse({ n: 1 }))
+    await until(() => a.state.text.includes('{"n":1}') && b.state.text.includes('{"n":1}'))
+    expect(a.state.text).toBe('data: {"event":"connected"}\n\ndata: {"n":1}\n\n')
+    a.state.req!.destroy()
+    await until(() => hub.count('t') === 1)
+    b.state.req!.destroy()
+    await until(() => hub.count('t') === 0)
+    expect(hub.stats()).toMatchObject({ total_clients: 0, subscriptions: {}, disconnects: { client: 2 } })
+  })
+
+  it('sends heartbeat comments on one shared timer', async () => {
+    const hub = createHub({ heartbeatMs: 50, maxBufferBytes: 1 << 20 })
+    const { server, url } = await serve(hub)
+    cleanup.push(() => hub.close(), () => server.close())
+    const a = connect(url)
+    await a.ready
+    await until(() => (a.state.text.match(/: heartbeat\n\n/g) ?? []).length >= 2)
+    a.state.req!.destroy()
+  })
+
+  it('drops a subscriber that stops reading once its unsent data passes the buffer', async () => {
+    const hub = createHub({ heartbeatMs: 60_000, maxBufferBytes: 256 * 1024 })
+    const { server, url } = await serve(hub)
+    cleanup.push(() => hub.close(), () => server.close())
+    const a = connect(url)
+    await a.ready
+    a.state.res!.pause()
+    await until(() => hub.count('t') === 1)
+    const big = encodeSse({ blob: 'x'.repeat(64 * 1024) })
+    for (let i = 0; i < 200 && hub.count('t') === 1; i++) {
+      hub.publish('t', big)
+      await new Promise(r => setImmediate(r))
+    }
+    expect(hub.count('t')).toBe(0)
+    expect(hub.stats().disconnects.slow).toBe(1)
+    a.state.req!.destroy()
+  })
+
+  it('keeps only the newest snapshot for a socket that has not drained', async () => {
+    const hub = createHub({ heartbeatMs: 60_000, maxBufferBytes: 64 << 20 })
+    const { server, url } = await serve(hub)
+    cleanup.push(() => hub.close(), () => server.close())
+    const a = connect(url)
+    await a.ready
+    a.state.res!.pause()
+    const filler = encodeSse({ blob: 'y'.repeat(512 * 1024) })
+    for (let i = 0; i < 40; i++) hub.publishSnapshot('t', filler)
+    for (let i = 0; i < 50; i++) hub.publishSnapshot('t', encodeSse({ seq: i }))
+    a.state.res!.resume()
+    await until(() => a.state.text.includes('"seq":49'), 5000)
+    // Snapshots 0..48 were superseded while the socket was full: none of them was sent.
+    expect(a.state.text).not.toMatch(/"seq":(\d|[1-3]\d|4[0-8])\}/)
+    a.state.req!.destroy()
+  })
+
+  it('ends matching topics with a last message', async () => {
+    const hub = createHub({ heartbeatMs: 60_000, maxBufferBytes: 1 << 20 })
+    const { server, url } = await serve(hub, 'stats:node:7:5')
+    cleanup.push(() => hub.close(), () => server.close())
+    const a = connect(url)
+    await a.ready
+    await until(() => hub.count('stats:node:7:5') === 1)
+    const ended = once(a.state.res!, 'end')
+    hub.endTopics(t => t.startsWith('stats:node:7:'), encodeSse({ event: 'deleted' }))
+    await ended
+    expect(a.state.text).toContain('data: {"event":"deleted"}')
+    expect(hub.stats().disconnects.ended).toBe(1)
+  })
+})
