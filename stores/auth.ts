@@ -1,0 +1,70 @@
+import { defineStore } from 'pinia'
+import type { MeView } from '~~/shared/contracts'
+
+/**
+ * Who is logged in. `/me` is asked once per page load and after that only when a login,
+ * a setup or a logout changes the answer, so route guards cost no request per navigation.
+ */
+export const useAuthStore = defineStore('auth', () => {
+  const user = ref<MeView | null>(null)
+  const checked = ref(false)
+  // Once a user exists, setup never opens again: `false` is cached for good.
+  const setupRequired = ref<boolean | null>(null)
+  let pendingMe: Promise<MeView | null> | null = null
+
+  const isAdmin = computed(() => user.value?.role === 'admin')
+
+  function signedIn(me: MeView) {
+    user.value = me
+    checked.value = true
+    setupRequired.value = false
+  }
+
+  /** The current user (null when logged out); asks the server only the first time. */
+  function fetchMe(): Promise<MeView | null> {
+    if (checked.value) return Promise.resolve(user.value)
+    pendingMe ??= $fetch<MeView>('/api/v1/auth/me')
+      .catch((error: unknown) => {
+        if (toApiError(error).status === 401) return null
+        throw error
+      })
+      .then((me) => {
+        user.value = me
+        checked.value = true
+        return me
+      })
+      .finally(() => {
+        pendingMe = null
+      })
+    return pendingMe
+  }
+
+  /** Whether the first-run setup page is still open. */
+  async function fetchSetupRequired(): Promise<boolean> {
+    if (setupRequired.value === false) return false
+    const { setup_required } = await $fetch<{ setup_required: boolean }>('/api/v1/auth/setup')
+    setupRequired.value = setup_required
+    return setup_required
+  }
+
+  async function login(username: string, password: string): Promise<void> {
+    signedIn(await $fetch<MeView>('/api/v1/auth/login', { method: 'POST', body: { username, password } }))
+  }
+
+  async function setup(username: string, password: string): Promise<void> {
+    signedIn(await $fetch<MeView>('/api/v1/auth/setup', { method: 'POST', body: { username, password } }))
+  }
+
+  async function logout(): Promise<void> {
+    await $fetch('/api/v1/auth/logout', { method: 'POST' })
+    forget()
+  }
+
+  /** Drops the user locally, e.g. after the server answered 401 because the session ended. */
+  function forget() {
+    user.value = null
+    checked.value = true
+  }
+
+  return { user, isAdmin, setupRequired, fetchMe, fetchSetupRequired, login, setup, logout, forget }
+})

@@ -1,0 +1,74 @@
+import { expect, type Page } from '@playwright/test'
+import { E2E_ADMIN } from '../../playwright.config'
+
+/** Logs in through the login page and waits for the node list. */
+export async function logIn(page: Page, credentials = E2E_ADMIN): Promise<void> {
+  await page.goto('/login')
+  await page.getByTestId('login-username').fill(credentials.username)
+  await page.getByTestId('login-password').fill(credentials.password)
+  await page.getByTestId('login-submit').click()
+  await expect(page).toHaveURL(/\/nodes$/)
+  await expect(page.getByTestId('current-user')).toContainText(credentials.username)
+}
+
+/** A curl command taken apart: what the operator's shell would send. */
+export interface CurlRequest { method: string, url: string, headers: Record<string, string>, data?: string }
+
+/** Splits a POSIX shell command into words (single quotes, including the '\'' escape, and plain words). */
+function shellWords(command: string): string[] {
+  const words: string[] = []
+  let word: string | null = null
+  for (let i = 0; i < command.length; i++) {
+    const ch = command[i]!
+    if (ch === '\'') {
+      const end = command.indexOf('\'', i + 1)
+      if (end < 0) throw new Error(`Unterminated quote in: ${command}`)
+      word = (word ?? '') + command.slice(i + 1, end)
+      i = end
+    }
+    else if (ch === '\\' && i + 1 < command.length) {
+      word = (word ?? '') + command[++i]
+    }
+    else if (/\s/.test(ch)) {
+      if (word !== null) words.push(word)
+      word = null
+    }
+    else {
+      word = (word ?? '') + ch
+    }
+  }
+  if (word !== null) words.push(word)
+  return words
+}
+
+/** Parses the curl command the page shows, so the test sends exactly what the user would paste. */
+export function parseCurl(command: string): CurlRequest {
+  const [program, ...args] = shellWords(command.trim())
+  expect(program).toBe('curl')
+  const request: CurlRequest = { method: 'GET', url: '', headers: {} }
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === '-X') request.method = args[++i]!
+    else if (arg === '-H') {
+      const header = args[++i]!
+      const colon = header.indexOf(':')
+      request.headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim()
+    }
+    else if (arg === '-d') {
+      request.data = args[++i]!
+      if (request.method === 'GET') request.method = 'POST'
+    }
+    else if (arg.startsWith('-')) throw new Error(`The test does not understand curl option ${arg}`)
+    else request.url = arg
+  }
+  return request
+}
+
+/** The age in seconds that a last-seen cell shows ("just now" = 0). */
+export function secondsAgo(text: string | null): number {
+  const value = text?.trim() ?? ''
+  if (value === 'just now') return 0
+  const match = /^(\d+) s ago$/.exec(value)
+  if (!match) throw new Error(`Not a last-seen time in seconds: "${value}"`)
+  return Number(match[1])
+}

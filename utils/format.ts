@@ -1,0 +1,23 @@
+const percentFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 })
+
+/** "12.5 %", or a dash when the node has not reported the value. */
+export function formatPercent(value: number | null): string {
+  return value === null ? '—' : `${percentFormat.format(value)} %`
+}
+
+/** "12 s ago", "5 min ago", "3 h ago", "2 d ago" relative to `now` (ms). */
+export function formatRelative(iso: string | null, now: number): string {
+  if (!iso) return 'never'
+  const seconds = Math.floor((now - new Date(iso).getTime()) / 1000)
+  // A server clock slightly ahead of the browser's would otherwise show negative ages.
+  if (seconds < 1) return 'just now'
+  if (seconds < 60) return `${seconds} s ago`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`
+  return `${Math.floor(seconds / 86_400)} d ago`
+}
+
+/** A date and time in the browser's locale, or a dash. */
+export function formatDateTime(iso: string | null): string {
+  return iso ? new Date(iso).toLocaleString() : '—'
+}
