@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * Playwright end-to-end tests in Debian's Chromium (CHROMIUM_PATH or /usr/bin/chromium).
+ * Without a Chromium they are skipped with a line saying how to install it, unless
+ * REQUIRE_E2E=1 (CI), which makes a missing Chromium a failure. With no spec files in
+ * tests/e2e there is nothing to run. Builds the app first unless scripts/test.mjs just did.
+ */
+import { spawnSync } from 'node:child_process'
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
+const required = process.env.REQUIRE_E2E === '1'
+const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
+
+function executable(path) {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  }
+  catch {
+    return false
+  }
+}
+
+/** Spec files as Playwright's default testMatch finds them. */
+function specs(dir) {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter(e => e.isFile() && /\.(spec|test)\.[cm]?[jt]sx?$/.test(e.name))
+    .map(e => join(e.parentPath ?? e.path, e.name))
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.on('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address()
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+if (!executable(chromium)) {
+  if (required) {
+    console.error(`e2e failed: no Chromium at ${chromium} and REQUIRE_E2E=1; install it with: apt-get install -y chromium (or set CHROMIUM_PATH)`)
+    process.exit(1)
+  }
+  console.log('e2e skipped: no Chromium found; install it with: apt-get install -y chromium (or set CHROMIUM_PATH)')
+  process.exit(0)
+}
+
+const found = specs('tests/e2e')
+if (found.length === 0) {
+  console.log('e2e: no spec files in tests/e2e; nothing to run')
+  process.exit(0)
+}
+
+if (process.env.NODEPULSE_TEST_BUILT !== '1') {
+  const build = spawnSync(npx, ['nuxi', 'build'], { stdio: 'inherit' })
+  if (build.status !== 0) process.exit(build.status ?? 1)
+}
+
+const env = { ...process.env, CHROMIUM_PATH: chromium, E2E_PORT: process.env.E2E_PORT || String(await freePort()) }
+console.log(`e2e: ${found.length} spec file(s) in Chromium ${chromium}, server on port ${env.E2E_PORT}`)
+const result = spawnSync(npx, ['playwright', 'test', ...process.argv.slice(2)], { stdio: 'inherit', env })
+if (result.error) console.error(result.error.message)
+process.exit(result.status ?? 1)

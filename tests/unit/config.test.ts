@@ -1,0 +1,40 @@
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../server/services/config'
+
+describe('loadConfig', () => {
+  it('has working defaults with an empty environment', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({
+      databaseUrl: undefined, dataDir: resolve('.data/db'), adminUser: 'admin', adminPassword: undefined, sessionSecret: undefined,
+      secureCookies: false, sampleIntervalSeconds: 5, diskPath: '/', staleAfterSeconds: 300, streamTokenTtlSeconds: 60,
+      retentionDays: 7, loginMaxAttempts: 10,
+    })
+    expect(config.masterHostname.length).toBeGreaterThan(0)
+  })
+
+  it('reads every setting', () => {
+    expect(loadConfig({
+      DATABASE_URL: 'postgres://x@h/db', NODEPULSE_DATA_DIR: 'memory://', NODEPULSE_ADMIN_USER: 'root', NODEPULSE_ADMIN_PASSWORD: 'pw',
+      NODEPULSE_SESSION_SECRET: 's'.repeat(32), NODEPULSE_SECURE_COOKIES: 'true', NODEPULSE_SAMPLE_INTERVAL: '2', NODEPULSE_DISK_PATH: '/srv',
+      NODEPULSE_STALE_AFTER: '30', NODEPULSE_STREAM_TOKEN_TTL: '5', NODEPULSE_RETENTION_DAYS: '3', NODEPULSE_HOSTNAME: 'hub', NODEPULSE_LOGIN_MAX_ATTEMPTS: '4',
+    })).toEqual({
+      databaseUrl: 'postgres://x@h/db', dataDir: 'memory://', adminUser: 'root', adminPassword: 'pw', sessionSecret: 's'.repeat(32),
+      secureCookies: true, sampleIntervalSeconds: 2, diskPath: '/srv', staleAfterSeconds: 30, streamTokenTtlSeconds: 5,
+      retentionDays: 3, masterHostname: 'hub', loginMaxAttempts: 4,
+    })
+  })
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', NODEPULSE_STALE_AFTER: '' })).toMatchObject({ databaseUrl: undefined, staleAfterSeconds: 300 })
+  })
+
+  it('stops with a message naming a bad number', () => {
+    expect(() => loadConfig({ NODEPULSE_STALE_AFTER: 'soon' })).toThrow('NODEPULSE_STALE_AFTER=soon is invalid: expected a number from 1 to 2592000')
+    expect(() => loadConfig({ NODEPULSE_STREAM_TOKEN_TTL: '4' })).toThrow('NODEPULSE_STREAM_TOKEN_TTL=4 is invalid')
+  })
+
+  it('refuses a session secret shorter than 32 characters', () => {
+    expect(() => loadConfig({ NODEPULSE_SESSION_SECRET: 'short' })).toThrow('at least 32 characters')
+  })
+})

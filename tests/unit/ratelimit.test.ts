@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import { createFailureLimiter } from '../../server/services/ratelimit'
+
+const t0 = 1_700_000_000_000
+
+describe('createFailureLimiter', () => {
+  it('lets a key try until it reaches the limit, then says how long to wait', () => {
+    const limiter = createFailureLimiter(3, 60_000)
+    limiter.fail('a', t0)
+    limiter.fail('a', t0 + 10_000)
+    expect(limiter.retryAfter('a', t0 + 10_000)).toBe(0)
+    limiter.fail('a', t0 + 20_000)
+    // Fixed window from the first failure: 60 s - 20 s.
+    expect(limiter.retryAfter('a', t0 + 20_000)).toBe(40)
+    expect(limiter.retryAfter('a', t0 + 58_500)).toBe(2)
+  })
+
+  it('opens again when the window has passed', () => {
+    const limiter = createFailureLimiter(1, 60_000)
+    limiter.fail('a', t0)
+    expect(limiter.retryAfter('a', t0 + 59_999)).toBe(1)
+    expect(limiter.retryAfter('a', t0 + 60_000)).toBe(0)
+    // A failure after the window starts a new count.
+    limiter.fail('a', t0 + 60_000)
+    expect(limiter.retryAfter('a', t0 + 60_000)).toBe(60)
+  })
+
+  it('keeps keys apart', () => {
+    const limiter = createFailureLimiter(2, 60_000)
+    limiter.fail('1.2.3.4|alice', t0)
+    limiter.fail('1.2.3.4|alice', t0)
+    expect(limiter.retryAfter('1.2.3.4|alice', t0)).toBe(60)
+    expect(limiter.retryAfter('1.2.3.4|bob', t0)).toBe(0)
+    expect(limiter.retryAfter('5.6.7.8|alice', t0)).toBe(0)
+  })
+
+  it('forgets a key after a success', () => {
+    const limiter = createFailureLimiter(2, 60_000)
+    limiter.fail('a', t0)
+    limiter.succeed('a')
+    limiter.fail('a', t0 + 1)
+    expect(limiter.retryAfter('a', t0 + 1)).toBe(0)
+  })
+
+  it('still limits live keys after pruning expired ones at capacity', () => {
+    const limiter = createFailureLimiter(1, 60_000, 3)
+    limiter.fail('old-1', t0)
+    limiter.fail('old-2', t0)
+    limiter.fail('live', t0 + 50_000)
+    // At capacity: this failure prunes the expired keys and is still counted.
+    limiter.fail('new', t0 + 70_000)
+    expect(limiter.retryAfter('live', t0 + 70_000)).toBe(40)
+    expect(limiter.retryAfter('new', t0 + 70_000)).toBe(60)
+    expect(limiter.retryAfter('old-1', t0 + 70_000)).toBe(0)
+  })
+})
