@@ -59,7 +59,7 @@ function exited(child: ChildProcess): Promise<void> {
  * Runs the built server on a random port with a fresh data directory (and `databaseUrl` when
  * given) and waits until /api/health answers 200. Throws with the server's output if it does not.
  */
-export async function startServer(opts: { databaseUrl?: string, label: string }): Promise<RunningServer> {
+export async function startServer(opts: { databaseUrl?: string, label: string, env?: Record<string, string> }): Promise<RunningServer> {
   if (!existsSync(SERVER_ENTRY)) {
     throw new Error(`${SERVER_ENTRY} is missing: build the app first (npx nuxi build, or run npm test which builds it)`)
   }
@@ -87,6 +87,7 @@ export async function startServer(opts: { databaseUrl?: string, label: string })
     NODEPULSE_STREAM_TOKEN_TTL: String(info.streamTokenTtl),
     NODEPULSE_SAMPLE_INTERVAL: '1',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
+    ...opts.env,
   }
   // Spawned directly (no shell), so child.pid is the server itself and stop() ends exactly it.
   const child = spawn(process.execPath, [SERVER_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })

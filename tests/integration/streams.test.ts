@@ -1,0 +1,203 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { NodeStats } from '../../shared/contracts'
+import { api, asAdmin, createAgent, createApiToken, createUser, expectError, report, sample, server } from './helpers'
+import { json, openStream, type SseStream } from './sse'
+
+interface Snapshot { timestamp: string, nodes: NodeStats[] }
+interface NodeSnapshot { timestamp: string, node: NodeStats & { detail: Record<string, unknown> } }
+
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/
+const SEED_FIELDS = ['active_backups', 'cpu_percent', 'disk_percent', 'hostname', 'id', 'is_master', 'last_seen', 'memory_percent', 'status', 'uptime_seconds']
+const numberOrNull = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v))
+
+let open: SseStream[] = []
+afterEach(() => {
+  open.forEach(s => s.close())
+  open = []
+})
+async function stream(path: string, auth?: Parameters<typeof openStream>[1]) {
+  const s = await openStream(path, auth)
+  open.push(s)
+  return s
+}
+
+async function hubClients(): Promise<number> {
+  const res = await api<{ total_clients: number }>('GET', '/api/realtime/hub/stats', { auth: await asAdmin() })
+  expect(res.status).toBe(200)
+  return res.body.total_clients
+}
+
+async function waitFor(check: () => Promise<boolean>, ms = 5000) {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise(r => setTimeout(r, 100))
+  }
+}
+
+describe('GET /api/v1/metrics/nodes/stats/stream', () => {
+  it('sends connected first, then every node with exactly the seed\'s fields, ordered by id', async () => {
+    const agent = await createAgent()
+    const s = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', await asAdmin())
+    expect(s.status).toBe(200)
+    expect(s.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(s.headers.get('cache-control')).toContain('no-cache')
+    expect(s.headers.get('x-accel-buffering')).toBe('no')
+    const first = await s.next()
+    expect(first.event).toBeUndefined()
+    expect(json<{ event: string }>(first).event).toBe('connected')
+    const snap = json<Snapshot>(await s.next())
+    expect(Object.keys(snap).sort()).toEqual(['nodes', 'timestamp'])
+    expect(snap.timestamp).toMatch(ISO_UTC)
+    const ids = snap.nodes.map(n => n.id)
+    expect(ids).toEqual([...ids].sort((a, b) => a - b))
+    for (const n of snap.nodes) {
+      expect(Object.keys(n).sort()).toEqual(SEED_FIELDS)
+      expect(typeof n.id).toBe('number')
+      expect(typeof n.hostname).toBe('string')
+      expect(['online', 'stale', 'offline']).toContain(n.status)
+      expect(typeof n.is_master).toBe('boolean')
+      for (const f of ['cpu_percent', 'memory_percent', 'disk_percent', 'uptime_seconds', 'active_backups'] as const) expect(numberOrNull(n[f]), `${f} of ${n.hostname}`).toBe(true)
+      expect(n.last_seen === null || ISO_UTC.test(n.last_seen)).toBe(true)
+    }
+    const master = snap.nodes.find(n => n.is_master)!
+    expect(master).toMatchObject({ hostname: server.masterHostname, status: 'online', last_seen: null })
+    expect(snap.nodes.find(n => n.id === agent.id)).toEqual({
+      id: agent.id, hostname: agent.hostname, status: 'offline', is_master: false, cpu_percent: null, memory_percent: null,
+      disk_percent: null, uptime_seconds: null, active_backups: null, last_seen: null,
+    })
+  })
+
+  it('shows an agent online with its figures after it reports (null for what it did not send)', async () => {
+    const agent = await createAgent()
+    const s = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', await asAdmin())
+    await s.next()
+    expect((await report(agent.id, agent.token, { json: { cpu_percent: 12.5, disk_percent: 51 } })).status).toBe(200)
+    const seen = await s.next(m => m.data !== undefined && json<Snapshot>(m).nodes?.some(n => n.id === agent.id && n.status === 'online'), 4000)
+    const node = json<Snapshot>(seen).nodes.find(n => n.id === agent.id)!
+    expect(node).toMatchObject({ status: 'online', cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: null, active_backups: null })
+    expect(node.last_seen).toMatch(ISO_UTC)
+  })
+
+  it('honours the interval within 10 % and serves two intervals side by side', async () => {
+    const auth = await asAdmin()
+    const one = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', auth)
+    const two = await stream('/api/v1/metrics/nodes/stats/stream?interval=2', auth)
+    const times = async (s: SseStream, count: number) => {
+      await s.next() // connected
+      await s.next() // the snapshot sent on connect
+      const at: number[] = []
+      for (let i = 0; i < count; i++) at.push((await s.next(undefined, 5000)).receivedAt)
+      return at.slice(1).map((t, i) => t - at[i]!)
+    }
+    const [gapsOne, gapsTwo] = await Promise.all([times(one, 4), times(two, 3)])
+    for (const g of gapsOne) expect(Math.abs(g - 1000)).toBeLessThanOrEqual(100)
+    for (const g of gapsTwo) expect(Math.abs(g - 2000)).toBeLessThanOrEqual(200)
+  })
+
+  it('accepts a bearer token, an API token or a stream token as ?token=, and the session cookie', async () => {
+    const viewer = await createUser('viewer')
+    const apiToken = await createApiToken('viewer')
+    const ticket = await api<{ token: string, expires_in: number }>('POST', '/api/v1/auth/stream-token', { auth: viewer.auth })
+    expect(ticket.status).toBe(201)
+    for (const [path, auth] of [
+      ['/api/v1/metrics/nodes/stats/stream', viewer.auth],
+      ['/api/v1/metrics/nodes/stats/stream', { bearer: apiToken.token }],
+      [`/api/v1/metrics/nodes/stats/stream?token=${apiToken.token}`, undefined],
+      [`/api/v1/metrics/nodes/stats/stream?token=${ticket.body.token}`, undefined],
+    ] as const) {
+      const s = await stream(path, auth)
+      expect(s.status, path).toBe(200)
+      expect(json<{ event: string }>(await s.next()).event).toBe('connected')
+      s.close()
+    }
+  })
+
+  it('refuses bad intervals with 400 and missing or bad credentials with 401, before streaming', async () => {
+    const auth = await asAdmin()
+    for (const bad of ['0', '61', 'abc', '2.5', '-1', '']) {
+      expectError(await api('GET', `/api/v1/metrics/nodes/stats/stream?interval=${bad}`, { auth }), 400, 'interval')
+    }
+    expectError(await api('GET', '/api/v1/metrics/nodes/stats/stream'), 401)
+    expectError(await api('GET', '/api/v1/metrics/nodes/stats/stream?token=np_not-a-real-token'), 401)
+    expectError(await api('GET', '/api/v1/metrics/nodes/stats/stream', { auth: { bearer: 'np_wrong' } }), 401)
+  })
+
+  it('removes a client that disconnects from the hub', async () => {
+    await waitFor(async () => (await hubClients()) === 0)
+    const auth = await asAdmin()
+    const a = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', auth)
+    const b = await stream('/api/v1/metrics/nodes/stats/stream?interval=3', auth)
+    await a.next()
+    await b.next()
+    expect(await hubClients()).toBe(2)
+    a.close()
+    await waitFor(async () => (await hubClients()) === 1)
+    b.close()
+    await waitFor(async () => (await hubClients()) === 0)
+  })
+})
+
+describe('GET /api/v1/metrics/nodes/{id}/stats/stream', () => {
+  it('streams the master with its detail: load, per-core cpu, memory, disks and network', async () => {
+    const nodes = await api<NodeStats[]>('GET', '/api/v1/nodes', { auth: await asAdmin() })
+    const master = nodes.body.find(n => n.is_master)!
+    const s = await stream(`/api/v1/metrics/nodes/${master.id}/stats/stream?interval=1`, await asAdmin())
+    expect(json<{ event: string }>(await s.next()).event).toBe('connected')
+    const snap = json<NodeSnapshot>(await s.next(m => m.data !== undefined && json<NodeSnapshot>(m).node.cpu_percent !== null, 5000))
+    expect(snap.timestamp).toMatch(ISO_UTC)
+    expect(Object.keys(snap.node).sort()).toEqual([...SEED_FIELDS, 'detail'].sort())
+    expect(snap.node).toMatchObject({ id: master.id, is_master: true, status: 'online', last_seen: null })
+    const d = snap.node.detail as { load: Record<string, number>, cpu_cores: number[], memory: { total_bytes: number }, disks: unknown[], network: unknown[], kind: string }
+    expect(d.kind).toBe('master')
+    expect(Object.keys(d.load).sort()).toEqual(['15m', '1m', '5m'])
+    expect(d.cpu_cores.length).toBeGreaterThan(0)
+    expect(d.memory.total_bytes).toBeGreaterThan(0)
+    expect(Array.isArray(d.disks) && Array.isArray(d.network)).toBe(true)
+  })
+
+  it('streams an agent with its labels and what it reported', async () => {
+    const agent = await createAgent(undefined, { cluster: 'blue' })
+    await report(agent.id, agent.token, { json: sample(1, { cpu_percent: 33 }) })
+    const s = await stream(`/api/v1/metrics/nodes/${agent.id}/stats/stream?interval=1`, await asAdmin())
+    await s.next()
+    const snap = json<NodeSnapshot>(await s.next())
+    expect(snap.node).toMatchObject({ id: agent.id, status: 'online', cpu_percent: 33, memory_percent: 20 })
+    expect(snap.node.detail).toMatchObject({ kind: 'agent', labels: { cluster: 'blue' }, reported: { cpu_percent: 33, disk_percent: 30, uptime_seconds: 1000 } })
+  })
+
+  it('answers 404 for an unknown node and 400 for a bad id, before streaming', async () => {
+    const auth = await asAdmin()
+    expectError(await api('GET', '/api/v1/metrics/nodes/999999/stats/stream', { auth }), 404, '999999')
+    expectError(await api('GET', '/api/v1/metrics/nodes/abc/stats/stream', { auth }), 400)
+  })
+
+  it('ends the stream cleanly when the node is deleted', async () => {
+    const agent = await createAgent()
+    const s = await stream(`/api/v1/metrics/nodes/${agent.id}/stats/stream?interval=1`, await asAdmin())
+    await s.next()
+    await s.next()
+    expect((await api('DELETE', `/api/v1/nodes/${agent.id}`, { auth: await asAdmin() })).status).toBe(204)
+    const last = await s.next(m => m.data !== undefined && json<{ event?: string }>(m).event === 'deleted')
+    expect(json(last)).toMatchObject({ event: 'deleted', id: agent.id })
+    await s.ended
+  })
+})
+
+describe('GET /api/v1/metrics/node/stream (seed 000\'s old master-only stream)', () => {
+  it('streams the master\'s full metrics blob', async () => {
+    const s = await stream('/api/v1/metrics/node/stream?interval=1', await asAdmin())
+    expect(json<{ event: string }>(await s.next()).event).toBe('connected')
+    const blob = json<Record<string, any>>(await s.next(m => m.data !== undefined && json<{ cpu?: { percent: number | null } }>(m).cpu?.percent != null, 5000))
+    expect(blob.hostname).toBe(server.masterHostname)
+    expect(blob.timestamp).toMatch(ISO_UTC)
+    expect(blob.cpu.cores.length).toBe(blob.cpu.core_count)
+    expect(Object.keys(blob.cpu.load).sort()).toEqual(['15m', '1m', '5m'])
+    expect(blob.memory.total_bytes).toBeGreaterThan(0)
+    expect(typeof blob.memory.swap_total_bytes).toBe('number')
+    expect(blob.disks.length).toBeGreaterThan(0)
+    expect(Array.isArray(blob.network)).toBe(true)
+    expect(typeof blob.os.platform).toBe('string')
+    expect(blob.uptime_seconds).toBeGreaterThan(0)
+  })
+})
