@@ -6,7 +6,6 @@ export default defineNuxtConfig({
   devtools: { enabled: false },
   telemetry: false,
   modules: ['@nuxtjs/tailwindcss', '@pinia/nuxt', '@nuxt/eslint'],
-  css: ['~/assets/css/main.css'],
   app: {
     head: {
       title: 'NodePulse',
@@ -21,7 +20,7 @@ export default defineNuxtConfig({
   },
   // The dashboard is an authenticated app: no SEO, no server-rendered user data.
   ssr: false,
-  tailwindcss: { viewer: false },
+  tailwindcss: { viewer: false, cssPath: '~/assets/css/main.css' },
   eslint: { config: { stylistic: false } },
   typescript: { strict: true },
   runtimeConfig: { public: { version: pkg.version } },

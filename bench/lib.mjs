@@ -29,7 +29,9 @@ export async function startServer(env = {}) {
     try {
       if ((await fetch(`${base}/api/health`)).ok) break
     }
-    catch {}
+    catch {
+      // not listening yet
+    }
     await new Promise(r => setTimeout(r, 100))
   }
   return {

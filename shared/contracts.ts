@@ -11,7 +11,7 @@ export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 const UNIX_MS_THRESHOLD = 1e12
 
 const percent = z.number({ error: 'must be a number' }).finite().min(0, 'must be at least 0').max(100, 'must be at most 100')
-const count = z.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must not be negative')
+const count = (max: number) => z.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must not be negative').max(max, `must be at most ${max}`)
 
 /** ISO-8601 string or unix time (seconds, or milliseconds when ≥ 1e12), not more than 5 min in the future. */
 export const reportTimestamp = z.union([
@@ -28,8 +28,9 @@ export const statsSample = z.strictObject({
   cpu_percent: percent,
   memory_percent: percent.nullish(),
   disk_percent: percent,
-  uptime_seconds: count.nullish(),
-  active_backups: count.nullish(),
+  // 100 years of uptime; backups fit a Postgres integer with room to spare.
+  uptime_seconds: count(3_155_760_000).nullish(),
+  active_backups: count(1_000_000).nullish(),
   timestamp: reportTimestamp.optional(),
 }, { error: issue => issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be an object' })
 export type StatsSampleInput = z.input<typeof statsSample>
@@ -53,10 +54,17 @@ export type StatsReport = z.output<typeof statsReport>
 export const hostnameSchema = z.string().trim().min(1, 'must not be empty').max(253, 'must be at most 253 characters')
   .regex(/^[\w.\-:]+$/, 'may hold only letters, digits, ".", "-", "_" and ":"')
 
-export const labelsSchema = z.record(
-  z.string().trim().min(1, 'label names must not be empty').max(63, 'label names must be at most 63 characters').regex(/^[\w.\-/]+$/, 'label names may hold only letters, digits, ".", "-", "_" and "/"'),
-  z.string().max(255, 'label values must be at most 255 characters'),
-).refine(l => Object.keys(l).length <= 32, 'at most 32 labels')
+const LABEL_NAME = /^[\w.\-/]{1,63}$/
+
+/** Node labels: up to 32 `name: value` pairs; names are 1–63 of letters, digits, ".", "-", "_", "/". */
+export const labelsSchema = z.record(z.string(), z.string({ error: 'label values must be strings' }).max(255, 'label values must be at most 255 characters'))
+  .superRefine((labels, ctx) => {
+    const names = Object.keys(labels)
+    if (names.length > 32) ctx.addIssue({ code: 'custom', message: 'at most 32 labels' })
+    for (const name of names) {
+      if (!LABEL_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `label name "${name}" must be 1–63 characters of letters, digits, ".", "-", "_" and "/"` })
+    }
+  })
 
 export const createNodeBody = z.strictObject({ hostname: hostnameSchema, labels: labelsSchema.optional() })
 export const updateNodeBody = z.strictObject({ hostname: hostnameSchema.optional(), labels: labelsSchema.optional() })
@@ -67,7 +75,10 @@ export const usernameSchema = z.string().trim().min(1, 'must not be empty').max(
   .regex(/^[\w.@-]+$/, 'may hold only letters, digits, ".", "@", "-" and "_"')
 export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters')
 
-export const loginBody = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) })
+export const loginBody = z.strictObject({
+  username: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+  password: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+})
 export const setupBody = z.strictObject({ username: usernameSchema, password: passwordSchema })
 export const createUserBody = z.strictObject({ username: usernameSchema, password: passwordSchema, role: roleSchema })
 export const createTokenBody = z.strictObject({ name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'), role: roleSchema })

@@ -59,8 +59,8 @@ export function createAuth(db: Database) {
       const passwordHash = await hashPassword(password)
       // One statement: two setup requests racing cannot both create an admin.
       const rows = await db.execute<{ id: number }>(sql`
-        insert into ${users} (username, password_hash, role)
-        select ${username}, ${passwordHash}, 'admin' where not exists (select 1 from ${users})
+        insert into ${users} (username, password_hash, role, last_login_at)
+        select ${username}, ${passwordHash}, 'admin', now() where not exists (select 1 from ${users})
         on conflict do nothing returning id`)
       const id = (Array.isArray(rows) ? rows : (rows as { rows: { id: number }[] }).rows)[0]?.id
       if (id === undefined) return undefined

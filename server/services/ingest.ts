@@ -2,7 +2,7 @@ import { inArray, sql } from 'drizzle-orm'
 import type { StatsReport } from '../../shared/contracts'
 import type { Database } from '../db'
 import { nodes, nodeSamples, type SampleDetail } from '../db/schema'
-import type { LatestSample, Registry } from './registry'
+import type { Registry } from './registry'
 
 /** A validated sample ready to store. */
 export interface SampleInput {
@@ -82,45 +82,51 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
     return result
   }
 
-  // The loop and the reset of `flushing` run in one synchronous step once the queue is empty,
-  // so a report submitted at any moment is either taken by this loop or starts a new one.
-  async function flush(): Promise<void> {
+  /** Writes a batch and settles each report in it; a failing batch is retried report by report. */
+  async function settle(batch: Pending[]): Promise<void> {
+    let written: Map<Pending, { stored: number }>
     try {
-      await flushLoop()
+      written = await write(batch)
     }
-    finally {
-      flushing = null
+    catch (error) {
+      // One report the database refuses must not fail the others that shared its transaction.
+      if (batch.length > 1) {
+        for (const p of batch) await settle([p])
+      }
+      else batch[0]!.reject(error)
+      return
+    }
+    const seenAt = new Date()
+    stats = { reports: stats.reports + written.size, samples: stats.samples + batch.reduce((n, p) => n + p.samples.length, 0), batches: stats.batches + 1 }
+    for (const p of batch) {
+      const w = written.get(p)
+      if (!w) {
+        p.reject(new NodeGoneError(`node ${p.nodeId} was deleted`))
+        continue
+      }
+      const newest = p.samples.reduce((a, b) => (b.ts > a.ts ? b : a))
+      registry.applySamples(p.nodeId, seenAt, { ...newest, detail: newest.detail ?? null })
+      p.resolve({ accepted: p.samples.length, stored: w.stored, duplicates: p.samples.length - w.stored, lastSeen: seenAt })
     }
   }
 
-  async function flushLoop(): Promise<void> {
-    while (queue.length) {
-      // Let requests whose bodies have already arrived reach the queue, so they share this transaction.
-      await new Promise(resolve => setImmediate(resolve))
-      let rows = 0
-      let take = 0
-      while (take < queue.length && (take === 0 || rows + queue[take]!.samples.length <= maxBatchRows)) rows += queue[take++]!.samples.length
-      const batch = queue.slice(0, take)
-      queue = queue.slice(take)
-      try {
-        const written = await write(batch)
-        const seenAt = new Date()
-        stats = { reports: stats.reports + written.size, samples: stats.samples + rows, batches: stats.batches + 1 }
-        for (const p of batch) {
-          const w = written.get(p)
-          if (!w) {
-            p.reject(new NodeGoneError(`node ${p.nodeId} was deleted`))
-            continue
-          }
-          const newest = p.samples.reduce((a, b) => (b.ts > a.ts ? b : a))
-          const latest: LatestSample = { ...newest, detail: newest.detail ?? null }
-          registry.applySamples(p.nodeId, seenAt, latest)
-          p.resolve({ accepted: p.samples.length, stored: w.stored, duplicates: p.samples.length - w.stored, lastSeen: seenAt })
-        }
+  // The empty-queue check and the reset of `flushing` happen in one synchronous step (no await
+  // between them), so a report submitted at any moment is either taken by this loop or starts a new one.
+  async function flush(): Promise<void> {
+    try {
+      while (queue.length) {
+        // Let requests whose bodies have already arrived reach the queue, so they share this transaction.
+        await new Promise(resolve => setImmediate(resolve))
+        let rows = 0
+        let take = 0
+        while (take < queue.length && (take === 0 || rows + queue[take]!.samples.length <= maxBatchRows)) rows += queue[take++]!.samples.length
+        const batch = queue.slice(0, take)
+        queue = queue.slice(take)
+        await settle(batch)
       }
-      catch (error) {
-        for (const p of batch) p.reject(error)
-      }
+    }
+    finally {
+      flushing = null
     }
   }
 

@@ -188,7 +188,12 @@ describe('GET /api/v1/metrics/node/stream (seed 000\'s old master-only stream)',
   it('streams the master\'s full metrics blob', async () => {
     const s = await stream('/api/v1/metrics/node/stream?interval=1', await asAdmin())
     expect(json<{ event: string }>(await s.next()).event).toBe('connected')
-    const blob = json<Record<string, any>>(await s.next(m => m.data !== undefined && json<{ cpu?: { percent: number | null } }>(m).cpu?.percent != null, 5000))
+    interface Blob {
+      hostname: string, timestamp: string, uptime_seconds: number, os: { platform: string }, disks: unknown[], network: unknown
+      cpu: { percent: number | null, cores: number[], core_count: number, load: Record<string, number> }
+      memory: { total_bytes: number, swap_total_bytes: number }
+    }
+    const blob = json<Blob>(await s.next(m => m.data !== undefined && json<Blob>(m).cpu?.percent != null, 5000))
     expect(blob.hostname).toBe(server.masterHostname)
     expect(blob.timestamp).toMatch(ISO_UTC)
     expect(blob.cpu.cores.length).toBe(blob.cpu.core_count)

@@ -18,10 +18,11 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://x@h/db', NODEPULSE_DATA_DIR: 'memory://', NODEPULSE_ADMIN_USER: 'root', NODEPULSE_ADMIN_PASSWORD: 'pw',
       NODEPULSE_SESSION_SECRET: 's'.repeat(32), NODEPULSE_SECURE_COOKIES: 'true', NODEPULSE_SAMPLE_INTERVAL: '2', NODEPULSE_DISK_PATH: '/srv',
       NODEPULSE_STALE_AFTER: '30', NODEPULSE_STREAM_TOKEN_TTL: '5', NODEPULSE_RETENTION_DAYS: '3', NODEPULSE_HOSTNAME: 'hub', NODEPULSE_LOGIN_MAX_ATTEMPTS: '4',
+      NODEPULSE_HEARTBEAT_INTERVAL: '7', NODEPULSE_SSE_CLIENT_BUFFER: '65536',
     })).toEqual({
       databaseUrl: 'postgres://x@h/db', dataDir: 'memory://', adminUser: 'root', adminPassword: 'pw', sessionSecret: 's'.repeat(32),
       secureCookies: true, sampleIntervalSeconds: 2, diskPath: '/srv', staleAfterSeconds: 30, streamTokenTtlSeconds: 5,
-      retentionDays: 3, masterHostname: 'hub', loginMaxAttempts: 4,
+      retentionDays: 3, masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536,
     })
   })
 
