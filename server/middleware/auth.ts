@@ -36,15 +36,16 @@ function assertSameOrigin(event: H3Event): void {
 /** Authenticates every /api request and enforces read-for-viewers, write-for-admins. */
 export default defineEventHandler(async (event) => {
   const path = event.path.split('?')[0]!.replace(/\/+$/, '') || '/'
-  if (!path.startsWith('/api/') && !path.startsWith('/stream/')) return
+  if (!path.startsWith('/api/') && !path.startsWith('/stream/') && path !== '/metrics') return
   const route = `${event.method} ${path}`
   const write = event.method !== 'GET' && event.method !== 'HEAD'
   // Bearer clients are not browsers riding a cookie, so CSRF does not apply to them.
   if (write && !getRequestHeader(event, 'authorization')) assertSameOrigin(event)
   if (PUBLIC.some(r => r.test(route))) return
 
+  const { auth, config } = await services()
+  if (path === '/metrics' && config.metricsPublic) return
   const token = bearer(event)
-  const { auth } = await services()
   const principal = token === undefined ? await principalFromSession(event) : token ? await auth.verifyToken(token) : undefined
   if (!principal) {
     throw createError({ statusCode: 401, message: token === undefined ? 'Authentication required: log in, or send Authorization: Bearer <token>' : 'Invalid or expired token' })

@@ -17,6 +17,7 @@ export interface Config {
   loginMaxAttempts: number
   heartbeatSeconds: number
   clientBufferBytes: number
+  metricsPublic: boolean
 }
 
 type Env = Record<string, string | undefined>
@@ -52,6 +53,7 @@ export function loadConfig(env: Env = process.env): Config {
     masterHostname: env.NODEPULSE_HOSTNAME || hostname(),
     loginMaxAttempts: num(env, 'NODEPULSE_LOGIN_MAX_ATTEMPTS', 10, 1, 10_000),
     heartbeatSeconds: num(env, 'NODEPULSE_HEARTBEAT_INTERVAL', 15, 1, 300),
+    metricsPublic: env.NODEPULSE_METRICS_PUBLIC === 'true',
     clientBufferBytes: num(env, 'NODEPULSE_SSE_CLIENT_BUFFER', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
   }
 }

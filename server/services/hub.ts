@@ -27,6 +27,9 @@ const HEADERS = {
 }
 const HEARTBEAT = Buffer.from(': heartbeat\n\n')
 
+/** The channel a topic belongs to: its part before the first ':' ("node-stats:all:5" → "node-stats"). */
+export const channelOf = (topic: string): string => topic.split(':', 1)[0]!
+
 /** Encodes one SSE message once; data is single-line JSON, so nothing in it can forge a field. */
 export function encodeSse(data: unknown, opts: { event?: string, id?: string, retryMs?: number } = {}): Buffer {
   const clean = (s: string) => s.replace(/[\r\n\0]/g, '')
@@ -48,6 +51,7 @@ export function createHub(options: HubOptions) {
   const topicListeners = new Set<(topic: string, subscribers: number) => void>()
   let nextId = 1
   let eventsSent = 0
+  const sentByChannel = new Map<string, number>()
   const disconnects: Record<DisconnectReason, number> = { client: 0, slow: 0, ended: 0, shutdown: 0 }
 
   function remove(client: HubClient, reason: DisconnectReason): void {
@@ -67,6 +71,8 @@ export function createHub(options: HubOptions) {
     if (client.res.writableLength + buf.length > options.maxBufferBytes) return remove(client, 'slow')
     client.res.write(buf)
     eventsSent++
+    const channel = channelOf(client.topic)
+    sentByChannel.set(channel, (sentByChannel.get(channel) ?? 0) + 1)
   }
 
   const heartbeat = setInterval(() => {
@@ -145,7 +151,7 @@ export function createHub(options: HubOptions) {
         subscriptions[topic] = set.size
         total += set.size
       }
-      return { total_clients: total, subscriptions, events_sent: eventsSent, disconnects: { ...disconnects } }
+      return { total_clients: total, subscriptions, events_sent: eventsSent, events_sent_by_channel: Object.fromEntries(sentByChannel), disconnects: { ...disconnects } }
     },
 
     /** Closes every stream (server shutdown). */

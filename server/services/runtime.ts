@@ -10,6 +10,7 @@ import { createIngest, type Ingest } from './ingest'
 import { startMasterSampler } from './master'
 import { createNodeService, type NodeService } from './nodes'
 import { createFailureLimiter } from './ratelimit'
+import { createMetrics, type Metrics } from './prometheus'
 import { createRegistry, type Registry } from './registry'
 import { createNodeStreams, type NodeStreams } from './streams'
 
@@ -23,6 +24,7 @@ export interface Services {
   nodes: NodeService
   hub: Hub
   streams: NodeStreams
+  metrics: Metrics
   loginLimiter: ReturnType<typeof createFailureLimiter>
   masterId: number
   sessionSecret: string
@@ -71,6 +73,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     nodes: createNodeService(db, registry),
     hub,
     streams,
+    metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds }),
     loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
       streams.close()

@@ -47,7 +47,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
     if (subscribers === 0) stop(topic)
   })
   registry.subscribe(({ type, node }) => {
-    if (type === 'deleted') hub.endTopics(t => t.startsWith(`stats:node:${node.id}:`), encodeSse({ event: 'deleted', id: node.id, timestamp: new Date().toISOString() }))
+    if (type === 'deleted') hub.endTopics(t => t.startsWith(`node-stats:node:${node.id}:`), encodeSse({ event: 'deleted', id: node.id, timestamp: new Date().toISOString() }))
   })
 
   const snapshot = async (build: Builder): Promise<Buffer> => encodeSse(await build())
@@ -92,7 +92,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
   return {
     /** `/api/v1/metrics/nodes/stats/stream`: every node's summary, ordered by id. */
     all(req: IncomingMessage, res: ServerResponse, intervalSeconds: number) {
-      return open(req, res, `stats:all:${intervalSeconds}`, intervalSeconds, () => {
+      return open(req, res, `node-stats:all:${intervalSeconds}`, intervalSeconds, () => {
         const t = now()
         return { timestamp: t.timestamp, nodes: registry.list().map(n => toNodeStats(n, t.now, opts.staleAfterSeconds)) }
       })
@@ -100,7 +100,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
 
     /** `/api/v1/metrics/nodes/{id}/stats/stream`: one node with its detail; ends when the node is deleted. */
     node(req: IncomingMessage, res: ServerResponse, id: number, intervalSeconds: number) {
-      return open(req, res, `stats:node:${id}:${intervalSeconds}`, intervalSeconds, () => {
+      return open(req, res, `node-stats:node:${id}:${intervalSeconds}`, intervalSeconds, () => {
         const t = now()
         const node = registry.get(id)
         if (!node) return { timestamp: t.timestamp, node: null }
@@ -111,7 +111,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
 
     /** `/api/v1/metrics/node/stream`: seed 000's old master-only full metrics blob. */
     master(req: IncomingMessage, res: ServerResponse, intervalSeconds: number) {
-      return open(req, res, `stats:master:${intervalSeconds}`, intervalSeconds, async () => masterBlob(registry.get(opts.masterId), await readOs()))
+      return open(req, res, `node-stats:master:${intervalSeconds}`, intervalSeconds, async () => masterBlob(registry.get(opts.masterId), await readOs()))
     },
 
     /** Stops every ticker (shutdown). */

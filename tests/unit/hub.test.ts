@@ -122,13 +122,13 @@ describe('hub', () => {
 
   it('ends matching topics with a last message', async () => {
     const hub = createHub({ heartbeatMs: 60_000, maxBufferBytes: 1 << 20 })
-    const { server, url } = await serve(hub, 'stats:node:7:5')
+    const { server, url } = await serve(hub, 'node-stats:node:7:5')
     cleanup.push(() => hub.close(), () => server.close())
     const a = connect(url)
     await a.ready
-    await until(() => hub.count('stats:node:7:5') === 1)
+    await until(() => hub.count('node-stats:node:7:5') === 1)
     const ended = once(a.state.res!, 'end')
-    hub.endTopics(t => t.startsWith('stats:node:7:'), encodeSse({ event: 'deleted' }))
+    hub.endTopics(t => t.startsWith('node-stats:node:7:'), encodeSse({ event: 'deleted' }))
     await ended
     expect(a.state.text).toContain('data: {"event":"deleted"}')
     expect(hub.stats().disconnects.ended).toBe(1)

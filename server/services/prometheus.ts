@@ -1,0 +1,69 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry as PromRegistry } from 'prom-client'
+import type { Hub } from './hub'
+import type { Ingest } from './ingest'
+import { toNodeStats, type Registry } from './registry'
+
+/**
+ * Prometheus metrics: the seed's SSE series, per-node gauges, ingest counters and process
+ * metrics. Gauges are read from memory at scrape time; nothing is kept per scrape.
+ */
+export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Ingest, staleAfterSeconds: number }) {
+  const register = new PromRegistry()
+  collectDefaultMetrics({ register })
+  const { hub, registry, ingest, staleAfterSeconds } = deps
+
+  // Counters mirror the hub's own tallies, so they are set (as increments) at scrape time.
+  const seen = { sent: new Map<string, number>(), disconnects: new Map<string, number>(), reports: 0, samples: 0 }
+  const bump = (counter: Counter<string>, key: Map<string, number>, label: string, name: string, value: number) => {
+    // inc by 0 still creates the series, so every reason shows from the first scrape.
+    counter.inc({ [name]: label }, Math.max(0, value - (key.get(label) ?? 0)))
+    key.set(label, value)
+  }
+
+  new Gauge({ name: 'sse_clients_total', help: 'Connected SSE clients', registers: [register], collect() {
+    this.set(hub.stats().total_clients)
+  } })
+  const sent = new Counter({ name: 'sse_events_sent_total', help: 'SSE messages written to clients, by channel', labelNames: ['channel'], registers: [register], collect() {
+    for (const [channel, n] of Object.entries(hub.stats().events_sent_by_channel)) bump(sent, seen.sent, channel, 'channel', n)
+  } })
+  const disconnections = new Counter({ name: 'sse_disconnections_total', help: 'SSE clients disconnected, by reason', labelNames: ['reason'], registers: [register], collect() {
+    for (const [reason, n] of Object.entries(hub.stats().disconnects)) bump(disconnections, seen.disconnects, reason, 'reason', n)
+  } })
+  const reports = new Counter({ name: 'nodepulse_reports_total', help: 'Stats reports stored', registers: [register], collect() {
+    const n = ingest.stats().reports
+    if (n > seen.reports) reports.inc(n - seen.reports)
+    seen.reports = n
+  } })
+  const samples = new Counter({ name: 'nodepulse_samples_total', help: 'Stats samples received in stored reports', registers: [register], collect() {
+    const n = ingest.stats().samples
+    if (n > seen.samples) samples.inc(n - seen.samples)
+    seen.samples = n
+  } })
+  const rejected = new Counter({ name: 'nodepulse_reports_rejected_total', help: 'Stats reports refused, by HTTP status', labelNames: ['status'], registers: [register] })
+
+  const perNode = (name: string, help: string, pick: (s: ReturnType<typeof toNodeStats>) => number | null) => new Gauge({
+    name, help, labelNames: ['node', 'hostname'], registers: [register], collect() {
+      this.reset()
+      const now = Date.now()
+      for (const node of registry.list()) {
+        const value = pick(toNodeStats(node, now, staleAfterSeconds))
+        if (value !== null) this.set({ node: String(node.id), hostname: node.hostname }, value)
+      }
+    },
+  })
+  perNode('nodepulse_node_up', '1 while the node is online, 0 when stale or offline', s => (s.status === 'online' ? 1 : 0))
+  perNode('nodepulse_node_cpu_percent', 'Latest CPU use of the node, percent', s => s.cpu_percent)
+  perNode('nodepulse_node_memory_percent', 'Latest memory use of the node, percent', s => s.memory_percent)
+  perNode('nodepulse_node_disk_percent', 'Latest disk use of the node, percent', s => s.disk_percent)
+
+  return {
+    register,
+    /** Counts a refused stats report. */
+    rejectReport: (status: number) => rejected.inc({ status: String(status) }),
+    /** The exposition text. */
+    render: () => register.metrics(),
+    contentType: register.contentType,
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
