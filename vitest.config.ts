@@ -3,9 +3,12 @@ import type { TestProjectInlineConfiguration } from 'vitest/config'
 
 // Integration tests run against the built server (`npx nuxi build` first; `npm test` does it).
 // Each integration project starts ONE server in its globalSetup and shares it across its files.
-const integration = (name: string, globalSetup: string): TestProjectInlineConfiguration => ({
+// The Postgres run waits for the PGlite one (groupOrder): on a 2-core machine the two together
+// starve the timing-sensitive stream tests, and one after the other is barely slower.
+const integration = (name: string, globalSetup: string, groupOrder: number): TestProjectInlineConfiguration => ({
   test: {
     name,
+    sequence: { groupOrder },
     include: ['tests/integration/**/*.test.ts'],
     environment: 'node',
     globalSetup: [globalSetup],
@@ -25,9 +28,9 @@ export default defineConfig({
           testTimeout: 20_000,
         },
       },
-      integration('integration-pglite', 'tests/integration/support/global-pglite.ts'),
+      integration('integration-pglite', 'tests/integration/support/global-pglite.ts', 0),
       // Only when a Postgres is given: the same suite on a fresh database of its own.
-      ...(process.env.TEST_DATABASE_URL ? [integration('integration-postgres', 'tests/integration/support/global-postgres.ts')] : []),
+      ...(process.env.TEST_DATABASE_URL ? [integration('integration-postgres', 'tests/integration/support/global-postgres.ts', 1)] : []),
     ],
   },
 })

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import type { MeView } from '../../shared/contracts'
-import { api, asAdmin, createApiToken, createUser, expectError, login, server, sessionCookie, unique } from './helpers'
+import { api, asAdmin, createApiToken, createUser, expectError, login, openStream, server, sessionCookie, unique } from './helpers'
 
 describe('first-run setup', () => {
   it('GET /api/v1/auth/setup reports no setup needed (the admin comes from the environment)', async () => {
@@ -171,6 +171,26 @@ describe('POST /api/v1/auth/stream-token', () => {
     expect(res.status).toBe(201)
     const me = await api<MeView>('GET', '/api/v1/auth/me', { auth: { bearer: res.body.token } })
     expect(me.body).toEqual({ id: user.id, username: user.username, role: 'viewer', via: 'token' })
+  })
+
+  it('works as ?token= on a stream URL (EventSource cannot send headers), until it expires', async () => {
+    const res = await api<{ token: string, expires_at: string }>('POST', '/api/v1/auth/stream-token', { auth: await asAdmin() })
+    const stream = await openStream(`/api/v1/metrics/nodes/stats/stream?token=${encodeURIComponent(res.body.token)}`)
+    expect(stream.status).toBe(200)
+    expect(stream.contentType).toMatch(/^text\/event-stream/)
+    expect(stream.text).toContain('"event":"connected"')
+    await sleep(Math.max(0, Date.parse(res.body.expires_at) - Date.now()) + 500)
+    const expired = await openStream(`/api/v1/metrics/nodes/stats/stream?token=${encodeURIComponent(res.body.token)}`)
+    expect(expired.status).toBe(401)
+    expect(JSON.parse(expired.text)).toMatchObject({ statusCode: 401, message: 'Invalid or expired token' })
+  }, 20_000)
+
+  it('a stream URL with a wrong ?token= or none answers 401', async () => {
+    for (const path of ['/api/v1/metrics/nodes/stats/stream?token=nps_wrong', '/api/v1/metrics/nodes/stats/stream']) {
+      const res = await openStream(path)
+      expect(res.status, path).toBe(401)
+      expect(JSON.parse(res.text).statusCode).toBe(401)
+    }
   })
 
   it('is not accepted as ?token= outside stream URLs', async () => {

@@ -64,6 +64,37 @@ export async function api<T = ErrorBody>(method: string, path: string, opts: Req
 }
 
 /**
+ * Opens an SSE stream, reads until the first message arrives (or `ms` pass), then hangs up.
+ * Error responses are read whole, so their JSON body can be checked.
+ */
+export async function openStream(path: string, auth?: Auth, ms = 5000): Promise<{ status: number, contentType: string | null, text: string }> {
+  const headers: Record<string, string> = { accept: 'text/event-stream' }
+  if (auth && 'cookie' in auth) headers.cookie = auth.cookie
+  if (auth && 'bearer' in auth) headers.authorization = `Bearer ${auth.bearer}`
+  const abort = new AbortController()
+  const timer = setTimeout(() => abort.abort(), ms)
+  try {
+    const res = await fetch(`${server.baseURL}${path}`, { headers, signal: abort.signal })
+    if (!res.headers.get('content-type')?.startsWith('text/event-stream')) {
+      return { status: res.status, contentType: res.headers.get('content-type'), text: await res.text() }
+    }
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ''
+    while (!text.includes('\n\n')) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += decoder.decode(value, { stream: true })
+    }
+    return { status: res.status, contentType: res.headers.get('content-type'), text }
+  }
+  finally {
+    clearTimeout(timer)
+    abort.abort()
+  }
+}
+
+/**
  * Asserts an error response: the status, a JSON body whose statusCode is that number and whose
  * message is a non-empty string, optionally containing each of `mentions`.
  */

@@ -13,6 +13,13 @@ const READ: Route[] = [
   { method: 'GET', path: '/api/v1/auth/me' },
   { method: 'GET', path: '/api/v1/nodes' },
   { method: 'GET', path: '/api/v1/nodes/' },
+  { method: 'GET', path: '/api/realtime/hub/stats' },
+]
+// Streams: only the refusals are checked here (a granted stream never ends).
+const STREAMS: Route[] = [
+  { method: 'GET', path: '/api/v1/metrics/nodes/stats/stream' },
+  { method: 'GET', path: '/api/v1/metrics/nodes/1/stats/stream' },
+  { method: 'GET', path: '/api/v1/metrics/node/stream' },
 ]
 const SELF_SERVICE: Route[] = [
   { method: 'POST', path: '/api/v1/auth/stream-token' },
@@ -30,7 +37,7 @@ const ADMIN: Route[] = [
   { method: 'POST', path: '/api/v1/users', json: { username: 'matrix-user', password: 'long-enough-pw', role: 'admin' } },
   { method: 'DELETE', path: '/api/v1/users/987001' },
 ]
-const AUTHENTICATED = [...READ, ...SELF_SERVICE, ...ADMIN, { method: 'GET', path: '/api/v1/nodes/987001' }]
+const AUTHENTICATED = [...READ, ...STREAMS, ...SELF_SERVICE, ...ADMIN, { method: 'GET', path: '/api/v1/nodes/987001' }]
 const name = (r: Route) => `${r.method} ${r.path}`
 
 let viewerSession: Auth

@@ -58,13 +58,17 @@ describe('users', () => {
     expect(list.body.map(u => u.id)).not.toContain(viewer.id)
   })
 
-  it('refuses to delete the last admin with 409', async () => {
-    const list = await api<UserView[]>('GET', '/api/v1/users', { auth: await asAdmin() })
-    const admins = list.body.filter(u => u.role === 'admin')
-    expect(admins.map(a => a.username)).toEqual([server.adminUser])
-    const res = await api('DELETE', `/api/v1/users/${admins[0]!.id}`, { auth: await asAdmin() })
-    expectError(res, 409, 'last admin')
+  it('refuses to let an admin delete their own account (409), so the last admin always stays', async () => {
+    const me = await api<{ id: number }>('GET', '/api/v1/auth/me', { auth: await asAdmin() })
+    expectError(await api('DELETE', `/api/v1/users/${me.body.id}`, { auth: await asAdmin() }), 409, 'your own account')
     expect((await api('GET', '/api/v1/auth/me', { auth: await asAdmin() })).status).toBe(200)
+  })
+
+  it('lets another admin delete an admin, but not themselves', async () => {
+    const second = await createUser('admin', 'second-admin')
+    expectError(await api('DELETE', `/api/v1/users/${second.id}`, { auth: second.auth }), 409, 'your own account')
+    expect((await api('DELETE', `/api/v1/users/${second.id}`, { auth: await asAdmin() })).status).toBe(204)
+    expectError(await api('GET', '/api/v1/auth/me', { auth: second.auth }), 401)
   })
 
   it('answers 400 for a non-numeric or non-positive id', async () => {

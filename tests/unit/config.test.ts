@@ -8,7 +8,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       databaseUrl: undefined, dataDir: resolve('.data/db'), adminUser: 'admin', adminPassword: undefined, sessionSecret: undefined,
       secureCookies: false, sampleIntervalSeconds: 5, diskPath: '/', staleAfterSeconds: 300, streamTokenTtlSeconds: 60,
-      retentionDays: 7, loginMaxAttempts: 10,
+      retentionDays: 7, loginMaxAttempts: 10, heartbeatSeconds: 15, clientBufferBytes: 1024 * 1024,
     })
     expect(config.masterHostname.length).toBeGreaterThan(0)
   })
