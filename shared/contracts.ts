@@ -35,20 +35,29 @@ export const statsSample = z.strictObject({
 }, { error: issue => issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be an object' })
 export type StatsSampleInput = z.input<typeof statsSample>
 
-/** A report: one sample, or `{samples: [...]}` for catch-up after an outage. */
-export const statsReport = z.union([
-  statsSample,
-  z.strictObject({
-    samples: z.array(statsSample).min(1, 'must hold at least one sample')
-      .max(MAX_SAMPLES_PER_REPORT, `must hold at most ${MAX_SAMPLES_PER_REPORT} samples`)
-      .superRefine((samples, ctx) => {
-        if (samples.length < 2) return
-        samples.forEach((s, i) => {
-          if (!s.timestamp) ctx.addIssue({ code: 'custom', path: [i, 'timestamp'], message: 'is required when a report holds more than one sample' })
-        })
-      }),
-  }),
-])
+/** A catch-up report: `{samples: [...]}`, each with its own timestamp. */
+export const statsBatch = z.strictObject({
+  samples: z.array(statsSample, { error: 'must be an array of samples' }).min(1, 'must hold at least one sample')
+    .max(MAX_SAMPLES_PER_REPORT, `must hold at most ${MAX_SAMPLES_PER_REPORT} samples`)
+    .superRefine((samples, ctx) => {
+      if (samples.length < 2) return
+      samples.forEach((s, i) => {
+        if (!s.timestamp) ctx.addIssue({ code: 'custom', path: [i, 'timestamp'], message: 'is required when a report holds more than one sample' })
+      })
+    }),
+})
+
+/**
+ * A report: one sample, or `{samples: [...]}` for catch-up after an outage. The shape picks the
+ * schema (a plain union would answer a bad field with zod's generic "Invalid input").
+ */
+export const statsReport = z.unknown().transform((value, ctx): z.output<typeof statsSample> | z.output<typeof statsBatch> => {
+  const isBatch = typeof value === 'object' && value !== null && !Array.isArray(value) && 'samples' in value
+  const result = (isBatch ? statsBatch : statsSample).safeParse(value)
+  if (result.success) return result.data
+  for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path })
+  return z.NEVER
+})
 export type StatsReport = z.output<typeof statsReport>
 
 export const hostnameSchema = z.string().trim().min(1, 'must not be empty').max(253, 'must be at most 253 characters')
@@ -83,7 +92,10 @@ export const setupBody = z.strictObject({ username: usernameSchema, password: pa
 export const createUserBody = z.strictObject({ username: usernameSchema, password: passwordSchema, role: roleSchema })
 export const createTokenBody = z.strictObject({ name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'), role: roleSchema })
 
-export const idParam = z.strictObject({ id: z.coerce.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive').max(2_147_483_647, 'is too large') })
+export const idParam = z.strictObject({
+  id: z.string().regex(/^[1-9]\d{0,9}$/, 'must be a positive whole number').transform(Number)
+    .pipe(z.number().max(2_147_483_647, 'is too large')),
+})
 
 /** `?interval=` of seed 000's streams: whole seconds 1–60, default 5. */
 export const streamQuery = z.object({

@@ -98,6 +98,19 @@ export const apiTokens = pgTable('api_tokens', {
   index('api_tokens_expires_at_idx').on(t.expiresAt),
 ])
 
+/** Browser sessions: the sealed cookie holds a random id whose hash is here, so logout really ends it. */
+export const sessions = pgTable('sessions', {
+  id: serial('id').primaryKey(),
+  tokenHash: text('token_hash').notNull(),
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+}, t => [
+  uniqueIndex('sessions_token_hash_key').on(t.tokenHash),
+  index('sessions_user_id_idx').on(t.userId),
+])
+
 /** Instance-wide settings created at first start (the session sealing secret). */
 export const settings = pgTable('settings', {
   key: text('key').primaryKey(),

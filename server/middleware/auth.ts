@@ -50,6 +50,9 @@ export default defineEventHandler(async (event) => {
   if (!principal) {
     throw createError({ statusCode: 401, message: token === undefined ? 'Authentication required: log in, or send Authorization: Bearer <token>' : 'Invalid or expired token' })
   }
+  if (principal.streamOnly && !(event.method === 'GET' && isStream(path))) {
+    throw createError({ statusCode: 401, message: 'A stream token only opens event streams; use an API token or log in' })
+  }
   event.context.principal = principal
   if (write && principal.role !== 'admin' && !SELF_SERVICE.some(r => r.test(route))) {
     throw createError({ statusCode: 403, message: 'This action needs the admin role; your account can only read' })

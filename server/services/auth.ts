@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { and, asc, count, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
 import type { Role, TokenView, UserView } from '../../shared/contracts'
 import type { Database } from '../db'
-import { apiTokens, settings, users, type ApiTokenRow, type UserRow } from '../db/schema'
+import { apiTokens, sessions, settings, users, type ApiTokenRow, type UserRow } from '../db/schema'
 import { DUMMY_PASSWORD_HASH, generateToken, hashPassword, hashToken, safeEqualHex, verifyPassword } from './crypto'
 
 /** Who is making a request. */
@@ -12,6 +12,8 @@ export interface Principal {
   role: Role
   via: 'session' | 'token'
   tokenId?: number
+  /** True for a short-lived stream token, which may only open streams. */
+  streamOnly?: boolean
 }
 
 /** Thrown when a unique name is taken. */
@@ -148,13 +150,40 @@ export function createAuth(db: Database) {
       if (Date.now() - lastUsed > 60_000) {
         await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.token.id))
       }
-      return { userId: row.token.userId, username: row.username ?? `token:${row.token.name}`, role: row.token.role, via: 'token', tokenId: row.token.id }
+      return { userId: row.token.userId, username: row.username ?? `token:${row.token.name}`, role: row.token.role, via: 'token', tokenId: row.token.id, streamOnly: row.token.kind === 'stream' }
     },
 
-    /** Deletes expired stream tickets. */
+    /** Deletes expired stream tickets and sessions. */
     async purgeExpiredTokens(): Promise<number> {
-      const rows = await db.delete(apiTokens).where(lt(apiTokens.expiresAt, new Date())).returning({ id: apiTokens.id })
-      return rows.length
+      const now = new Date()
+      const rows = await db.delete(apiTokens).where(lt(apiTokens.expiresAt, now)).returning({ id: apiTokens.id })
+      const ended = await db.delete(sessions).where(lt(sessions.expiresAt, now)).returning({ id: sessions.id })
+      return rows.length + ended.length
+    },
+
+    /** Starts a browser session for a user; the returned id goes into the sealed cookie. */
+    async startSession(userId: number, maxAgeSeconds: number): Promise<string> {
+      const sid = randomBytes(32).toString('base64url')
+      await db.insert(sessions).values({ tokenHash: hashToken(sid), userId, expiresAt: new Date(Date.now() + maxAgeSeconds * 1000) })
+      return sid
+    },
+
+    /** The user of a live session, or undefined when it was ended, expired or the user is gone. */
+    async resolveSession(sid: string): Promise<Principal | undefined> {
+      const hash = hashToken(sid)
+      const [row] = await db.select({ session: sessions, user: users }).from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .where(and(eq(sessions.tokenHash, hash), gt(sessions.expiresAt, new Date())))
+      if (!row || !safeEqualHex(row.session.tokenHash, hash)) return undefined
+      if (Date.now() - row.session.lastSeenAt.getTime() > 60_000) {
+        await db.update(sessions).set({ lastSeenAt: new Date() }).where(eq(sessions.id, row.session.id))
+      }
+      return { userId: row.user.id, username: row.user.username, role: row.user.role, via: 'session' }
+    },
+
+    /** Ends a session at once (logout): its cookie stops working everywhere. */
+    async endSession(sid: string): Promise<void> {
+      await db.delete(sessions).where(eq(sessions.tokenHash, hashToken(sid)))
     },
 
     /** The secret that seals session cookies: from config, else created once and kept in the database. */

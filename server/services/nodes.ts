@@ -17,6 +17,16 @@ export function createNodeService(db: Database, registry: Registry) {
       return { node, token }
     },
 
+    /** Changes hostname and/or labels; the master's name comes from its host, so it cannot be renamed here. */
+    async update(id: number, patch: { hostname?: string, labels?: Record<string, string> }): Promise<NodeState | undefined> {
+      const existing = registry.get(id)
+      if (!existing) return undefined
+      if (existing.kind === 'master' && patch.hostname !== undefined && patch.hostname !== existing.hostname) {
+        throw new NodeConflictError('The master node is named after its host: set NODEPULSE_HOSTNAME and restart NodePulse to rename it (its labels can be changed here)')
+      }
+      return registry.update(id, patch)
+    },
+
     /** Replaces an agent's token; the old one stops working at once. */
     async rotateToken(id: number): Promise<{ node: NodeState, token: string } | undefined> {
       const existing = registry.get(id)

@@ -2,35 +2,47 @@ import type { H3Event } from 'h3'
 import type { Principal } from '../services/auth'
 import { services } from './http'
 
-interface SessionData { uid?: number }
+interface SessionData { sid?: string }
 
 const SESSION_MAX_AGE = 7 * 24 * 3600
+const COOKIE = 'nodepulse_session'
 
-/** The sealed cookie session (h3's iron-sealed session, secret kept by NodePulse). */
-export async function getAppSession(event: H3Event) {
+/** The sealed cookie (h3's iron-sealed session); it carries only the id of a server-side session. */
+async function cookieSession(event: H3Event) {
   const { sessionSecret, config } = await services()
   return useSession<SessionData>(event, {
-    name: 'nodepulse_session',
+    name: COOKIE,
     password: sessionSecret,
     maxAge: SESSION_MAX_AGE,
     cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/' },
   })
 }
 
-/** The user behind the session cookie, if it is valid and the user still exists. */
+/** Logs a user in: a new server-side session, referenced from the sealed cookie. */
+export async function startUserSession(event: H3Event, userId: number): Promise<void> {
+  const { auth } = await services()
+  const session = await cookieSession(event)
+  if (session.data.sid) await auth.endSession(session.data.sid)
+  await session.update({ sid: await auth.startSession(userId, SESSION_MAX_AGE) })
+}
+
+/** Logs out: the server-side session is deleted, so a copy of the cookie is worthless too. */
+export async function endUserSession(event: H3Event): Promise<void> {
+  const session = await cookieSession(event)
+  if (session.data.sid) await (await services()).auth.endSession(session.data.sid)
+  await session.clear()
+}
+
+/** The user behind the session cookie, if its session is live and the user still exists. */
 export async function principalFromSession(event: H3Event): Promise<Principal | undefined> {
-  if (!getCookie(event, 'nodepulse_session')) return undefined
-  const session = await getAppSession(event)
-  const uid = session.data.uid
-  if (uid === undefined) return undefined
-  const user = await (await services()).auth.getUser(uid)
-  if (!user) return undefined
-  return { userId: user.id, username: user.username, role: user.role, via: 'session' }
+  if (!getCookie(event, COOKIE)) return undefined
+  const sid = (await cookieSession(event)).data.sid
+  return sid ? (await services()).auth.resolveSession(sid) : undefined
 }
 
 /** The authenticated caller (set by the auth middleware); 401 when there is none. */
 export function requirePrincipal(event: H3Event): Principal {
-  const principal = event.context.principal as Principal | undefined
+  const principal = event.context.principal
   if (!principal) throw createError({ statusCode: 401, message: 'Authentication required: log in, or send Authorization: Bearer <token>' })
   return principal
 }

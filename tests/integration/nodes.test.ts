@@ -199,3 +199,19 @@ describe('POST /api/v1/nodes/:id/token', () => {
     expectError(await api('POST', '/api/v1/nodes/abc/token', { auth: await asAdmin() }), 400, 'id')
   })
 })
+
+describe('the master node and node ids', () => {
+  it('refuses to rename the master (409) but lets its labels change', async () => {
+    const m = await master()
+    expectError(await api('PATCH', `/api/v1/nodes/${m.id}`, { auth: await asAdmin(), json: { hostname: 'renamed-master' } }), 409, 'NODEPULSE_HOSTNAME')
+    const labelled = await api<NodeView>('PATCH', `/api/v1/nodes/${m.id}`, { auth: await asAdmin(), json: { labels: { role: 'hub' } } })
+    expect(labelled.status).toBe(200)
+    expect(labelled.body).toMatchObject({ hostname: server.masterHostname, labels: { role: 'hub' } })
+  })
+
+  it('takes only plain positive whole numbers as ids', async () => {
+    for (const id of ['1e3', '%205', '0', '01', '-1', '2147483648', '1.0']) {
+      expectError(await api('GET', `/api/v1/nodes/${id}`, { auth: await asAdmin() }), 400, 'id')
+    }
+  })
+})

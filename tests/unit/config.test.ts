@@ -8,7 +8,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       databaseUrl: undefined, dataDir: resolve('.data/db'), adminUser: 'admin', adminPassword: undefined, sessionSecret: undefined,
       secureCookies: false, sampleIntervalSeconds: 5, diskPath: '/', staleAfterSeconds: 300, streamTokenTtlSeconds: 60,
-      retentionDays: 7, loginMaxAttempts: 10, heartbeatSeconds: 15, clientBufferBytes: 1024 * 1024,
+      retentionDays: 7, loginMaxAttempts: 10, heartbeatSeconds: 15, clientBufferBytes: 1024 * 1024, metricsPublic: false,
     })
     expect(config.masterHostname.length).toBeGreaterThan(0)
   })
@@ -18,11 +18,11 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://x@h/db', NODEPULSE_DATA_DIR: 'memory://', NODEPULSE_ADMIN_USER: 'root', NODEPULSE_ADMIN_PASSWORD: 'pw',
       NODEPULSE_SESSION_SECRET: 's'.repeat(32), NODEPULSE_SECURE_COOKIES: 'true', NODEPULSE_SAMPLE_INTERVAL: '2', NODEPULSE_DISK_PATH: '/srv',
       NODEPULSE_STALE_AFTER: '30', NODEPULSE_STREAM_TOKEN_TTL: '5', NODEPULSE_RETENTION_DAYS: '3', NODEPULSE_HOSTNAME: 'hub', NODEPULSE_LOGIN_MAX_ATTEMPTS: '4',
-      NODEPULSE_HEARTBEAT_INTERVAL: '7', NODEPULSE_SSE_CLIENT_BUFFER: '65536',
+      NODEPULSE_HEARTBEAT_INTERVAL: '7', NODEPULSE_SSE_CLIENT_BUFFER: '65536', NODEPULSE_METRICS_PUBLIC: 'true',
     })).toEqual({
       databaseUrl: 'postgres://x@h/db', dataDir: 'memory://', adminUser: 'root', adminPassword: 'pw', sessionSecret: 's'.repeat(32),
       secureCookies: true, sampleIntervalSeconds: 2, diskPath: '/srv', staleAfterSeconds: 30, streamTokenTtlSeconds: 5,
-      retentionDays: 3, masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536,
+      retentionDays: 3, masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536, metricsPublic: true,
     })
   })
 

@@ -16,7 +16,6 @@ export default defineEventHandler(async (event) => {
     throw createError({ statusCode: 401, message: 'Invalid username or password' })
   }
   loginLimiter.succeed(key)
-  const session = await getAppSession(event)
-  await session.update({ uid: user.id })
+  await startUserSession(event, user.id)
   return { id: user.id, username: user.username, role: user.role, via: 'session' }
 })

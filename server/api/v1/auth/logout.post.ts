@@ -1,5 +1,4 @@
 export default defineEventHandler(async (event) => {
-  const session = await getAppSession(event)
-  await session.clear()
+  await endUserSession(event)
   return { ok: true }
 })

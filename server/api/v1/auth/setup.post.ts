@@ -6,8 +6,7 @@ export default defineEventHandler(async (event) => {
   const { auth } = await services()
   const user = await auth.createFirstAdmin(body.username, body.password)
   if (!user) throw createError({ statusCode: 403, message: 'Setup is already complete: log in with an existing account' })
-  const session = await getAppSession(event)
-  await session.update({ uid: user.id })
+  await startUserSession(event, user.id)
   setResponseStatus(event, 201)
   return { id: user.id, username: user.username, role: user.role, via: 'session' }
 })
