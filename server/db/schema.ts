@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import {
-  bigint, bigserial, doublePrecision, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex,
+  bigint, doublePrecision, index, integer, jsonb, pgSequence, pgTable, serial, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core'
 
 const timestamps = {
@@ -12,6 +12,13 @@ export const NODE_KINDS = ['master', 'agent'] as const
 export type NodeKind = (typeof NODE_KINDS)[number]
 export const ROLES = ['admin', 'viewer'] as const
 export type Role = (typeof ROLES)[number]
+
+/**
+ * One position for everything the streams can replay: stats reports (node_samples) and the event
+ * log (events) draw their ids from it, so a single Last-Event-ID orders both.
+ */
+export const streamPosition = pgSequence('stream_position')
+const positionId = () => bigint('id', { mode: 'number' }).primaryKey().default(sql`nextval('stream_position')`)
 
 /** Every host NodePulse watches: the host it runs on (master) and hosts that push stats (agents). */
 export const nodes = pgTable('nodes', {
@@ -33,7 +40,7 @@ export type SampleDetail = Record<string, unknown>
 
 /** Time series of reported stats; (node_id, ts) identifies a sample, so a re-sent batch stores nothing twice. */
 export const nodeSamples = pgTable('node_samples', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  id: positionId(),
   nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
   ts: timestamp('ts', { withTimezone: true, precision: 3 }).notNull(),
   cpuPercent: doublePrecision('cpu_percent').notNull(),
@@ -54,7 +61,7 @@ export type Severity = (typeof SEVERITIES)[number]
 
 /** The persisted event log; its id is the replay cursor of the event streams. */
 export const events = pgTable('events', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  id: positionId(),
   type: text('type').notNull(),
   severity: text('severity', { enum: SEVERITIES }).notNull().default('info'),
   // No foreign key: the log outlives the node it speaks of.

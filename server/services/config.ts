@@ -18,6 +18,13 @@ export interface Config {
   heartbeatSeconds: number
   clientBufferBytes: number
   metricsPublic: boolean
+  maxClients: number
+  statsIntervalSeconds: number
+  logsIntervalSeconds: number
+  nodesIntervalSeconds: number
+  replayLimit: number
+  windowSeconds: number
+  windowCount: number
 }
 
 type Env = Record<string, string | undefined>
@@ -54,6 +61,13 @@ export function loadConfig(env: Env = process.env): Config {
     loginMaxAttempts: num(env, 'NODEPULSE_LOGIN_MAX_ATTEMPTS', 10, 1, 10_000),
     heartbeatSeconds: num(env, 'NODEPULSE_HEARTBEAT_INTERVAL', 15, 1, 300),
     metricsPublic: env.NODEPULSE_METRICS_PUBLIC === 'true',
+    maxClients: num(env, 'NODEPULSE_SSE_MAX_CLIENTS', 1000, 1, 1_000_000),
+    statsIntervalSeconds: num(env, 'NODEPULSE_STREAM_STATS_INTERVAL', 2, 0.1, 3600),
+    logsIntervalSeconds: num(env, 'NODEPULSE_STREAM_LOGS_INTERVAL', 1, 0.1, 3600),
+    nodesIntervalSeconds: num(env, 'NODEPULSE_STREAM_NODES_INTERVAL', 5, 0.1, 3600),
+    replayLimit: num(env, 'NODEPULSE_REPLAY_LIMIT', 10_000, 1, 1_000_000),
+    windowSeconds: num(env, 'NODEPULSE_WINDOW_SECONDS', 60, 1, 86_400),
+    windowCount: num(env, 'NODEPULSE_WINDOW_COUNT', 60, 1, 10_000),
     clientBufferBytes: num(env, 'NODEPULSE_SSE_CLIENT_BUFFER', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
   }
 }

@@ -1,5 +1,6 @@
 import type { Database } from '../db'
 import { events, type EventRow, type Severity } from '../db/schema'
+import type { Journal } from './journal'
 
 export interface NewEvent {
   type: string
@@ -11,11 +12,30 @@ export interface NewEvent {
   data?: Record<string, unknown>
 }
 
-/** Appends one event to the persisted event log. */
-export async function recordEvent(db: Database, e: NewEvent): Promise<EventRow> {
-  const [row] = await db.insert(events).values({
-    type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
-    resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {},
-  }).returning()
-  return row!
+/** The persisted event log: each event is stored first, then announced to the streams. */
+export function createEventLog(db: Database, journal: Journal) {
+  return {
+    /** Appends one event and publishes it once committed. */
+    record(e: NewEvent): Promise<EventRow> {
+      return journal.run(async () => {
+        const [row] = await db.insert(events).values({
+          type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
+          resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {},
+        }).returning()
+        journal.committed([{ kind: 'log', row: row! }])
+        return row!
+      })
+    },
+  }
+}
+
+export type EventLog = ReturnType<typeof createEventLog>
+
+/** An event as the logs channel and the API show it. */
+export function toEventView(row: EventRow) {
+  return {
+    id: row.id, event_type: row.type, severity: row.severity, node_id: row.nodeId, cluster_id: row.clusterId,
+    resource_type: row.resourceType, message: row.message, data: row.data,
+    timestamp: Math.floor(row.createdAt.getTime() / 1000), created_at: row.createdAt.toISOString(),
+  }
 }

@@ -8,12 +8,24 @@ export interface HubClient {
   /** For snapshot topics: the newest snapshot waiting for the socket to drain (older ones are dropped). */
   pending: Buffer | null
   closed: boolean
+  /** While a client replays, live messages wait here (with their stream positions). */
+  held: (MessageMeta & { buf: Buffer })[] | null
+  heldBytes: number
 }
+
+/**
+ * What a published message is: its channel (for counting) and its stream position, if replayable.
+ * A message spanning several positions (a batch) gives `remainder` instead: the encoding of its
+ * part after a position, or null when nothing is left.
+ */
+export interface MessageMeta { channel?: string, position?: number, remainder?: (after: number) => Buffer | null }
 
 export interface HubOptions {
   heartbeatMs: number
   /** Unsent bytes a client may hold before it is disconnected as too slow. */
   maxBufferBytes: number
+  /** Connections allowed at once; past it new streams get 503. */
+  maxClients?: number
 }
 
 export type DisconnectReason = 'client' | 'slow' | 'ended' | 'shutdown'
@@ -50,6 +62,7 @@ export function createHub(options: HubOptions) {
   const topics = new Map<string, Set<HubClient>>()
   const topicListeners = new Set<(topic: string, subscribers: number) => void>()
   let nextId = 1
+  let clients = 0
   let eventsSent = 0
   const sentByChannel = new Map<string, number>()
   const disconnects: Record<DisconnectReason, number> = { client: 0, slow: 0, ended: 0, shutdown: 0 }
@@ -57,6 +70,7 @@ export function createHub(options: HubOptions) {
   function remove(client: HubClient, reason: DisconnectReason): void {
     if (client.closed) return
     client.closed = true
+    clients--
     disconnects[reason]++
     const set = topics.get(client.topic)
     set?.delete(client)
@@ -66,12 +80,18 @@ export function createHub(options: HubOptions) {
     else if (!client.res.writableEnded) client.res.end()
   }
 
-  function write(client: HubClient, buf: Buffer): void {
+  function write(client: HubClient, buf: Buffer, meta: MessageMeta = {}): void {
     if (client.closed) return
+    const channel = meta.channel ?? channelOf(client.topic)
+    if (client.held) {
+      client.heldBytes += buf.length
+      if (client.heldBytes > options.maxBufferBytes) return remove(client, 'slow')
+      client.held.push({ ...meta, buf, channel })
+      return
+    }
     if (client.res.writableLength + buf.length > options.maxBufferBytes) return remove(client, 'slow')
     client.res.write(buf)
     eventsSent++
-    const channel = channelOf(client.topic)
     sentByChannel.set(channel, (sentByChannel.get(channel) ?? 0) + 1)
   }
 
@@ -82,12 +102,22 @@ export function createHub(options: HubOptions) {
 
   return {
     /** Takes over a request's response as an SSE stream on `topic` and writes `first` messages to it. */
-    subscribe(req: IncomingMessage, res: ServerResponse, topic: string, first: Buffer[] = []): HubClient {
+    /** False when a new stream would pass the connection limit (answer 503 before streaming). */
+    hasCapacity(): boolean {
+      return options.maxClients === undefined || clients < options.maxClients
+    },
+
+    /**
+     * Takes over a request's response as an SSE stream on `topic` and writes `first` messages to it.
+     * With `hold`, live messages are queued until `release()` (replay first, then live, no gap).
+     */
+    subscribe(req: IncomingMessage, res: ServerResponse, topic: string, first: Buffer[] = [], opts: { hold?: boolean } = {}): HubClient {
       res.writeHead(200, HEADERS)
       res.flushHeaders()
       req.socket.setNoDelay(true)
       req.socket.setTimeout(0)
-      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false }
+      clients++
+      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false, held: null, heldBytes: 0 }
       let set = topics.get(topic)
       if (!set) topics.set(topic, (set = new Set()))
       set.add(client)
@@ -98,14 +128,37 @@ export function createHub(options: HubOptions) {
         if (pending) write(client, pending)
       })
       for (const buf of first) write(client, buf)
+      if (opts.hold) client.held = []
       topicListeners.forEach(l => l(topic, set.size))
       return client
     },
 
     /** Writes one encoded message to every subscriber of a topic. */
-    publish(topic: string, buf: Buffer): void {
+    publish(topic: string, buf: Buffer, meta?: MessageMeta): void {
       const set = topics.get(topic)
-      if (set) for (const c of set) write(c, buf)
+      if (set) for (const c of set) write(c, buf, meta)
+    },
+
+    /** Writes directly to one client (its replay). */
+    send(client: HubClient, buf: Buffer, meta?: MessageMeta): void {
+      if (client.held) {
+        const held = client.held
+        client.held = null
+        write(client, buf, meta)
+        client.held = held
+      }
+      else write(client, buf, meta)
+    },
+
+    /** Ends a client's hold: queued live messages past `replayedUpTo` follow its replay, in order. */
+    release(client: HubClient, replayedUpTo: number): void {
+      const held = client.held ?? []
+      client.held = null
+      client.heldBytes = 0
+      for (const m of held) {
+        const buf = m.remainder ? m.remainder(replayedUpTo) : m.position === undefined || m.position > replayedUpTo ? m.buf : null
+        if (buf) write(client, buf, { channel: m.channel })
+      }
     },
 
     /**
@@ -116,7 +169,7 @@ export function createHub(options: HubOptions) {
       const set = topics.get(topic)
       if (!set) return
       for (const c of set) {
-        if (c.res.writableNeedDrain) c.pending = buf
+        if (c.res.writableNeedDrain && !c.held) c.pending = buf
         else write(c, buf)
       }
     },

@@ -2,6 +2,7 @@ import { inArray, sql } from 'drizzle-orm'
 import type { StatsReport } from '../../shared/contracts'
 import type { Database } from '../db'
 import { nodes, nodeSamples, type SampleDetail } from '../db/schema'
+import { createJournal, type Journal, type ReportEntry } from './journal'
 import type { Registry } from './registry'
 
 /** A validated sample ready to store. */
@@ -43,15 +44,18 @@ export function samplesFromReport(report: StatsReport, receivedAt: Date): Sample
  * together in the next transaction. A caller's promise resolves only after its samples are
  * committed, so nothing is acknowledged before it is durable.
  */
-export function createIngest(db: Database, registry: Registry, opts: { maxBatchRows?: number } = {}) {
+export function createIngest(db: Database, registry: Registry, opts: { maxBatchRows?: number, journal?: Journal } = {}) {
   const maxBatchRows = opts.maxBatchRows ?? 20_000
+  const journal = opts.journal ?? createJournal()
   let queue: Pending[] = []
   let flushing: Promise<void> | null = null
   let stats = { reports: 0, samples: 0, batches: 0 }
 
-  async function write(batch: Pending[]): Promise<Map<Pending, { stored: number }>> {
+  // Inside the journal, so stream positions are published in the order they commit.
+  const write = (batch: Pending[]) => journal.run(async () => {
     const now = new Date()
     const result = new Map<Pending, { stored: number }>()
+    const entries: ReportEntry[] = []
     await db.transaction(async (tx) => {
       const nodeIds = [...new Set(batch.map(p => p.nodeId))]
       // Lock the nodes' rows: a concurrent delete waits, and a node already gone fails only its own reports.
@@ -61,8 +65,14 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
         const inserted = await tx.insert(nodeSamples).values(rows.slice(i, i + ROWS_PER_INSERT))
           .onConflictDoNothing({ target: [nodeSamples.nodeId, nodeSamples.ts] })
-          .returning({ nodeId: nodeSamples.nodeId, ts: nodeSamples.ts })
-        for (const r of inserted) insertedKeys.add(`${r.nodeId}@${r.ts.getTime()}`)
+          .returning({
+            id: nodeSamples.id, nodeId: nodeSamples.nodeId, ts: nodeSamples.ts, receivedAt: nodeSamples.receivedAt, cpuPercent: nodeSamples.cpuPercent,
+            memoryPercent: nodeSamples.memoryPercent, diskPercent: nodeSamples.diskPercent, uptimeSeconds: nodeSamples.uptimeSeconds, activeBackups: nodeSamples.activeBackups,
+          })
+        for (const r of inserted) {
+          insertedKeys.add(`${r.nodeId}@${r.ts.getTime()}`)
+          entries.push(r)
+        }
       }
       if (alive.size) {
         await tx.update(nodes).set({ lastSeen: sql`greatest(${nodes.lastSeen}, ${now.toISOString()}::timestamptz)` })
@@ -79,8 +89,9 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
         result.set(p, { stored })
       }
     })
+    journal.committed(entries.sort((a, b) => a.id - b.id).map(row => ({ kind: 'report', row })))
     return result
-  }
+  })
 
   /** Writes a batch and settles each report in it; a failing batch is retried report by report. */
   async function settle(batch: Pending[]): Promise<void> {

@@ -1,19 +1,18 @@
-import type { Database } from '../db'
 import { generateToken, hashToken } from './crypto'
-import { recordEvent } from './events'
+import type { EventLog } from './events'
 import type { NodeState, Registry } from './registry'
 
 /** Refusal of an action that conflicts with a node's kind (maps to 409). */
 export class NodeConflictError extends Error {}
 
 /** Node management on top of the registry: tokens, events and the master's protections. */
-export function createNodeService(db: Database, registry: Registry) {
+export function createNodeService(registry: Registry, log: EventLog) {
   return {
     /** Creates an agent node; its agent token is returned once. */
     async createAgent(hostname: string, labels: Record<string, string> = {}): Promise<{ node: NodeState, token: string }> {
       const token = generateToken('agent')
       const node = await registry.create({ hostname, kind: 'agent', labels, agentTokenHash: hashToken(token) })
-      await recordEvent(db, { type: 'node_registered', severity: 'info', nodeId: node.id, clusterId: labels.cluster ?? null, message: `Node ${hostname} registered`, data: { hostname } })
+      await log.record({ type: 'node_registered', severity: 'info', nodeId: node.id, clusterId: labels.cluster ?? null, message: `Node ${hostname} registered`, data: { hostname } })
       return { node, token }
     },
 
@@ -42,7 +41,7 @@ export function createNodeService(db: Database, registry: Registry) {
       const node = registry.get(id)
       if (id === masterId) throw new NodeConflictError('This is the master node (the host NodePulse runs on); it cannot be deleted while NodePulse runs')
       const removed = await registry.remove(id)
-      if (removed) await recordEvent(db, { type: 'node_removed', severity: 'warning', nodeId: id, message: `Node ${node?.hostname ?? id} removed`, data: { hostname: node?.hostname ?? null } })
+      if (removed) await log.record({ type: 'node_removed', severity: 'warning', nodeId: id, message: `Node ${node?.hostname ?? id} removed`, data: { hostname: node?.hostname ?? null } })
       return removed
     },
   }

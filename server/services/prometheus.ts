@@ -7,7 +7,7 @@ import { toNodeStats, type Registry } from './registry'
  * Prometheus metrics: the seed's SSE series, per-node gauges, ingest counters and process
  * metrics. Gauges are read from memory at scrape time; nothing is kept per scrape.
  */
-export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Ingest, staleAfterSeconds: number }) {
+export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Ingest, staleAfterSeconds: number, onReject?: () => void }) {
   const register = new PromRegistry()
   collectDefaultMetrics({ register })
   const { hub, registry, ingest, staleAfterSeconds } = deps
@@ -59,7 +59,10 @@ export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Inge
   return {
     register,
     /** Counts a refused stats report. */
-    rejectReport: (status: number) => rejected.inc({ status: String(status) }),
+    rejectReport: (status: number) => {
+      rejected.inc({ status: String(status) })
+      deps.onReject?.()
+    },
     /** The exposition text. */
     render: () => register.metrics(),
     contentType: register.contentType,

@@ -4,9 +4,12 @@ import type { MigrationFile } from '../db/migrate'
 import { events, nodeSamples } from '../db/schema'
 import { createAuth, type Auth } from './auth'
 import type { Config } from './config'
-import { recordEvent } from './events'
+import { createAggregator, type Aggregator } from './aggregator'
+import { createChannels, type Channels } from './channels'
+import { createEventLog, type EventLog } from './events'
 import { createHub, type Hub } from './hub'
 import { createIngest, type Ingest } from './ingest'
+import { createJournal, type Journal } from './journal'
 import { startMasterSampler } from './master'
 import { createNodeService, type NodeService } from './nodes'
 import { createFailureLimiter } from './ratelimit'
@@ -25,6 +28,10 @@ export interface Services {
   hub: Hub
   streams: NodeStreams
   metrics: Metrics
+  journal: Journal
+  events: EventLog
+  aggregator: Aggregator
+  channels: Channels
   loginLimiter: ReturnType<typeof createFailureLimiter>
   masterId: number
   sessionSecret: string
@@ -48,19 +55,29 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const auth = createAuth(db)
   if (config.adminPassword) await auth.ensureAdmin(config.adminUser, config.adminPassword)
   const sessionSecret = await auth.sessionSecret(config.sessionSecret)
-  const ingest = createIngest(db, registry)
+  const journal = createJournal(db)
+  await journal.load()
+  const eventLog = createEventLog(db, journal)
+  const ingest = createIngest(db, registry, { journal })
+  const hub = createHub({ heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes, maxClients: config.maxClients })
+  const aggregator = createAggregator(registry, { windowMs: config.windowSeconds * 1000, windowCount: config.windowCount, staleAfterSeconds: config.staleAfterSeconds })
+  const channels = createChannels({ db, hub, registry, journal, aggregator }, {
+    statsMs: config.statsIntervalSeconds * 1000, logsMs: config.logsIntervalSeconds * 1000, nodesMs: config.nodesIntervalSeconds * 1000,
+    heartbeatMs: config.heartbeatSeconds * 1000, replayLimit: config.replayLimit, retryMs: 3000, staleAfterSeconds: config.staleAfterSeconds,
+  })
 
   const known = registry.list().some(n => n.kind === 'master' && n.hostname === config.masterHostname)
   const master = await registry.ensureMaster(config.masterHostname)
-  if (!known) await recordEvent(db, { type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered` })
-  const hub = createHub({ heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes })
+  if (!known) await eventLog.record({ type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered` })
   const streams = createNodeStreams(hub, registry, { staleAfterSeconds: config.staleAfterSeconds, masterId: master.id })
   const stopSampler = startMasterSampler(config.sampleIntervalSeconds, config.diskPath, s => ingest.submit(master.id, [s]))
 
   const housekeeping = async () => {
     const cutoff = new Date(Date.now() - config.retentionDays * 24 * HOUR)
-    await db.delete(nodeSamples).where(lt(nodeSamples.ts, cutoff))
-    await db.delete(events).where(lt(events.createdAt, cutoff))
+    const samples = await db.delete(nodeSamples).where(lt(nodeSamples.ts, cutoff)).returning({ id: nodeSamples.id })
+    const logs = await db.delete(events).where(lt(events.createdAt, cutoff)).returning({ id: events.id })
+    // A client resuming from a deleted position is told to reset instead of missing data silently.
+    await journal.purged([...samples, ...logs].reduce((max, r) => Math.max(max, r.id), 0))
     await auth.purgeExpiredTokens()
   }
   const housekeepingTimer = setInterval(() => {
@@ -70,12 +87,17 @@ export async function startServices(config: Config, migrations: MigrationFile[],
 
   return {
     config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
-    nodes: createNodeService(db, registry),
+    nodes: createNodeService(registry, eventLog),
+    journal,
+    events: eventLog,
+    aggregator,
+    channels,
     hub,
     streams,
-    metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds }),
+    metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject() }),
     loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
+      channels.close()
       streams.close()
       hub.close()
       clearInterval(housekeepingTimer)

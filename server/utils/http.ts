@@ -64,3 +64,10 @@ export async function readJson<S extends z.ZodType>(event: H3Event, schema: S, m
   }
   return parseOr(schema, value, 422, 'body')
 }
+
+/** 503 with Retry-After when the hub is at NODEPULSE_SSE_MAX_CLIENTS, before a stream starts. */
+export async function assertStreamCapacity(event: H3Event): Promise<void> {
+  if ((await services()).hub.hasCapacity()) return
+  setResponseHeader(event, 'retry-after', 10)
+  throw createError({ statusCode: 503, message: 'Too many stream clients are connected (NODEPULSE_SSE_MAX_CLIENTS); try again later' })
+}

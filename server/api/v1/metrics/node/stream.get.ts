@@ -3,6 +3,7 @@ import { streamQuery } from '../../../../../shared/contracts'
 /** Seed 000's old master-only stream: the host's full metrics blob each `interval` seconds. */
 export default defineEventHandler(async (event) => {
   const { interval } = readQueryAs(event, streamQuery)
+  await assertStreamCapacity(event)
   const { streams } = await services()
   await streams.master(event.node.req, event.node.res, interval)
 })

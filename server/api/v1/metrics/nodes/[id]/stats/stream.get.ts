@@ -5,6 +5,7 @@ export default defineEventHandler(async (event) => {
   const { id } = readParams(event, idParam)
   const { interval } = readQueryAs(event, streamQuery)
   await findNode(id)
+  await assertStreamCapacity(event)
   const { streams } = await services()
   await streams.node(event.node.req, event.node.res, id, interval)
 })

@@ -1,0 +1,9 @@
+import { idParam } from '../../../../../shared/contracts'
+
+/** One node's aggregate over the kept windows. */
+export default defineEventHandler(async (event) => {
+  const { id } = readParams(event, idParam)
+  const data = (await services()).aggregator.node(id)
+  if (!data) throw createError({ statusCode: 404, message: `Node ${id} not found` })
+  return { success: true, data }
+})

@@ -1,0 +1,111 @@
+import type { ReportEntry } from './journal'
+import { toNodeStats, type Registry } from './registry'
+
+interface NodeWindow { reports: number, cpu: number, memory: number, memoryN: number, disk: number }
+interface Window { start: number, reports: number, rejected: number, nodes: Map<number, NodeWindow> }
+
+export interface AggregatorOptions { windowMs: number, windowCount: number, staleAfterSeconds: number }
+
+/**
+ * Rolling-window aggregates of stats reports (seed 001's aggregator): `windowCount` windows of
+ * `windowMs` each; memory is bounded by windows × nodes, whatever the report rate.
+ */
+export function createAggregator(registry: Registry, opts: AggregatorOptions) {
+  const windows: Window[] = []
+  let totalReports = 0
+  let totalRejected = 0
+  let lastUpdated = Date.now()
+
+  function current(now: number): Window {
+    const start = now - (now % opts.windowMs)
+    let w = windows.at(-1)
+    if (!w || w.start !== start) {
+      windows.push((w = { start, reports: 0, rejected: 0, nodes: new Map() }))
+      while (windows.length > opts.windowCount) windows.shift()
+    }
+    return w
+  }
+
+  const inWindows = (now: number) => windows.filter(w => w.start > now - opts.windowMs * opts.windowCount)
+
+  function perNode(id: number, now: number) {
+    let reports = 0, cpu = 0, memory = 0, memoryN = 0, disk = 0
+    for (const w of inWindows(now)) {
+      const n = w.nodes.get(id)
+      if (!n) continue
+      reports += n.reports
+      cpu += n.cpu
+      memory += n.memory
+      memoryN += n.memoryN
+      disk += n.disk
+    }
+    const avg = (sum: number, n: number) => (n ? Math.round((sum / n) * 10) / 10 : null)
+    return { reports, avg_cpu_percent: avg(cpu, reports), avg_memory_percent: avg(memory, memoryN), avg_disk_percent: avg(disk, reports) }
+  }
+
+  /** One node's figures over the kept windows, with its live state; undefined for an unknown node. */
+  function nodeAggregate(id: number, now = Date.now()) {
+    const node = registry.get(id)
+    if (!node) return undefined
+    const s = toNodeStats(node, now, opts.staleAfterSeconds)
+    return { node_id: id, hostname: node.hostname, status: s.status, is_master: s.is_master, cpu_percent: s.cpu_percent, memory_percent: s.memory_percent, disk_percent: s.disk_percent, active_backups: s.active_backups, last_seen: s.last_seen, ...perNode(id, now) }
+  }
+
+  return {
+    /** Counts one stored sample. */
+    record(r: ReportEntry, now = Date.now()): void {
+      const w = current(now)
+      w.reports++
+      totalReports++
+      let n = w.nodes.get(r.nodeId)
+      if (!n) w.nodes.set(r.nodeId, (n = { reports: 0, cpu: 0, memory: 0, memoryN: 0, disk: 0 }))
+      n.reports++
+      n.cpu += r.cpuPercent
+      n.disk += r.diskPercent
+      if (r.memoryPercent !== null) {
+        n.memory += r.memoryPercent
+        n.memoryN++
+      }
+      lastUpdated = now
+    },
+
+    /** Counts one refused report. */
+    reject(now = Date.now()): void {
+      current(now).rejected++
+      totalRejected++
+      lastUpdated = now
+    },
+
+    node: nodeAggregate,
+
+    /** The cluster aggregate: counts by status, totals, the last minute's rate, averages of the latest figures. */
+    snapshot(now = Date.now()) {
+      const nodes = registry.list().map(n => toNodeStats(n, now, opts.staleAfterSeconds))
+      const kept = inWindows(now)
+      const lastMinute = kept.filter(w => w.start > now - 60_000 - opts.windowMs)
+      const minutes = Math.max(1, Math.min(60_000, now - (lastMinute[0]?.start ?? now)) / 60_000)
+      const mean = (values: (number | null)[]) => {
+        const v = values.filter((x): x is number => x !== null)
+        return v.length ? Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 10) / 10 : null
+      }
+      return {
+        total_nodes: nodes.length,
+        online: nodes.filter(n => n.status === 'online').length,
+        stale: nodes.filter(n => n.status === 'stale').length,
+        offline: nodes.filter(n => n.status === 'offline').length,
+        total_reports: totalReports,
+        rejected_reports: totalRejected,
+        reports_per_minute: Math.round(lastMinute.reduce((a, w) => a + w.reports, 0) / minutes),
+        avg_cpu_percent: mean(nodes.map(n => n.cpu_percent)),
+        avg_memory_percent: mean(nodes.map(n => n.memory_percent)),
+        avg_disk_percent: mean(nodes.map(n => n.disk_percent)),
+        active_backups: nodes.reduce((a, n) => a + (n.active_backups ?? 0), 0),
+        window_start: Math.floor((kept[0]?.start ?? now) / 1000),
+        last_updated: Math.floor(lastUpdated / 1000),
+        nodes: nodes.map(n => nodeAggregate(n.id, now)!),
+      }
+    },
+  }
+}
+
+export type Aggregator = ReturnType<typeof createAggregator>
