@@ -1,5 +1,5 @@
 import type { LocationQuery } from 'vue-router'
-import { SORT_KEYS, STATUSES, type SortKey, type StatusFilter } from '~/utils/nodeList'
+import { isSortKey, isStatus, type SortKey, type StatusFilter } from '~/utils/nodeList'
 
 /** The dashboard's view state as it appears in the URL (`?q=&status=&sort=&page=&node=`). */
 export interface DashboardView { q: string, status: StatusFilter, sort: SortKey, page: number, node: number | null }
@@ -20,8 +20,8 @@ function parseView(query: LocationQuery): DashboardView {
   const sort = one(query.sort)
   return {
     q: one(query.q),
-    status: (STATUSES as readonly string[]).includes(status) ? status as StatusFilter : 'all',
-    sort: (SORT_KEYS as readonly string[]).includes(sort) ? sort as SortKey : 'name',
+    status: isStatus(status) ? status : 'all',
+    sort: isSortKey(sort) ? sort : 'name',
     page: positiveInt(one(query.page)) ?? 1,
     node: positiveInt(one(query.node)),
   }

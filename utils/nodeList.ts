@@ -5,6 +5,11 @@ export type SortKey = typeof SORT_KEYS[number]
 export const STATUSES: readonly NodeStatus[] = ['online', 'stale', 'offline']
 export type StatusFilter = NodeStatus | 'all'
 
+/** Whether a query value names a node status. */
+export const isStatus = (value: string): value is NodeStatus => (STATUSES as readonly string[]).includes(value)
+/** Whether a query value names a sort. */
+export const isSortKey = (value: string): value is SortKey => (SORT_KEYS as readonly string[]).includes(value)
+
 /** Nodes that need a look come first: stopped reporting, then never reported. */
 const STATUS_RANK: Record<NodeStatus, number> = { stale: 0, offline: 1, online: 2 }
 const METRIC: Record<'cpu' | 'memory' | 'disk', (n: NodeStats) => number | null> = {

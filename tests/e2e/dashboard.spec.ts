@@ -279,7 +279,7 @@ test('the detail modal opens from a card, streams, closes, and opens from a past
   await tab.close()
 })
 
-test('the summary counts every node, and the hint to add nodes shows only while the master is alone', async ({ page }) => {
+test('the summary counts every node over one shared stream, and the hint to add nodes shows only while the master is alone', async ({ page }) => {
   const listed = async () => await (await page.request.get('/api/v1/nodes')).json() as NodeView[]
   // The REST list and the last snapshot can be a few seconds apart: compare until they agree.
   for (const status of ['online', 'stale', 'offline'] as const) {
@@ -301,6 +301,17 @@ test('the summary counts every node, and the hint to add nodes shows only while 
   else {
     await expect(hint).toHaveCount(0)
   }
+
+  // The page and the header's live indicator share one EventSource.
+  const opened: string[] = []
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/v1/metrics/nodes/stats/stream') opened.push(r.url())
+  })
+  await page.reload()
+  await expect(page.getByTestId('live-indicator')).toHaveText('Live')
+  await expect(page.getByTestId('summary-total')).toHaveText(String(nodes.length))
+  await page.waitForTimeout(1000)
+  expect(opened).toHaveLength(1)
 
   const agent = await addNode(page, unique('count'))
   await expect(page.getByTestId('summary-total')).toHaveText(String(nodes.length + 1), { timeout: WITHIN_ONE_INTERVAL })
