@@ -2,15 +2,18 @@ import type { NodeStats } from '~~/shared/contracts'
 
 interface Snapshot { timestamp: string, nodes: NodeStats[] }
 
+/** Seconds between the dashboard's snapshots (the seed's default); the header and the page share it. */
+export const DASHBOARD_INTERVAL = 5
+
 /**
  * Every node's live summary from seed 000's unified stream. All callers with the same interval
  * share one EventSource; it reconnects by itself and closes when the last caller unmounts.
+ * `nodes` is the snapshot's own array (not deeply reactive), replaced whole on every message.
  */
-export function useNodeStats(interval = 5) {
-  const { stream, release } = acquireStream<Snapshot>(`/api/v1/metrics/nodes/stats/stream?interval=${interval}`)
-  onScopeDispose(release)
+export function useNodeStats(interval = DASHBOARD_INTERVAL) {
+  const stream = useSharedStream<Snapshot>(`/api/v1/metrics/nodes/stats/stream?interval=${interval}`)
   return {
-    nodes: computed(() => stream.data.value?.nodes ?? []),
+    nodes: computed<NodeStats[]>(() => stream.data.value?.nodes ?? []),
     timestamp: computed(() => stream.data.value?.timestamp ?? null),
     /** True once the first snapshot has arrived. */
     loaded: computed(() => stream.data.value !== null),

@@ -1,13 +1,13 @@
 import { expect, type Page } from '@playwright/test'
 import { E2E_ADMIN } from '../../playwright.config'
 
-/** Logs in through the login page and waits for the node list. */
+/** Logs in through the login page and waits for the dashboard (the home page). */
 export async function logIn(page: Page, credentials = E2E_ADMIN): Promise<void> {
   await page.goto('/login')
   await page.getByTestId('login-username').fill(credentials.username)
   await page.getByTestId('login-password').fill(credentials.password)
   await page.getByTestId('login-submit').click()
-  await expect(page).toHaveURL(/\/nodes$/)
+  await expect(page).toHaveURL(url => url.pathname === '/')
   await expect(page.getByTestId('current-user')).toContainText(credentials.username)
 }
 

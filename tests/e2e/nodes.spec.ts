@@ -9,6 +9,8 @@ function runCurl(request: APIRequestContext, curl: CurlRequest) {
 
 test.beforeEach(async ({ page }) => {
   await logIn(page, E2E_ADMIN)
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Nodes', exact: true }).click()
+  await expect(page).toHaveURL(/\/nodes$/)
 })
 
 test('an admin adds a node, pushes a sample with its curl command, rotates its token and deletes it', async ({ page, request, baseURL, context }) => {

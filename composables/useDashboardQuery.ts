@@ -1,0 +1,98 @@
+import type { LocationQuery } from 'vue-router'
+import { isSortKey, isStatus, type SortKey, type StatusFilter } from '~/utils/nodeList'
+
+/** The dashboard's view state as it appears in the URL (`?q=&status=&sort=&page=&node=`). */
+export interface DashboardView { q: string, status: StatusFilter, sort: SortKey, page: number, node: number | null }
+
+const SEARCH_WRITE_DELAY_MS = 250
+
+function one(value: LocationQuery[string] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value) ?? ''
+}
+
+function positiveInt(text: string): number | null {
+  return /^\d{1,10}$/.test(text) && Number(text) > 0 ? Number(text) : null
+}
+
+/** Reads the view from a query; anything unknown falls back to the default. */
+function parseView(query: LocationQuery): DashboardView {
+  const status = one(query.status)
+  const sort = one(query.sort)
+  return {
+    q: one(query.q),
+    status: isStatus(status) ? status : 'all',
+    sort: isSortKey(sort) ? sort : 'name',
+    page: positiveInt(one(query.page)) ?? 1,
+    node: positiveInt(one(query.node)),
+  }
+}
+
+/** The query for a view, defaults left out so plain URLs stay plain. */
+export function viewQuery(view: DashboardView): Record<string, string> {
+  const query: Record<string, string> = {}
+  if (view.q) query.q = view.q
+  if (view.status !== 'all') query.status = view.status
+  if (view.sort !== 'name') query.sort = view.sort
+  if (view.page > 1) query.page = String(view.page)
+  if (view.node !== null) query.node = String(view.node)
+  return query
+}
+
+/**
+ * Search, filter, sort, page and the open node, kept in the URL so a view can be shared.
+ * Writes use router.replace (no history entry per keystroke); search is written after a short
+ * pause. Changing the search, filter or sort goes back to page 1.
+ */
+export function useDashboardQuery() {
+  const route = useRoute()
+  const router = useRouter()
+  const view = ref<DashboardView>(parseView(route.query))
+  let written = JSON.stringify(viewQuery(view.value))
+  let timer: ReturnType<typeof setTimeout> | undefined
+
+  function write() {
+    clearTimeout(timer)
+    const query = viewQuery(view.value)
+    written = JSON.stringify(query)
+    if (written !== JSON.stringify(viewQuery(parseView(route.query)))) void router.replace({ query })
+  }
+
+  // Back/forward or a link changed the URL: follow it, unless it is one of our own writes landing.
+  watch(() => route.query, (query) => {
+    const next = parseView(query)
+    if (route.path !== '/' || JSON.stringify(viewQuery(next)) === written) return
+    view.value = next
+    written = JSON.stringify(viewQuery(next))
+  })
+  onScopeDispose(() => clearTimeout(timer))
+
+  function set(patch: Partial<DashboardView>, delayed = false) {
+    view.value = { ...view.value, ...patch }
+    clearTimeout(timer)
+    if (delayed) timer = setTimeout(write, SEARCH_WRITE_DELAY_MS)
+    else write()
+  }
+
+  // Built once per view change, not once per card.
+  const linkBase = computed(() => {
+    const rest = new URLSearchParams(viewQuery({ ...view.value, node: null })).toString()
+    return rest ? `${rest}&` : ''
+  })
+
+  const field = <K extends 'q' | 'status' | 'sort'>(key: K) => computed({
+    get: () => view.value[key],
+    set: (value: DashboardView[K]) => set({ [key]: value, page: 1 }, key === 'q'),
+  })
+
+  return {
+    q: field('q'),
+    status: field('status'),
+    sort: field('sort'),
+    page: computed({ get: () => view.value.page, set: page => set({ page }) }),
+    node: computed(() => view.value.node),
+    /** The URL of this view with node `id` open (for card links). */
+    nodeLink: (id: number) => `/?${linkBase.value}node=${id}`,
+    openNode: (id: number) => set({ node: id }),
+    closeNode: () => set({ node: null }),
+  }
+}
