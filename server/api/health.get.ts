@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 
 /** Liveness and readiness for load balancers and operators; 503 when the database does not answer. */
 export default defineEventHandler(async (event) => {
-  const { database, version, startedAt } = await services()
+  const { database, version, startedAt, isLeader } = await services()
   let databaseOk = true
   try {
     await database.db.execute(sql`select 1`)
@@ -16,5 +16,7 @@ export default defineEventHandler(async (event) => {
     version,
     database: { ok: databaseOk, driver: database.driver },
     uptime_seconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+    // Runs the periodic jobs (retention); with several instances on one Postgres, exactly one does.
+    leader: isLeader(),
   }
 })

@@ -13,6 +13,8 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
 export interface DatabaseHandle {
   db: Database
   driver: 'pglite' | 'postgres'
+  /** The server's URL (postgres only): for connections of their own (LISTEN, the leader lock). */
+  url?: string
   close: () => Promise<void>
 }
 
@@ -39,7 +41,7 @@ export async function openDatabase({ url, dataDir, migrations }: OpenOptions): P
       }
     }
     const client = postgres(url, { max: 10, onnotice: () => {}, connection: { application_name: 'nodepulse' } })
-    return { db: drizzlePostgres(client, { schema }), driver: 'postgres', close: () => client.end({ timeout: 5 }) }
+    return { db: drizzlePostgres(client, { schema }), driver: 'postgres', url, close: () => client.end({ timeout: 5 }) }
   }
   if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
   const client = await PGlite.create(dataDir)

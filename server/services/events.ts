@@ -1,6 +1,6 @@
 import type { Database } from '../db'
 import { events, type EventRow, type Severity } from '../db/schema'
-import type { Journal } from './journal'
+import { lockJournal, type Journal } from './journal'
 
 export interface NewEvent {
   type: string
@@ -18,12 +18,16 @@ export function createEventLog(db: Database, journal: Journal) {
     /** Appends one event and publishes it once committed. */
     record(e: NewEvent): Promise<EventRow> {
       return journal.run(async () => {
-        const [row] = await db.insert(events).values({
-          type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
-          resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {},
-        }).returning()
-        journal.committed([{ kind: 'log', row: row! }])
-        return row!
+        const row = await db.transaction(async (tx) => {
+          await lockJournal(tx, journal)
+          const [inserted] = await tx.insert(events).values({
+            type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
+            resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {},
+          }).returning()
+          return inserted!
+        })
+        await journal.committed([{ kind: 'log', row }])
+        return row
       })
     },
   }

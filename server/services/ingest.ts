@@ -2,7 +2,7 @@ import { inArray, sql } from 'drizzle-orm'
 import type { StatsReport } from '../../shared/contracts'
 import type { Database } from '../db'
 import { nodes, nodeSamples, type SampleDetail } from '../db/schema'
-import { createJournal, type Journal, type ReportEntry } from './journal'
+import { createJournal, lockJournal, type Journal, type ReportEntry } from './journal'
 import type { Registry } from './registry'
 
 /** A validated sample ready to store. */
@@ -57,6 +57,7 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
     const result = new Map<Pending, { stored: number }>()
     const entries: ReportEntry[] = []
     await db.transaction(async (tx) => {
+      await lockJournal(tx, journal)
       const nodeIds = [...new Set(batch.map(p => p.nodeId))]
       // Lock the nodes' rows: a concurrent delete waits, and a node already gone fails only its own reports.
       const alive = new Set((await tx.select({ id: nodes.id }).from(nodes).where(inArray(nodes.id, nodeIds)).for('update')).map(r => r.id))
@@ -89,7 +90,7 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
         result.set(p, { stored })
       }
     })
-    journal.committed(entries.sort((a, b) => a.id - b.id).map(row => ({ kind: 'report', row })))
+    await journal.committed(entries.sort((a, b) => a.id - b.id).map(row => ({ kind: 'report', row })))
     return result
   })
 

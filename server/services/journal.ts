@@ -1,6 +1,12 @@
-import { eq, sql } from 'drizzle-orm'
+import { asc, eq, gt, sql } from 'drizzle-orm'
 import type { Database } from '../db'
-import { settings, type EventRow } from '../db/schema'
+import { events, nodeSamples, settings, type EventRow } from '../db/schema'
+
+/** Held for the length of every transaction that takes stream positions, on every instance. */
+export const JOURNAL_LOCK = 7310002
+/** The Postgres NOTIFY channel that wakes other instances; the payload is empty (the tables are the truth). */
+export const JOURNAL_CHANNEL = 'nodepulse_journal'
+const CATCH_UP_PAGE = 2000
 
 /** A stored stats sample as the reports channel carries it. */
 export interface ReportEntry {
@@ -13,6 +19,8 @@ export interface ReportEntry {
   diskPercent: number
   uptimeSeconds: number | null
   activeBackups: number | null
+  /** Present when read back from the database by another instance (the master's extra figures). */
+  detail?: Record<string, unknown> | null
 }
 
 export type JournalEntry = { kind: 'log', row: EventRow } | { kind: 'report', row: ReportEntry }
@@ -22,19 +30,72 @@ export type JournalEntry = { kind: 'log', row: EventRow } | { kind: 'report', ro
  * events) run one at a time through `run`, so commit order, position order and publish order are
  * the same in this process: a client that resumes after position P has seen exactly what is ≤ P.
  */
-export function createJournal(db?: Database) {
+export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   let tail: Promise<unknown> = Promise.resolve()
   let position = 0
   let purgedUpTo = 0
   const listeners = new Set<(entries: JournalEntry[]) => void>()
+  let catching: Promise<void> | null = null
+  let again = false
+
+  const announce = (entries: JournalEntry[]) => {
+    if (!entries.length) return
+    position = Math.max(position, entries.at(-1)!.row.id)
+    listeners.forEach(l => l(entries))
+  }
+
+  /** The next committed entries after `position`, in position order (shared mode). */
+  async function readAfter(from: number): Promise<JournalEntry[]> {
+    const logs = await db!.select().from(events).where(gt(events.id, from)).orderBy(asc(events.id)).limit(CATCH_UP_PAGE)
+    const reports = await db!.select({
+      id: nodeSamples.id, nodeId: nodeSamples.nodeId, ts: nodeSamples.ts, receivedAt: nodeSamples.receivedAt, cpuPercent: nodeSamples.cpuPercent,
+      memoryPercent: nodeSamples.memoryPercent, diskPercent: nodeSamples.diskPercent, uptimeSeconds: nodeSamples.uptimeSeconds, activeBackups: nodeSamples.activeBackups, detail: nodeSamples.detail,
+    }).from(nodeSamples).where(gt(nodeSamples.id, from)).orderBy(asc(nodeSamples.id)).limit(CATCH_UP_PAGE)
+    // A full page may stop short of the other table's rows: keep only what both pages cover.
+    const cut = Math.min(logs.length === CATCH_UP_PAGE ? logs.at(-1)!.id : Infinity, reports.length === CATCH_UP_PAGE ? reports.at(-1)!.id : Infinity)
+    const entries: JournalEntry[] = [
+      ...logs.map(row => ({ kind: 'log' as const, row })),
+      ...reports.map(row => ({ kind: 'report' as const, row })),
+    ]
+    return entries.filter(e => e.row.id <= cut).sort((a, b) => a.row.id - b.row.id)
+  }
+
+  /**
+   * Shared mode: announces everything committed after `position`, by any instance. Position-taking
+   * transactions hold JOURNAL_LOCK, so they commit in position order cluster-wide and "id > position"
+   * never skips a row that commits late.
+   */
+  function catchUp(): Promise<void> {
+    if (catching) {
+      again = true
+      return catching
+    }
+    catching = (async () => {
+      try {
+        do {
+          again = false
+          let page: JournalEntry[]
+          do {
+            page = await readAfter(position)
+            announce(page)
+          } while (page.length)
+        } while (again)
+      }
+      finally {
+        catching = null
+      }
+    })()
+    return catching
+  }
 
   return {
     /** Reads the current position and the retention watermark (at start-up). */
     async load(): Promise<void> {
       if (!db) return
-      const rows = await db.execute<{ last_value: string | number, is_called: boolean }>(sql`select last_value, is_called from stream_position`)
-      const row = (Array.isArray(rows) ? rows : (rows as { rows: { last_value: string | number, is_called: boolean }[] }).rows)[0]!
-      position = row.is_called ? Number(row.last_value) : 0
+      // The newest committed row, not the sequence: another instance may hold higher ids uncommitted.
+      const [e] = await db.select({ max: sql<number | null>`max(${events.id})` }).from(events)
+      const [r] = await db.select({ max: sql<number | null>`max(${nodeSamples.id})` }).from(nodeSamples)
+      position = Math.max(Number(e?.max ?? 0), Number(r?.max ?? 0))
       const [purged] = await db.select().from(settings).where(eq(settings.key, 'purged_position'))
       purgedUpTo = purged ? Number(purged.value) : 0
     },
@@ -46,12 +107,21 @@ export function createJournal(db?: Database) {
       return result
     },
 
-    /** Announces committed entries (call inside `run`, after the commit, in position order). */
-    committed(entries: JournalEntry[]): void {
-      if (!entries.length) return
-      position = Math.max(position, ...entries.map(e => e.row.id))
-      listeners.forEach(l => l(entries))
+    /**
+     * Announces committed entries (call inside `run`, after the commit, in position order). When
+     * instances share the database, the database is read instead, so every instance announces the
+     * same entries in the same order.
+     */
+    async committed(entries: JournalEntry[]): Promise<void> {
+      if (opts.shared) await catchUp()
+      else announce(entries)
     },
+
+    /** Reads what other instances committed (on a NOTIFY, and after the listener reconnects). */
+    catchUp: () => (opts.shared ? catchUp() : Promise.resolve()),
+
+    /** Whether instances share the database (Postgres). */
+    shared: Boolean(opts.shared),
 
     /** Records that retention deleted everything up to `upTo`; older resume points get a reset. */
     async purged(upTo: number): Promise<void> {
@@ -74,3 +144,12 @@ export function createJournal(db?: Database) {
 }
 
 export type Journal = ReturnType<typeof createJournal>
+
+/**
+ * Starts a position-taking transaction: takes the cluster-wide journal lock and queues the
+ * wake-up for other instances (NOTIFY is delivered at commit). Only when instances share a database.
+ */
+export async function lockJournal(tx: Pick<Database, 'execute'>, journal: Journal): Promise<void> {
+  if (!journal.shared) return
+  await tx.execute(sql`select pg_advisory_xact_lock(${JOURNAL_LOCK}), pg_notify(${JOURNAL_CHANNEL}, '')`)
+}

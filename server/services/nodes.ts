@@ -23,7 +23,9 @@ export function createNodeService(registry: Registry, log: EventLog) {
       if (existing.kind === 'master' && patch.hostname !== undefined && patch.hostname !== existing.hostname) {
         throw new NodeConflictError('The master node is named after its host: set NODEPULSE_HOSTNAME and restart NodePulse to rename it (its labels can be changed here)')
       }
-      return registry.update(id, patch)
+      const node = await registry.update(id, patch)
+      if (node) await log.record({ type: 'node_updated', severity: 'info', nodeId: id, clusterId: node.labels.cluster ?? null, message: `Node ${node.hostname} updated`, data: { hostname: node.hostname, labels: node.labels } })
+      return node
     },
 
     /** Replaces an agent's token; the old one stops working at once. */
@@ -33,7 +35,9 @@ export function createNodeService(registry: Registry, log: EventLog) {
       if (existing.kind !== 'agent') throw new NodeConflictError('The master node is sampled by NodePulse itself and has no agent token')
       const token = generateToken('agent')
       const node = await registry.update(id, { agentTokenHash: hashToken(token) })
-      return node && { node, token }
+      if (!node) return undefined
+      await log.record({ type: 'node_token_rotated', severity: 'info', nodeId: id, clusterId: node.labels.cluster ?? null, message: `Agent token of ${node.hostname} rotated`, data: { hostname: node.hostname } })
+      return { node, token }
     },
 
     /** Deletes a node with its samples; the master of a running instance cannot be deleted. */

@@ -123,6 +123,22 @@ export function createRegistry(db: Database) {
       return Boolean(row)
     },
 
+    /** Re-reads one node's row (another instance created, changed or deleted it). */
+    async refresh(id: number): Promise<void> {
+      const [row] = await db.select().from(nodes).where(eq(nodes.id, id))
+      const existing = byId.get(id)
+      if (!row) {
+        if (!existing) return
+        byId.delete(id)
+        if (existing.agentTokenHash) byTokenHash.delete(existing.agentTokenHash)
+        emit({ type: 'deleted', node: existing })
+        return
+      }
+      const state = put(row, existing?.latest ?? null)
+      if (existing?.lastSeen && (!state.lastSeen || existing.lastSeen > state.lastSeen)) state.lastSeen = existing.lastSeen
+      emit({ type: existing ? 'updated' : 'created', node: state })
+    },
+
     /** Records committed samples in memory: last_seen moves on, the newest sample wins. */
     applySamples(id: number, seenAt: Date, newest: LatestSample): void {
       const state = byId.get(id)

@@ -8,6 +8,7 @@ import { createAggregator, type Aggregator } from './aggregator'
 import { createChannels, type Channels } from './channels'
 import { createEventLog, type EventLog } from './events'
 import { createHub, type Hub } from './hub'
+import { joinCluster } from './cluster'
 import { createIngest, type Ingest } from './ingest'
 import { createJournal, type Journal } from './journal'
 import { startMasterSampler } from './master'
@@ -29,6 +30,8 @@ export interface Services {
   streams: NodeStreams
   metrics: Metrics
   journal: Journal
+  /** Whether this instance runs the periodic jobs (always, on the embedded database). */
+  isLeader: () => boolean
   events: EventLog
   aggregator: Aggregator
   channels: Channels
@@ -55,8 +58,22 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const auth = createAuth(db)
   if (config.adminPassword) await auth.ensureAdmin(config.adminUser, config.adminPassword)
   const sessionSecret = await auth.sessionSecret(config.sessionSecret)
-  const journal = createJournal(db)
+  const shared = database.driver === 'postgres'
+  const journal = createJournal(db, { shared })
   await journal.load()
+  const cluster = shared && database.url ? await joinCluster(database.url, journal) : undefined
+  if (shared) {
+    // Other instances' writes reach this registry through the journal.
+    journal.onCommit((entries) => {
+      for (const e of entries) {
+        if (e.kind === 'report') {
+          const latest = registry.get(e.row.nodeId)?.latest
+          if (!latest || e.row.ts > latest.ts) registry.applySamples(e.row.nodeId, e.row.receivedAt, { ...e.row, detail: e.row.detail ?? null })
+        }
+        else if (e.row.nodeId !== null && e.row.type.startsWith('node_')) void registry.refresh(e.row.nodeId)
+      }
+    })
+  }
   const eventLog = createEventLog(db, journal)
   const ingest = createIngest(db, registry, { journal })
   const hub = createHub({ heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes, maxClients: config.maxClients })
@@ -81,6 +98,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     await auth.purgeExpiredTokens()
   }
   const housekeepingTimer = setInterval(() => {
+    // With several instances, only the holder of the leader lock runs periodic jobs.
+    if (cluster && !cluster.isLeader()) return
     housekeeping().catch(error => console.error('[nodepulse] housekeeping failed:', error))
   }, HOUR)
   housekeepingTimer.unref()
@@ -89,6 +108,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
     nodes: createNodeService(registry, eventLog),
     journal,
+    isLeader: () => cluster?.isLeader() ?? true,
     events: eventLog,
     aggregator,
     channels,
@@ -103,6 +123,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       clearInterval(housekeepingTimer)
       await stopSampler()
       await ingest.drain()
+      await cluster?.stop()
       setDatabase(undefined)
       await database.close()
     },

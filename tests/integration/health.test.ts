@@ -12,6 +12,8 @@ describe('GET /api/health', () => {
       version: pkg.version,
       database: { ok: true, driver: server.driver },
       uptime_seconds: expect.any(Number),
+      // The only instance on its database runs the periodic jobs.
+      leader: true,
     })
     expect(Number.isInteger(res.body.uptime_seconds)).toBe(true)
     expect(res.body.uptime_seconds).toBeGreaterThanOrEqual(0)
