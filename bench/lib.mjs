@@ -64,3 +64,18 @@ export function percentile(sorted, p) {
   if (!sorted.length) return NaN
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
+
+/**
+ * Transpiles a TypeScript module (and its relative imports; packages stay external) with esbuild into
+ * `outDir`, so plain .mjs benches can import server code in-process without building the server.
+ * Returns the path of the emitted .mjs file.
+ */
+export async function transpileTs(entry, outDir) {
+  const { build } = await import('esbuild')
+  const outfile = join(outDir, `${entry.replace(/[^\w.-]+/g, '_').replace(/\.ts$/, '')}.mjs`)
+  await build({ entryPoints: [entry], outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', tsconfigRaw: {}, logLevel: 'warning' })
+  return outfile
+}
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
+export const wallNow = () => performance.timeOrigin + performance.now()
