@@ -39,7 +39,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
   function stop(topic: string): void {
     const ticker = tickers.get(topic)
     if (!ticker) return
-    clearInterval(ticker.timer)
+    clearTimeout(ticker.timer)
     tickers.delete(topic)
   }
 
@@ -55,18 +55,24 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
   function ensureTicker(topic: string, intervalSeconds: number, build: Builder): Ticker {
     let ticker = tickers.get(topic)
     if (ticker) return ticker
-    const t: Ticker = {
-      timer: setInterval(async () => {
-        try {
-          const buf = await snapshot(build)
-          t.last = { at: Date.now(), buf }
-          hub.publishSnapshot(topic, buf)
-        }
-        catch (error) {
-          console.error(`[nodepulse] building the ${topic} snapshot failed:`, error)
-        }
-      }, intervalSeconds * 1000),
-      last: null,
+    // Ticks follow a fixed timeline (start + k × interval): a tick delayed by a busy event loop
+    // does not push the later ones back, so the interval holds on average however loaded we are.
+    const period = intervalSeconds * 1000
+    const start = Date.now()
+    let k = 0
+    const t: Ticker = { timer: setTimeout(tick, period), last: null }
+    async function tick() {
+      k = Math.max(k + 1, Math.floor((Date.now() - start) / period))
+      if (tickers.get(topic) !== t) return
+      t.timer = setTimeout(tick, Math.max(0, start + (k + 1) * period - Date.now()))
+      try {
+        const buf = await snapshot(build)
+        t.last = { at: Date.now(), buf }
+        hub.publishSnapshot(topic, buf)
+      }
+      catch (error) {
+        console.error(`[nodepulse] building the ${topic} snapshot failed:`, error)
+      }
     }
     tickers.set(topic, (ticker = t))
     return ticker
@@ -116,7 +122,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
 
     /** Stops every ticker (shutdown). */
     close() {
-      for (const t of tickers.values()) clearInterval(t.timer)
+      for (const t of tickers.values()) clearTimeout(t.timer)
       tickers.clear()
     },
   }

@@ -91,9 +91,13 @@ describe('GET /api/v1/metrics/nodes/stats/stream', () => {
       for (let i = 0; i < count; i++) at.push(Date.parse(json<Snapshot>(await s.next(undefined, 5000)).timestamp))
       return at.slice(1).map((t, i) => t - at[i]!)
     }
-    const [gapsOne, gapsTwo] = await Promise.all([gaps(one, 4), gaps(two, 3)])
-    for (const g of gapsOne) expect(Math.abs(g - 1000)).toBeLessThanOrEqual(100)
-    for (const g of gapsTwo) expect(Math.abs(g - 2000)).toBeLessThanOrEqual(200)
+    const [gapsOne, gapsTwo] = await Promise.all([gaps(one, 6), gaps(two, 4)])
+    const mean = (g: number[]) => g.reduce((a, b) => a + b, 0) / g.length
+    // The interval holds within 10 % on average; one tick may be late by a busy moment, not by half an interval.
+    expect(Math.abs(mean(gapsOne) - 1000)).toBeLessThanOrEqual(100)
+    expect(Math.abs(mean(gapsTwo) - 2000)).toBeLessThanOrEqual(200)
+    for (const g of gapsOne) expect(Math.abs(g - 1000)).toBeLessThan(500)
+    for (const g of gapsTwo) expect(Math.abs(g - 2000)).toBeLessThan(1000)
   })
 
   it('accepts a bearer token, an API token or a stream token as ?token=, and the session cookie', async () => {
