@@ -3,7 +3,7 @@
  * projects. One server serves a whole project; each gets its own fresh database.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,7 +25,17 @@ export interface TestServerInfo {
 
 export interface RunningServer {
   info: TestServerInfo
+  /** The server process's id right now (it changes on restart), e.g. to read /proc/<pid>/status. */
+  readonly pid: number
+  /** The server's recent stdout and stderr (last 20,000 characters). */
+  output: () => string
+  /** Stops the server (SIGTERM) and removes its data directory unless `keepData` was given. */
   stop: () => Promise<void>
+  /**
+   * Stops the server gracefully (SIGTERM, as an operator would) and starts it again on the same
+   * port with the same data directory, database and settings; resolves once /api/health answers.
+   */
+  restart: () => Promise<void>
 }
 
 /** A TCP port nothing listens on right now. */
@@ -55,15 +65,27 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise(done => (child.exitCode !== null || child.signalCode !== null ? done() : child.once('exit', () => done())))
 }
 
+export interface StartOptions {
+  label: string
+  databaseUrl?: string
+  env?: Record<string, string>
+  /** Use this data directory (created if missing) instead of a fresh temporary one; it is never removed. */
+  dataDir?: string
+  /** Keep the (temporary) data directory when the server stops. */
+  keepData?: boolean
+}
+
 /**
  * Runs the built server on a random port with a fresh data directory (and `databaseUrl` when
  * given) and waits until /api/health answers 200. Throws with the server's output if it does not.
  */
-export async function startServer(opts: { databaseUrl?: string, label: string, env?: Record<string, string> }): Promise<RunningServer> {
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
   if (!existsSync(SERVER_ENTRY)) {
     throw new Error(`${SERVER_ENTRY} is missing: build the app first (npx nuxi build, or run npm test which builds it)`)
   }
-  const dataDir = mkdtempSync(join(tmpdir(), `nodepulse-it-${opts.label}-`))
+  const ownDir = opts.dataDir === undefined
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `nodepulse-it-${opts.label}-`))
+  mkdirSync(dataDir, { recursive: true })
   const port = await freePort()
   const info: TestServerInfo = {
     baseURL: `http://127.0.0.1:${port}`,
@@ -89,42 +111,68 @@ export async function startServer(opts: { databaseUrl?: string, label: string, e
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   }
-  // Spawned directly (no shell), so child.pid is the server itself and stop() ends exactly it.
-  const child = spawn(process.execPath, [SERVER_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-20_000)
   }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
+  let child: ChildProcess
 
-  const stop = async () => {
+  // Spawned directly (no shell), so child.pid is the server itself and stop() ends exactly it.
+  const spawnServer = () => {
+    child = spawn(process.execPath, [SERVER_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout!.on('data', keep)
+    child.stderr!.on('data', keep)
+  }
+
+  const halt = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
       await exited(child)
       clearTimeout(killer)
     }
-    rmSync(dataDir, { recursive: true, force: true })
+  }
+  const stop = async () => {
+    await halt()
+    if (ownDir && !opts.keepData) rmSync(dataDir, { recursive: true, force: true })
   }
 
-  const deadline = Date.now() + 60_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await stop()
-      throw new Error(`The ${opts.label} test server exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`)
+  const ready = async () => {
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        const code = child.exitCode ?? child.signalCode
+        await stop()
+        throw new Error(`The ${opts.label} test server exited (${code}) before it was ready:\n${output}`)
+      }
+      try {
+        const res = await fetch(`${info.baseURL}/api/health`, { signal: AbortSignal.timeout(2000) })
+        if (res.status === 200) return
+      }
+      catch {
+        // not listening yet
+      }
+      await new Promise(r => setTimeout(r, 150))
     }
-    try {
-      const res = await fetch(`${info.baseURL}/api/health`, { signal: AbortSignal.timeout(2000) })
-      if (res.status === 200) return { info, stop }
-    }
-    catch {
-      // not listening yet
-    }
-    await new Promise(r => setTimeout(r, 150))
+    await stop()
+    throw new Error(`The ${opts.label} test server did not answer /api/health within 60 s:\n${output}`)
   }
-  await stop()
-  throw new Error(`The ${opts.label} test server did not answer /api/health within 60 s:\n${output}`)
+
+  spawnServer()
+  await ready()
+  return {
+    info,
+    get pid() {
+      return child.pid!
+    },
+    output: () => output,
+    stop,
+    async restart() {
+      await halt()
+      spawnServer()
+      await ready()
+    },
+  }
 }
 
 declare module 'vitest' {
