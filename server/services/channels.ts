@@ -50,9 +50,12 @@ function reportPayload(r: ReportEntry, hostname: string | null) {
 export function createChannels(deps: { db: Database, hub: Hub, registry: Registry, journal: Journal, aggregator: Aggregator }, opts: ChannelOptions) {
   const { db, hub, registry, journal, aggregator } = deps
   let pendingLogs: JournalEntry[] = []
+  // The newest position whose entries, and all before it, have been published: the id snapshots
+  // carry, so resuming from a snapshot's id never skips a log row still waiting for its batch.
+  let published = journal.position()
 
   const listening = (channel: Channel) => hub.count(channel) + hub.count(ALL) > 0
-  function publish(channel: Channel, data: unknown, position = journal.position(), meta: MessageMeta = {}): void {
+  function publish(channel: Channel, data: unknown, position = published, meta: MessageMeta = {}): void {
     const buf = encodeSse(data, { id: eventId(position), event: channel })
     hub.publish(channel, buf, { channel, ...meta })
     hub.publish(ALL, buf, { channel, ...meta })
@@ -73,10 +76,30 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
     return { timestamp: Math.floor(Date.now() / 1000), logs, count: logs.length }
   }
 
+  /** Publishes the waiting log rows as one `logs` message. */
+  function flushLogs(): void {
+    if (!pendingLogs.length) return
+    const batch = pendingLogs
+    pendingLogs = []
+    const last = batch.at(-1)!.row.id
+    published = Math.max(published, last)
+    if (!listening('logs')) return
+    // A client still replaying gets only the part of this batch its replay did not cover.
+    const remainder = (after: number) => {
+      const rest = batch.filter(e => e.row.id > after)
+      return rest.length ? encodeSse(logsMessage(rest), { id: eventId(last), event: 'logs' }) : null
+    }
+    publish('logs', logsMessage(batch), last, { remainder })
+  }
+
   const unsubscribe = journal.onCommit((entries) => {
     for (const e of entries) {
       if (e.kind === 'report') {
         aggregator.record(e.row)
+        // Waiting log rows go first: a client whose last id is this report's has then seen every
+        // position before it, so resuming from that id cannot skip a row still in a batch.
+        flushLogs()
+        published = e.row.id
         if (listening('reports')) publish('reports', reportPayload(e.row, registry.get(e.row.nodeId)?.hostname ?? null), e.row.id, { position: e.row.id })
       }
       else pendingLogs.push(e)
@@ -87,19 +110,7 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
     setInterval(() => listening('stats') && publish('stats', snapshots.stats()), opts.statsMs),
     setInterval(() => listening('nodes') && publish('nodes', snapshots.nodes()), opts.nodesMs),
     setInterval(() => listening('heartbeat') && publish('heartbeat', snapshots.heartbeat()), opts.heartbeatMs),
-    setInterval(() => {
-      if (!pendingLogs.length) return
-      const batch = pendingLogs
-      pendingLogs = []
-      if (!listening('logs')) return
-      const last = batch.at(-1)!.row.id
-      // A client still replaying gets only the part of this batch its replay did not cover.
-      const remainder = (after: number) => {
-        const rest = batch.filter(e => e.row.id > after)
-        return rest.length ? encodeSse(logsMessage(rest), { id: eventId(last), event: 'logs' }) : null
-      }
-      publish('logs', logsMessage(batch), last, { remainder })
-    }, opts.logsMs),
+    setInterval(flushLogs, opts.logsMs),
   ]
   timers.forEach(t => t.unref())
 
@@ -128,7 +139,7 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
      */
     async open(req: IncomingMessage, res: ServerResponse, channel: Channel | typeof ALL, resumeFrom?: number): Promise<void> {
       const channels: Channel[] = channel === ALL ? [...CHANNELS] : [channel]
-      const retry = encodeSse({ timestamp: Math.floor(Date.now() / 1000), channels }, { id: eventId(journal.position()), event: 'connected', retryMs: opts.retryMs })
+      const retry = encodeSse({ timestamp: Math.floor(Date.now() / 1000), channels }, { id: eventId(published), event: 'connected', retryMs: opts.retryMs })
       const client: HubClient = hub.subscribe(req, res, channel, [retry], { hold: resumeFrom !== undefined })
       if (resumeFrom !== undefined) {
         // Everything up to `upTo` is committed and readable; anything later arrives held, live.
@@ -147,7 +158,7 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
       }
       // Snapshot channels start with their current state rather than waiting a tick.
       for (const c of channels) {
-        if (c === 'stats' || c === 'nodes') hub.send(client, encodeSse(snapshots[c](), { id: eventId(journal.position()), event: c }), { channel: c })
+        if (c === 'stats' || c === 'nodes') hub.send(client, encodeSse(snapshots[c](), { id: eventId(published), event: c }), { channel: c })
       }
     },
 

@@ -11,6 +11,8 @@ export interface HubClient {
   /** While a client replays, live messages wait here (with their stream positions). */
   held: (MessageMeta & { buf: Buffer })[] | null
   heldBytes: number
+  /** When its unsent bytes first passed the buffer (cleared when the socket drains). */
+  overSince: number | null
 }
 
 /**
@@ -18,7 +20,7 @@ export interface HubClient {
  * A message spanning several positions (a batch) gives `remainder` instead: the encoding of its
  * part after a position, or null when nothing is left.
  */
-export interface MessageMeta { channel?: string, position?: number, remainder?: (after: number) => Buffer | null }
+export interface MessageMeta { channel?: string, position?: number, remainder?: (after: number) => Buffer | null, uncounted?: boolean }
 
 export interface HubOptions {
   heartbeatMs: number
@@ -26,6 +28,8 @@ export interface HubOptions {
   maxBufferBytes: number
   /** Connections allowed at once; past it new streams get 503. */
   maxClients?: number
+  /** How long a client may stay over its buffer before it counts as slow (default 2 s). */
+  slowGraceMs?: number
 }
 
 export type DisconnectReason = 'client' | 'slow' | 'ended' | 'shutdown'
@@ -80,6 +84,18 @@ export function createHub(options: HubOptions) {
     else if (!client.res.writableEnded) client.res.end()
   }
 
+  const grace = options.slowGraceMs ?? 2000
+  /**
+   * A client over its buffer is slow only if it stays over for the grace period (a reader that
+   * keeps up drains a large message quickly) or holds four buffers' worth: memory stays bounded.
+   */
+  function tooSlow(client: HubClient): boolean {
+    const queued = client.res.writableLength
+    if (queued <= options.maxBufferBytes) return false
+    client.overSince ??= Date.now()
+    return Date.now() - client.overSince > grace || queued > 4 * options.maxBufferBytes
+  }
+
   function write(client: HubClient, buf: Buffer, meta: MessageMeta = {}): void {
     if (client.closed) return
     const channel = meta.channel ?? channelOf(client.topic)
@@ -89,14 +105,20 @@ export function createHub(options: HubOptions) {
       client.held.push({ ...meta, buf, channel })
       return
     }
-    if (client.res.writableLength + buf.length > options.maxBufferBytes) return remove(client, 'slow')
+    if (tooSlow(client)) return remove(client, 'slow')
     client.res.write(buf)
+    if (meta.uncounted) return
     eventsSent++
     sentByChannel.set(channel, (sentByChannel.get(channel) ?? 0) + 1)
   }
 
   const heartbeat = setInterval(() => {
-    for (const set of topics.values()) for (const c of set) if (!c.res.writableNeedDrain) c.res.write(HEARTBEAT)
+    for (const set of [...topics.values()]) {
+      for (const c of [...set]) {
+        if (tooSlow(c)) remove(c, 'slow')
+        else if (!c.res.writableNeedDrain) c.res.write(HEARTBEAT)
+      }
+    }
   }, options.heartbeatMs)
   heartbeat.unref()
 
@@ -117,17 +139,19 @@ export function createHub(options: HubOptions) {
       req.socket.setNoDelay(true)
       req.socket.setTimeout(0)
       clients++
-      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false, held: null, heldBytes: 0 }
+      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false, held: null, heldBytes: 0, overSince: null }
       let set = topics.get(topic)
       if (!set) topics.set(topic, (set = new Set()))
       set.add(client)
       res.on('close', () => remove(client, 'client'))
       res.on('drain', () => {
+        client.overSince = null
         const pending = client.pending
         client.pending = null
         if (pending) write(client, pending)
       })
-      for (const buf of first) write(client, buf)
+      // The greeting is not an event of any channel.
+      for (const buf of first) write(client, buf, { uncounted: true })
       if (opts.hold) client.held = []
       topicListeners.forEach(l => l(topic, set.size))
       return client

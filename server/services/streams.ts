@@ -88,7 +88,8 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
       return
     }
     const connected = encodeSse({ event: 'connected', interval: intervalSeconds, timestamp: new Date().toISOString() })
-    hub.subscribe(req, res, topic, [connected, fresh])
+    const client = hub.subscribe(req, res, topic, [connected])
+    hub.send(client, fresh)
     // Another subscriber may have left meanwhile and stopped the ticker.
     ensureTicker(topic, intervalSeconds, build)
   }

@@ -4,7 +4,7 @@ import { CHANNELS, parseEventId, type Channel } from '../../services/channels'
 // Seed 001's paths; providers and requests are its words for our nodes and reports.
 const ALIASES: Record<string, Channel | 'all'> = { providers: 'nodes', requests: 'reports', all: 'all', ...Object.fromEntries(CHANNELS.map(c => [c, c])) }
 const Params = z.object({ channel: z.string().refine(c => c in ALIASES, 'must be one of stats, logs, nodes, providers, reports, requests, heartbeat, all') })
-const Query = z.object({ lastEventId: z.string().max(100).optional() })
+const Query = z.object({ lastEventId: z.string().optional() })
 
 /** Seed 001's named-event streams; `Last-Event-ID` (or `?lastEventId=`) replays what was missed. */
 export default defineEventHandler(async (event) => {
