@@ -76,6 +76,8 @@ test('EventSource on /stream/all receives stats, nodes, reports and logs as name
 test('reports sent while the EventSource was closed are replayed once, in order: ?lastEventId= and the browser\'s own Last-Event-ID', async ({ page }) => {
   const agent = await addNode(page, `e2e-chan-replay-${Date.now()}`)
   await openEventSource(page, 'first', '/stream/reports')
+  // Live events reach only a connected stream: wait for the greeting before reporting.
+  await expect.poll(async () => (await eventsOf(page, 'first')).map(e => e.type)[0]).toBe('connected')
   await report(page.request, agent, 1)
   await expect.poll(async () => reportsOf(await eventsOf(page, 'first'), agent).length).toBe(1)
   await closeEventSource(page, 'first')
@@ -86,6 +88,7 @@ test('reports sent while the EventSource was closed are replayed once, in order:
   for (const cpu of [2, 3, 4]) await report(page.request, agent, cpu)
   await openEventSource(page, 'second', `/stream/reports?lastEventId=${encodeURIComponent(last)}`)
   await expect.poll(async () => reportsOf(await eventsOf(page, 'second'), agent).map(r => r.cpu_percent)).toEqual([2, 3, 4])
+  await expect.poll(async () => (await eventsOf(page, 'second')).map(e => e.type)[0]).toBe('connected')
   await report(page.request, agent, 5)
   await expect.poll(async () => reportsOf(await eventsOf(page, 'second'), agent).map(r => r.cpu_percent)).toEqual([2, 3, 4, 5])
   const second = reportsOf(await eventsOf(page, 'second'), agent)

@@ -124,6 +124,8 @@ export async function startDedicated(label: string, env: Record<string, string>)
   const token = await call<{ token: string }>('POST', '/api/v1/tokens', { auth: { cookie }, json: { name: `${label}-admin`, role: 'admin' } })
   if (token.status !== 201) throw new Error(`token on the ${label} server: ${token.text}${ERR_OUTPUT(srv)}`)
   d.bearer = token.body.token
+  // The master samples itself at start-up: wait for that report, so it does not land in a test's figures.
+  await until('the master\'s start-up sample', async () => (await call<{ data: { total_reports: number } }>('GET', '/api/realtime/metrics')).body.data.total_reports >= 1, 15_000)
   return d
 }
 
