@@ -82,8 +82,13 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
     snapshot(now = Date.now()) {
       const nodes = registry.list().map(n => toNodeStats(n, now, opts.staleAfterSeconds))
       const kept = inWindows(now)
-      const lastMinute = kept.filter(w => w.start > now - 60_000 - opts.windowMs)
-      const minutes = Math.max(1, Math.min(60_000, now - (lastMinute[0]?.start ?? now)) / 60_000)
+      // Reports of the last 60 s: a window that only partly overlaps it counts pro rata.
+      const since = now - 60_000
+      const lastMinute = kept.reduce((sum, w) => {
+        const end = Math.min(w.start + opts.windowMs, now)
+        const overlap = end - Math.max(w.start, since)
+        return overlap > 0 ? sum + w.reports * (overlap / Math.max(1, end - w.start)) : sum
+      }, 0)
       const mean = (values: (number | null)[]) => {
         const v = values.filter((x): x is number => x !== null)
         return v.length ? Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 10) / 10 : null
@@ -95,7 +100,7 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
         offline: nodes.filter(n => n.status === 'offline').length,
         total_reports: totalReports,
         rejected_reports: totalRejected,
-        reports_per_minute: Math.round(lastMinute.reduce((a, w) => a + w.reports, 0) / minutes),
+        reports_per_minute: Math.round(lastMinute),
         avg_cpu_percent: mean(nodes.map(n => n.cpu_percent)),
         avg_memory_percent: mean(nodes.map(n => n.memory_percent)),
         avg_disk_percent: mean(nodes.map(n => n.disk_percent)),

@@ -120,7 +120,8 @@ describe('seed 001 channels: wire format', () => {
     expect(Math.abs(Date.parse(node.last_seen!) - base)).toBeLessThan(5000)
     expect(after.total_reports).toBe(before.total_reports + 3)
     expect(after.rejected_reports).toBe(before.rejected_reports + 1)
-    expect(after.reports_per_minute).toBe(before.reports_per_minute + 3)
+    // The last minute slides between the two reads: an older window's pro-rata share may move by a fraction.
+    expect(Math.abs(after.reports_per_minute - (before.reports_per_minute + 3))).toBeLessThanOrEqual(1)
 
     // The cluster figures are those of the nodes listed in the same message.
     const nodes = await d.call<NodeView[]>('GET', '/api/v1/nodes')
