@@ -131,3 +131,154 @@ export interface NodeView extends NodeStats {
 export interface UserView { id: number, username: string, role: Role, created_at: string, last_login_at: string | null }
 export interface TokenView { id: number, name: string, role: Role, created_at: string, last_used_at: string | null }
 export interface MeView { id: number | null, username: string, role: Role, via: 'session' | 'token' }
+
+// ─── Events and alerts (seed 002) ────────────────────────────────────────────────────────────
+
+export const SEVERITIES = ['info', 'success', 'warning', 'error'] as const
+export type Severity = (typeof SEVERITIES)[number]
+/** Severity as a priority: higher is more urgent (orders the UI, `min_severity` filters). */
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, success: 1, warning: 2, error: 3 }
+
+/** Event types NodePulse computes and persists. */
+export const EVENT_TYPES = [
+  'node_status_update', 'node_registered', 'node_updated', 'node_removed', 'node_token_rotated',
+  'node_unreachable', 'node_reachable', 'node_maintenance',
+  'backup_started', 'backup_completed', 'backup_failed',
+  'cluster_status_update', 'error_report', 'event_acknowledged',
+] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+
+/** Types an agent may send itself with `POST /api/v1/nodes/{id}/events`. */
+export const AGENT_EVENT_TYPES = ['backup_started', 'backup_completed', 'backup_failed', 'error_report'] as const
+
+/** One event as the stream, the history and webhooks carry it (seed 002: `event_type`, unix `timestamp`). */
+export interface EventView {
+  id: number
+  event_type: string
+  severity: Severity
+  node_id: number | null
+  cluster_id: string | null
+  resource_type: string
+  message: string
+  data: Record<string, unknown>
+  /** Unix seconds (seed 002). */
+  timestamp: number
+  created_at: string
+  acknowledged_at: string | null
+  acknowledged_by: string | null
+}
+
+/** `GET /api/v1/events` answer: newest first; `next_cursor` pages to older events. */
+export interface EventPage { events: EventView[], next_cursor: number | null }
+
+/** `GET /api/v1/events/stats`: the last hour, per minute, and what still needs attention. */
+export interface EventStats {
+  since: string
+  total: number
+  by_type: Record<string, number>
+  by_severity: Record<Severity, number>
+  /** 60 one-minute buckets, oldest first. */
+  per_minute: { minute: string, count: number, warning: number, error: number }[]
+  /** Unacknowledged warnings and errors (any age). */
+  unacknowledged: number
+}
+
+const repeatable = <T extends z.ZodType>(item: T) => z.union([item, z.array(item)]).optional()
+  .transform(v => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
+
+const numberList = repeatable(z.string().regex(/^[1-9]\d{0,9}$/, 'must be a positive whole number').transform(Number))
+const textList = repeatable(z.string().min(1, 'must not be empty').max(255, 'must be at most 255 characters'))
+
+/** Filters shared by the event stream and history; each may repeat (`?severity=warning&severity=error`). */
+export const eventFilterQuery = z.object({
+  node_id: numberList,
+  cluster_id: textList,
+  resource_type: textList,
+  event_type: textList,
+  severity: repeatable(z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` })),
+  min_severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+})
+export type EventFilter = z.output<typeof eventFilterQuery>
+
+/** ISO-8601 or unix seconds/milliseconds, as a query string. */
+export const timeParam = z.string().min(1, 'must not be empty').transform((v, ctx) => {
+  const n = /^\d+(\.\d+)?$/.test(v) ? Number(v) : Number.NaN
+  const d = Number.isFinite(n) ? new Date(n >= UNIX_MS_THRESHOLD ? n : n * 1000) : new Date(v)
+  if (Number.isNaN(d.getTime())) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 time or a unix timestamp' })
+    return z.NEVER
+  }
+  return d
+})
+
+export const eventHistoryQuery = eventFilterQuery.extend({
+  cursor: z.string().regex(/^\d{1,18}$/, 'must be a next_cursor value from a previous page').transform(Number).optional(),
+  limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(500, 'must be at most 500')).optional(),
+  acknowledged: z.enum(['true', 'false'], { error: 'must be true or false' }).transform(v => v === 'true').optional(),
+  since: timeParam.optional(),
+})
+
+export const eventStreamQuery = eventFilterQuery.extend({
+  lastEventId: z.string().optional(),
+  since: timeParam.optional(),
+})
+
+/** An event an agent reports itself. */
+export const agentEventBody = z.strictObject({
+  event_type: z.enum(AGENT_EVENT_TYPES, { error: `must be one of ${AGENT_EVENT_TYPES.join(', ')}` }),
+  message: z.string().trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters').optional(),
+  severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+  resource_type: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be 1–32 lowercase letters, digits or "_"').optional(),
+  timestamp: reportTimestamp.optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+})
+
+/** `PATCH /api/v1/nodes/{id}` may also switch maintenance mode. */
+export const maintenanceBody = z.boolean({ error: 'must be true or false' })
+
+const webhookUrl = z.string().trim().max(2000, 'must be at most 2000 characters')
+  .refine(u => URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol), 'must be an http:// or https:// URL')
+const eventTypeList = z.array(z.enum(EVENT_TYPES, { error: `must be event types: ${EVENT_TYPES.join(', ')}` })).max(EVENT_TYPES.length)
+
+export const createWebhookBody = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+  url: webhookUrl,
+  event_types: eventTypeList.optional(),
+  min_severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+  repeat_seconds: z.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(0, 'must not be negative').max(7 * 86_400, 'must be at most a week').optional(),
+  enabled: z.boolean({ error: 'must be true or false' }).optional(),
+})
+export const updateWebhookBody = createWebhookBody.partial()
+  .refine(b => Object.keys(b).length > 0, 'give at least one field to change')
+
+export interface WebhookView {
+  id: number
+  name: string
+  url: string
+  event_types: string[]
+  min_severity: Severity
+  repeat_seconds: number
+  enabled: boolean
+  created_at: string
+  /** The newest delivery's outcome, for the list. */
+  last_delivery: DeliveryView | null
+}
+/** Only the create and rotate answers carry the signing secret. */
+export interface WebhookWithSecret extends WebhookView { secret: string }
+
+export interface DeliveryView {
+  id: number
+  webhook_id: number
+  event_id: number
+  event_type: string | null
+  repeat: number
+  state: 'pending' | 'delivered' | 'failed'
+  attempts: number
+  response_status: number | null
+  error: string | null
+  duration_ms: number | null
+  created_at: string
+  delivered_at: string | null
+  next_attempt_at: string | null
+}

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm'
 import {
-  bigint, doublePrecision, index, integer, jsonb, pgSequence, pgTable, serial, text, timestamp, uniqueIndex,
+  bigint, boolean, doublePrecision, index, integer, jsonb, pgSequence, pgTable, serial, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core'
+import { SEVERITIES } from '../../shared/contracts'
 
 const timestamps = {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -28,6 +29,11 @@ export const nodes = pgTable('nodes', {
   labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
   agentTokenHash: text('agent_token_hash'),
   lastSeen: timestamp('last_seen', { withTimezone: true }),
+  /** In maintenance a node's status changes are logged but do not alert (no webhooks, no toasts). */
+  maintenance: boolean('maintenance').notNull().default(false),
+  /** The status and reachability the watcher last recorded an event for: a restart or a new leader resumes from here. */
+  watchedStatus: text('watched_status'),
+  watchedReachable: boolean('watched_reachable'),
   ...timestamps,
 }, t => [
   uniqueIndex('nodes_agent_token_hash_key').on(t.agentTokenHash),
@@ -56,8 +62,6 @@ export const nodeSamples = pgTable('node_samples', {
   index('node_samples_ts_idx').on(t.ts),
 ])
 
-export const SEVERITIES = ['info', 'success', 'warning', 'error'] as const
-export type Severity = (typeof SEVERITIES)[number]
 
 /** The persisted event log; its id is the replay cursor of the event streams. */
 export const events = pgTable('events', {
@@ -76,6 +80,48 @@ export const events = pgTable('events', {
 }, t => [
   index('events_created_at_idx').on(t.createdAt),
   index('events_node_id_idx').on(t.nodeId, t.id),
+  index('events_type_idx').on(t.type, t.id),
+  // The unacknowledged warnings and errors the header counts.
+  index('events_unacknowledged_idx').on(t.id).where(sql`${t.acknowledgedAt} is null and ${t.severity} in ('warning', 'error')`),
+])
+
+/** Admins' alert receivers: NodePulse POSTs matching events as signed JSON. */
+export const webhooks = pgTable('webhooks', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull(),
+  url: text('url').notNull(),
+  /** HMAC-SHA256 key of the signature header; NodePulse must keep it readable to sign. */
+  secret: text('secret').notNull(),
+  /** Event types to send; empty sends every type. */
+  eventTypes: jsonb('event_types').$type<string[]>().notNull().default([]),
+  minSeverity: text('min_severity', { enum: SEVERITIES }).notNull().default('warning'),
+  /** While a node stays down, its alert is sent again every this many seconds (0: once). */
+  repeatSeconds: integer('repeat_seconds').notNull().default(0),
+  enabled: boolean('enabled').notNull().default(true),
+  ...timestamps,
+})
+
+export const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const
+
+/** One attempt series of sending one event to one webhook; `repeat` counts reminders of the same event. */
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  id: serial('id').primaryKey(),
+  webhookId: integer('webhook_id').notNull().references(() => webhooks.id, { onDelete: 'cascade' }),
+  eventId: bigint('event_id', { mode: 'number' }).notNull(),
+  repeat: integer('repeat').notNull().default(0),
+  state: text('state', { enum: DELIVERY_STATES }).notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+  responseStatus: integer('response_status'),
+  error: text('error'),
+  durationMs: integer('duration_ms'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+}, t => [
+  // The same event (and reminder) goes to a webhook once, even if two instances both enqueue it.
+  uniqueIndex('webhook_deliveries_once_key').on(t.webhookId, t.eventId, t.repeat),
+  index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'pending'`),
+  index('webhook_deliveries_webhook_idx').on(t.webhookId, t.id),
 ])
 
 export const users = pgTable('users', {
@@ -128,5 +174,7 @@ export type NodeRow = typeof nodes.$inferSelect
 export type SampleRow = typeof nodeSamples.$inferSelect
 export type NewSample = typeof nodeSamples.$inferInsert
 export type EventRow = typeof events.$inferSelect
+export type WebhookRow = typeof webhooks.$inferSelect
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect
 export type UserRow = typeof users.$inferSelect
 export type ApiTokenRow = typeof apiTokens.$inferSelect

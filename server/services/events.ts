@@ -1,5 +1,6 @@
 import type { Database } from '../db'
-import { events, type EventRow, type Severity } from '../db/schema'
+import type { Severity } from '../../shared/contracts'
+import { events, type EventRow } from '../db/schema'
 import { lockJournal, type Journal } from './journal'
 
 export interface NewEvent {
