@@ -76,8 +76,11 @@ export const labelsSchema = z.record(z.string(), z.string({ error: 'label values
   })
 
 export const createNodeBody = z.strictObject({ hostname: hostnameSchema, labels: labelsSchema.optional() })
-export const updateNodeBody = z.strictObject({ hostname: hostnameSchema.optional(), labels: labelsSchema.optional() })
-  .refine(b => b.hostname !== undefined || b.labels !== undefined, 'give hostname or labels to change')
+export const updateNodeBody = z.strictObject({
+  hostname: hostnameSchema.optional(),
+  labels: labelsSchema.optional(),
+  maintenance: z.boolean({ error: 'must be true or false' }).optional(),
+}).refine(b => b.hostname !== undefined || b.labels !== undefined || b.maintenance !== undefined, 'give hostname, labels or maintenance to change')
 
 export const roleSchema = z.enum(['admin', 'viewer'], { error: 'must be "admin" or "viewer"' })
 export const usernameSchema = z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters')
@@ -124,6 +127,8 @@ export interface NodeStats {
 export interface NodeView extends NodeStats {
   kind: 'master' | 'agent'
   labels: Record<string, string>
+  /** In maintenance, status changes are logged but do not alert. */
+  maintenance: boolean
   created_at: string
   last_sample_at: string | null
 }
@@ -233,9 +238,6 @@ export const agentEventBody = z.strictObject({
   timestamp: reportTimestamp.optional(),
   data: z.record(z.string(), z.unknown()).optional(),
 })
-
-/** `PATCH /api/v1/nodes/{id}` may also switch maintenance mode. */
-export const maintenanceBody = z.boolean({ error: 'must be true or false' })
 
 const webhookUrl = z.string().trim().max(2000, 'must be at most 2000 characters')
   .refine(u => URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol), 'must be an http:// or https:// URL')

@@ -1,5 +1,5 @@
 import type { Database } from '../db'
-import type { Severity } from '../../shared/contracts'
+import type { EventView, Severity } from '../../shared/contracts'
 import { events, type EventRow } from '../db/schema'
 import { lockJournal, type Journal } from './journal'
 
@@ -36,11 +36,12 @@ export function createEventLog(db: Database, journal: Journal) {
 
 export type EventLog = ReturnType<typeof createEventLog>
 
-/** An event as the logs channel and the API show it. */
-export function toEventView(row: EventRow) {
+/** An event as the logs channel, the event stream, the history and webhooks show it. */
+export function toEventView(row: EventRow): EventView {
   return {
     id: row.id, event_type: row.type, severity: row.severity, node_id: row.nodeId, cluster_id: row.clusterId,
     resource_type: row.resourceType, message: row.message, data: row.data,
     timestamp: Math.floor(row.createdAt.getTime() / 1000), created_at: row.createdAt.toISOString(),
+    acknowledged_at: row.acknowledgedAt?.toISOString() ?? null, acknowledged_by: row.acknowledgedBy,
   }
 }

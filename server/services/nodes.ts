@@ -16,15 +16,30 @@ export function createNodeService(registry: Registry, log: EventLog) {
       return { node, token }
     },
 
-    /** Changes hostname and/or labels; the master's name comes from its host, so it cannot be renamed here. */
-    async update(id: number, patch: { hostname?: string, labels?: Record<string, string> }): Promise<NodeState | undefined> {
+    /**
+     * Changes hostname, labels and/or maintenance mode; the master's name comes from its host, so
+     * it cannot be renamed here.
+     */
+    async update(id: number, patch: { hostname?: string, labels?: Record<string, string>, maintenance?: boolean }): Promise<NodeState | undefined> {
       const existing = registry.get(id)
       if (!existing) return undefined
       if (existing.kind === 'master' && patch.hostname !== undefined && patch.hostname !== existing.hostname) {
         throw new NodeConflictError('The master node is named after its host: set NODEPULSE_HOSTNAME and restart NodePulse to rename it (its labels can be changed here)')
       }
+      const wasInMaintenance = existing.maintenance
       const node = await registry.update(id, patch)
-      if (node) await log.record({ type: 'node_updated', severity: 'info', nodeId: id, clusterId: node.labels.cluster ?? null, message: `Node ${node.hostname} updated`, data: { hostname: node.hostname, labels: node.labels } })
+      if (!node) return undefined
+      const clusterId = node.labels.cluster ?? null
+      if (patch.hostname !== undefined || patch.labels !== undefined) {
+        await log.record({ type: 'node_updated', severity: 'info', nodeId: id, clusterId, message: `Node ${node.hostname} updated`, data: { hostname: node.hostname, labels: node.labels } })
+      }
+      if (patch.maintenance !== undefined && patch.maintenance !== wasInMaintenance) {
+        await log.record({
+          type: 'node_maintenance', severity: 'info', nodeId: id, clusterId,
+          message: node.maintenance ? `Node ${node.hostname} entered maintenance: its alerts are muted` : `Node ${node.hostname} left maintenance: its alerts are on again`,
+          data: { hostname: node.hostname, maintenance: node.maintenance },
+        })
+      }
       return node
     },
 

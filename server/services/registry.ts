@@ -1,5 +1,5 @@
 import { desc, eq, sql } from 'drizzle-orm'
-import type { NodeStats, NodeView } from '../../shared/contracts'
+import type { NodeStats, NodeStatus, NodeView } from '../../shared/contracts'
 import type { Database } from '../db'
 import { nodes, nodeSamples, type NodeKind, type NodeRow, type SampleDetail } from '../db/schema'
 import { computeStatus } from './status'
@@ -25,7 +25,14 @@ export interface NodeState {
   lastSeen: Date | null
   agentTokenHash: string | null
   latest: LatestSample | null
+  /** Status changes of a node in maintenance are logged but do not alert. */
+  maintenance: boolean
+  /** The status and reachability the watcher last recorded (null before its first look). */
+  watchedStatus: NodeStatus | null
+  watchedReachable: boolean | null
 }
+
+const parseStatus = (s: string | null): NodeStatus | null => (s === 'online' || s === 'stale' || s === 'offline' ? s : null)
 
 type Listener = (change: { type: 'created' | 'updated' | 'deleted' | 'sampled', node: NodeState }) => void
 
@@ -46,6 +53,7 @@ export function createRegistry(db: Database) {
     const state: NodeState = {
       id: row.id, hostname: row.hostname, kind: row.kind, labels: row.labels,
       createdAt: row.createdAt, lastSeen: row.lastSeen, agentTokenHash: row.agentTokenHash, latest,
+      maintenance: row.maintenance, watchedStatus: parseStatus(row.watchedStatus), watchedReachable: row.watchedReachable,
     }
     byId.set(row.id, state)
     if (row.agentTokenHash) byTokenHash.set(row.agentTokenHash, row.id)
@@ -103,7 +111,7 @@ export function createRegistry(db: Database) {
     },
 
     /** Changes hostname and/or labels; undefined when the node does not exist. */
-    async update(id: number, patch: { hostname?: string, labels?: Record<string, string>, agentTokenHash?: string }): Promise<NodeState | undefined> {
+    async update(id: number, patch: { hostname?: string, labels?: Record<string, string>, agentTokenHash?: string, maintenance?: boolean }): Promise<NodeState | undefined> {
       const [row] = await db.update(nodes).set({ ...patch, updatedAt: new Date() }).where(eq(nodes.id, id)).returning()
       if (!row) return undefined
       const state = put(row, byId.get(id)?.latest ?? null)
@@ -182,6 +190,7 @@ export function toNodeView(node: NodeState, now: number, staleAfterSeconds: numb
     ...toNodeStats(node, now, staleAfterSeconds),
     kind: node.kind,
     labels: node.labels,
+    maintenance: node.maintenance,
     created_at: node.createdAt.toISOString(),
     last_sample_at: node.latest?.ts.toISOString() ?? null,
   }

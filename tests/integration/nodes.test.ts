@@ -139,7 +139,7 @@ describe('PATCH /api/v1/nodes/:id', () => {
     expectError(await api('PATCH', `/api/v1/nodes/${agent.id}`, { auth, json: { hostname: 'no spaces allowed' } }), 422, 'hostname')
     expectError(await api('PATCH', `/api/v1/nodes/${agent.id}`, { auth, json: { labels: { '': 'x' } } }), 422, 'labels')
     expectError(await api('PATCH', `/api/v1/nodes/${agent.id}`, { auth, json: { labels: ['a'] } }), 422, 'labels')
-    expectError(await api('PATCH', `/api/v1/nodes/${agent.id}`, { auth, json: {} }), 422, 'hostname or labels')
+    expectError(await api('PATCH', `/api/v1/nodes/${agent.id}`, { auth, json: {} }), 422, 'hostname, labels or maintenance')
     expectError(await api('PATCH', `/api/v1/nodes/${agent.id}`, { auth, json: { kind: 'master' } }), 422, 'kind')
     expect(await getNode(agent.id)).toMatchObject({ hostname: agent.hostname, labels: { env: 'dev' }, kind: 'agent' })
   })

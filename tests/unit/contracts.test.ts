@@ -166,9 +166,9 @@ describe('node bodies', () => {
     expect(createNodeBody.safeParse({ hostname: 'a', kind: 'master' }).success).toBe(false)
   })
 
-  it('updateNodeBody needs hostname or labels', () => {
+  it('updateNodeBody needs hostname, labels or maintenance', () => {
     expect(updateNodeBody.parse({ labels: {} })).toEqual({ labels: {} })
-    expect(issues(updateNodeBody.safeParse({}))).toEqual([': give hostname or labels to change'])
+    expect(issues(updateNodeBody.safeParse({}))).toEqual([': give hostname, labels or maintenance to change'])
   })
 })
 

@@ -24,7 +24,7 @@ export interface LogRow {
   message: string, data: Record<string, unknown>, timestamp: number, created_at: string
 }
 export interface LogsData { timestamp: number, logs: LogRow[], count: number }
-export const LOG_KEYS = ['cluster_id', 'created_at', 'data', 'event_type', 'id', 'message', 'node_id', 'resource_type', 'severity', 'timestamp']
+export const LOG_KEYS = ['acknowledged_at', 'acknowledged_by', 'cluster_id', 'created_at', 'data', 'event_type', 'id', 'message', 'node_id', 'resource_type', 'severity', 'timestamp']
 
 export interface NodeEntry {
   id: number, hostname: string, status: string, is_master: boolean, cpu_percent: number | null, memory_percent: number | null
