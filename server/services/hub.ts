@@ -13,6 +13,8 @@ export interface HubClient {
   heldBytes: number
   /** When its unsent bytes first passed the buffer (cleared when the socket drains). */
   overSince: number | null
+  /** Which published messages this client wants (the event stream's per-client filters); all when absent. */
+  filter?: (meta: MessageMeta) => boolean
 }
 
 /**
@@ -20,7 +22,14 @@ export interface HubClient {
  * A message spanning several positions (a batch) gives `remainder` instead: the encoding of its
  * part after a position, or null when nothing is left.
  */
-export interface MessageMeta { channel?: string, position?: number, remainder?: (after: number) => Buffer | null, uncounted?: boolean }
+export interface MessageMeta {
+  channel?: string
+  position?: number
+  remainder?: (after: number) => Buffer | null
+  uncounted?: boolean
+  /** What the message is about, for clients' filters (the event stream's event). */
+  subject?: unknown
+}
 
 export interface HubOptions {
   heartbeatMs: number
@@ -123,7 +132,6 @@ export function createHub(options: HubOptions) {
   heartbeat.unref()
 
   return {
-    /** Takes over a request's response as an SSE stream on `topic` and writes `first` messages to it. */
     /** False when a new stream would pass the connection limit (answer 503 before streaming). */
     hasCapacity(): boolean {
       return options.maxClients === undefined || clients < options.maxClients
@@ -133,13 +141,13 @@ export function createHub(options: HubOptions) {
      * Takes over a request's response as an SSE stream on `topic` and writes `first` messages to it.
      * With `hold`, live messages are queued until `release()` (replay first, then live, no gap).
      */
-    subscribe(req: IncomingMessage, res: ServerResponse, topic: string, first: Buffer[] = [], opts: { hold?: boolean } = {}): HubClient {
+    subscribe(req: IncomingMessage, res: ServerResponse, topic: string, first: Buffer[] = [], opts: { hold?: boolean, filter?: HubClient['filter'] } = {}): HubClient {
       res.writeHead(200, HEADERS)
       res.flushHeaders()
       req.socket.setNoDelay(true)
       req.socket.setTimeout(0)
       clients++
-      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false, held: null, heldBytes: 0, overSince: null }
+      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false, held: null, heldBytes: 0, overSince: null, filter: opts.filter }
       let set = topics.get(topic)
       if (!set) topics.set(topic, (set = new Set()))
       set.add(client)
@@ -157,10 +165,11 @@ export function createHub(options: HubOptions) {
       return client
     },
 
-    /** Writes one encoded message to every subscriber of a topic. */
-    publish(topic: string, buf: Buffer, meta?: MessageMeta): void {
+    /** Writes one encoded message to every subscriber of a topic (whose filter, if any, accepts it). */
+    publish(topic: string, buf: Buffer, meta: MessageMeta = {}): void {
       const set = topics.get(topic)
-      if (set) for (const c of set) write(c, buf, meta)
+      if (!set) return
+      for (const c of set) if (!c.filter || c.filter(meta)) write(c, buf, meta)
     },
 
     /** Writes directly to one client (its replay). */
