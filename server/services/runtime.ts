@@ -17,6 +17,7 @@ import { createFailureLimiter } from './ratelimit'
 import { createMetrics, type Metrics } from './prometheus'
 import { createRegistry, type Registry } from './registry'
 import { createNodeStreams, type NodeStreams } from './streams'
+import { createWebhooks, type Webhooks } from './webhooks'
 
 /** Everything a request needs, built once at start-up. */
 export interface Services {
@@ -35,6 +36,7 @@ export interface Services {
   events: EventLog
   aggregator: Aggregator
   channels: Channels
+  webhooks: Webhooks
   loginLimiter: ReturnType<typeof createFailureLimiter>
   masterId: number
   sessionSecret: string
@@ -103,6 +105,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     housekeeping().catch(error => console.error('[nodepulse] housekeeping failed:', error))
   }, HOUR)
   housekeepingTimer.unref()
+  const webhooks = createWebhooks({ db, journal, registry, isLeader: () => cluster?.isLeader() ?? true }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, retentionDays: config.retentionDays, version })
+  webhooks.start()
 
   return {
     config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
@@ -112,6 +116,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     events: eventLog,
     aggregator,
     channels,
+    webhooks,
     hub,
     streams,
     metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject() }),
@@ -122,6 +127,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       hub.close()
       clearInterval(housekeepingTimer)
       await stopSampler()
+      await webhooks.stop()
       await ingest.drain()
       await cluster?.stop()
       setDatabase(undefined)
