@@ -112,12 +112,16 @@ export function createWebhooks(deps: WebhookDeps, opts: WebhookOptions) {
     return result
   }
 
-  const muted = (e: EventRow) => e.data.maintenance === true || (e.nodeId !== null && registry.get(e.nodeId)?.maintenance === true)
+  /** Events whose node was in maintenance when they were announced, until matched. */
+  const mutedAtCommit = new Set<number>()
+  const inMaintenance = (nodeId: number | null) => nodeId !== null && registry.get(nodeId)?.maintenance === true
+  const muted = (e: EventRow) => e.data.maintenance === true || mutedAtCommit.has(e.id) || inMaintenance(e.nodeId)
 
   /** Whether this instance leads; on taking the lead, reads where the last leader stopped matching. */
   async function lead(): Promise<boolean> {
     if (!deps.isLeader()) {
       position = null
+      mutedAtCommit.clear()
       return false
     }
     if (position === null) {
@@ -140,6 +144,7 @@ export function createWebhooks(deps: WebhookDeps, opts: WebhookOptions) {
         .flatMap(e => hooks.filter(h => matchesWebhook(h, e)).map(h => ({ webhookId: h.id, eventId: e.id })))
       if (values.length) queued += (await db.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id })).length
       position = rows.at(-1)!.id
+      rows.forEach(e => mutedAtCommit.delete(e.id))
       if (rows.length < SCAN_PAGE) break
     }
     if (position !== savedPosition) {
@@ -377,6 +382,8 @@ export function createWebhooks(deps: WebhookDeps, opts: WebhookOptions) {
       stopped = false
       unsubscribe = deps.journal.onCommit((entries) => {
         if (!deps.isLeader() || !entries.some(e => e.kind === 'log')) return
+        // Matching runs a moment later: note now which events' nodes are in maintenance.
+        for (const e of entries) if (e.kind === 'log' && inMaintenance(e.row.nodeId)) mutedAtCommit.add(e.row.id)
         exclusive(match).catch(error => report('matching events', error))
       })
       timer = setInterval(() => void tick(), pollMs)
