@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DeliveryView, WebhookView, WebhookWithSecret } from '../../shared/contracts'
 import { api, asAdmin, createAgent, createApiToken, createUser, expectError, unique } from './helpers'
+import { startDedicated, sleep, until, type Dedicated } from './support/dedicated'
 import { startReceiver, verifySignature, type Received, type Receiver } from './support/receiver'
 
 const receivers: Receiver[] = []
@@ -293,4 +294,79 @@ describe('webhook delivery', () => {
     const rest = await deliveries(hook.id, `?limit=2&cursor=${first.next_cursor}`)
     expect(rest).toMatchObject({ deliveries: [{ id: ids[0], repeat: 0 }], next_cursor: null })
   })
+})
+
+describe('reminders and restarts (own server: stale after 2 s)', () => {
+  let d: Dedicated
+  beforeAll(async () => {
+    d = await startDedicated('hooks', { NODEPULSE_STALE_AFTER: '2', NODEPULSE_UNREACHABLE_AFTER: '3600' })
+  })
+  afterAll(async () => {
+    await d?.stop()
+  })
+
+  const hookOn = async (json: Record<string, unknown>) => {
+    const res = await d.call<WebhookWithSecret>('POST', '/api/v1/webhooks', { json: { name: unique('pager'), ...json } })
+    expect(res.status, res.text).toBe(201)
+    return res.body
+  }
+  const statusEvents = async (nodeId: number) => {
+    const res = await d.call<{ events: { data: Record<string, unknown> }[] }>('GET', `/api/v1/events?node_id=${nodeId}&event_type=node_status_update`)
+    expect(res.status, res.text).toBe(200)
+    return res.body.events.map(e => e.data.status)
+  }
+  const isStale = (r: Received) => r.body.event.event_type === 'node_status_update' && r.body.event.data.status === 'stale'
+
+  it('repeats a stale node\'s alert every repeat_seconds until it reports again', async () => {
+    const r = await receiver()
+    const hook = await hookOn({ url: r.url, event_types: ['node_status_update'], repeat_seconds: 1 })
+    const agent = await d.createAgent()
+    await d.report(agent, { cpu_percent: 1, disk_percent: 1 })
+    const got = await r.waitFor('the stale alert and two reminders', rs => about(agent.id)(rs).filter(isStale).length >= 3, 20_000)
+    const stale = about(agent.id)(got).filter(isStale)
+    expect(stale.slice(0, 3).map(x => x.body.repeat)).toEqual([0, 1, 2])
+    expect(new Set(stale.map(x => x.body.event.id)).size).toBe(1)
+    expect(stale[2]!.at - stale[1]!.at).toBeGreaterThanOrEqual(900)
+    stale.forEach(x => expect(verifySignature(x, hook.secret)).toBe(true))
+
+    // The agent reports again, and keeps reporting: the node is back, the reminders stop.
+    const feeding = setInterval(() => void d.call('POST', `/api/v1/nodes/${agent.id}/stats`, { json: { cpu_percent: 1, disk_percent: 1 }, auth: { bearer: agent.token } }), 500)
+    try {
+      await until('the node back online', async () => (await statusEvents(agent.id)).includes('online'), 10_000)
+      await sleep(1000)
+      const settled = about(agent.id)(r.received).filter(isStale).length
+      await sleep(2500)
+      expect(about(agent.id)(r.received).filter(isStale).length).toBe(settled)
+    }
+    finally {
+      clearInterval(feeding)
+    }
+  })
+
+  it('sends neither the alert nor reminders for a node that goes stale in maintenance', async () => {
+    const r = await receiver()
+    await hookOn({ url: r.url, repeat_seconds: 1 })
+    const agent = await d.createAgent()
+    await d.report(agent, { cpu_percent: 1, disk_percent: 1 })
+    expect((await d.call('PATCH', `/api/v1/nodes/${agent.id}`, { json: { maintenance: true } })).status).toBe(200)
+    await until('the node to go stale', async () => (await statusEvents(agent.id)).includes('stale'), 15_000)
+    await sleep(2500)
+    expect(about(agent.id)(r.received)).toEqual([])
+  })
+
+  it('resumes pending deliveries after a restart', async () => {
+    let accepting = false
+    const r = await receiver(() => (accepting ? 200 : 503))
+    const hook = await hookOn({ url: r.url, event_types: ['node_removed'] })
+    const agent = await d.createAgent()
+    expect((await d.call('DELETE', `/api/v1/nodes/${agent.id}`)).status).toBe(204)
+    await r.waitFor('a refused attempt', rs => about(agent.id)(rs).length >= 1)
+    await d.srv.restart()
+    // Every answer from now on is a 200: a delivered row proves the restarted server took the pending one up.
+    accepting = true
+    await until('the delivery to be recorded delivered', async () => {
+      const res = await d.call<{ deliveries: DeliveryView[] }>('GET', `/api/v1/webhooks/${hook.id}/deliveries`)
+      return res.body.deliveries.some(x => x.state === 'delivered' && x.attempts >= 2 && x.response_status === 200)
+    }, 30_000)
+  }, 90_000)
 })
