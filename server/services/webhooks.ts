@@ -6,7 +6,7 @@ import { events, settings, webhookDeliveries, webhooks, type DeliveryRow, type E
 import { toEventView } from './events'
 import type { Journal } from './journal'
 import type { Registry } from './registry'
-import { backoffMs, generateWebhookSecret, isDownEvent, matchesWebhook, sendWebhook, type SendResult } from './webhook-delivery'
+import { backoffMs, generateWebhookSecret, isDownEvent, matchesWebhook, sendWebhook, type SendResult } from './webhookDelivery'
 
 /** The event type of `POST /api/v1/webhooks/{id}/test` deliveries; they use event id 0. */
 export const TEST_EVENT_TYPE = 'webhook_test'

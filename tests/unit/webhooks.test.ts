@@ -6,7 +6,7 @@ import { webhookDeliveries, webhooks as webhooksTable } from '../../server/db/sc
 import { createEventLog, type EventLog } from '../../server/services/events'
 import { createJournal, type Journal } from '../../server/services/journal'
 import { createRegistry, type Registry } from '../../server/services/registry'
-import { backoffMs, generateWebhookSecret, isDownEvent, matchesWebhook, signPayload } from '../../server/services/webhook-delivery'
+import { backoffMs, generateWebhookSecret, isDownEvent, matchesWebhook, signPayload } from '../../server/services/webhookDelivery'
 import { createWebhooks, type WebhookOptions, type Webhooks } from '../../server/services/webhooks'
 import { startReceiver, verifySignature, type Receiver } from '../integration/support/receiver'
 import { memoryDatabase } from './db'
