@@ -19,6 +19,7 @@ import { createMetrics, type Metrics } from './prometheus'
 import { createRegistry, type Registry } from './registry'
 import { createNodeStreams, type NodeStreams } from './streams'
 import { createWatcher, type Watcher } from './watcher'
+import { createWebhooks, type Webhooks } from './webhooks'
 
 /** Everything a request needs, built once at start-up. */
 export interface Services {
@@ -39,6 +40,7 @@ export interface Services {
   watcher: Watcher
   aggregator: Aggregator
   channels: Channels
+  webhooks: Webhooks
   loginLimiter: ReturnType<typeof createFailureLimiter>
   masterId: number
   sessionSecret: string
@@ -112,6 +114,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     housekeeping().catch(error => console.error('[nodepulse] housekeeping failed:', error))
   }, HOUR)
   housekeepingTimer.unref()
+  const webhooks = createWebhooks({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, retentionDays: config.retentionDays, version })
+  webhooks.start()
 
   return {
     config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
@@ -123,6 +127,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     watcher,
     aggregator,
     channels,
+    webhooks,
     hub,
     streams,
     metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject() }),
@@ -135,6 +140,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       hub.close()
       clearInterval(housekeepingTimer)
       await stopSampler()
+      await webhooks.stop()
       await ingest.drain()
       await cluster?.stop()
       setDatabase(undefined)
