@@ -139,12 +139,19 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
      */
     async open(req: IncomingMessage, res: ServerResponse, channel: Channel | typeof ALL, resumeFrom?: number): Promise<void> {
       const channels: Channel[] = channel === ALL ? [...CHANNELS] : [channel]
+      if (resumeFrom !== undefined) {
+        // An id from another instance may be ahead of this one: read what it committed first.
+        if (journal.shared && resumeFrom > journal.position()) await journal.catchUp()
+        // Waiting log rows go out to the others now: the replay below covers them for this client,
+        // and a batch sent after its hold ends would repeat them.
+        flushLogs()
+      }
       const retry = encodeSse({ timestamp: Math.floor(Date.now() / 1000), channels }, { id: eventId(published), event: 'connected', retryMs: opts.retryMs })
       const client: HubClient = hub.subscribe(req, res, channel, [retry], { hold: resumeFrom !== undefined })
       if (resumeFrom !== undefined) {
         // Everything up to `upTo` is committed and readable; anything later arrives held, live.
         const upTo = journal.position()
-        const behindRetention = resumeFrom < journal.purgedUpTo()
+        const behindRetention = resumeFrom < await journal.purgedUpTo()
         const unknown = resumeFrom > upTo
         const items = behindRetention || unknown ? undefined : await missed(resumeFrom, upTo, channels)
         if (!items) {

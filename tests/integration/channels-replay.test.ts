@@ -181,11 +181,40 @@ describe('Last-Event-ID replay after a forced disconnect', () => {
   })
 })
 
+describe('Last-Event-ID replay while a log row waits for its batch', () => {
+  it('logs: a client resuming while a row is pending (no report in between) gets that row once, not in its replay and again in the batch', async () => {
+    await settle()
+    const reference = await stream('/stream/logs')
+    const first = await stream('/stream/logs')
+    await reference.next(named('connected'))
+    await first.next(named('connected'))
+    const x = await d.createAgent()
+    await until('x\'s registration in a batch', () => logRows(first).some(l => l.node_id === x.id), 4000)
+    // A batch just went out: the next one is a whole interval away.
+    const batchAt = Date.now()
+    const resumeFrom = lastId(first)
+    first.close()
+
+    const y = await d.createAgent()
+    const resumed = await stream('/stream/logs', { 'last-event-id': resumeFrom })
+    await resumed.next(named('connected'))
+    const resumedAfterMs = Date.now() - batchAt
+    await until('the reference saw y\'s registration', () => logRows(reference).some(l => l.node_id === y.id), 4000)
+    await settle()
+
+    expect(resumedAfterMs, 'the client resumed before the batch holding y\'s row was due').toBeLessThan(LOGS_INTERVAL_MS - 200)
+    const trace = resumed.messages.filter(m => m.event).map(m => `${m.event} ${m.id} [${positions([m])}]`).join(' | ')
+    expect(logRows(resumed).filter(l => l.node_id === y.id).map(l => l.event_type), `resumed from ${resumeFrom}: ${trace}`).toEqual(['node_registered'])
+    expect(repeated(positions(resumed.messages))).toEqual([])
+    expect(logRows(reference).filter(l => l.node_id === y.id)).toHaveLength(1)
+  })
+})
+
 describe('positions that cannot be replayed get reset', () => {
   const resetOf = async (path: string, headers: Record<string, string> = {}) => {
     const s = await stream(path, headers)
     const connected = await s.next(named('connected'))
-    const next = await s.next(m => m.event !== undefined, 3000)
+    const next = await s.next(m => m.event !== undefined && m.event !== 'heartbeat', 3000)
     expect(next.event, `${path} ${JSON.stringify(headers)}`).toBe('reset')
     const data = dataOf<{ reason: string, message: string, timestamp: number }>(next)
     expect(Object.keys(data).sort()).toEqual(['message', 'reason', 'timestamp'])
