@@ -8,7 +8,7 @@ import { createAggregator, type Aggregator } from './aggregator'
 import { createChannels, type Channels } from './channels'
 import { createEventLog, type EventLog } from './events'
 import { createHub, type Hub } from './hub'
-import { joinCluster } from './cluster'
+import { joinCluster, leaderJob } from './cluster'
 import { createIngest, type Ingest } from './ingest'
 import { createJournal, type Journal } from './journal'
 import { startMasterSampler } from './master'
@@ -97,12 +97,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     await journal.purged([...samples, ...logs].reduce((max, r) => Math.max(max, r.id), 0))
     await auth.purgeExpiredTokens()
   }
-  const housekeepingTimer = setInterval(() => {
-    // With several instances, only the holder of the leader lock runs periodic jobs.
-    if (cluster && !cluster.isLeader()) return
-    housekeeping().catch(error => console.error('[nodepulse] housekeeping failed:', error))
-  }, HOUR)
-  housekeepingTimer.unref()
+  // With several instances, only the holder of the leader lock runs periodic jobs.
+  const housekeepingJob = leaderJob('housekeeping', HOUR, housekeeping, cluster)
 
   return {
     config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
@@ -114,13 +110,13 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     channels,
     hub,
     streams,
-    metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject() }),
+    metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun }),
     loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
       channels.close()
       streams.close()
       hub.close()
-      clearInterval(housekeepingTimer)
+      await housekeepingJob.stop()
       await stopSampler()
       await ingest.drain()
       await cluster?.stop()
