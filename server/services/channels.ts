@@ -71,6 +71,17 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
     heartbeat: () => ({ timestamp: Math.floor(Date.now() / 1000) }),
   }
 
+  const topics = [...CHANNELS, ALL]
+  /**
+   * The seed's clients listen for `heartbeat` on whatever stream they opened (its browser and
+   * Python examples on /stream/stats), so the one encoded heartbeat goes to every channel's stream.
+   */
+  function heartbeat(): void {
+    if (!topics.some(t => hub.count(t) > 0)) return
+    const buf = encodeSse(snapshots.heartbeat(), { id: eventId(published), event: 'heartbeat' })
+    for (const t of topics) hub.publish(t, buf, { channel: 'heartbeat' })
+  }
+
   const logsMessage = (entries: JournalEntry[]) => {
     const logs = entries.flatMap(e => (e.kind === 'log' ? [toEventView(e.row)] : []))
     return { timestamp: Math.floor(Date.now() / 1000), logs, count: logs.length }
@@ -109,7 +120,7 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
   const timers = [
     setInterval(() => listening('stats') && publish('stats', snapshots.stats()), opts.statsMs),
     setInterval(() => listening('nodes') && publish('nodes', snapshots.nodes()), opts.nodesMs),
-    setInterval(() => listening('heartbeat') && publish('heartbeat', snapshots.heartbeat()), opts.heartbeatMs),
+    setInterval(heartbeat, opts.heartbeatMs),
     setInterval(flushLogs, opts.logsMs),
   ]
   timers.forEach(t => t.unref())

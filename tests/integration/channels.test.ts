@@ -146,7 +146,7 @@ describe('seed 001 channels: wire format', () => {
     const avgGap = (at[4]! - at[0]!) / 4
     expect(avgGap).toBeGreaterThan(400)
     expect(avgGap).toBeLessThan(650)
-    expect(s.messages.every(m => m.event === 'connected' || m.event === 'stats' || m.comment === 'heartbeat')).toBe(true)
+    expect(s.messages.every(m => m.event === 'connected' || m.event === 'stats' || m.event === 'heartbeat' || m.comment === 'heartbeat')).toBe(true)
   })
 
   it('logs: node_registered and node_removed rows with exact fields, batched, ids in order, the message id naming the last row', async () => {
@@ -220,7 +220,7 @@ describe('seed 001 channels: wire format', () => {
     for (let i = 0; i < 3; i++) at.push((await nodesPath.next(named('nodes'), 2500)).receivedAt)
     expect((at[2]! - at[0]!) / 2).toBeGreaterThan(800)
     expect((at[2]! - at[0]!) / 2).toBeLessThan(1250)
-    expect(nodesPath.messages.every(m => m.event === 'connected' || m.event === 'nodes' || m.comment === 'heartbeat')).toBe(true)
+    expect(nodesPath.messages.every(m => m.event === 'connected' || m.event === 'nodes' || m.event === 'heartbeat' || m.comment === 'heartbeat')).toBe(true)
   })
 
   it('reports (and its alias requests): each stored sample at once, exact fields, id = <seconds>-<sample id>, duplicates not re-sent', async () => {
@@ -271,7 +271,7 @@ describe('seed 001 channels: wire format', () => {
     await sleep(500)
     for (const s of [reports, requests]) {
       expect(s.messages.filter(named('reports')).length, 'the re-sent batch is not streamed again').toBe(4)
-      expect(s.messages.every(m => m.event === 'connected' || m.event === 'reports' || m.comment === 'heartbeat')).toBe(true)
+      expect(s.messages.every(m => m.event === 'connected' || m.event === 'reports' || m.event === 'heartbeat' || m.comment === 'heartbeat')).toBe(true)
     }
   })
 
@@ -290,6 +290,31 @@ describe('seed 001 channels: wire format', () => {
     expect(avgGap).toBeGreaterThan(800)
     expect(avgGap).toBeLessThan(1250)
     expect([...new Set(s.messages.filter(m => m.event !== undefined).map(m => m.event))].sort()).toEqual(['connected', 'heartbeat'])
+  })
+
+  it('heartbeat events reach every channel\'s stream (the seed\'s clients listen for them on /stream/stats), the same bytes on each', async () => {
+    const paths = ['/stream/stats', '/stream/logs', '/stream/nodes', '/stream/reports', '/stream/heartbeat', '/stream/all']
+    const streams: SseStream[] = []
+    for (const p of paths) {
+      const s = await stream(p)
+      await s.next(named('connected'))
+      streams.push(s)
+    }
+    // Two beats after all are connected: each stream gets the same one, once.
+    const beats = await Promise.all(streams.map(async (s) => {
+      await s.next(named('heartbeat'), 2500)
+      return s.next(named('heartbeat'), 2500)
+    }))
+    for (const [i, b] of beats.entries()) {
+      expectFreshId(b)
+      expect(Object.keys(dataOf<{ timestamp: number }>(b)), paths[i]).toEqual(['timestamp'])
+    }
+    const same = new Set(beats.map(b => `${b.id} ${b.data}`))
+    expect(same.size, `one encoded heartbeat for every stream: ${[...same].join(' | ')}`).toBe(1)
+    for (const [i, s] of streams.entries()) {
+      const ids = s.messages.filter(named('heartbeat')).map(m => m.id)
+      expect(new Set(ids).size, `${paths[i]}: no heartbeat twice`).toBe(ids.length)
+    }
   })
 
   it('all: carries every channel on one connection', async () => {
