@@ -4,7 +4,7 @@ import type { Database } from '../db'
 import { events, nodes, nodeSamples } from '../db/schema'
 import type { Aggregator } from './aggregator'
 import { toEventView } from './events'
-import { encodeSse, type Hub, type HubClient, type MessageMeta } from './hub'
+import { channelOf, encodeSse, type Hub, type HubClient, type MessageMeta } from './hub'
 import type { JournalEntry, Journal, ReportEntry } from './journal'
 import { toNodeStats, type Registry } from './registry'
 
@@ -182,6 +182,20 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
 
     /** The aggregate for REST. */
     stats: snapshots.stats,
+
+    /**
+     * Hub figures as seed 001 reports them: `subscriptions` per channel, a /stream/all client
+     * counting for each of the five (it receives them all), seed 000/002 streams under their own
+     * channel; `streams` the connections per stream path.
+     */
+    hubStats() {
+      const { total_clients, subscriptions: streams, ...sent } = hub.stats()
+      const subscriptions: Record<string, number> = Object.fromEntries(CHANNELS.map(c => [c, streams[ALL] ?? 0]))
+      for (const [topic, n] of Object.entries(streams)) {
+        if (topic !== ALL) subscriptions[channelOf(topic)] = (subscriptions[channelOf(topic)] ?? 0) + n
+      }
+      return { total_clients, subscriptions, streams, ...sent }
+    },
 
     close(): void {
       timers.forEach(t => clearInterval(t))

@@ -44,6 +44,7 @@ async function stream(path: string, auth: StreamAuth | null = { bearer: d.bearer
 }
 
 const named = (event: string) => (m: SseMessage) => m.event === event
+const NO_SUBSCRIPTIONS = Object.fromEntries(CHANNEL_NAMES.map(c => [c, 0]))
 /** A message id is `<unix-seconds>-<position>` with the seconds of the moment it was sent. */
 function expectFreshId(m: SseMessage) {
   expect(m.id, `${m.event} message`).toMatch(ID)
@@ -442,10 +443,11 @@ describe('REST aggregates: /api/realtime/*', () => {
 })
 
 describe('hub stats and Prometheus counters', () => {
-  it('/api/realtime/hub/stats counts clients by topic up, and back to 0 with every disconnect counted', async () => {
+  it('/api/realtime/hub/stats ({success, data} as the seed) counts clients per channel up, and back to 0 with every disconnect counted', async () => {
     await until('no clients left from earlier tests', async () => (await d.hubStats()).total_clients === 0)
     const before = await d.hubStats()
-    expect(before.subscriptions).toEqual({})
+    expect(before.subscriptions).toEqual(NO_SUBSCRIPTIONS)
+    expect(before.streams).toEqual({})
     const paths = ['/stream/stats', '/stream/stats', '/stream/logs', '/stream/all', '/stream/providers', '/stream/requests', '/stream/heartbeat']
     const streams: SseStream[] = []
     for (const p of paths) {
@@ -455,7 +457,9 @@ describe('hub stats and Prometheus counters', () => {
     }
     const during = await d.hubStats()
     expect(during.total_clients).toBe(7)
-    expect(during.subscriptions).toEqual({ stats: 2, logs: 1, all: 1, nodes: 1, reports: 1, heartbeat: 1 })
+    // Per channel, as the seed counts them: the /stream/all client is subscribed to each of the five.
+    expect(during.subscriptions).toEqual({ stats: 3, logs: 2, nodes: 2, reports: 2, heartbeat: 2 })
+    expect(during.streams).toEqual({ stats: 2, logs: 1, all: 1, nodes: 1, reports: 1, heartbeat: 1 })
     expect(during.events_sent).toBeGreaterThan(before.events_sent)
 
     for (let i = 0; i < streams.length; i++) {
@@ -463,7 +467,8 @@ describe('hub stats and Prometheus counters', () => {
       await until(`${6 - i} clients`, async () => (await d.hubStats()).total_clients === 6 - i, 3000)
     }
     const after = await d.hubStats()
-    expect(after.subscriptions).toEqual({})
+    expect(after.subscriptions).toEqual(NO_SUBSCRIPTIONS)
+    expect(after.streams).toEqual({})
     expect(after.disconnects).toEqual({ ...before.disconnects, client: before.disconnects.client + 7 })
   })
 
