@@ -34,9 +34,16 @@ export function parseEventId(id: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined
 }
 
+/** Unix seconds, as seed 001 gives every `timestamp`. */
+const unix = (d: Date) => Math.floor(d.getTime() / 1000)
+
+/**
+ * A report as the reports channel carries it: `timestamp` in unix seconds like the seed's requests
+ * (and every other seed 001 payload); `sampled_at` and `received_at` exact, ISO-8601 UTC.
+ */
 function reportPayload(r: ReportEntry, hostname: string | null) {
   return {
-    id: r.id, node_id: r.nodeId, hostname, received_at: r.receivedAt.toISOString(), timestamp: r.ts.toISOString(),
+    id: r.id, node_id: r.nodeId, hostname, timestamp: unix(r.ts), sampled_at: r.ts.toISOString(), received_at: r.receivedAt.toISOString(),
     cpu_percent: r.cpuPercent, memory_percent: r.memoryPercent, disk_percent: r.diskPercent,
     uptime_seconds: r.uptimeSeconds, active_backups: r.activeBackups,
   }

@@ -241,9 +241,9 @@ describe('seed 001 channels: wire format', () => {
     await d.report(agent, { cpu_percent: 31, disk_percent: 33 })
 
     const expected = [
-      { cpu_percent: 1, memory_percent: 2, disk_percent: 3, uptime_seconds: 4, active_backups: 5, timestamp: batch.samples[0]!.timestamp },
-      { cpu_percent: 11, memory_percent: null, disk_percent: 13, uptime_seconds: null, active_backups: null, timestamp: batch.samples[1]!.timestamp },
-      { cpu_percent: 21.25, memory_percent: 22, disk_percent: 23, uptime_seconds: 24, active_backups: 0, timestamp: batch.samples[2]!.timestamp },
+      { cpu_percent: 1, memory_percent: 2, disk_percent: 3, uptime_seconds: 4, active_backups: 5, sampled_at: batch.samples[0]!.timestamp },
+      { cpu_percent: 11, memory_percent: null, disk_percent: 13, uptime_seconds: null, active_backups: null, sampled_at: batch.samples[1]!.timestamp },
+      { cpu_percent: 21.25, memory_percent: 22, disk_percent: 23, uptime_seconds: 24, active_backups: 0, sampled_at: batch.samples[2]!.timestamp },
       { cpu_percent: 31, memory_percent: null, disk_percent: 33, uptime_seconds: null, active_backups: null },
     ]
     const seen: ReportData[][] = []
@@ -257,13 +257,15 @@ describe('seed 001 channels: wire format', () => {
         expect(Object.keys(r).sort()).toEqual(REPORT_KEYS)
         expect(r).toMatchObject({ node_id: agent.id, hostname: agent.hostname, ...expected[i] })
         expect(r.received_at).toMatch(ISO_UTC)
-        expect(r.timestamp).toMatch(ISO_UTC)
+        expect(r.sampled_at).toMatch(ISO_UTC)
+        // `timestamp` is unix seconds, as in the seed's requests; sampled_at keeps the milliseconds.
+        expect(r.timestamp).toBe(Math.floor(Date.parse(r.sampled_at) / 1000))
         got.push(r)
       }
       expect(got.map(r => r.id)).toEqual([...got.map(r => r.id)].sort((a, b) => a - b))
       expect(new Set(got.map(r => r.id)).size).toBe(4)
       // The last one was stamped on receipt (the request's arrival, just before it was stored).
-      const lag = Date.parse(got[3]!.received_at) - Date.parse(got[3]!.timestamp)
+      const lag = Date.parse(got[3]!.received_at) - Date.parse(got[3]!.sampled_at)
       expect(lag).toBeGreaterThanOrEqual(0)
       expect(lag).toBeLessThan(1000)
       seen.push(got)
