@@ -185,10 +185,11 @@ describe('seed 001 channels: wire format', () => {
       expect(r.timestamp).toBe(Math.floor(Date.parse(r.created_at) / 1000))
     }
     const strip = ({ id: _id, created_at: _c, timestamp: _t, ...rest }: LogsData['logs'][number]) => rest
+    const unacknowledged = { acknowledged_at: null, acknowledged_by: null }
     expect(rows.map(strip)).toEqual([
-      { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} registered`, data: { hostname } },
-      { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: null, resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname } },
-      ...more.map(a => ({ event_type: 'node_registered', severity: 'info', node_id: a.id, cluster_id: null, resource_type: 'node', message: `Node ${a.hostname} registered`, data: { hostname: a.hostname } })),
+      { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} registered`, data: { hostname }, ...unacknowledged },
+      { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: null, resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname }, ...unacknowledged },
+      ...more.map(a => ({ event_type: 'node_registered', severity: 'info', node_id: a.id, cluster_id: null, resource_type: 'node', message: `Node ${a.hostname} registered`, data: { hostname: a.hostname }, ...unacknowledged })),
     ])
   })
 
