@@ -304,21 +304,22 @@ describe('seed 001 channels: wire format', () => {
       await s.next(named('connected'))
       streams.push(s)
     }
-    // Two beats after all are connected: each stream gets the same one, once.
-    const beats = await Promise.all(streams.map(async (s) => {
-      await s.next(named('heartbeat'), 2500)
-      return s.next(named('heartbeat'), 2500)
-    }))
-    for (const [i, b] of beats.entries()) {
-      expectFreshId(b)
-      expect(Object.keys(dataOf<{ timestamp: number }>(b)), paths[i]).toEqual(['timestamp'])
+    // From here on every beat reaches all six: the same encoded message, once on each stream.
+    const from = streams.map(s => s.messages.length)
+    await sleep(2600)
+    const beats = streams.map((s, i) => s.messages.slice(from[i]).filter(named('heartbeat')))
+    for (const [i, list] of beats.entries()) {
+      expect(list.length, `${paths[i]}: a beat a second, each once`).toBeGreaterThanOrEqual(2)
+      expect(list.length, `${paths[i]}: a beat a second, each once`).toBeLessThanOrEqual(3)
+      for (const b of list) {
+        expectFreshId(b)
+        expect(Object.keys(dataOf<{ timestamp: number }>(b)), paths[i]).toEqual(['timestamp'])
+      }
     }
-    const same = new Set(beats.map(b => `${b.id} ${b.data}`))
-    expect(same.size, `one encoded heartbeat for every stream: ${[...same].join(' | ')}`).toBe(1)
-    for (const [i, s] of streams.entries()) {
-      const ids = s.messages.filter(named('heartbeat')).map(m => m.id)
-      expect(new Set(ids).size, `${paths[i]}: no heartbeat twice`).toBe(ids.length)
-    }
+    // Beats every stream got (one may fall between the marks above): the same bytes everywhere.
+    const seen = beats.map(list => new Set(list.map(b => `${b.id} ${b.data}`)))
+    const common = [...seen[0]!].filter(k => seen.every(set => set.has(k)))
+    expect(common.length, beats.map((l, i) => `${paths[i]}: ${l.map(b => b.id).join(', ')}`).join(' | ')).toBeGreaterThanOrEqual(1)
   })
 
   it('all: carries every channel on one connection', async () => {
