@@ -9,7 +9,7 @@ import { createChannels, type Channels } from './channels'
 import { createEventLog, type EventLog } from './events'
 import { createEventStream, type EventStream } from './eventStream'
 import { createHub, type Hub } from './hub'
-import { joinCluster } from './cluster'
+import { joinCluster, leaderJob } from './cluster'
 import { createIngest, type Ingest } from './ingest'
 import { createJournal, type Journal } from './journal'
 import { startMasterSampler } from './master'
@@ -108,12 +108,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     await journal.purged([...samples, ...logs].reduce((max, r) => Math.max(max, r.id), 0))
     await auth.purgeExpiredTokens()
   }
-  const housekeepingTimer = setInterval(() => {
-    // With several instances, only the holder of the leader lock runs periodic jobs.
-    if (cluster && !cluster.isLeader()) return
-    housekeeping().catch(error => console.error('[nodepulse] housekeeping failed:', error))
-  }, HOUR)
-  housekeepingTimer.unref()
+  // With several instances, only the holder of the leader lock runs periodic jobs.
+  const housekeepingJob = leaderJob('housekeeping', HOUR, housekeeping, cluster)
   const webhooks = createWebhooks({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, retentionDays: config.retentionDays, version })
   webhooks.start()
 
@@ -130,7 +126,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     webhooks,
     hub,
     streams,
-    metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject() }),
+    metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun }),
     loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
       eventStream.close()
@@ -138,7 +134,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       channels.close()
       streams.close()
       hub.close()
-      clearInterval(housekeepingTimer)
+      await housekeepingJob.stop()
       await stopSampler()
       await webhooks.stop()
       await ingest.drain()
