@@ -55,6 +55,8 @@ describe('the watcher', () => {
   it('turns a cluster degraded while a node of it is not online, ok again when it is, and leaves nodes in maintenance out', async () => {
     const a = await d.createAgent(undefined, { cluster: 'w2' })
     const b = await d.createAgent(undefined, { cluster: 'w2' })
+    // The watcher's first look at a new cluster records its state quietly: let it see w2 degraded.
+    await sleep(2500)
     await d.report(a, { cpu_percent: 1, disk_percent: 1 })
     await d.report(b, { cpu_percent: 1, disk_percent: 1 })
     // First seen degraded (two nodes not reporting yet), then ok once both report.
