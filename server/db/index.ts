@@ -9,6 +9,8 @@ import * as schema from './schema'
 
 /** The drizzle database both drivers give; services only ever see this type. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
+/** The transaction handle `db.transaction` gives its callback. */
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0]
 
 export interface DatabaseHandle {
   db: Database

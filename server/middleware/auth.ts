@@ -5,10 +5,10 @@ const PUBLIC = [
   /^GET \/api\/health$/,
   /^POST \/api\/v1\/auth\/login$/,
   /^(GET|POST) \/api\/v1\/auth\/setup$/,
-  /^POST \/api\/v1\/nodes\/[^/]+\/stats$/,
+  /^POST \/api\/v1\/nodes\/[^/]+\/(stats|events)$/,
 ]
-// Writes a viewer may make about their own session.
-const SELF_SERVICE = [/^POST \/api\/v1\/auth\/(logout|stream-token)$/]
+// Writes a viewer may make: about their own session, and acknowledging events (on-call work, not configuration).
+const SELF_SERVICE = [/^POST \/api\/v1\/auth\/(logout|stream-token)$/, /^POST \/api\/v1\/events\/[^/]+\/ack$/]
 
 const isStream = (path: string) => path.endsWith('/stream') || path.startsWith('/stream/')
 

@@ -26,7 +26,7 @@ export interface ChannelOptions {
 const ALL = 'all'
 
 /** `<unix-seconds>-<stream position>`: the id a client sends back as Last-Event-ID. */
-const eventId = (position: number) => `${Math.floor(Date.now() / 1000)}-${position}`
+export const eventId = (position: number) => `${Math.floor(Date.now() / 1000)}-${position}`
 
 /** The stream position in a Last-Event-ID, or undefined when it is not one of ours. */
 export function parseEventId(id: string | undefined): number | undefined {

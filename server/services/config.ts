@@ -11,6 +11,7 @@ export interface Config {
   sampleIntervalSeconds: number
   diskPath: string
   staleAfterSeconds: number
+  unreachableAfterSeconds: number
   streamTokenTtlSeconds: number
   retentionDays: number
   masterHostname: string
@@ -55,6 +56,7 @@ export function loadConfig(env: Env = process.env): Config {
     sampleIntervalSeconds: num(env, 'NODEPULSE_SAMPLE_INTERVAL', 5, 1, 3600),
     diskPath: env.NODEPULSE_DISK_PATH || '/',
     staleAfterSeconds: num(env, 'NODEPULSE_STALE_AFTER', 300, 1, 86_400 * 30),
+    unreachableAfterSeconds: num(env, 'NODEPULSE_UNREACHABLE_AFTER', 60, 1, 86_400 * 30),
     streamTokenTtlSeconds: num(env, 'NODEPULSE_STREAM_TOKEN_TTL', 60, 5, 86_400),
     retentionDays: num(env, 'NODEPULSE_RETENTION_DAYS', 7, 1, 3650),
     masterHostname: env.NODEPULSE_HOSTNAME || hostname(),

@@ -1,7 +1,10 @@
-import type { Database } from '../db'
-import type { EventView, Severity } from '../../shared/contracts'
+import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm'
+import type { z } from 'zod'
+import { SEVERITIES, SEVERITY_RANK, type agentEventBody, type EventFilter, type EventStats, type EventView, type Severity } from '../../shared/contracts'
+import type { Database, Transaction } from '../db'
 import { events, type EventRow } from '../db/schema'
 import { lockJournal, type Journal } from './journal'
+import type { NodeState } from './registry'
 
 export interface NewEvent {
   type: string
@@ -13,11 +16,70 @@ export interface NewEvent {
   data?: Record<string, unknown>
 }
 
+/** Paging and extra conditions of the history. */
+export interface HistoryQuery {
+  cursor?: number
+  limit?: number
+  acknowledged?: boolean
+  since?: Date
+}
+
+const MINUTE = 60_000
+
+/** Severities at or above `min`. */
+const severitiesFrom = (min: Severity): Severity[] => SEVERITIES.filter(s => SEVERITY_RANK[s] >= SEVERITY_RANK[min])
+
+/** The SQL conditions of an event filter (the history and the stream's replay). */
+export function filterConditions(f: EventFilter): SQL[] {
+  const where: SQL[] = []
+  if (f.node_id.length) where.push(inArray(events.nodeId, f.node_id))
+  if (f.cluster_id.length) where.push(inArray(events.clusterId, f.cluster_id))
+  if (f.resource_type.length) where.push(inArray(events.resourceType, f.resource_type))
+  if (f.event_type.length) where.push(inArray(events.type, f.event_type))
+  if (f.severity.length) where.push(inArray(events.severity, f.severity))
+  if (f.min_severity) where.push(inArray(events.severity, severitiesFrom(f.min_severity)))
+  return where
+}
+
+/** Whether a live event passes a filter: the same rules as `filterConditions`, in memory. */
+export function matchesFilter(f: EventFilter, e: EventView): boolean {
+  return (!f.node_id.length || (e.node_id !== null && f.node_id.includes(e.node_id)))
+    && (!f.cluster_id.length || (e.cluster_id !== null && f.cluster_id.includes(e.cluster_id)))
+    && (!f.resource_type.length || f.resource_type.includes(e.resource_type))
+    && (!f.event_type.length || f.event_type.includes(e.event_type))
+    && (!f.severity.length || f.severity.includes(e.severity))
+    && (!f.min_severity || SEVERITY_RANK[e.severity] >= SEVERITY_RANK[f.min_severity])
+}
+
+const AGENT_DEFAULTS: Record<z.output<typeof agentEventBody>['event_type'], { severity: Severity, resource: string, says: string }> = {
+  backup_started: { severity: 'info', resource: 'backup', says: 'a backup started' },
+  backup_completed: { severity: 'success', resource: 'backup', says: 'a backup completed' },
+  backup_failed: { severity: 'error', resource: 'backup', says: 'a backup failed' },
+  error_report: { severity: 'error', resource: 'node', says: 'an error was reported' },
+}
+
+/** The event an agent's report becomes: its node, cluster and maintenance state come from the registry. */
+export function agentEvent(node: NodeState, body: z.output<typeof agentEventBody>): NewEvent {
+  const d = AGENT_DEFAULTS[body.event_type]
+  return {
+    type: body.event_type, severity: body.severity ?? d.severity, nodeId: node.id, clusterId: node.labels.cluster ?? null,
+    resourceType: body.resource_type ?? d.resource, message: body.message ?? `${node.hostname}: ${d.says}`,
+    data: {
+      ...body.data, hostname: node.hostname, source: 'agent',
+      ...(body.timestamp ? { reported_at: body.timestamp.toISOString() } : {}),
+      ...(node.maintenance ? { maintenance: true } : {}),
+    },
+  }
+}
+
 /** The persisted event log: each event is stored first, then announced to the streams. */
 export function createEventLog(db: Database, journal: Journal) {
   return {
-    /** Appends one event and publishes it once committed. */
-    record(e: NewEvent): Promise<EventRow> {
+    /**
+     * Appends one event and publishes it once committed. `alongside` runs in the same transaction
+     * (the watcher records the state the event reports, so a crash can neither repeat nor lose it).
+     */
+    record(e: NewEvent, alongside?: (tx: Transaction) => Promise<unknown>): Promise<EventRow> {
       return journal.run(async () => {
         const row = await db.transaction(async (tx) => {
           await lockJournal(tx, journal)
@@ -25,11 +87,82 @@ export function createEventLog(db: Database, journal: Journal) {
             type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
             resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {},
           }).returning()
+          await alongside?.(tx)
           return inserted!
         })
         await journal.committed([{ kind: 'log', row }])
         return row
       })
+    },
+
+    /** One event, or undefined. */
+    async get(id: number): Promise<EventRow | undefined> {
+      const [row] = await db.select().from(events).where(eq(events.id, id))
+      return row
+    },
+
+    /** The history, newest first: `limit` events older than `cursor` (an id), and the next cursor. */
+    async list(filter: EventFilter, q: HistoryQuery = {}): Promise<{ rows: EventRow[], nextCursor: number | null }> {
+      const limit = q.limit ?? 100
+      const where = filterConditions(filter)
+      if (q.cursor !== undefined) where.push(lt(events.id, q.cursor))
+      if (q.acknowledged !== undefined) where.push(q.acknowledged ? isNotNull(events.acknowledgedAt) : isNull(events.acknowledgedAt))
+      if (q.since) where.push(gte(events.createdAt, q.since))
+      const rows = await db.select().from(events).where(and(...where)).orderBy(desc(events.id)).limit(limit + 1)
+      const more = rows.length > limit
+      const page = more ? rows.slice(0, limit) : rows
+      return { rows: page, nextCursor: more ? page.at(-1)!.id : null }
+    },
+
+    /** Events after stream position `from` (or since a time) up to `upTo`, oldest first, at most `limit`. */
+    async after(filter: EventFilter, from: { position?: number, since?: Date }, upTo: number, limit: number): Promise<EventRow[]> {
+      const where = [...filterConditions(filter), lte(events.id, upTo)]
+      if (from.position !== undefined) where.push(gt(events.id, from.position))
+      if (from.since) where.push(gte(events.createdAt, from.since))
+      return db.select().from(events).where(and(...where)).orderBy(asc(events.id)).limit(limit)
+    },
+
+    /**
+     * Marks an event acknowledged by `by` and logs `event_acknowledged`. Acknowledging twice changes
+     * nothing and logs nothing (`already`); undefined when there is no such event.
+     */
+    async acknowledge(id: number, by: string): Promise<{ row: EventRow, already: boolean } | undefined> {
+      const [row] = await db.update(events).set({ acknowledgedAt: new Date(), acknowledgedBy: by })
+        .where(and(eq(events.id, id), isNull(events.acknowledgedAt))).returning()
+      if (!row) {
+        const existing = await this.get(id)
+        return existing && { row: existing, already: true }
+      }
+      await this.record({
+        type: 'event_acknowledged', severity: 'info', nodeId: row.nodeId, clusterId: row.clusterId, resourceType: 'event',
+        message: `${by} acknowledged: ${row.message}`,
+        data: { acknowledged_event_id: row.id, acknowledged_event_type: row.type, acknowledged_by: by },
+      })
+      return { row, already: false }
+    },
+
+    /** The last hour per minute, totals by type and severity, and the unacknowledged warnings and errors. */
+    async stats(now = new Date()): Promise<EventStats> {
+      const start = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE - 59 * MINUTE)
+      const minute = sql<Date>`date_trunc('minute', ${events.createdAt})`
+      const rows = await db.select({ minute, type: events.type, severity: events.severity, count: sql<number>`count(*)::int` })
+        .from(events).where(gte(events.createdAt, start)).groupBy(minute, events.type, events.severity)
+      const [open] = await db.select({ count: sql<number>`count(*)::int` }).from(events)
+        .where(and(isNull(events.acknowledgedAt), inArray(events.severity, ['warning', 'error'])))
+      const buckets = Array.from({ length: 60 }, (_, i) => ({ minute: new Date(start.getTime() + i * MINUTE).toISOString(), count: 0, warning: 0, error: 0 }))
+      const byType: Record<string, number> = {}
+      const bySeverity = Object.fromEntries(SEVERITIES.map(s => [s, 0])) as Record<Severity, number>
+      let total = 0
+      for (const r of rows) {
+        const bucket = buckets[Math.floor((new Date(r.minute).getTime() - start.getTime()) / MINUTE)]
+        if (!bucket) continue
+        bucket.count += r.count
+        if (r.severity === 'warning' || r.severity === 'error') bucket[r.severity] += r.count
+        byType[r.type] = (byType[r.type] ?? 0) + r.count
+        bySeverity[r.severity] += r.count
+        total += r.count
+      }
+      return { since: start.toISOString(), total, by_type: byType, by_severity: bySeverity, per_minute: buckets, unacknowledged: open?.count ?? 0 }
     },
   }
 }

@@ -93,7 +93,10 @@ export function createRegistry(db: Database) {
 
     /** Creates a node row and adds it to memory. */
     async create(input: { hostname: string, kind: NodeKind, labels?: Record<string, string>, agentTokenHash?: string | null }): Promise<NodeState> {
-      const [row] = await db.insert(nodes).values({ hostname: input.hostname, kind: input.kind, labels: input.labels ?? {}, agentTokenHash: input.agentTokenHash ?? null }).returning()
+      // A new node starts out offline as far as the watcher is concerned, so its first report is an event.
+      const [row] = await db.insert(nodes).values({
+        hostname: input.hostname, kind: input.kind, labels: input.labels ?? {}, agentTokenHash: input.agentTokenHash ?? null, watchedStatus: 'offline',
+      }).returning()
       const state = put(row!, null)
       emit({ type: 'created', node: state })
       return state
@@ -101,7 +104,7 @@ export function createRegistry(db: Database) {
 
     /** Registers this host as a master node once; a restart finds and reuses its row. */
     async ensureMaster(hostname: string): Promise<NodeState> {
-      await db.insert(nodes).values({ hostname, kind: 'master' })
+      await db.insert(nodes).values({ hostname, kind: 'master', watchedStatus: 'online', watchedReachable: true })
         .onConflictDoNothing({ target: nodes.hostname, where: sql`${nodes.kind} = 'master'` })
       const [row] = await db.select().from(nodes).where(sql`${nodes.kind} = 'master' and ${nodes.hostname} = ${hostname}`)
       const existing = byId.get(row!.id)
@@ -154,6 +157,14 @@ export function createRegistry(db: Database) {
       if (!state.lastSeen || seenAt > state.lastSeen) state.lastSeen = seenAt
       if (!state.latest || newest.ts >= state.latest.ts) state.latest = newest
       emit({ type: 'sampled', node: state })
+    },
+
+    /** Records in memory what the watcher last reported of a node (its row is written with the event). */
+    setWatched(id: number, watched: { status: NodeStatus, reachable: boolean | null }): void {
+      const state = byId.get(id)
+      if (!state) return
+      state.watchedStatus = watched.status
+      state.watchedReachable = watched.reachable
     },
 
     /** Subscribes to registry changes; returns the unsubscribe function. */

@@ -7,6 +7,7 @@ import type { Config } from './config'
 import { createAggregator, type Aggregator } from './aggregator'
 import { createChannels, type Channels } from './channels'
 import { createEventLog, type EventLog } from './events'
+import { createEventStream, type EventStream } from './eventStream'
 import { createHub, type Hub } from './hub'
 import { joinCluster } from './cluster'
 import { createIngest, type Ingest } from './ingest'
@@ -17,6 +18,7 @@ import { createFailureLimiter } from './ratelimit'
 import { createMetrics, type Metrics } from './prometheus'
 import { createRegistry, type Registry } from './registry'
 import { createNodeStreams, type NodeStreams } from './streams'
+import { createWatcher, type Watcher } from './watcher'
 
 /** Everything a request needs, built once at start-up. */
 export interface Services {
@@ -33,6 +35,8 @@ export interface Services {
   /** Whether this instance runs the periodic jobs (always, on the embedded database). */
   isLeader: () => boolean
   events: EventLog
+  eventStream: EventStream
+  watcher: Watcher
   aggregator: Aggregator
   channels: Channels
   loginLimiter: ReturnType<typeof createFailureLimiter>
@@ -87,6 +91,11 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const master = await registry.ensureMaster(config.masterHostname)
   if (!known) await eventLog.record({ type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered` })
   const streams = createNodeStreams(hub, registry, { staleAfterSeconds: config.staleAfterSeconds, masterId: master.id })
+  const eventStream = createEventStream({ hub, journal, log: eventLog }, { heartbeatMs: config.heartbeatSeconds * 1000, replayLimit: config.replayLimit, retryMs: 3000 })
+  const isLeader = () => cluster?.isLeader() ?? true
+  const watcher = createWatcher({ db, registry, log: eventLog, journal }, {
+    staleAfterSeconds: config.staleAfterSeconds, unreachableAfterSeconds: config.unreachableAfterSeconds, tickMs: 1000, isLeader,
+  })
   const stopSampler = startMasterSampler(config.sampleIntervalSeconds, config.diskPath, s => ingest.submit(master.id, [s]))
 
   const housekeeping = async () => {
@@ -108,8 +117,10 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
     nodes: createNodeService(registry, eventLog),
     journal,
-    isLeader: () => cluster?.isLeader() ?? true,
+    isLeader,
     events: eventLog,
+    eventStream,
+    watcher,
     aggregator,
     channels,
     hub,
@@ -117,6 +128,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject() }),
     loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
+      eventStream.close()
+      await watcher.stop()
       channels.close()
       streams.close()
       hub.close()

@@ -87,7 +87,7 @@ describe('createRegistry', () => {
 describe('toNodeStats / toNodeView', () => {
   const now = Date.UTC(2025, 5, 1, 12, 0, 0)
   const state = (over: Partial<NodeState>): NodeState => ({
-    id: 7, hostname: 'h', kind: 'agent', labels: { env: 'prod' }, createdAt: new Date(Date.UTC(2025, 0, 1)), lastSeen: null, agentTokenHash: 'secret-hash', latest: null, ...over,
+    id: 7, hostname: 'h', kind: 'agent', labels: { env: 'prod' }, createdAt: new Date(Date.UTC(2025, 0, 1)), lastSeen: null, agentTokenHash: 'secret-hash', latest: null, maintenance: false, watchedStatus: null, watchedReachable: null, ...over,
   })
 
   it('gives an agent that never reported nulls and offline', () => {

@@ -1,0 +1,7 @@
+import type { EventStats } from '../../../../shared/contracts'
+
+/** Event rates of the last hour, per minute, and the unacknowledged warnings and errors. */
+export default defineEventHandler(async (): Promise<EventStats> => {
+  const { events } = await services()
+  return events.stats()
+})
