@@ -26,9 +26,10 @@ export interface SSEOptions<T> {
   /** A short-lived ticket for `?token=`; defaults to `POST /api/v1/auth/stream-token`. */
   ticket?: () => Promise<string>
   onMessage?: (message: SSEMessage<T>) => void
-  /** The server could not resume where asked: whatever the caller keeps is now incomplete. */
-  onReset?: (reason: string) => void
-  onConnected?: () => void
+  /** The server could not resume where asked: whatever the caller keeps is now incomplete. `id`: where to resume from now. */
+  onReset?: (reason: string, id: string | null) => void
+  /** `id`: the stream position the greeting gave, if any. */
+  onConnected?: (id: string | null) => void
   /** The ticket was refused with 401: the session is over. */
   onUnauthorized?: () => void
 }
@@ -135,18 +136,19 @@ export function useSSE<T = unknown>(options: SSEOptions<T>) {
   function onControl(raw: MessageEvent) {
     heard()
     const data = parse(raw) as { timestamp?: number, reason?: string, message?: string } | null
-    if (typeof data?.timestamp === 'number' && raw.type !== 'reset') since = data.timestamp
+    if (typeof data?.timestamp === 'number') since = data.timestamp
+    if (raw.type === 'heartbeat') return
+    // The greeting and a reset carry the position to resume from, even before any event.
+    if (raw.type === 'reset') lastEventId.value = raw.lastEventId || null
+    else if (raw.lastEventId) lastEventId.value = raw.lastEventId
     if (raw.type === 'connected') {
       state.value = 'connected'
       attempts.value = 0
       error.value = null
-      options.onConnected?.()
+      options.onConnected?.(lastEventId.value)
     }
-    else if (raw.type === 'reset') {
-      // The old position is gone; from here on, resume by time.
-      lastEventId.value = null
-      since = data?.timestamp ?? Math.floor(Date.now() / 1000)
-      options.onReset?.(data?.message ?? data?.reason ?? 'reset')
+    else {
+      options.onReset?.(data?.message ?? data?.reason ?? 'reset', lastEventId.value)
     }
   }
 

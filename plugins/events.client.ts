@@ -29,11 +29,14 @@ export default defineNuxtPlugin((nuxtApp) => {
     eventTypes: EVENT_TYPES,
     resumeFrom: () => store.lastEventId,
     onMessage: ({ data, id }) => {
-      store.addEvent(data, id)
-      toaster.push(data)
+      // A replay may repeat what the store kept from before a reload: toast only news.
+      if (store.addEvent(data, id)) toaster.push(data)
     },
-    onConnected: () => void store.refreshUnacknowledged(),
-    onReset: () => void store.reloadHistory(),
+    onConnected: (id) => {
+      store.setPosition(id)
+      void store.refreshUnacknowledged()
+    },
+    onReset: (_reason, id) => void store.reloadHistory(id),
     onUnauthorized: () => {
       void nuxtApp.runWithContext(() => {
         auth.forget()

@@ -62,15 +62,15 @@ export const useEventsStore = defineStore('events', () => {
     unsaved.push(updated)
   }
 
-  /** Adds a stream event (once, in id order); `streamId` is its SSE id, to resume from. */
-  function addEvent(event: EventView, streamId?: string) {
+  /** Adds a stream event (once, in id order); `streamId` is its SSE id, to resume from. False when already known. */
+  function addEvent(event: EventView, streamId?: string): boolean {
     if (streamId) lastEventId.value = streamId
     if (event.event_type === 'event_acknowledged') {
       const target = Number(event.data.acknowledged_event_id)
       const by = typeof event.data.acknowledged_by === 'string' ? event.data.acknowledged_by : null
       if (target) applyAck(target, { acknowledged_at: event.created_at, acknowledged_by: by })
     }
-    if (events.value.some(e => e.id === event.id)) return
+    if (events.value.some(e => e.id === event.id)) return false
     const list = [...events.value]
     const at = list.findIndex(e => e.id < event.id)
     list.splice(at < 0 ? list.length : at, 0, event)
@@ -78,6 +78,7 @@ export const useEventsStore = defineStore('events', () => {
     unsaved.push(event)
     scheduleSave()
     if (needsAttention(event) || event.event_type === 'event_acknowledged') scheduleCountRefresh()
+    return true
   }
 
   /** Forgets every event, here and in IndexedDB (logout). */
@@ -103,8 +104,16 @@ export const useEventsStore = defineStore('events', () => {
     lastEventId.value ??= cached.lastEventId
   }
 
+  /** Where the stream stands (its greeting or a reset says so even when no event came). */
+  function setPosition(streamId: string | null) {
+    if (!streamId || streamId === lastEventId.value) return
+    lastEventId.value = streamId
+    scheduleSave()
+  }
+
   /** The stream could not resume: what is kept may have gaps, so it is replaced by the newest history. */
-  async function reloadHistory() {
+  async function reloadHistory(streamId: string | null) {
+    setPosition(streamId)
     resets.value++
     const { $api } = useNuxtApp()
     const page = await $api<EventPage>('/api/v1/events', { query: { limit: 100 } }).catch(() => null)
@@ -150,6 +159,6 @@ export const useEventsStore = defineStore('events', () => {
   return {
     events, connection, acks, unacknowledged, lastEventId, resets,
     addEvent, clearEvents, setConnectionState, getEventsByType, getEventsByResource,
-    hydrate, reloadHistory, refreshUnacknowledged, ack, applyAck,
+    hydrate, setPosition, reloadHistory, refreshUnacknowledged, ack, applyAck,
   }
 })
