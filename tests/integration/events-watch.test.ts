@@ -1,0 +1,133 @@
+/**
+ * Events the server finds by itself, on a server of its own with short thresholds (unreachable
+ * after 2 s, stale after 5 s): each is produced by its condition and by no other, once, and a
+ * restart neither repeats nor loses one. Waits are generous: `until` returns as soon as its condition holds.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EventPage, EventView } from '../../shared/contracts'
+import { startDedicated, until, sleep, type CreatedAgent, type Dedicated } from './support/dedicated'
+import { json, openStream } from './sse'
+
+let d: Dedicated
+
+beforeAll(async () => {
+  d = await startDedicated('watch', { NODEPULSE_STALE_AFTER: '5', NODEPULSE_UNREACHABLE_AFTER: '2', NODEPULSE_HEARTBEAT_INTERVAL: '1' })
+})
+afterAll(async () => {
+  await d?.stop()
+})
+
+async function eventsOf(query: string): Promise<EventView[]> {
+  const res = await d.call<EventPage>('GET', `/api/v1/events?limit=500&${query}`)
+  expect(res.status, res.text).toBe(200)
+  return res.body.events.reverse()
+}
+
+/** The types of a node's events, oldest first, leaving out what the test did itself. */
+const typesOf = async (node: CreatedAgent) => (await eventsOf(`node_id=${node.id}`)).map(e => e.event_type)
+const statusesOf = async (node: CreatedAgent) => (await eventsOf(`node_id=${node.id}&event_type=node_status_update`)).map(e => `${e.data.previous_status}->${e.data.status}`)
+const clusterOf = async (cluster: string) => (await eventsOf(`cluster_id=${cluster}&event_type=cluster_status_update`)).map(e => e.data.status)
+
+describe('the watcher', () => {
+  it('logs offline → online on the first report, unreachable, stale, then reachable and online again, each once', async () => {
+    const node = await d.createAgent(undefined, { cluster: 'w1' })
+    expect(await typesOf(node)).toEqual(['node_registered'])
+    await d.report(node, { cpu_percent: 5, disk_percent: 5 })
+    await until('online', async () => (await statusesOf(node)).length === 1, 15_000)
+    expect(await statusesOf(node)).toEqual(['offline->online'])
+    const online = (await eventsOf(`node_id=${node.id}&event_type=node_status_update`))[0]!
+    expect(online).toMatchObject({ severity: 'success', cluster_id: 'w1', resource_type: 'node', data: { hostname: node.hostname, status: 'online' } })
+
+    await until('unreachable', async () => (await typesOf(node)).includes('node_unreachable'), 15_000)
+    await until('stale', async () => (await statusesOf(node)).length === 2, 15_000)
+    const stale = (await eventsOf(`node_id=${node.id}&event_type=node_status_update`))[1]!
+    expect(stale).toMatchObject({ severity: 'warning', data: { previous_status: 'online', status: 'stale' } })
+    expect(stale.message).toContain('stale')
+
+    await d.report(node, { cpu_percent: 5, disk_percent: 5 })
+    await until('online again', async () => (await statusesOf(node)).length === 3, 15_000)
+    // Silent again from here, it will be unreachable again in 2 s; nothing else may follow.
+    expect((await typesOf(node)).slice(0, 6)).toEqual(['node_registered', 'node_status_update', 'node_unreachable', 'node_status_update', 'node_reachable', 'node_status_update'])
+    await sleep(1500)
+    expect(await statusesOf(node)).toEqual(['offline->online', 'online->stale', 'stale->online'])
+  })
+
+  it('turns a cluster degraded while a node of it is not online, ok again when it is, and leaves nodes in maintenance out', async () => {
+    const a = await d.createAgent(undefined, { cluster: 'w2' })
+    const b = await d.createAgent(undefined, { cluster: 'w2' })
+    await d.report(a, { cpu_percent: 1, disk_percent: 1 })
+    await d.report(b, { cpu_percent: 1, disk_percent: 1 })
+    // First seen degraded (two nodes not reporting yet), then ok once both report.
+    await until('w2 ok', async () => (await clusterOf('w2')).includes('ok'), 15_000)
+    const okEvent = (await eventsOf('cluster_id=w2&event_type=cluster_status_update')).at(-1)!
+    expect(okEvent).toMatchObject({ severity: 'success', resource_type: 'cluster', node_id: null, data: { status: 'ok', previous_status: 'degraded', not_online: [] } })
+
+    // b goes into maintenance and stops reporting; a keeps reporting: w2 stays ok.
+    expect((await d.call('PATCH', `/api/v1/nodes/${b.id}`, { json: { maintenance: true } })).status).toBe(200)
+    for (let i = 0; i < 14; i++) {
+      await d.report(a, { cpu_percent: 1, disk_percent: 1 })
+      await sleep(500)
+    }
+    expect(await clusterOf('w2')).toEqual(['ok'])
+    // b's own status changes are still logged, marked as muted by maintenance.
+    const muted = (await eventsOf(`node_id=${b.id}&event_type=node_status_update`)).at(-1)!
+    expect(muted.data).toMatchObject({ status: 'stale', maintenance: true })
+
+    // a stops too: w2 degrades, naming a and not b.
+    await until('w2 degraded', async () => (await clusterOf('w2')).at(-1) === 'degraded', 15_000)
+    const degraded = (await eventsOf('cluster_id=w2&event_type=cluster_status_update')).at(-1)!
+    expect(degraded).toMatchObject({ severity: 'warning', data: { status: 'degraded', previous_status: 'ok', not_online: [a.hostname] } })
+    await d.report(a, { cpu_percent: 1, disk_percent: 1 })
+    await until('w2 ok again', async () => (await clusterOf('w2')).at(-1) === 'ok', 15_000)
+    expect(await clusterOf('w2')).toEqual(['ok', 'degraded', 'ok'])
+  })
+
+  it('logs backup_started and backup_completed as active_backups rises and falls, and nothing when it holds or is absent', async () => {
+    const node = await d.createAgent()
+    const backups = async () => (await eventsOf(`node_id=${node.id}&resource_type=backup`)).map(e => `${e.event_type}:${e.data.previous_active_backups}->${e.data.active_backups}`)
+    const now = Date.now()
+    await d.report(node, { cpu_percent: 1, disk_percent: 1, active_backups: 2, timestamp: new Date(now - 4000).toISOString() })
+    await d.report(node, { cpu_percent: 1, disk_percent: 1, active_backups: 2, timestamp: new Date(now - 3000).toISOString() })
+    await d.report(node, { cpu_percent: 1, disk_percent: 1, timestamp: new Date(now - 2500).toISOString() })
+    await d.report(node, { cpu_percent: 1, disk_percent: 1, active_backups: 1, timestamp: new Date(now - 2000).toISOString() })
+    // A late catch-up sample from before says nothing about now.
+    await d.report(node, { cpu_percent: 1, disk_percent: 1, active_backups: 7, timestamp: new Date(now - 10_000).toISOString() })
+    await d.report(node, { cpu_percent: 1, disk_percent: 1, active_backups: 0, timestamp: new Date(now - 1000).toISOString() })
+    await until('two backup events', async () => (await backups()).length >= 3, 15_000)
+    await sleep(500)
+    expect(await backups()).toEqual(['backup_started:0->2', 'backup_completed:2->1', 'backup_completed:1->0'])
+    const started = (await eventsOf(`node_id=${node.id}&event_type=backup_started`))[0]!
+    expect(started).toMatchObject({ severity: 'info', data: { source: 'active_backups' } })
+    expect(started.message).toBe(`2 backups started on ${node.hostname}`)
+  })
+
+  it('resumes after a restart without repeating or losing a transition, and replays the stream from Last-Event-ID', async () => {
+    const node = await d.createAgent(undefined, { cluster: 'w3' })
+    await d.report(node, { cpu_percent: 1, disk_percent: 1 })
+    await until('online', async () => (await statusesOf(node)).length === 1, 15_000)
+    const s = await openStream(`/api/v1/events/stream?node_id=${node.id}`, { bearer: d.bearer }, {}, d.baseURL)
+    const connected = await s.next()
+    s.close()
+    await d.srv.restart()
+    // Down while restarting: stale and unreachable are found once, by the restarted server.
+    await until('stale after restart', async () => (await statusesOf(node)).length === 2, 15_000)
+    await sleep(1500)
+    expect(await statusesOf(node)).toEqual(['offline->online', 'online->stale'])
+    expect((await typesOf(node)).filter(t => t === 'node_unreachable')).toHaveLength(1)
+
+    const r = await openStream(`/api/v1/events/stream?node_id=${node.id}`, { bearer: d.bearer }, { 'last-event-id': connected.id! }, d.baseURL)
+    await r.next()
+    const replayed = [json<EventView>(await r.next(m => m.data !== undefined && m.event !== 'heartbeat')), json<EventView>(await r.next(m => m.data !== undefined && m.event !== 'heartbeat'))]
+    expect(replayed.map(e => e.event_type)).toEqual(['node_unreachable', 'node_status_update'])
+    r.close()
+  })
+
+  it('sends named heartbeat events on the event stream', async () => {
+    const s = await openStream('/api/v1/events/stream', { bearer: d.bearer }, {}, d.baseURL)
+    await s.next()
+    const beat = await s.next(m => m.event === 'heartbeat', 3000)
+    expect(json<{ event_type: string, timestamp: number }>(beat)).toEqual({ event_type: 'heartbeat', timestamp: expect.any(Number) })
+    expect(beat.id).toBeUndefined()
+    s.close()
+  })
+})
