@@ -1,41 +1,28 @@
 import type { EventView } from '~~/shared/contracts'
 
-const text = (value: unknown): string | null => (typeof value === 'string' && value ? value : null)
-
-/** The node an event is about, by name when the event carries it. */
-function subject(e: EventView): string {
-  return text(e.data.hostname) ?? (e.node_id === null ? 'A node' : `Node ${e.node_id}`)
-}
-
-const TITLES: Record<string, (e: EventView) => string> = {
+const HEADLINES: Record<string, (e: EventView) => string> = {
   node_status_update: (e) => {
-    const status = text(e.data.status)
-    if (status === 'online') return `${subject(e)} is back online`
-    return status ? `${subject(e)} is ${status}` : `${subject(e)} changed status`
+    if (e.data.status === 'online') return e.data.previous_status === 'offline' ? 'Node online' : 'Node back online'
+    return e.data.status === 'stale' ? 'Node stale' : e.data.status === 'offline' ? 'Node offline' : 'Node status changed'
   },
-  node_registered: e => `${subject(e)} was added`,
-  node_updated: e => `${subject(e)} was changed`,
-  node_removed: e => `${subject(e)} was deleted`,
-  node_token_rotated: e => `The token of ${subject(e)} was rotated`,
-  node_unreachable: e => `${subject(e)} is unreachable`,
-  node_reachable: e => `${subject(e)} is reachable again`,
-  node_maintenance: e => (e.data.maintenance ? `${subject(e)} is in maintenance` : `${subject(e)} left maintenance`),
-  backup_started: e => `Backup started on ${subject(e)}`,
-  backup_completed: e => `Backup completed on ${subject(e)}`,
-  backup_failed: e => `Backup failed on ${subject(e)}`,
-  cluster_status_update: (e) => {
-    const name = e.cluster_id ? `Cluster ${e.cluster_id}` : 'The cluster'
-    if (e.data.status === 'ok') return `${name} is healthy again`
-    const down = Array.isArray(e.data.not_online) ? e.data.not_online.length : 0
-    return down ? `${name} is degraded: ${down} ${down === 1 ? 'node is' : 'nodes are'} not online` : `${name} is degraded`
-  },
-  error_report: e => `Error reported by ${subject(e)}`,
-  event_acknowledged: e => `Event ${String(e.data.acknowledged_event_id ?? '')} acknowledged by ${text(e.data.acknowledged_by) ?? 'someone'}`,
+  node_registered: () => 'Node added',
+  node_updated: () => 'Node changed',
+  node_removed: () => 'Node deleted',
+  node_token_rotated: () => 'Node token rotated',
+  node_unreachable: () => 'Node unreachable',
+  node_reachable: () => 'Node reachable again',
+  node_maintenance: e => (e.data.maintenance ? 'Maintenance started' : 'Maintenance ended'),
+  backup_started: () => 'Backup started',
+  backup_completed: () => 'Backup completed',
+  backup_failed: () => 'Backup failed',
+  cluster_status_update: e => (e.data.status === 'ok' ? 'Cluster healthy' : 'Cluster degraded'),
+  error_report: () => 'Error reported',
+  event_acknowledged: () => 'Event acknowledged',
 }
 
-/** A short, readable headline for an event; the server's `message` says the rest. */
+/** A short headline for an event ("Node stale"); the server's `message` names the node and says the rest. */
 export function eventTitle(e: EventView): string {
-  return TITLES[e.event_type]?.(e) ?? e.event_type.replaceAll('_', ' ')
+  return HEADLINES[e.event_type]?.(e) ?? eventTypeLabel(e.event_type)
 }
 
 /** A type's name for menus: "node_status_update" → "Node status update". */

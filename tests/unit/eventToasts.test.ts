@@ -20,14 +20,15 @@ function toaster() {
   return { shown, push: t.push, advance: (ms: number) => { time += ms } }
 }
 
-describe('event titles', () => {
-  it('say what happened to which node', () => {
-    expect(eventTitle(event())).toBe('web-1 is stale')
-    expect(eventTitle(event({ data: { hostname: 'web-1', status: 'online' } }))).toBe('web-1 is back online')
-    expect(eventTitle(event({ event_type: 'backup_failed', data: {} }))).toBe('Backup failed on Node 7')
-    expect(eventTitle(event({ event_type: 'cluster_status_update', data: { status: 'degraded', not_online: ['a', 'b'] } })))
-      .toBe('Cluster prod is degraded: 2 nodes are not online')
-    expect(eventTitle(event({ event_type: 'something_new' }))).toBe('something new')
+describe('event headlines', () => {
+  it('are headlines by type and, where it matters, by the new state', () => {
+    expect(eventTitle(event())).toBe('Node stale')
+    expect(eventTitle(event({ data: { status: 'online', previous_status: 'stale' } }))).toBe('Node back online')
+    expect(eventTitle(event({ data: { status: 'online', previous_status: 'offline' } }))).toBe('Node online')
+    expect(eventTitle(event({ event_type: 'backup_failed', data: {} }))).toBe('Backup failed')
+    expect(eventTitle(event({ event_type: 'cluster_status_update', data: { status: 'degraded', not_online: ['a'] } }))).toBe('Cluster degraded')
+    expect(eventTitle(event({ event_type: 'node_maintenance', data: { maintenance: false } }))).toBe('Maintenance ended')
+    expect(eventTitle(event({ event_type: 'something_new' }))).toBe('Something new')
   })
 
   it('tell maintenance-muted events apart, but not the switch itself', () => {
@@ -41,7 +42,7 @@ describe('event toasts', () => {
   it('shows one toast per event with the severity and an error that stays', () => {
     const t = toaster()
     t.push(event({ severity: 'error' }))
-    expect(t.shown).toEqual([expect.objectContaining({ severity: 'error', title: 'web-1 is stale', description: 'Node web-1 is stale', duration: Number.POSITIVE_INFINITY })])
+    expect(t.shown).toEqual([expect.objectContaining({ severity: 'error', title: 'Node stale', description: 'Node web-1 is stale', duration: Number.POSITIVE_INFINITY })])
     t.advance(2000)
     t.push(event({ severity: 'info' }))
     expect(t.shown[1]!.duration).toBe(5000)
