@@ -28,7 +28,9 @@ async function report(page: Page, agent: Agent): Promise<void> {
 }
 
 const streamState = (page: Page) => page.getByTestId('event-stream-state')
-const toast = (page: Page, text: string): Locator => page.locator('[data-sonner-toast]').filter({ hasText: text })
+/** The toast with this headline about this node (the server's message, below the headline, names it). */
+const toast = (page: Page, headline: string, hostname: string): Locator =>
+  page.locator('[data-sonner-toast]').filter({ hasText: headline }).filter({ hasText: hostname })
 
 /** The badge's count once it has held still for a moment (events of one change arrive together). */
 async function settledCount(badge: Locator): Promise<number> {
@@ -51,13 +53,13 @@ test('a node that stops reporting raises a stale toast; the Events page lists it
   const agent = await addNode(page, `e2e-ev-${Date.now()}`)
   await report(page, agent)
   // Not a word for STALE_AFTER seconds: the watcher turns the node stale, and the stream brings the toast.
-  await expect(toast(page, `${agent.hostname} is stale`)).toBeVisible({ timeout: STALE_AFTER_MS + 20_000 })
+  await expect(toast(page, 'Node stale', agent.hostname)).toBeVisible({ timeout: STALE_AFTER_MS + 20_000 })
 
   // Without a reload: the header's link opens the Events page, which lists the event.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Events', exact: true }).click()
   await expect(page).toHaveURL(/\/events$/)
   // (Its acknowledgement becomes an event of its own, quoting it: hence the type.)
-  const item = page.locator('[data-testid="event-item"][data-event-type="node_status_update"]').filter({ hasText: `${agent.hostname} is stale` })
+  const item = page.locator('[data-testid="event-item"][data-event-type="node_status_update"]').filter({ hasText: 'Node stale' }).filter({ hasText: agent.hostname })
   await expect(item).toHaveCount(1)
   await expect(item).toHaveAttribute('data-node-id', String(agent.id))
   await expect(item.getByTestId('event-severity')).toHaveText('warning')
@@ -92,7 +94,7 @@ test('after a reload the stream resumes from the newest event kept in the browse
   await expect(streamState(page)).toHaveAttribute('data-state', 'connected')
   // Something happens, so there is an event to resume after.
   const agent = await addNode(page, `e2e-ev-resume-${Date.now()}`)
-  await expect(toast(page, `${agent.hostname} was added`)).toBeVisible()
+  await expect(toast(page, 'Node added', agent.hostname)).toBeVisible()
 
   const resumed = page.waitForRequest(r => r.url().includes('/api/v1/events/stream'))
   await page.reload()
@@ -102,8 +104,8 @@ test('after a reload the stream resumes from the newest event kept in the browse
   await expect(streamState(page)).toHaveAttribute('data-state', 'connected')
   // The event is still known, and not toasted a second time.
   await page.goto('/events')
-  await expect(page.getByTestId('event-item').filter({ hasText: `${agent.hostname} was added` })).toHaveCount(1)
-  await expect(toast(page, `${agent.hostname} was added`)).toHaveCount(0)
+  await expect(page.locator('[data-testid="event-item"][data-event-type="node_registered"]').filter({ hasText: agent.hostname })).toHaveCount(1)
+  await expect(toast(page, 'Node added', agent.hostname)).toHaveCount(0)
   await page.request.delete(`/api/v1/nodes/${agent.id}`)
 })
 
@@ -148,6 +150,31 @@ test('the header shows reconnecting while the server is down, then live again wi
     await context.close()
     await server.dispose()
   }
+})
+
+test('after ten failed reconnects the header gives up; Retry connects again', async ({ page }) => {
+  // The page's clock is fake, so the backoff (1 s doubling to 30 s, about three minutes in all) passes at once.
+  await page.clock.install()
+  await logIn(page)
+  await expect(streamState(page)).toHaveAttribute('data-state', 'connected')
+
+  let tickets = 0
+  await page.route('**/api/v1/auth/stream-token', (route) => {
+    tickets++
+    return route.abort()
+  })
+  // No word from the server for longer than two heartbeats counts as a dead connection; then every ticket fails.
+  await expect.poll(async () => {
+    await page.clock.fastForward(31_000)
+    return await streamState(page).getAttribute('data-state')
+  }, { timeout: 60_000, intervals: [250] }).toBe('gave_up')
+  expect(tickets).toBe(10)
+  await expect(streamState(page)).toHaveText('Events offline')
+
+  await page.unroute('**/api/v1/auth/stream-token')
+  await page.getByTestId('event-stream-retry').click()
+  await expect(streamState(page)).toHaveAttribute('data-state', 'connected')
+  await expect(page.getByTestId('event-stream-retry')).toHaveCount(0)
 })
 
 test('an admin adds a webhook, sees its secret once, and deletes it', async ({ page }) => {
