@@ -89,6 +89,34 @@ test('a node that stops reporting raises a stale toast; the Events page lists it
   await page.request.delete(`/api/v1/nodes/${agent.id}`)
 })
 
+test('a burst of events makes a few toasts and one summary; the list pages back with "Load older"', async ({ page }) => {
+  test.setTimeout(60_000)
+  await logIn(page)
+  await expect(streamState(page)).toHaveAttribute('data-state', 'connected')
+  const agent = await addNode(page, `e2e-ev-burst-${Date.now()}`)
+  await expect(toast(page, 'Node added', agent.hostname)).toBeVisible()
+
+  // 60 reports from the agent at once (the history's page holds 50).
+  const sent = await Promise.all(Array.from({ length: 60 }, (_, i) => page.request.post(`/api/v1/nodes/${agent.id}/events`, {
+    headers: { authorization: `Bearer ${agent.token}` }, data: { event_type: 'error_report', severity: 'info', message: `burst ${i}` },
+  })))
+  for (const response of sent) expect(response.status()).toBe(201)
+  const summary = page.locator('[data-sonner-toast]').filter({ hasText: /\d+ more events just arrived/ })
+  await expect(summary).toHaveCount(1)
+  expect(await toast(page, 'Error reported', agent.hostname).count()).toBeLessThanOrEqual(3)
+
+  await page.goto(`/events?node_id=${agent.id}&event_type=error_report`)
+  // The first page of history; events the browser kept that are older than it wait for "Load older" too.
+  const items = page.getByTestId('event-item')
+  await expect(items).toHaveCount(50)
+  await expect(items.first()).toContainText('burst')
+  await page.getByTestId('event-older').click()
+  await expect(items).toHaveCount(60)
+  await expect(page.getByTestId('event-older')).toHaveCount(0)
+  await expect(items.last()).toContainText('burst')
+  await page.request.delete(`/api/v1/nodes/${agent.id}`)
+})
+
 test('after a reload the stream resumes from the newest event kept in the browser', async ({ page }) => {
   await logIn(page)
   await expect(streamState(page)).toHaveAttribute('data-state', 'connected')
