@@ -12,6 +12,8 @@ export interface AggregatorOptions { windowMs: number, windowCount: number, stal
  */
 export function createAggregator(registry: Registry, opts: AggregatorOptions) {
   const windows: Window[] = []
+  // Since this instance started, in memory: reports stored by any instance on the database, reports
+  // refused by this one (refusals are not stored). README "Seed 001 payloads" says so to clients.
   let totalReports = 0
   let totalRejected = 0
   let lastUpdated = Date.now()

@@ -4,7 +4,7 @@ import type { Database } from '../db'
 import { events, nodes, nodeSamples } from '../db/schema'
 import type { Aggregator } from './aggregator'
 import { toEventView } from './events'
-import { encodeSse, type Hub, type HubClient, type MessageMeta } from './hub'
+import { channelOf, encodeSse, type Hub, type HubClient, type MessageMeta } from './hub'
 import type { JournalEntry, Journal, ReportEntry } from './journal'
 import { toNodeStats, type Registry } from './registry'
 
@@ -34,9 +34,16 @@ export function parseEventId(id: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined
 }
 
+/** Unix seconds, as seed 001 gives every `timestamp`. */
+const unix = (d: Date) => Math.floor(d.getTime() / 1000)
+
+/**
+ * A report as the reports channel carries it: `timestamp` in unix seconds like the seed's requests
+ * (and every other seed 001 payload); `sampled_at` and `received_at` exact, ISO-8601 UTC.
+ */
 function reportPayload(r: ReportEntry, hostname: string | null) {
   return {
-    id: r.id, node_id: r.nodeId, hostname, received_at: r.receivedAt.toISOString(), timestamp: r.ts.toISOString(),
+    id: r.id, node_id: r.nodeId, hostname, timestamp: unix(r.ts), sampled_at: r.ts.toISOString(), received_at: r.receivedAt.toISOString(),
     cpu_percent: r.cpuPercent, memory_percent: r.memoryPercent, disk_percent: r.diskPercent,
     uptime_seconds: r.uptimeSeconds, active_backups: r.activeBackups,
   }
@@ -69,6 +76,17 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
       return { timestamp: Math.floor(now / 1000), nodes: list, total: list.length }
     },
     heartbeat: () => ({ timestamp: Math.floor(Date.now() / 1000) }),
+  }
+
+  const topics = [...CHANNELS, ALL]
+  /**
+   * The seed's clients listen for `heartbeat` on whatever stream they opened (its browser and
+   * Python examples on /stream/stats), so the one encoded heartbeat goes to every channel's stream.
+   */
+  function heartbeat(): void {
+    if (!topics.some(t => hub.count(t) > 0)) return
+    const buf = encodeSse(snapshots.heartbeat(), { id: eventId(published), event: 'heartbeat' })
+    for (const t of topics) hub.publish(t, buf, { channel: 'heartbeat' })
   }
 
   const logsMessage = (entries: JournalEntry[]) => {
@@ -109,7 +127,7 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
   const timers = [
     setInterval(() => listening('stats') && publish('stats', snapshots.stats()), opts.statsMs),
     setInterval(() => listening('nodes') && publish('nodes', snapshots.nodes()), opts.nodesMs),
-    setInterval(() => listening('heartbeat') && publish('heartbeat', snapshots.heartbeat()), opts.heartbeatMs),
+    setInterval(heartbeat, opts.heartbeatMs),
     setInterval(flushLogs, opts.logsMs),
   ]
   timers.forEach(t => t.unref())
@@ -139,12 +157,19 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
      */
     async open(req: IncomingMessage, res: ServerResponse, channel: Channel | typeof ALL, resumeFrom?: number): Promise<void> {
       const channels: Channel[] = channel === ALL ? [...CHANNELS] : [channel]
+      if (resumeFrom !== undefined) {
+        // An id from another instance may be ahead of this one: read what it committed first.
+        if (journal.shared && resumeFrom > journal.position()) await journal.catchUp()
+        // Waiting log rows go out to the others now: the replay below covers them for this client,
+        // and a batch sent after its hold ends would repeat them.
+        flushLogs()
+      }
       const retry = encodeSse({ timestamp: Math.floor(Date.now() / 1000), channels }, { id: eventId(published), event: 'connected', retryMs: opts.retryMs })
       const client: HubClient = hub.subscribe(req, res, channel, [retry], { hold: resumeFrom !== undefined })
       if (resumeFrom !== undefined) {
         // Everything up to `upTo` is committed and readable; anything later arrives held, live.
         const upTo = journal.position()
-        const behindRetention = resumeFrom < journal.purgedUpTo()
+        const behindRetention = resumeFrom < await journal.purgedUpTo()
         const unknown = resumeFrom > upTo
         const items = behindRetention || unknown ? undefined : await missed(resumeFrom, upTo, channels)
         if (!items) {
@@ -164,6 +189,20 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
 
     /** The aggregate for REST. */
     stats: snapshots.stats,
+
+    /**
+     * Hub figures as seed 001 reports them: `subscriptions` per channel, a /stream/all client
+     * counting for each of the five (it receives them all), seed 000/002 streams under their own
+     * channel; `streams` the connections per stream path.
+     */
+    hubStats() {
+      const { total_clients, subscriptions: streams, ...sent } = hub.stats()
+      const subscriptions: Record<string, number> = Object.fromEntries(CHANNELS.map(c => [c, streams[ALL] ?? 0]))
+      for (const [topic, n] of Object.entries(streams)) {
+        if (topic !== ALL) subscriptions[channelOf(topic)] = (subscriptions[channelOf(topic)] ?? 0) + n
+      }
+      return { total_clients, subscriptions, streams, ...sent }
+    },
 
     close(): void {
       timers.forEach(t => clearInterval(t))

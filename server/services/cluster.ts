@@ -6,6 +6,8 @@ export const LEADER_LOCK = 7310003
 
 export interface Cluster {
   isLeader: () => boolean
+  /** Called each time this instance takes the leader lock (at start, or from a dead leader). */
+  onLeader: (listener: () => void) => () => void
   stop: () => Promise<void>
 }
 
@@ -21,7 +23,9 @@ export async function joinCluster(url: string, journal: Journal, checkMs = 5000)
   // One long-lived connection holds the leader lock: no idle or lifetime recycling, which would drop it.
   const lock = postgres(url, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => {}, connection: { application_name: 'nodepulse-leader' } })
   let leader = false
+  const listeners = new Set<() => void>()
   const check = async () => {
+    const was = leader
     try {
       if (leader) {
         // Still ours on this very connection? (A reconnect would have silently lost it.)
@@ -36,6 +40,7 @@ export async function joinCluster(url: string, journal: Journal, checkMs = 5000)
     catch {
       leader = false
     }
+    if (leader && !was) listeners.forEach(l => l())
   }
   await check()
   const timer = setInterval(() => void check(), checkMs)
@@ -43,9 +48,53 @@ export async function joinCluster(url: string, journal: Journal, checkMs = 5000)
 
   return {
     isLeader: () => leader,
+    onLeader(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
     async stop() {
       clearInterval(timer)
       await Promise.all([listener.end({ timeout: 2 }), lock.end({ timeout: 2 })])
+    },
+  }
+}
+
+/** A periodic job that only the leader runs. */
+export interface LeaderJob {
+  /** When the job last finished without error on this instance; null before that. */
+  lastRun: () => Date | null
+  /** Stops the timer and waits for a run in progress. */
+  stop: () => Promise<void>
+}
+
+/**
+ * Runs `job` every `everyMs` while this instance is the leader (always without a cluster), and at
+ * once when it becomes leader: at start-up, and when it takes over from a dead leader, so the
+ * jobs that leader missed do not wait a whole period. Runs never overlap.
+ */
+export function leaderJob(name: string, everyMs: number, job: () => Promise<void>, cluster?: Cluster): LeaderJob {
+  let lastRun: Date | null = null
+  let running: Promise<void> | null = null
+  let stopped = false
+  const run = () => {
+    if (stopped || running || (cluster && !cluster.isLeader())) return
+    running = job().then(() => {
+      lastRun = new Date()
+    }, error => console.error(`[nodepulse] ${name} failed:`, error)).finally(() => {
+      running = null
+    })
+  }
+  const timer = setInterval(run, everyMs)
+  timer.unref()
+  const off = cluster?.onLeader(run)
+  setImmediate(run)
+  return {
+    lastRun: () => lastRun,
+    async stop() {
+      stopped = true
+      clearInterval(timer)
+      off?.()
+      await running
     },
   }
 }

@@ -26,6 +26,8 @@ export interface Config {
   replayLimit: number
   windowSeconds: number
   windowCount: number
+  webhookTimeoutSeconds: number
+  webhookMaxAttempts: number
 }
 
 type Env = Record<string, string | undefined>
@@ -71,6 +73,8 @@ export function loadConfig(env: Env = process.env): Config {
     windowSeconds: num(env, 'NODEPULSE_WINDOW_SECONDS', 60, 1, 86_400),
     windowCount: num(env, 'NODEPULSE_WINDOW_COUNT', 60, 1, 10_000),
     clientBufferBytes: num(env, 'NODEPULSE_SSE_CLIENT_BUFFER', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
+    webhookTimeoutSeconds: num(env, 'NODEPULSE_WEBHOOK_TIMEOUT', 10, 1, 300),
+    webhookMaxAttempts: num(env, 'NODEPULSE_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
   }
 }
 

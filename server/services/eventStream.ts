@@ -67,7 +67,7 @@ export function createEventStream(deps: { hub: Hub, journal: Journal, log: Event
         if (from.position !== undefined && from.position > upTo) {
           hub.send(client, reset('unknown_position', 'This event id is not known here: reload the event history', upTo))
         }
-        else if (from.position !== undefined && from.position < journal.purgedUpTo()) {
+        else if (from.position !== undefined && from.position < await journal.purgedUpTo()) {
           hub.send(client, reset('position_expired', 'Events after this id were deleted by retention: reload the event history', upTo))
         }
         else {

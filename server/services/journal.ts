@@ -44,6 +44,12 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     listeners.forEach(l => l(entries))
   }
 
+  /** Reads the retention watermark another instance (or an earlier run) stored. */
+  async function readPurged(): Promise<void> {
+    const [purged] = await db!.select().from(settings).where(eq(settings.key, 'purged_position'))
+    purgedUpTo = Math.max(purgedUpTo, purged ? Number(purged.value) : 0)
+  }
+
   /** The next committed entries after `position`, in position order (shared mode). */
   async function readAfter(from: number): Promise<JournalEntry[]> {
     const logs = await db!.select().from(events).where(gt(events.id, from)).orderBy(asc(events.id)).limit(CATCH_UP_PAGE)
@@ -96,8 +102,7 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
       const [e] = await db.select({ max: sql<number | null>`max(${events.id})` }).from(events)
       const [r] = await db.select({ max: sql<number | null>`max(${nodeSamples.id})` }).from(nodeSamples)
       position = Math.max(Number(e?.max ?? 0), Number(r?.max ?? 0))
-      const [purged] = await db.select().from(settings).where(eq(settings.key, 'purged_position'))
-      purgedUpTo = purged ? Number(purged.value) : 0
+      await readPurged()
     },
 
     /** Runs a position-taking write after every earlier one has finished. */
@@ -127,14 +132,22 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     async purged(upTo: number): Promise<void> {
       if (upTo <= purgedUpTo) return
       purgedUpTo = upTo
+      // Never moves back, whichever instance wrote last.
       await db?.insert(settings).values({ key: 'purged_position', value: String(upTo) })
-        .onConflictDoUpdate({ target: settings.key, set: { value: String(upTo) } })
+        .onConflictDoUpdate({ target: settings.key, set: { value: sql`greatest(${settings.value}::bigint, excluded.value::bigint)::text` } })
     },
 
     /** The newest committed position. */
     position: () => position,
-    /** Positions at or below this were deleted by retention. */
-    purgedUpTo: () => purgedUpTo,
+
+    /**
+     * Positions at or below this were deleted by retention. When instances share the database the
+     * leader may have purged since start-up, so it is read again (one small query per resume).
+     */
+    async purgedUpTo(): Promise<number> {
+      if (opts.shared && db) await readPurged()
+      return purgedUpTo
+    },
 
     onCommit(listener: (entries: JournalEntry[]) => void): () => void {
       listeners.add(listener)

@@ -7,7 +7,7 @@ import { toNodeStats, type Registry } from './registry'
  * Prometheus metrics: the seed's SSE series, per-node gauges, ingest counters and process
  * metrics. Gauges are read from memory at scrape time; nothing is kept per scrape.
  */
-export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Ingest, staleAfterSeconds: number, onReject?: () => void }) {
+export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Ingest, staleAfterSeconds: number, onReject?: () => void, housekeepingLastRun?: () => Date | null }) {
   const register = new PromRegistry()
   collectDefaultMetrics({ register })
   const { hub, registry, ingest, staleAfterSeconds } = deps
@@ -40,6 +40,13 @@ export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Inge
     seen.samples = n
   } })
   const rejected = new Counter({ name: 'nodepulse_reports_rejected_total', help: 'Stats reports refused, by HTTP status', labelNames: ['status'], registers: [register] })
+
+  // Only the leader runs housekeeping: the series is 0 on the others, so
+  // `time() - max(nodepulse_housekeeping_last_run_timestamp_seconds) > 7200` means no one does.
+  new Gauge({ name: 'nodepulse_housekeeping_last_run_timestamp_seconds', help: 'When retention and token clean-up last finished on this instance (unix seconds); 0 until it has', registers: [register], collect() {
+    const at = deps.housekeepingLastRun?.()
+    if (at) this.set(at.getTime() / 1000)
+  } })
 
   const perNode = (name: string, help: string, pick: (s: ReturnType<typeof toNodeStats>) => number | null) => new Gauge({
     name, help, labelNames: ['node', 'hostname'], registers: [register], collect() {

@@ -9,7 +9,7 @@ import { createChannels, type Channels } from './channels'
 import { createEventLog, type EventLog } from './events'
 import { createEventStream, type EventStream } from './eventStream'
 import { createHub, type Hub } from './hub'
-import { joinCluster } from './cluster'
+import { joinCluster, leaderJob } from './cluster'
 import { createIngest, type Ingest } from './ingest'
 import { createJournal, type Journal } from './journal'
 import { startMasterSampler } from './master'
@@ -19,6 +19,7 @@ import { createMetrics, type Metrics } from './prometheus'
 import { createRegistry, type Registry } from './registry'
 import { createNodeStreams, type NodeStreams } from './streams'
 import { createWatcher, type Watcher } from './watcher'
+import { createWebhooks, type Webhooks } from './webhooks'
 
 /** Everything a request needs, built once at start-up. */
 export interface Services {
@@ -39,6 +40,7 @@ export interface Services {
   watcher: Watcher
   aggregator: Aggregator
   channels: Channels
+  webhooks: Webhooks
   loginLimiter: ReturnType<typeof createFailureLimiter>
   masterId: number
   sessionSecret: string
@@ -106,12 +108,10 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     await journal.purged([...samples, ...logs].reduce((max, r) => Math.max(max, r.id), 0))
     await auth.purgeExpiredTokens()
   }
-  const housekeepingTimer = setInterval(() => {
-    // With several instances, only the holder of the leader lock runs periodic jobs.
-    if (cluster && !cluster.isLeader()) return
-    housekeeping().catch(error => console.error('[nodepulse] housekeeping failed:', error))
-  }, HOUR)
-  housekeepingTimer.unref()
+  // With several instances, only the holder of the leader lock runs periodic jobs.
+  const housekeepingJob = leaderJob('housekeeping', HOUR, housekeeping, cluster)
+  const webhooks = createWebhooks({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, retentionDays: config.retentionDays, version })
+  webhooks.start()
 
   return {
     config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
@@ -123,9 +123,10 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     watcher,
     aggregator,
     channels,
+    webhooks,
     hub,
     streams,
-    metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject() }),
+    metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun }),
     loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
       eventStream.close()
@@ -133,8 +134,9 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       channels.close()
       streams.close()
       hub.close()
-      clearInterval(housekeepingTimer)
+      await housekeepingJob.stop()
       await stopSampler()
+      await webhooks.stop()
       await ingest.drain()
       await cluster?.stop()
       setDatabase(undefined)

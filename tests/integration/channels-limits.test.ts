@@ -125,7 +125,7 @@ describe('a reader that stops reading', () => {
     const after = await d.hubStats()
     expect(after.disconnects).toEqual({ ...before.disconnects, slow: before.disconnects.slow + 1 })
     expect(after.total_clients).toBe(1)
-    expect(after.subscriptions).toEqual({ stats: 1 })
+    expect(after.streams).toEqual({ stats: 1 })
     expect(rssMax - rssBefore, `RSS grew by ${((rssMax - rssBefore) / 2 ** 20).toFixed(1)} MB while the reader stalled for ${tookMs} ms`).toBeLessThan(50 * 2 ** 20)
 
     // The server hung up on it: once it reads again it gets what was in flight, then the end.
@@ -179,6 +179,7 @@ describe('hub stats after the limits', () => {
     await sleep(100)
     const s = await d.hubStats()
     expect(s.total_clients).toBe(0)
-    expect(s.subscriptions).toEqual({})
+    expect(s.subscriptions).toEqual({ stats: 0, logs: 0, nodes: 0, reports: 0, heartbeat: 0 })
+    expect(s.streams).toEqual({})
   })
 })

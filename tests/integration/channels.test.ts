@@ -44,6 +44,7 @@ async function stream(path: string, auth: StreamAuth | null = { bearer: d.bearer
 }
 
 const named = (event: string) => (m: SseMessage) => m.event === event
+const NO_SUBSCRIPTIONS = Object.fromEntries(CHANNEL_NAMES.map(c => [c, 0]))
 /** A message id is `<unix-seconds>-<position>` with the seconds of the moment it was sent. */
 function expectFreshId(m: SseMessage) {
   expect(m.id, `${m.event} message`).toMatch(ID)
@@ -146,7 +147,7 @@ describe('seed 001 channels: wire format', () => {
     const avgGap = (at[4]! - at[0]!) / 4
     expect(avgGap).toBeGreaterThan(400)
     expect(avgGap).toBeLessThan(650)
-    expect(s.messages.every(m => m.event === 'connected' || m.event === 'stats' || m.comment === 'heartbeat')).toBe(true)
+    expect(s.messages.every(m => m.event === 'connected' || m.event === 'stats' || m.event === 'heartbeat' || m.comment === 'heartbeat')).toBe(true)
   })
 
   it('logs: node_registered and node_removed rows with exact fields, batched, ids in order, the message id naming the last row', async () => {
@@ -184,10 +185,11 @@ describe('seed 001 channels: wire format', () => {
       expect(r.timestamp).toBe(Math.floor(Date.parse(r.created_at) / 1000))
     }
     const strip = ({ id: _id, created_at: _c, timestamp: _t, ...rest }: LogsData['logs'][number]) => rest
+    const unacknowledged = { acknowledged_at: null, acknowledged_by: null }
     expect(rows.map(strip)).toEqual([
-      { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} registered`, data: { hostname } },
-      { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: null, resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname } },
-      ...more.map(a => ({ event_type: 'node_registered', severity: 'info', node_id: a.id, cluster_id: null, resource_type: 'node', message: `Node ${a.hostname} registered`, data: { hostname: a.hostname } })),
+      { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} registered`, data: { hostname }, ...unacknowledged },
+      { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: null, resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname }, ...unacknowledged },
+      ...more.map(a => ({ event_type: 'node_registered', severity: 'info', node_id: a.id, cluster_id: null, resource_type: 'node', message: `Node ${a.hostname} registered`, data: { hostname: a.hostname }, ...unacknowledged })),
     ])
   })
 
@@ -220,7 +222,7 @@ describe('seed 001 channels: wire format', () => {
     for (let i = 0; i < 3; i++) at.push((await nodesPath.next(named('nodes'), 2500)).receivedAt)
     expect((at[2]! - at[0]!) / 2).toBeGreaterThan(800)
     expect((at[2]! - at[0]!) / 2).toBeLessThan(1250)
-    expect(nodesPath.messages.every(m => m.event === 'connected' || m.event === 'nodes' || m.comment === 'heartbeat')).toBe(true)
+    expect(nodesPath.messages.every(m => m.event === 'connected' || m.event === 'nodes' || m.event === 'heartbeat' || m.comment === 'heartbeat')).toBe(true)
   })
 
   it('reports (and its alias requests): each stored sample at once, exact fields, id = <seconds>-<sample id>, duplicates not re-sent', async () => {
@@ -240,9 +242,9 @@ describe('seed 001 channels: wire format', () => {
     await d.report(agent, { cpu_percent: 31, disk_percent: 33 })
 
     const expected = [
-      { cpu_percent: 1, memory_percent: 2, disk_percent: 3, uptime_seconds: 4, active_backups: 5, timestamp: batch.samples[0]!.timestamp },
-      { cpu_percent: 11, memory_percent: null, disk_percent: 13, uptime_seconds: null, active_backups: null, timestamp: batch.samples[1]!.timestamp },
-      { cpu_percent: 21.25, memory_percent: 22, disk_percent: 23, uptime_seconds: 24, active_backups: 0, timestamp: batch.samples[2]!.timestamp },
+      { cpu_percent: 1, memory_percent: 2, disk_percent: 3, uptime_seconds: 4, active_backups: 5, sampled_at: batch.samples[0]!.timestamp },
+      { cpu_percent: 11, memory_percent: null, disk_percent: 13, uptime_seconds: null, active_backups: null, sampled_at: batch.samples[1]!.timestamp },
+      { cpu_percent: 21.25, memory_percent: 22, disk_percent: 23, uptime_seconds: 24, active_backups: 0, sampled_at: batch.samples[2]!.timestamp },
       { cpu_percent: 31, memory_percent: null, disk_percent: 33, uptime_seconds: null, active_backups: null },
     ]
     const seen: ReportData[][] = []
@@ -256,13 +258,15 @@ describe('seed 001 channels: wire format', () => {
         expect(Object.keys(r).sort()).toEqual(REPORT_KEYS)
         expect(r).toMatchObject({ node_id: agent.id, hostname: agent.hostname, ...expected[i] })
         expect(r.received_at).toMatch(ISO_UTC)
-        expect(r.timestamp).toMatch(ISO_UTC)
+        expect(r.sampled_at).toMatch(ISO_UTC)
+        // `timestamp` is unix seconds, as in the seed's requests; sampled_at keeps the milliseconds.
+        expect(r.timestamp).toBe(Math.floor(Date.parse(r.sampled_at) / 1000))
         got.push(r)
       }
       expect(got.map(r => r.id)).toEqual([...got.map(r => r.id)].sort((a, b) => a - b))
       expect(new Set(got.map(r => r.id)).size).toBe(4)
       // The last one was stamped on receipt (the request's arrival, just before it was stored).
-      const lag = Date.parse(got[3]!.received_at) - Date.parse(got[3]!.timestamp)
+      const lag = Date.parse(got[3]!.received_at) - Date.parse(got[3]!.sampled_at)
       expect(lag).toBeGreaterThanOrEqual(0)
       expect(lag).toBeLessThan(1000)
       seen.push(got)
@@ -271,7 +275,7 @@ describe('seed 001 channels: wire format', () => {
     await sleep(500)
     for (const s of [reports, requests]) {
       expect(s.messages.filter(named('reports')).length, 'the re-sent batch is not streamed again').toBe(4)
-      expect(s.messages.every(m => m.event === 'connected' || m.event === 'reports' || m.comment === 'heartbeat')).toBe(true)
+      expect(s.messages.every(m => m.event === 'connected' || m.event === 'reports' || m.event === 'heartbeat' || m.comment === 'heartbeat')).toBe(true)
     }
   })
 
@@ -290,6 +294,32 @@ describe('seed 001 channels: wire format', () => {
     expect(avgGap).toBeGreaterThan(800)
     expect(avgGap).toBeLessThan(1250)
     expect([...new Set(s.messages.filter(m => m.event !== undefined).map(m => m.event))].sort()).toEqual(['connected', 'heartbeat'])
+  })
+
+  it('heartbeat events reach every channel\'s stream (the seed\'s clients listen for them on /stream/stats), the same bytes on each', async () => {
+    const paths = ['/stream/stats', '/stream/logs', '/stream/nodes', '/stream/reports', '/stream/heartbeat', '/stream/all']
+    const streams: SseStream[] = []
+    for (const p of paths) {
+      const s = await stream(p)
+      await s.next(named('connected'))
+      streams.push(s)
+    }
+    // From here on every beat reaches all six: the same encoded message, once on each stream.
+    const from = streams.map(s => s.messages.length)
+    await sleep(2600)
+    const beats = streams.map((s, i) => s.messages.slice(from[i]).filter(named('heartbeat')))
+    for (const [i, list] of beats.entries()) {
+      expect(list.length, `${paths[i]}: a beat a second, each once`).toBeGreaterThanOrEqual(2)
+      expect(list.length, `${paths[i]}: a beat a second, each once`).toBeLessThanOrEqual(3)
+      for (const b of list) {
+        expectFreshId(b)
+        expect(Object.keys(dataOf<{ timestamp: number }>(b)), paths[i]).toEqual(['timestamp'])
+      }
+    }
+    // Beats every stream got (one may fall between the marks above): the same bytes everywhere.
+    const seen = beats.map(list => new Set(list.map(b => `${b.id} ${b.data}`)))
+    const common = [...seen[0]!].filter(k => seen.every(set => set.has(k)))
+    expect(common.length, beats.map((l, i) => `${paths[i]}: ${l.map(b => b.id).join(', ')}`).join(' | ')).toBeGreaterThanOrEqual(1)
   })
 
   it('all: carries every channel on one connection', async () => {
@@ -417,10 +447,11 @@ describe('REST aggregates: /api/realtime/*', () => {
 })
 
 describe('hub stats and Prometheus counters', () => {
-  it('/api/realtime/hub/stats counts clients by topic up, and back to 0 with every disconnect counted', async () => {
+  it('/api/realtime/hub/stats ({success, data} as the seed) counts clients per channel up, and back to 0 with every disconnect counted', async () => {
     await until('no clients left from earlier tests', async () => (await d.hubStats()).total_clients === 0)
     const before = await d.hubStats()
-    expect(before.subscriptions).toEqual({})
+    expect(before.subscriptions).toEqual(NO_SUBSCRIPTIONS)
+    expect(before.streams).toEqual({})
     const paths = ['/stream/stats', '/stream/stats', '/stream/logs', '/stream/all', '/stream/providers', '/stream/requests', '/stream/heartbeat']
     const streams: SseStream[] = []
     for (const p of paths) {
@@ -430,7 +461,9 @@ describe('hub stats and Prometheus counters', () => {
     }
     const during = await d.hubStats()
     expect(during.total_clients).toBe(7)
-    expect(during.subscriptions).toEqual({ stats: 2, logs: 1, all: 1, nodes: 1, reports: 1, heartbeat: 1 })
+    // Per channel, as the seed counts them: the /stream/all client is subscribed to each of the five.
+    expect(during.subscriptions).toEqual({ stats: 3, logs: 2, nodes: 2, reports: 2, heartbeat: 2 })
+    expect(during.streams).toEqual({ stats: 2, logs: 1, all: 1, nodes: 1, reports: 1, heartbeat: 1 })
     expect(during.events_sent).toBeGreaterThan(before.events_sent)
 
     for (let i = 0; i < streams.length; i++) {
@@ -438,7 +471,8 @@ describe('hub stats and Prometheus counters', () => {
       await until(`${6 - i} clients`, async () => (await d.hubStats()).total_clients === 6 - i, 3000)
     }
     const after = await d.hubStats()
-    expect(after.subscriptions).toEqual({})
+    expect(after.subscriptions).toEqual(NO_SUBSCRIPTIONS)
+    expect(after.streams).toEqual({})
     expect(after.disconnects).toEqual({ ...before.disconnects, client: before.disconnects.client + 7 })
   })
 

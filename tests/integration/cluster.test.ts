@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { server } from './helpers'
-import { json, openStream } from './sse'
+import { json, openStream, type SseMessage } from './sse'
+import { dataOf, positions, type LogsData } from './support/channels'
+import { until } from './support/dedicated'
+import { parseProm } from './support/prom'
 import { startServer, type RunningServer } from './support/server'
 
 // Two NodePulse processes on one fresh Postgres database: the scale-out of DESIGN.md.
@@ -11,6 +14,8 @@ const PASSWORD = `cluster-${randomBytes(6).toString('hex')}`
 let a: RunningServer
 let b: RunningServer
 let drop = async () => {}
+/** The cluster's own database, for what the instances cannot be asked to do (a write without NOTIFY). */
+let sql: postgres.Sql
 
 async function bearer(base: string): Promise<string> {
   const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })
@@ -20,6 +25,13 @@ async function bearer(base: string): Promise<string> {
 }
 
 const leader = async (s: RunningServer) => ((await (await fetch(`${s.info.baseURL}/api/health`)).json()) as { leader: boolean }).leader
+const named = (event: string) => (m: SseMessage) => m.event === event
+const idAt = (position: number) => `${Math.floor(Date.now() / 1000)}-${position}`
+/** The first named event after `connected` on a resumed stream: the replay, or a reset. */
+const firstAfterConnected = async (s: Awaited<ReturnType<typeof openStream>>) => {
+  await s.next(named('connected'), 5000)
+  return s.next(m => m.event !== undefined && m.event !== 'heartbeat', 5000)
+}
 
 describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on one Postgres', () => {
   beforeAll(async () => {
@@ -32,6 +44,7 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on o
     }
     const url = new URL(adminUrl!)
     url.pathname = `/${name}`
+    sql = postgres(url.toString(), { max: 1, onnotice: () => {} })
     const env = { NODEPULSE_ADMIN_PASSWORD: PASSWORD, NODEPULSE_SAMPLE_INTERVAL: '3600' }
     a = await startServer({ label: 'cluster-a', databaseUrl: url.toString(), env: { ...env, NODEPULSE_HOSTNAME: 'host-a' } })
     b = await startServer({ label: 'cluster-b', databaseUrl: url.toString(), env: { ...env, NODEPULSE_HOSTNAME: 'host-b' } })
@@ -39,6 +52,7 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on o
   afterAll(async () => {
     await a?.stop()
     await b?.stop()
+    await sql?.end({ timeout: 5 })
     await drop()
   })
 
@@ -67,15 +81,62 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on o
     }
   })
 
-  it('runs periodic jobs on exactly one instance, and the other takes over when it stops', async () => {
+  it('replays rows another instance committed that this one has not read yet (a lost NOTIFY) instead of answering reset', async () => {
+    const token = await bearer(a.info.baseURL)
+    await new Promise(r => setTimeout(r, 500)) // the token's own writes are caught up with
+    // Written straight into the shared tables without a NOTIFY: no instance has read them.
+    const [first] = await sql<{ id: number }[]>`insert into events (type, message) values ('cluster_probe', 'written without NOTIFY (1)') returning id`
+    const [second] = await sql<{ id: number }[]>`insert into events (type, message) values ('cluster_probe', 'written without NOTIFY (2)') returning id`
+    const s = await openStream('/stream/logs', { bearer: token }, { 'last-event-id': idAt(Number(first!.id)) }, a.info.baseURL)
+    try {
+      const replayed = await firstAfterConnected(s)
+      expect(replayed.event, `resuming from ${first!.id} on an instance that had not read it`).toBe('logs')
+      expect(dataOf<LogsData>(replayed).logs.map(l => l.id)).toEqual([Number(second!.id)])
+      await new Promise(r => setTimeout(r, 1500)) // a logs batch later: not sent again
+      expect(positions(s.messages)).toEqual([Number(second!.id)])
+    }
+    finally {
+      s.close()
+    }
+  })
+
+  it('tells a client resuming from a position the leader\'s retention purged to reset, on every instance', async () => {
+    const token = await bearer(a.info.baseURL)
+    const [row] = await sql<{ max: number }[]>`select greatest((select max(id) from events), (select max(id) from node_samples))::int as max`
+    const purgedUpTo = Number(row!.max)
+    // As the leader's housekeeping records it after deleting rows up to that position.
+    await sql`insert into settings (key, value) values ('purged_position', ${String(purgedUpTo)}) on conflict (key) do update set value = excluded.value`
+    for (const s of [a, b]) {
+      const stream = await openStream('/stream/all', { bearer: token }, { 'last-event-id': idAt(purgedUpTo - 1) }, s.info.baseURL)
+      try {
+        const reset = await firstAfterConnected(stream)
+        expect(reset.event, s.info.baseURL).toBe('reset')
+        expect(dataOf<{ reason: string }>(reset).reason).toBe('position_expired')
+      }
+      finally {
+        stream.close()
+      }
+    }
+  })
+
+  it('runs periodic jobs on exactly one instance; when that one is killed outright the other takes the lock and runs them', async () => {
     const [la, lb] = [await leader(a), await leader(b)]
     expect([la, lb].filter(Boolean)).toHaveLength(1)
     const [holder, other] = la ? [a, b] : [b, a]
-    await holder.stop()
-    const deadline = Date.now() + 15_000
-    while (!(await leader(other))) {
-      if (Date.now() > deadline) throw new Error('the remaining instance did not take the leader lock within 15 s')
-      await new Promise(r => setTimeout(r, 250))
+    const tokens = new Map([[holder, await bearer(holder.info.baseURL)], [other, await bearer(other.info.baseURL)]])
+    const lastRun = async (s: RunningServer) => {
+      const res = await fetch(`${s.info.baseURL}/metrics`, { headers: { authorization: `Bearer ${tokens.get(s)}` } })
+      expect(res.status).toBe(200)
+      return parseProm(await res.text()).get('nodepulse_housekeeping_last_run_timestamp_seconds')
     }
-  }, 30_000)
+    // The leader ran housekeeping when it took the lock at start; the other never has.
+    await until('the leader\'s housekeeping at start', async () => (await lastRun(holder))! > 0, 10_000)
+    expect(await lastRun(other)).toBe(0)
+
+    // SIGKILL: no graceful shutdown releases the lock; Postgres frees it when the connection dies.
+    const killedAt = Date.now() / 1000
+    await holder.kill()
+    await until('the remaining instance holding the leader lock', () => leader(other), 15_000)
+    await until('the new leader running housekeeping', async () => (await lastRun(other))! >= Math.floor(killedAt), 10_000)
+  }, 40_000)
 })

@@ -217,7 +217,8 @@ describe('GET /api/v1/events/stream', () => {
     for (const m of ['missed-1', 'missed-2', 'missed-3']) await sendEvent(node, { event_type: 'error_report', message: m })
 
     const missed = ['missed-1', 'missed-2', 'missed-3']
-    for (const [i, resume] of [{ headers: { 'last-event-id': seen.id! }, query: '' }, { headers: {}, query: `&lastEventId=${seen.id}` }].entries()) {
+    const resumes: { headers: Record<string, string>, query: string }[] = [{ headers: { 'last-event-id': seen.id! }, query: '' }, { headers: {}, query: `&lastEventId=${seen.id}` }]
+    for (const [i, resume] of resumes.entries()) {
       const r = await openStream(`/api/v1/events/stream?node_id=${node.id}${resume.query}`, auth, resume.headers)
       expect((await r.next()).event).toBe('connected')
       const replayed = []

@@ -1,17 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { api, asAdmin, createAgent, createApiToken, expectError, report, server } from './helpers'
-
-/** Parses Prometheus text exposition strictly enough to catch a malformed line. */
-function parseProm(text: string): Map<string, number> {
-  const series = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue
-    const m = /^([a-zA-Z_:][\w:]*)(\{(?:[a-zA-Z_]\w*="(?:[^"\\]|\\.)*",?)*\})? (-?[\d.e+-]+|NaN|[+-]Inf)$/.exec(line)
-    expect(m, `not Prometheus text: ${line}`).not.toBeNull()
-    series.set(`${m![1]}${m![2] ?? ''}`, Number(m![3]))
-  }
-  return series
-}
+import { startDedicated, type Dedicated } from './support/dedicated'
+import { parseProm } from './support/prom'
 
 describe('GET /metrics', () => {
   it('needs a token or session unless NODEPULSE_METRICS_PUBLIC=true', async () => {
@@ -35,6 +25,9 @@ describe('GET /metrics', () => {
     expect(series.get('nodepulse_reports_rejected_total{status="401"}')).toBeGreaterThanOrEqual(1)
     expect(series.get('nodepulse_reports_total')).toBeGreaterThanOrEqual(1)
     expect(series.get('process_resident_memory_bytes')).toBeGreaterThan(0)
+    // The only instance is the leader: it ran housekeeping when it started.
+    expect(series.get('nodepulse_housekeeping_last_run_timestamp_seconds')).toBeGreaterThan(0)
+    expect(series.get('nodepulse_housekeeping_last_run_timestamp_seconds')).toBeLessThanOrEqual(Date.now() / 1000)
     const master = [...series.keys()].find(k => k.startsWith('nodepulse_node_up{') && k.includes(`hostname="${server.masterHostname}"`))
     expect(master).toBeDefined()
     expect(series.get(master!)).toBe(1)
@@ -44,5 +37,28 @@ describe('GET /metrics', () => {
     const res = await api('GET', '/metrics', { auth: await asAdmin(), headers: { accept: 'text/plain' } })
     expect(res.status).toBe(200)
     expect(res.text).toContain('# TYPE sse_events_sent_total counter')
+  })
+})
+
+describe('GET /metrics with NODEPULSE_METRICS_PUBLIC=true', () => {
+  let d: Dedicated
+  beforeAll(async () => {
+    d = await startDedicated('metrics-public', { NODEPULSE_METRICS_PUBLIC: 'true', NODEPULSE_SAMPLE_INTERVAL: '3600' })
+  })
+  afterAll(() => d?.stop())
+
+  it('serves the Prometheus text without a token, and opens nothing else', async () => {
+    const res = await d.call('GET', '/metrics', { auth: null, headers: { accept: 'text/plain' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+    const series = parseProm(res.text)
+    expect(series.get('sse_clients_total')).toBe(0)
+    const master = [...series.keys()].find(k => k.startsWith('nodepulse_node_up{') && k.includes(`hostname="${d.srv.info.masterHostname}"`))
+    expect(master && series.get(master)).toBe(1)
+    // A wrong token is not worse than none here: the endpoint is public.
+    expect((await d.call('GET', '/metrics', { auth: { bearer: 'np_nope' } })).status).toBe(200)
+    for (const path of ['/api/realtime/metrics', '/api/realtime/hub/stats', '/api/v1/nodes', '/stream/stats']) {
+      expect((await d.call('GET', path, { auth: null })).status, path).toBe(401)
+    }
   })
 })

@@ -22,9 +22,9 @@ async function stream(path: string, auth?: Parameters<typeof openStream>[1]) {
 }
 
 async function hubClients(): Promise<number> {
-  const res = await api<{ total_clients: number }>('GET', '/api/realtime/hub/stats', { auth: await asAdmin() })
+  const res = await api<{ data: { total_clients: number } }>('GET', '/api/realtime/hub/stats', { auth: await asAdmin() })
   expect(res.status).toBe(200)
-  return res.body.total_clients
+  return res.body.data.total_clients
 }
 
 async function waitFor(check: () => Promise<boolean>, ms = 5000) {

@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       secureCookies: false, sampleIntervalSeconds: 5, diskPath: '/', staleAfterSeconds: 300, unreachableAfterSeconds: 60, streamTokenTtlSeconds: 60,
       retentionDays: 7, loginMaxAttempts: 10, heartbeatSeconds: 15, clientBufferBytes: 1024 * 1024, metricsPublic: false,
       maxClients: 1000, statsIntervalSeconds: 2, logsIntervalSeconds: 1, nodesIntervalSeconds: 5, replayLimit: 10_000, windowSeconds: 60, windowCount: 60,
+      webhookTimeoutSeconds: 10, webhookMaxAttempts: 8,
     })
     expect(config.masterHostname.length).toBeGreaterThan(0)
   })
@@ -22,11 +23,13 @@ describe('loadConfig', () => {
       NODEPULSE_HEARTBEAT_INTERVAL: '7', NODEPULSE_SSE_CLIENT_BUFFER: '65536', NODEPULSE_METRICS_PUBLIC: 'true',
       NODEPULSE_SSE_MAX_CLIENTS: '50', NODEPULSE_STREAM_STATS_INTERVAL: '0.5', NODEPULSE_STREAM_LOGS_INTERVAL: '3', NODEPULSE_STREAM_NODES_INTERVAL: '9',
       NODEPULSE_REPLAY_LIMIT: '77', NODEPULSE_WINDOW_SECONDS: '30', NODEPULSE_WINDOW_COUNT: '10',
+      NODEPULSE_WEBHOOK_TIMEOUT: '3', NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '2',
     })).toEqual({
       databaseUrl: 'postgres://x@h/db', dataDir: 'memory://', adminUser: 'root', adminPassword: 'pw', sessionSecret: 's'.repeat(32),
       secureCookies: true, sampleIntervalSeconds: 2, diskPath: '/srv', staleAfterSeconds: 30, unreachableAfterSeconds: 20, streamTokenTtlSeconds: 5,
       retentionDays: 3, masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536, metricsPublic: true,
       maxClients: 50, statsIntervalSeconds: 0.5, logsIntervalSeconds: 3, nodesIntervalSeconds: 9, replayLimit: 77, windowSeconds: 30, windowCount: 10,
+      webhookTimeoutSeconds: 3, webhookMaxAttempts: 2,
     })
   })
 

@@ -21,7 +21,7 @@ export const STATS_KEYS = ['active_backups', 'avg_cpu_percent', 'avg_disk_percen
 
 export interface LogRow {
   id: number, event_type: string, severity: string, node_id: number | null, cluster_id: string | null, resource_type: string
-  message: string, data: Record<string, unknown>, timestamp: number, created_at: string
+  message: string, data: Record<string, unknown>, timestamp: number, created_at: string, acknowledged_at: string | null, acknowledged_by: string | null
 }
 export interface LogsData { timestamp: number, logs: LogRow[], count: number }
 export const LOG_KEYS = ['acknowledged_at', 'acknowledged_by', 'cluster_id', 'created_at', 'data', 'event_type', 'id', 'message', 'node_id', 'resource_type', 'severity', 'timestamp']
@@ -34,10 +34,10 @@ export interface NodesData { timestamp: number, nodes: NodeEntry[], total: numbe
 export const NODE_ENTRY_KEYS = ['active_backups', 'cpu_percent', 'disk_percent', 'hostname', 'id', 'is_master', 'kind', 'labels', 'last_seen', 'memory_percent', 'status', 'uptime_seconds']
 
 export interface ReportData {
-  id: number, node_id: number, hostname: string | null, received_at: string, timestamp: string
+  id: number, node_id: number, hostname: string | null, received_at: string, timestamp: number, sampled_at: string
   cpu_percent: number, memory_percent: number | null, disk_percent: number, uptime_seconds: number | null, active_backups: number | null
 }
-export const REPORT_KEYS = ['active_backups', 'cpu_percent', 'disk_percent', 'hostname', 'id', 'memory_percent', 'node_id', 'received_at', 'timestamp', 'uptime_seconds']
+export const REPORT_KEYS = ['active_backups', 'cpu_percent', 'disk_percent', 'hostname', 'id', 'memory_percent', 'node_id', 'received_at', 'sampled_at', 'timestamp', 'uptime_seconds']
 
 export const ID = /^(\d+)-(\d+)$/
 export const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/

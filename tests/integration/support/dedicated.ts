@@ -14,9 +14,13 @@ import { startServer, type RunningServer } from './server'
 export interface Call<T> { status: number, headers: Headers, body: T, text: string }
 export type CreatedAgent = NodeView & { token: string }
 
+/** The `data` of /api/realtime/hub/stats. */
 export interface HubStats {
   total_clients: number
+  /** Per channel; a /stream/all client counts for each of seed 001's five. */
   subscriptions: Record<string, number>
+  /** Connections per stream (`all` for /stream/all). */
+  streams: Record<string, number>
   events_sent: number
   events_sent_by_channel: Record<string, number>
   disconnects: { client: number, slow: number, ended: number, shutdown: number }
@@ -106,9 +110,10 @@ export async function startDedicated(label: string, env: Record<string, string>)
       expect(res.status, res.text).toBe(200)
     },
     async hubStats() {
-      const res = await call<HubStats>('GET', '/api/realtime/hub/stats')
+      const res = await call<{ success: boolean, data: HubStats }>('GET', '/api/realtime/hub/stats')
       expect(res.status, res.text).toBe(200)
-      return res.body
+      expect(res.body.success).toBe(true)
+      return res.body.data
     },
     rss() {
       const status = readFileSync(`/proc/${srv.pid}/status`, 'utf8')

@@ -31,6 +31,8 @@ export interface RunningServer {
   output: () => string
   /** Stops the server (SIGTERM) and removes its data directory unless `keepData` was given. */
   stop: () => Promise<void>
+  /** Kills the server at once (SIGKILL, as a crash would: nothing is released gracefully), then cleans up like `stop`. */
+  kill: () => Promise<void>
   /**
    * Stops the server gracefully (SIGTERM, as an operator would) and starts it again on the same
    * port with the same data directory, database and settings; resolves once /api/health answers.
@@ -132,9 +134,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       clearTimeout(killer)
     }
   }
+  const cleanUp = () => {
+    if (ownDir && !opts.keepData) rmSync(dataDir, { recursive: true, force: true })
+  }
   const stop = async () => {
     await halt()
-    if (ownDir && !opts.keepData) rmSync(dataDir, { recursive: true, force: true })
+    cleanUp()
+  }
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await exited(child)
+    }
+    cleanUp()
   }
 
   const ready = async () => {
@@ -167,6 +179,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     },
     output: () => output,
     stop,
+    kill,
     async restart() {
       await halt()
       spawnServer()

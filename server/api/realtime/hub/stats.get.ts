@@ -1,5 +1,8 @@
-/** Connected stream clients by topic, events sent and disconnections by reason. */
+/**
+ * Seed 001's hub stats, in its `{success, data}` envelope: connected clients, subscriptions per
+ * channel (a /stream/all client counts for each), connections per stream, events sent, disconnections.
+ */
 export default defineEventHandler(async () => {
-  const { hub } = await services()
-  return hub.stats()
+  const { channels } = await services()
+  return { success: true, data: channels.hubStats() }
 })

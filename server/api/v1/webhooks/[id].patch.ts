@@ -1,0 +1,9 @@
+import { idParam, updateWebhookBody } from '../../../../shared/contracts'
+
+export default defineEventHandler(async (event) => {
+  requireAdmin(event)
+  const { id } = readParams(event, idParam)
+  const body = await readJson(event, updateWebhookBody)
+  const { webhooks } = await services()
+  return webhookOr404(await webhooks.update(id, body), id)
+})

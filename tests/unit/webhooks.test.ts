@@ -1,0 +1,295 @@
+import { createHmac } from 'node:crypto'
+import { eq } from 'drizzle-orm'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { DatabaseHandle } from '../../server/db'
+import { webhookDeliveries, webhooks as webhooksTable } from '../../server/db/schema'
+import { createEventLog, type EventLog } from '../../server/services/events'
+import { createJournal, type Journal } from '../../server/services/journal'
+import { createRegistry, type Registry } from '../../server/services/registry'
+import { backoffMs, generateWebhookSecret, isDownEvent, matchesWebhook, signPayload } from '../../server/services/webhookDelivery'
+import { createWebhooks, type WebhookOptions, type Webhooks } from '../../server/services/webhooks'
+import { startReceiver, verifySignature, type Receiver } from '../integration/support/receiver'
+import { memoryDatabase } from './db'
+
+describe('signing and schedule', () => {
+  it('signs "<timestamp>.<body>" with HMAC-SHA256 as sha256=<hex>', () => {
+    // openssl: printf '%s' '1700000000.{"a":1}' | openssl dgst -sha256 -hmac npw_test
+    expect(signPayload('npw_test', 1_700_000_000, '{"a":1}')).toBe('sha256=cc041f26171e5980a6022be8e199fc1d5544392bdd5a817e7b9b7d244436dedb')
+    const body = JSON.stringify({ event: { message: 'ünïcode ✓' } })
+    expect(signPayload('k', 1, body)).toBe('sha256=' + createHmac('sha256', 'k').update(`1.${body}`).digest('hex'))
+    expect(signPayload('k', 2, body)).not.toBe(signPayload('k', 1, body))
+    expect(signPayload('other', 1, body)).not.toBe(signPayload('k', 1, body))
+  })
+
+  it('makes 256-bit secrets that differ every time', () => {
+    const a = generateWebhookSecret()
+    expect(a).toMatch(/^npw_[\w-]{43}$/)
+    expect(Buffer.from(a.slice(4), 'base64url')).toHaveLength(32)
+    expect(generateWebhookSecret()).not.toBe(a)
+  })
+
+  it('backs off 1 s, 2 s, 4 s … and never more than 5 minutes', () => {
+    expect([1, 2, 3, 4, 5, 8, 9, 10, 50].map(backoffMs)).toEqual([1000, 2000, 4000, 8000, 16_000, 128_000, 256_000, 300_000, 300_000])
+  })
+
+  it('matches event types (empty: all) and a minimum severity', () => {
+    const all = { eventTypes: [], minSeverity: 'warning' as const }
+    expect(matchesWebhook(all, { type: 'node_removed', severity: 'warning' })).toBe(true)
+    expect(matchesWebhook(all, { type: 'node_removed', severity: 'error' })).toBe(true)
+    expect(matchesWebhook(all, { type: 'node_registered', severity: 'info' })).toBe(false)
+    expect(matchesWebhook(all, { type: 'backup_completed', severity: 'success' })).toBe(false)
+    const some = { eventTypes: ['node_updated'], minSeverity: 'info' as const }
+    expect(matchesWebhook(some, { type: 'node_updated', severity: 'info' })).toBe(true)
+    expect(matchesWebhook(some, { type: 'node_removed', severity: 'error' })).toBe(false)
+  })
+
+  it('knows a "down" event: stale or offline status, or unreachable', () => {
+    expect(isDownEvent({ type: 'node_status_update', data: { status: 'stale' } })).toBe(true)
+    expect(isDownEvent({ type: 'node_status_update', data: { status: 'offline' } })).toBe(true)
+    expect(isDownEvent({ type: 'node_status_update', data: { status: 'online' } })).toBe(false)
+    expect(isDownEvent({ type: 'node_unreachable', data: {} })).toBe(true)
+    expect(isDownEvent({ type: 'node_reachable', data: {} })).toBe(false)
+  })
+})
+
+describe('createWebhooks', () => {
+  let handle: DatabaseHandle
+  let journal: Journal
+  let registry: Registry
+  let log: EventLog
+  let leader = true
+  const services: Webhooks[] = []
+  const receivers: Receiver[] = []
+
+  beforeAll(async () => {
+    handle = await memoryDatabase()
+    journal = createJournal(handle.db)
+    await journal.load()
+    registry = createRegistry(handle.db)
+    await registry.load()
+    log = createEventLog(handle.db, journal)
+  }, 60_000)
+
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map(s => s.stop()))
+    await Promise.all(receivers.splice(0).map(r => r.close()))
+    await handle.db.delete(webhooksTable)
+    leader = true
+  })
+
+  afterAll(async () => {
+    await handle?.close()
+  })
+
+  const start = (o: Partial<WebhookOptions> = {}) => {
+    const s = createWebhooks({ db: handle.db, journal, registry, isLeader: () => leader }, { timeoutMs: 2000, maxAttempts: 3, retentionDays: 7, version: '9.9.9', pollMs: 100, ...o })
+    services.push(s)
+    s.start()
+    return s
+  }
+  const receiver = async (...args: Parameters<typeof startReceiver>) => {
+    const r = await startReceiver(...args)
+    receivers.push(r)
+    return r
+  }
+  const deliveriesOf = async (s: Webhooks, id: number) => (await s.deliveries(id, {}))!.deliveries
+  const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 10_000) => {
+    const end = Date.now() + ms
+    while (!(await check())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+      await new Promise(r => setTimeout(r, 25))
+    }
+  }
+
+  it('POSTs a matching event as signed JSON and records it delivered', async () => {
+    const r = await receiver()
+    const s = start()
+    const hook = await s.create({ name: 'ops', url: r.url, min_severity: 'warning' })
+    const node = await registry.create({ hostname: 'wh-signed', kind: 'agent' })
+    await log.record({ type: 'node_updated', severity: 'info', nodeId: node.id, message: 'below the minimum severity' })
+    const event = await log.record({ type: 'node_removed', severity: 'warning', nodeId: node.id, message: 'Node wh-signed removed', data: { hostname: 'wh-signed' } })
+    const [got] = await r.waitFor('the node_removed event', rs => rs.length >= 1)
+    expect(got!.method).toBe('POST')
+    expect(got!.headers).toMatchObject({
+      'content-type': 'application/json', 'user-agent': 'NodePulse/9.9.9', 'x-nodepulse-event': 'node_removed',
+    })
+    expect(verifySignature(got!, hook.secret)).toBe(true)
+    expect(verifySignature(got!, generateWebhookSecret())).toBe(false)
+    expect(got!.body).toEqual({
+      webhook: { id: hook.id, name: 'ops' }, repeat: 0,
+      event: expect.objectContaining({ id: event.id, event_type: 'node_removed', severity: 'warning', node_id: node.id, message: 'Node wh-signed removed', data: { hostname: 'wh-signed' } }),
+    })
+    await s.idle()
+    const [d] = await deliveriesOf(s, hook.id)
+    expect(String(d!.id)).toBe(got!.headers['x-nodepulse-delivery'])
+    expect(d).toMatchObject({ event_id: event.id, event_type: 'node_removed', state: 'delivered', attempts: 1, response_status: 200, error: null, next_attempt_at: null })
+    expect((await s.get(hook.id))!.last_delivery?.id).toBe(d!.id)
+    expect(r.received).toHaveLength(1)
+  })
+
+  it('retries after a 500 with backoff and ends delivered on the second attempt', async () => {
+    const r = await receiver((_, i) => (i === 0 ? 500 : 200))
+    const s = start()
+    const hook = await s.create({ name: 'flaky', url: r.url })
+    await log.record({ type: 'node_removed', severity: 'error', message: 'retry me' })
+    const [first, second] = await r.waitFor('a retry', rs => rs.length >= 2)
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(900)
+    expect(second!.headers['x-nodepulse-delivery']).toBe(first!.headers['x-nodepulse-delivery'])
+    expect(verifySignature(second!, hook.secret)).toBe(true)
+    await s.idle()
+    expect(await deliveriesOf(s, hook.id)).toMatchObject([{ state: 'delivered', attempts: 2, response_status: 200, error: null }])
+  })
+
+  it('gives up after NODEPULSE_WEBHOOK_MAX_ATTEMPTS and keeps the last error', async () => {
+    const r = await receiver(() => 503)
+    const s = start({ maxAttempts: 2 })
+    const hook = await s.create({ name: 'down', url: r.url })
+    await log.record({ type: 'node_removed', severity: 'error', message: 'never accepted' })
+    await until('the delivery to fail', async () => (await deliveriesOf(s, hook.id))[0]?.state === 'failed')
+    expect(await deliveriesOf(s, hook.id)).toMatchObject([{ state: 'failed', attempts: 2, response_status: 503, error: 'receiver answered HTTP 503', next_attempt_at: null }])
+    expect(r.received).toHaveLength(2)
+  })
+
+  it('counts a receiver that does not answer in time as a failed attempt', async () => {
+    const r = await receiver(() => 'hang')
+    const s = start({ timeoutMs: 300, maxAttempts: 1 })
+    const hook = await s.create({ name: 'slow', url: r.url })
+    await log.record({ type: 'node_removed', severity: 'error', message: 'too slow' })
+    await until('the timeout', async () => (await deliveriesOf(s, hook.id))[0]?.state === 'failed')
+    const [d] = await deliveriesOf(s, hook.id)
+    expect(d).toMatchObject({ attempts: 1, response_status: null })
+    expect(d!.error).toContain('no answer within 0.3 s')
+  })
+
+  it('stays quiet about a node in maintenance and about events logged in maintenance', async () => {
+    const r = await receiver()
+    const s = start()
+    const hook = await s.create({ name: 'quiet', url: r.url, min_severity: 'info' })
+    const node = await registry.create({ hostname: 'wh-maint', kind: 'agent' })
+    await registry.update(node.id, { maintenance: true })
+    await log.record({ type: 'node_status_update', severity: 'warning', nodeId: node.id, message: 'stale in maintenance', data: { status: 'stale' } })
+    await s.idle()
+    await registry.update(node.id, { maintenance: false })
+    await log.record({ type: 'node_status_update', severity: 'warning', nodeId: node.id, message: 'flagged', data: { status: 'stale', maintenance: true } })
+    const loud = await log.record({ type: 'node_status_update', severity: 'warning', nodeId: node.id, message: 'stale', data: { status: 'stale' } })
+    await r.waitFor('the unmuted event', rs => rs.length >= 1)
+    await s.idle()
+    expect(r.received.map(x => x.body.event.id)).toEqual([loud.id])
+    expect((await deliveriesOf(s, hook.id)).map(d => d.event_id)).toEqual([loud.id])
+  })
+
+  it('matches only on the leader; a new leader carries on from where the last one stopped', async () => {
+    const r = await receiver()
+    leader = false
+    const s = start()
+    const hook = await s.create({ name: 'handover', url: r.url })
+    const missed = await log.record({ type: 'node_removed', severity: 'warning', message: 'while nobody led' })
+    await s.tick()
+    expect(await deliveriesOf(s, hook.id)).toEqual([])
+    leader = true
+    await r.waitFor('the event logged before the lead was taken', rs => rs.length >= 1)
+    expect(r.received[0]!.body.event.id).toBe(missed.id)
+  })
+
+  it('sends each event once when two instances both think they lead', async () => {
+    const r = await receiver()
+    const a = start()
+    const b = start()
+    const hook = await a.create({ name: 'twice?', url: r.url })
+    const ids: number[] = []
+    for (let i = 0; i < 5; i++) ids.push((await log.record({ type: 'node_removed', severity: 'error', message: `race ${i}` })).id)
+    await r.waitFor('all five', rs => rs.length >= 5)
+    await Promise.all([a.tick(), b.tick()])
+    await Promise.all([a.idle(), b.idle()])
+    expect(r.received.map(x => x.body.event.id).sort((x, y) => x - y)).toEqual(ids)
+    expect(await deliveriesOf(a, hook.id)).toHaveLength(5)
+  })
+
+  it('repeats a node\'s newest down event while it stays down, and stops when it is back or in maintenance', async () => {
+    const r = await receiver()
+    const s = start()
+    const every = await s.create({ name: 'repeat', url: r.url, repeat_seconds: 1 })
+    const once = await receiver()
+    const single = await s.create({ name: 'once', url: once.url })
+    const node = await registry.create({ hostname: 'wh-down', kind: 'agent' })
+    registry.get(node.id)!.watchedStatus = 'stale'
+    const down = await log.record({ type: 'node_status_update', severity: 'warning', nodeId: node.id, message: 'stale', data: { status: 'stale' } })
+    await r.waitFor('two reminders', rs => rs.length >= 3)
+    expect(r.received.slice(0, 3).map(x => [x.body.event.id, x.body.repeat])).toEqual([[down.id, 0], [down.id, 1], [down.id, 2]])
+    expect(r.received[2]!.at - r.received[1]!.at).toBeGreaterThanOrEqual(900)
+    expect(once.received.map(x => x.body.repeat)).toEqual([0])
+
+    registry.get(node.id)!.maintenance = true
+    await new Promise(done => setTimeout(done, 1500))
+    const inMaintenance = r.received.length
+    await new Promise(done => setTimeout(done, 1500))
+    expect(r.received.length).toBe(inMaintenance)
+
+    registry.get(node.id)!.maintenance = false
+    await r.waitFor('reminders again after maintenance', rs => rs.length > inMaintenance)
+    registry.get(node.id)!.watchedStatus = 'online'
+    await new Promise(done => setTimeout(done, 1500))
+    const back = r.received.length
+    await new Promise(done => setTimeout(done, 1500))
+    expect(r.received.length).toBe(back)
+    await s.idle()
+    const repeats = (await deliveriesOf(s, every.id)).map(d => d.repeat)
+    expect(repeats).toEqual([...repeats].sort((x, y) => y - x))
+    expect(new Set(repeats).size).toBe(repeats.length)
+    expect(await deliveriesOf(s, single.id)).toHaveLength(1)
+  })
+
+  it('sends a test event at once, numbered by repeat, with one attempt only', async () => {
+    const r = await receiver((_, i) => (i === 0 ? 200 : 500))
+    const s = start()
+    const hook = await s.create({ name: 'try', url: r.url, enabled: false })
+    const ok = await s.sendTest(hook.id)
+    expect(ok).toMatchObject({ event_id: 0, event_type: 'webhook_test', repeat: 0, state: 'delivered', attempts: 1, response_status: 200 })
+    expect(r.received[0]!.body.event).toMatchObject({ id: 0, event_type: 'webhook_test', severity: 'info' })
+    expect(verifySignature(r.received[0]!, hook.secret)).toBe(true)
+    const bad = await s.sendTest(hook.id)
+    expect(bad).toMatchObject({ repeat: 1, state: 'failed', attempts: 1, response_status: 500 })
+    await new Promise(done => setTimeout(done, 1300))
+    expect(r.received).toHaveLength(2)
+    expect(await s.sendTest(999_999)).toBeUndefined()
+  })
+
+  it('hands an attempt in flight back when stopping, without counting it', async () => {
+    const r = await receiver(() => 'hang')
+    const s = start({ timeoutMs: 30_000 })
+    const hook = await s.create({ name: 'stopping', url: r.url })
+    await log.record({ type: 'node_removed', severity: 'error', message: 'in flight' })
+    await r.waitFor('the attempt', rs => rs.length >= 1)
+    await s.stop()
+    const [d] = await handle.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, hook.id))
+    expect(d).toMatchObject({ state: 'pending', attempts: 0 })
+    expect(d!.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now())
+  })
+
+  it('deletes finished deliveries past retention and keeps pending ones', async () => {
+    const s = start({ pollMs: 60_000 })
+    const hook = await s.create({ name: 'old', url: 'http://127.0.0.1:9/none', enabled: false })
+    const old = new Date(Date.now() - 8 * 86_400_000)
+    await handle.db.insert(webhookDeliveries).values([
+      { webhookId: hook.id, eventId: 1e9 + 1, state: 'delivered', createdAt: old },
+      { webhookId: hook.id, eventId: 1e9 + 2, state: 'pending', createdAt: old, nextAttemptAt: new Date(Date.now() + 86_400_000) },
+      { webhookId: hook.id, eventId: 1e9 + 3, state: 'failed' },
+    ])
+    await s.stop()
+    const fresh = start({ pollMs: 60_000 })
+    await fresh.tick()
+    expect((await deliveriesOf(fresh, hook.id)).map(d => d.event_id).sort()).toEqual([1e9 + 2, 1e9 + 3])
+  })
+
+  it('pages deliveries newest first', async () => {
+    const s = start({ pollMs: 60_000 })
+    const hook = await s.create({ name: 'pages', url: 'http://127.0.0.1:9/none', enabled: false })
+    await handle.db.insert(webhookDeliveries).values([1, 2, 3, 4, 5].map(n => ({ webhookId: hook.id, eventId: 1e9 + n, state: 'failed' as const })))
+    const first = (await s.deliveries(hook.id, { limit: 2 }))!
+    expect(first.deliveries.map(d => d.event_id - 1e9)).toEqual([5, 4])
+    const second = (await s.deliveries(hook.id, { limit: 2, cursor: first.next_cursor! }))!
+    expect(second.deliveries.map(d => d.event_id - 1e9)).toEqual([3, 2])
+    const last = (await s.deliveries(hook.id, { limit: 2, cursor: second.next_cursor! }))!
+    expect(last).toMatchObject({ deliveries: [{ event_id: 1e9 + 1, event_type: null }], next_cursor: null })
+  })
+})
