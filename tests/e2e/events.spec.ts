@@ -1,3 +1,6 @@
+import { createHmac } from 'node:crypto'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { test, expect, type Locator, type Page } from '@playwright/test'
 import type { NodeView } from '../../shared/contracts'
 import { logIn } from './helpers'
@@ -205,39 +208,79 @@ test('after ten failed reconnects the header gives up; Retry connects again', as
   await expect(page.getByTestId('event-stream-retry')).toHaveCount(0)
 })
 
-test('an admin adds a webhook, sees its secret once, and deletes it', async ({ page }) => {
-  await logIn(page)
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click()
-  await expect(page).toHaveURL(/\/webhooks$/)
-  const name = `e2e-hook-${Date.now()}`
+test('an admin adds a webhook, sees its secret once, tests it against a receiver, rotates, disables and deletes it', async ({ page }) => {
+  test.setTimeout(60_000)
+  const received: { headers: IncomingHttpHeaders, body: string }[] = []
+  const receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')))
+    req.on('end', () => {
+      received.push({ headers: req.headers, body })
+      res.writeHead(200).end('ok')
+    })
+  })
+  await new Promise<void>(resolve => receiver.listen(0, '127.0.0.1', resolve))
+  const { port } = receiver.address() as AddressInfo
+  try {
+    await logIn(page)
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click()
+    await expect(page).toHaveURL(/\/webhooks$/)
+    const name = `e2e-hook-${Date.now()}`
 
-  await page.getByTestId('add-webhook').click()
-  await page.getByTestId('webhook-name').fill(name)
-  await page.getByTestId('webhook-url').fill('http://127.0.0.1:9/hook')
-  await page.getByTestId('webhook-severity').selectOption('warning')
-  await page.getByTestId('webhook-types').getByLabel('Node status update').check()
-  await page.getByTestId('webhook-repeat').fill('10')
-  await page.getByTestId('webhook-submit').click()
+    await page.getByTestId('add-webhook').click()
+    await page.getByTestId('webhook-name').fill(name)
+    await page.getByTestId('webhook-url').fill(`http://127.0.0.1:${port}/hook`)
+    await page.getByTestId('webhook-severity').selectOption('warning')
+    await page.getByTestId('webhook-types').getByLabel('Node status update').check()
+    await page.getByTestId('webhook-repeat').fill('10')
+    await page.getByTestId('webhook-submit').click()
 
-  const secret = page.getByTestId('webhook-secret')
-  await expect(secret).toHaveText(/\S{16,}/)
-  const row = page.locator(`[data-testid="webhook-row"][data-name="${name}"]`)
-  await expect(row).toHaveCount(1)
-  await expect(row).toContainText('Node status update')
-  await expect(row).toContainText('warning and above · repeats every 10 min')
-  await expect(row.getByTestId('webhook-enabled')).toHaveText('enabled')
+    const secretValue = page.getByTestId('webhook-secret')
+    await expect(secretValue).toHaveText(/\S{16,}/)
+    const secret = (await secretValue.textContent())!.trim()
+    const row = page.locator(`[data-testid="webhook-row"][data-name="${name}"]`)
+    await expect(row).toHaveCount(1)
+    await expect(row).toContainText('Node status update')
+    await expect(row).toContainText('warning and above · repeats every 10 min')
+    await expect(row.getByTestId('webhook-enabled')).toHaveText('enabled')
 
-  // Shown once: gone after "Done", and not there after a reload either.
-  await page.getByRole('button', { name: 'Done, I have saved it' }).click()
-  await expect(secret).toHaveCount(0)
-  await page.reload()
-  await expect(row).toHaveCount(1)
-  await expect(secret).toHaveCount(0)
+    // Shown once: gone after "Done", and not there after a reload either.
+    await page.getByRole('button', { name: 'Done, I have saved it' }).click()
+    await expect(secretValue).toHaveCount(0)
+    await page.reload()
+    await expect(row).toHaveCount(1)
+    await expect(secretValue).toHaveCount(0)
 
-  await row.getByTestId('webhook-toggle').click()
-  await expect(row.getByTestId('webhook-enabled')).toHaveText('disabled')
+    // A test delivery reaches the receiver, signed with the secret the page showed.
+    await row.getByTestId('webhook-test').click()
+    await expect(page.getByTestId('webhook-notice')).toContainText(`Test delivered to “${name}”: 200`)
+    expect(received).toHaveLength(1)
+    const { headers, body } = received[0]!
+    const expected = createHmac('sha256', secret).update(`${String(headers['x-nodepulse-timestamp'])}.${body}`).digest('hex')
+    expect(headers['x-nodepulse-signature']).toBe(`sha256=${expected}`)
+    await expect(row.getByTestId('webhook-last').getByTestId('delivery-state')).toHaveText('delivered')
 
-  await row.getByTestId('webhook-delete').click()
-  await page.getByTestId('confirm-ok').click()
-  await expect(row).toHaveCount(0)
+    await row.getByTestId('webhook-deliveries').click()
+    const log = page.getByTestId('webhook-delivery-log')
+    await expect(log.getByTestId('delivery-row')).toHaveCount(1)
+    await expect(log.getByTestId('delivery-row')).toContainText('200')
+    await log.getByRole('button', { name: 'Close' }).click()
+    await expect(log).toHaveCount(0)
+
+    await row.getByTestId('webhook-rotate').click()
+    await page.getByTestId('confirm-ok').click()
+    await expect(secretValue).toHaveText(/\S{16,}/)
+    expect((await secretValue.textContent())!.trim()).not.toBe(secret)
+    await page.getByRole('button', { name: 'Done, I have saved it' }).click()
+
+    await row.getByTestId('webhook-toggle').click()
+    await expect(row.getByTestId('webhook-enabled')).toHaveText('disabled')
+
+    await row.getByTestId('webhook-delete').click()
+    await page.getByTestId('confirm-ok').click()
+    await expect(row).toHaveCount(0)
+  }
+  finally {
+    receiver.close()
+  }
 })
