@@ -208,6 +208,31 @@ test('after ten failed reconnects the header gives up; Retry connects again', as
   await expect(page.getByTestId('event-stream-retry')).toHaveCount(0)
 })
 
+test('maintenance mode: switched on from the Nodes page, tagged on the dashboard card, switched off in the node detail', async ({ page }) => {
+  await logIn(page)
+  const agent = await addNode(page, `e2e-ev-maint-${Date.now()}`)
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Nodes', exact: true }).click()
+  const row = page.locator(`[data-testid="node-row"][data-hostname="${agent.hostname}"]`)
+  await row.getByTestId('toggle-maintenance').click()
+  await expect(row.getByTestId('maintenance-tag')).toBeVisible()
+  await expect(row.getByTestId('toggle-maintenance')).toHaveText('End maintenance')
+  await expect(toast(page, 'Maintenance started', agent.hostname)).toBeVisible()
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click()
+  const card = page.locator(`[data-testid="node-card"][data-hostname="${agent.hostname}"]`)
+  await expect(card.getByTestId('maintenance-tag')).toBeVisible()
+  await card.click()
+  const detail = page.getByTestId('node-detail')
+  await expect(detail.getByTestId('maintenance-tag')).toBeVisible()
+  await detail.getByTestId('detail-toggle-maintenance').click()
+  await expect(detail.getByTestId('maintenance-tag')).toHaveCount(0)
+  await expect(detail.getByTestId('detail-toggle-maintenance')).toHaveText('Start maintenance')
+  await detail.getByTestId('node-detail-close').click()
+  // The card follows the node_maintenance event, without a reload.
+  await expect(card.getByTestId('maintenance-tag')).toHaveCount(0)
+  await page.request.delete(`/api/v1/nodes/${agent.id}`)
+})
+
 test('an admin adds a webhook, sees its secret once, tests it against a receiver, rotates, disables and deletes it', async ({ page }) => {
   test.setTimeout(60_000)
   const received: { headers: IncomingHttpHeaders, body: string }[] = []
