@@ -21,10 +21,16 @@ export function useNodes() {
     return await $api<RevealedNodeToken>(`/api/v1/nodes/${id}/token`, { method: 'POST' })
   }
 
+  /** Switches a node's maintenance mode: its status changes are then logged but do not alert. */
+  async function setMaintenance(id: number, maintenance: boolean): Promise<void> {
+    await $api<NodeView>(`/api/v1/nodes/${id}`, { method: 'PATCH', body: { maintenance } })
+    await refresh()
+  }
+
   async function remove(id: number): Promise<void> {
     await $api(`/api/v1/nodes/${id}`, { method: 'DELETE' })
     await refresh()
   }
 
-  return { nodes, loaded, loadError, refresh, create, rotateToken, remove }
+  return { nodes, loaded, loadError, refresh, create, rotateToken, setMaintenance, remove }
 }

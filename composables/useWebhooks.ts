@@ -1,0 +1,53 @@
+import type { z } from 'zod'
+import type { createWebhookBody, DeliveryView, WebhookView, WebhookWithSecret } from '~~/shared/contracts'
+
+/** What the add form sends. */
+export type NewWebhook = z.input<typeof createWebhookBody>
+
+/** What a webhook row asks the page to do. */
+export type WebhookAction = 'test' | 'deliveries' | 'rotate' | 'toggle' | 'remove'
+
+/** A page of a webhook's delivery log, newest first. */
+export interface DeliveryPage { deliveries: DeliveryView[], next_cursor: number | null }
+
+/** The webhooks and the actions on them (admins only). */
+export function useWebhooks() {
+  const { $api } = useNuxtApp()
+  const { items: webhooks, loaded, loadError, refresh } = useApiList<WebhookView>('/api/v1/webhooks')
+  // Viewers get a notice instead of the list, so they do not ask for what the server would refuse.
+  onMounted(() => {
+    if (useAuthStore().isAdmin) void refresh()
+  })
+
+  async function create(body: NewWebhook): Promise<WebhookWithSecret> {
+    const created = await $api<WebhookWithSecret>('/api/v1/webhooks', { method: 'POST', body })
+    await refresh()
+    return created
+  }
+
+  async function setEnabled(id: number, enabled: boolean): Promise<void> {
+    await $api<WebhookView>(`/api/v1/webhooks/${id}`, { method: 'PATCH', body: { enabled } })
+    await refresh()
+  }
+
+  async function rotateSecret(id: number): Promise<WebhookWithSecret> {
+    return await $api<WebhookWithSecret>(`/api/v1/webhooks/${id}/secret`, { method: 'POST' })
+  }
+
+  async function sendTest(id: number): Promise<DeliveryView> {
+    const delivery = await $api<DeliveryView>(`/api/v1/webhooks/${id}/test`, { method: 'POST' })
+    await refresh()
+    return delivery
+  }
+
+  async function remove(id: number): Promise<void> {
+    await $api(`/api/v1/webhooks/${id}`, { method: 'DELETE' })
+    await refresh()
+  }
+
+  async function deliveries(id: number, cursor: number | null): Promise<DeliveryPage> {
+    return await $api<DeliveryPage>(`/api/v1/webhooks/${id}/deliveries`, { query: cursor === null ? {} : { cursor } })
+  }
+
+  return { webhooks, loaded, loadError, refresh, create, setEnabled, rotateSecret, sendTest, remove, deliveries }
+}

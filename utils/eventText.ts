@@ -1,0 +1,35 @@
+import type { EventView } from '~~/shared/contracts'
+
+const HEADLINES: Record<string, (e: EventView) => string> = {
+  node_status_update: (e) => {
+    if (e.data.status === 'online') return e.data.previous_status === 'offline' ? 'Node online' : 'Node back online'
+    return e.data.status === 'stale' ? 'Node stale' : e.data.status === 'offline' ? 'Node offline' : 'Node status changed'
+  },
+  node_registered: () => 'Node added',
+  node_updated: () => 'Node changed',
+  node_removed: () => 'Node deleted',
+  node_token_rotated: () => 'Node token rotated',
+  node_unreachable: () => 'Node unreachable',
+  node_reachable: () => 'Node reachable again',
+  node_maintenance: e => (e.data.maintenance ? 'Maintenance started' : 'Maintenance ended'),
+  backup_started: () => 'Backup started',
+  backup_completed: () => 'Backup completed',
+  backup_failed: () => 'Backup failed',
+  cluster_status_update: e => (e.data.status === 'ok' ? 'Cluster healthy' : 'Cluster degraded'),
+  error_report: () => 'Error reported',
+  event_acknowledged: () => 'Event acknowledged',
+}
+
+/** A short headline for an event ("Node stale"); the server's `message` names the node and says the rest. */
+export function eventTitle(e: EventView): string {
+  return HEADLINES[e.event_type]?.(e) ?? eventTypeLabel(e.event_type)
+}
+
+/** A type's name for menus: "node_status_update" → "Node status update". */
+export function eventTypeLabel(type: string): string {
+  const words = type.replaceAll('_', ' ')
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
+
+/** Events of a node in maintenance are listed but never alert. */
+export const isMaintenanceEvent = (e: EventView): boolean => e.data.maintenance === true && e.event_type !== 'node_maintenance'
