@@ -1,4 +1,5 @@
 import type { H3Event } from 'h3'
+import { streamCredential, streamCredentials } from '../services/auth'
 
 // Routes anyone may call: health, login, first-run setup. Agent ingest checks its node token itself.
 const PUBLIC = [
@@ -54,6 +55,11 @@ export default defineEventHandler(async (event) => {
     throw createError({ statusCode: 401, message: 'A stream token only opens event streams; use an API token or log in' })
   }
   event.context.principal = principal
+  if (isStream(path)) {
+    // The stream ends when this session or token is revoked (checked on every heartbeat).
+    const credential = streamCredential(principal)
+    if (credential) streamCredentials.set(event.node.req, credential)
+  }
   if (write && principal.role !== 'admin' && !SELF_SERVICE.some(r => r.test(route))) {
     throw createError({ statusCode: 403, message: 'This action needs the admin role; your account can only read' })
   }

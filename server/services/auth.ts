@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { and, asc, count, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
+import type { IncomingMessage } from 'node:http'
+import { and, asc, count, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm'
 import type { Role, TokenView, UserView } from '../../shared/contracts'
 import type { Database } from '../db'
 import { apiTokens, sessions, settings, users, type ApiTokenRow, type UserRow } from '../db/schema'
@@ -11,10 +12,25 @@ export interface Principal {
   username: string
   role: Role
   via: 'session' | 'token'
+  /** The server-side session's row id (session logins). */
+  sessionId?: number
   tokenId?: number
   /** True for a short-lived stream token, which may only open streams. */
   streamOnly?: boolean
 }
+
+/**
+ * What a stream's lifetime hangs on: its session, its API token, or — for a short-lived stream
+ * ticket, which only opens a stream — its user.
+ */
+export function streamCredential(p: Principal): string | undefined {
+  if (p.sessionId !== undefined) return `session:${p.sessionId}`
+  if (p.streamOnly) return p.userId === null ? undefined : `user:${p.userId}`
+  return p.tokenId === undefined ? undefined : `token:${p.tokenId}`
+}
+
+/** Stream requests' credentials, set by the auth middleware and read by the hub when the stream opens. */
+export const streamCredentials = new WeakMap<IncomingMessage, string>()
 
 /** Thrown when a unique name is taken. */
 export class ConflictError extends Error {}
@@ -178,7 +194,35 @@ export function createAuth(db: Database) {
       if (Date.now() - row.session.lastSeenAt.getTime() > 60_000) {
         await db.update(sessions).set({ lastSeenAt: new Date() }).where(eq(sessions.id, row.session.id))
       }
-      return { userId: row.user.id, username: row.user.username, role: row.user.role, via: 'session' }
+      return { userId: row.user.id, username: row.user.username, role: row.user.role, via: 'session', sessionId: row.session.id }
+    },
+
+    /**
+     * Which of the credentials open streams were authenticated with still hold: a session not ended
+     * or expired, an API token not deleted, the user of a stream ticket still there. One query per
+     * kind for all streams, on the heartbeat.
+     */
+    async liveCredentials(credentials: Iterable<string>): Promise<Set<string>> {
+      const ids = { session: [] as number[], token: [] as number[], user: [] as number[] }
+      for (const c of credentials) {
+        const [kind, id] = c.split(':')
+        if ((kind === 'session' || kind === 'token' || kind === 'user') && id) ids[kind].push(Number(id))
+      }
+      const now = new Date()
+      const live = new Set<string>()
+      if (ids.session.length) {
+        const rows = await db.select({ id: sessions.id }).from(sessions).where(and(inArray(sessions.id, ids.session), gt(sessions.expiresAt, now)))
+        rows.forEach(r => live.add(`session:${r.id}`))
+      }
+      if (ids.token.length) {
+        const rows = await db.select({ id: apiTokens.id }).from(apiTokens).where(and(inArray(apiTokens.id, ids.token), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now))))
+        rows.forEach(r => live.add(`token:${r.id}`))
+      }
+      if (ids.user.length) {
+        const rows = await db.select({ id: users.id }).from(users).where(inArray(users.id, ids.user))
+        rows.forEach(r => live.add(`user:${r.id}`))
+      }
+      return live
     },
 
     /** Ends a session at once (logout): its cookie stops working everywhere. */

@@ -15,6 +15,8 @@ export interface HubClient {
   overSince: number | null
   /** Which published messages this client wants (the event stream's per-client filters); all when absent. */
   filter?: (meta: MessageMeta) => boolean
+  /** The session or token the stream was opened with ("session:3", "token:7"); its revocation ends the stream. */
+  credential?: string
 }
 
 /**
@@ -39,9 +41,11 @@ export interface HubOptions {
   maxClients?: number
   /** How long a client may stay over its buffer before it counts as slow (default 2 s). */
   slowGraceMs?: number
+  /** The credential a request was authenticated with, kept on its stream. */
+  credentialOf?: (req: IncomingMessage) => string | undefined
 }
 
-export type DisconnectReason = 'client' | 'slow' | 'ended' | 'shutdown'
+export type DisconnectReason = 'client' | 'slow' | 'ended' | 'revoked' | 'shutdown'
 
 const HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -78,7 +82,7 @@ export function createHub(options: HubOptions) {
   let clients = 0
   let eventsSent = 0
   const sentByChannel = new Map<string, number>()
-  const disconnects: Record<DisconnectReason, number> = { client: 0, slow: 0, ended: 0, shutdown: 0 }
+  const disconnects: Record<DisconnectReason, number> = { client: 0, slow: 0, ended: 0, revoked: 0, shutdown: 0 }
 
   function remove(client: HubClient, reason: DisconnectReason): void {
     if (client.closed) return
@@ -147,7 +151,7 @@ export function createHub(options: HubOptions) {
       req.socket.setNoDelay(true)
       req.socket.setTimeout(0)
       clients++
-      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false, held: null, heldBytes: 0, overSince: null, filter: opts.filter }
+      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false, held: null, heldBytes: 0, overSince: null, filter: opts.filter, credential: options.credentialOf?.(req) }
       let set = topics.get(topic)
       if (!set) topics.set(topic, (set = new Set()))
       set.add(client)
@@ -216,6 +220,27 @@ export function createHub(options: HubOptions) {
           remove(c, 'ended')
         }
       }
+    },
+
+    /** The distinct credentials open streams were authenticated with. */
+    credentials(): Set<string> {
+      const found = new Set<string>()
+      for (const set of topics.values()) for (const c of set) if (c.credential) found.add(c.credential)
+      return found
+    },
+
+    /** Ends every stream opened with a credential `live` does not hold (logged out, token deleted). */
+    endRevoked(live: Set<string>): number {
+      let ended = 0
+      for (const set of [...topics.values()]) {
+        for (const c of [...set]) {
+          if (c.credential && !live.has(c.credential)) {
+            remove(c, 'revoked')
+            ended++
+          }
+        }
+      }
+      return ended
     },
 
     /** Subscribers of a topic right now. */

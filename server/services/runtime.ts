@@ -2,7 +2,7 @@ import { lt } from 'drizzle-orm'
 import { openDatabase, setDatabase, type DatabaseHandle } from '../db'
 import type { MigrationFile } from '../db/migrate'
 import { events, nodeSamples } from '../db/schema'
-import { createAuth, type Auth } from './auth'
+import { createAuth, streamCredentials, type Auth } from './auth'
 import type { Config } from './config'
 import { createAggregator, type Aggregator } from './aggregator'
 import { createChannels, type Channels } from './channels'
@@ -82,7 +82,16 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   }
   const eventLog = createEventLog(db, journal)
   const ingest = createIngest(db, registry, { journal })
-  const hub = createHub({ heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes, maxClients: config.maxClients })
+  const hub = createHub({
+    heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes, maxClients: config.maxClients,
+    credentialOf: req => streamCredentials.get(req),
+  })
+  // A logout, a deleted token or a deleted user ends the streams opened with it within one heartbeat.
+  const revocationTimer = setInterval(() => {
+    const open = hub.credentials()
+    if (open.size) auth.liveCredentials(open).then(live => hub.endRevoked(live), error => console.error('[nodepulse] checking stream credentials failed:', error))
+  }, config.heartbeatSeconds * 1000)
+  revocationTimer.unref()
   const aggregator = createAggregator(registry, { windowMs: config.windowSeconds * 1000, windowCount: config.windowCount, staleAfterSeconds: config.staleAfterSeconds })
   const channels = createChannels({ db, hub, registry, journal, aggregator }, {
     statsMs: config.statsIntervalSeconds * 1000, logsMs: config.logsIntervalSeconds * 1000, nodesMs: config.nodesIntervalSeconds * 1000,
@@ -129,6 +138,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun }),
     loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
+      clearInterval(revocationTimer)
       eventStream.close()
       await watcher.stop()
       channels.close()

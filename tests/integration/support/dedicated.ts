@@ -23,7 +23,7 @@ export interface HubStats {
   streams: Record<string, number>
   events_sent: number
   events_sent_by_channel: Record<string, number>
-  disconnects: { client: number, slow: number, ended: number, shutdown: number }
+  disconnects: { client: number, slow: number, ended: number, revoked: number, shutdown: number }
 }
 
 export interface Dedicated {
