@@ -68,14 +68,14 @@ describe('GET /api/v1/metrics/nodes/stats/stream', () => {
     })
   })
 
-  it('shows an agent online with its figures after it reports (null for what it did not send)', async () => {
+  it('shows an agent online with its figures after it reports (null memory and uptime when not sent, 0 backups)', async () => {
     const agent = await createAgent()
     const s = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', await asAdmin())
     await s.next()
     expect((await report(agent.id, agent.token, { json: { cpu_percent: 12.5, disk_percent: 51 } })).status).toBe(200)
     const seen = await s.next(m => m.data !== undefined && json<Snapshot>(m).nodes?.some(n => n.id === agent.id && n.status === 'online'), 4000)
     const node = json<Snapshot>(seen).nodes.find(n => n.id === agent.id)!
-    expect(node).toMatchObject({ status: 'online', cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: null, active_backups: null })
+    expect(node).toMatchObject({ status: 'online', cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: null, active_backups: 0 })
     expect(node.last_seen).toMatch(ISO_UTC)
   })
 
