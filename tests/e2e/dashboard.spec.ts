@@ -1,13 +1,12 @@
 import { test, expect, type APIRequestContext, type Locator, type Page } from '@playwright/test'
 import type { NodeView, StatsSampleInput } from '../../shared/contracts'
+import { E2E_STALE_AFTER_S as STALE_AFTER_S } from '../../playwright.config'
 import { logIn, secondsAgo } from './helpers'
 
 /** The dashboard's stream interval (DASHBOARD_INTERVAL): a change shows within this many seconds. */
 const INTERVAL_MS = 5000
 /** One interval plus time for the snapshot to travel and render. */
 const WITHIN_ONE_INTERVAL = INTERVAL_MS + 2000
-/** The e2e server's NODEPULSE_STALE_AFTER, as playwright.config.ts passes it. */
-const STALE_AFTER_S = Number(process.env.E2E_STALE_AFTER ?? 300)
 
 interface Agent { id: number, hostname: string, token: string }
 
@@ -116,7 +115,7 @@ test('an agent node fed through the API appears online within one interval, with
 })
 
 test('a node that stops reporting turns stale', async ({ page, request }) => {
-  test.skip(!(STALE_AFTER_S > 0 && STALE_AFTER_S <= 30), `needs E2E_STALE_AFTER ≤ 30 s for the e2e server's NODEPULSE_STALE_AFTER (it is ${process.env.E2E_STALE_AFTER ?? 'unset, so 300 s'})`)
+  test.skip(!(STALE_AFTER_S > 0 && STALE_AFTER_S <= 30), `needs E2E_STALE_AFTER ≤ 30 s for the e2e server's NODEPULSE_STALE_AFTER (it is ${STALE_AFTER_S} s)`)
   test.setTimeout(30_000 + STALE_AFTER_S * 1000 + 2 * INTERVAL_MS)
   const agent = await addNode(page, unique('quiet'))
   const quiet = card(page, agent.hostname)
