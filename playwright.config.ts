@@ -5,6 +5,12 @@ import { defineConfig } from '@playwright/test'
 
 /** Admin credentials the e2e server starts with (tests log in with these). */
 export const E2E_ADMIN = { username: 'admin', password: 'e2e-admin-password' }
+/**
+ * The e2e server's NODEPULSE_STALE_AFTER in seconds. 8 s lets the dashboard spec watch a node turn
+ * stale; the Nodes page refreshes every 5 s, so a shorter one could turn a node stale before that
+ * page shows it online.
+ */
+export const E2E_STALE_AFTER_S = Number(process.env.E2E_STALE_AFTER || 8)
 const port = Number(process.env.E2E_PORT ?? 3199)
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'nodepulse-e2e-'))
 
@@ -38,7 +44,7 @@ export default defineConfig({
       NODEPULSE_ADMIN_USER: E2E_ADMIN.username,
       NODEPULSE_ADMIN_PASSWORD: E2E_ADMIN.password,
       NODEPULSE_SAMPLE_INTERVAL: '1',
-      NODEPULSE_STALE_AFTER: process.env.E2E_STALE_AFTER ?? '300',
+      NODEPULSE_STALE_AFTER: String(E2E_STALE_AFTER_S),
     },
   },
 })

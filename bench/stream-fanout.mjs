@@ -15,7 +15,8 @@ const NODES = Number(values.nodes)
 const SECONDS = Number(values.seconds)
 const INTERVAL = Number(values.interval)
 
-const server = await startServer({ NODEPULSE_SSE_CLIENT_BUFFER: String(8 * 1024 * 1024) })
+// The server refuses streams past NODEPULSE_SSE_MAX_CLIENTS (default 1,000): room for every subscriber, and a margin.
+const server = await startServer({ NODEPULSE_SSE_CLIENT_BUFFER: String(8 * 1024 * 1024), NODEPULSE_SSE_MAX_CLIENTS: String(SUBSCRIBERS + 100) })
 const token = await adminToken(server.base)
 const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
 

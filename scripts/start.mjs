@@ -26,7 +26,8 @@ if (builtAt < changedAt || process.argv.includes('--build')) {
   }
 }
 
-const port = process.env.PORT ?? process.env.NITRO_PORT ?? '3000'
+// The server takes NITRO_PORT over PORT (Nitro's order); say the port it will really use.
+const port = process.env.NITRO_PORT || process.env.PORT || '3000'
 console.log(`[nodepulse] starting on http://localhost:${port} (Ctrl+C stops it)`)
 const server = spawn(process.execPath, [entry], { cwd: root, stdio: 'inherit', env: { ...process.env, PORT: port } })
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.kill(signal))

@@ -44,9 +44,11 @@ function num(env: Env, key: string, fallback: number, min: number, max: number):
 
 /** Reads NodePulse's settings from the environment; a bad value stops start-up with a message naming it. */
 export function loadConfig(env: Env = process.env): Config {
-  const sessionSecret = env.NODEPULSE_SESSION_SECRET || env.NUXT_SESSION_PASSWORD || undefined
+  // NUXT_SESSION_PASSWORD is nuxt-auth-utils' name for the same secret, read when ours is unset.
+  const secretVar = env.NODEPULSE_SESSION_SECRET ? 'NODEPULSE_SESSION_SECRET' : 'NUXT_SESSION_PASSWORD'
+  const sessionSecret = env[secretVar] || undefined
   if (sessionSecret && sessionSecret.length < 32) {
-    throw new Error('NODEPULSE_SESSION_SECRET must be at least 32 characters long')
+    throw new Error(`${secretVar} must be at least 32 characters long`)
   }
   return {
     databaseUrl: env.DATABASE_URL || undefined,

@@ -22,3 +22,29 @@ export function createFailureLimiter(maxFailures: number, windowMs: number, maxK
     },
   }
 }
+
+/**
+ * Failed logins counted per (client address, username) and per client address alone, the latter
+ * allowing `perClientFactor` times as many: one client cannot try one password on many usernames.
+ * A success clears its username's count but not the client's, so a valid account cannot reset it.
+ */
+export function createLoginLimiter(maxAttempts: number, windowMs: number, perClientFactor = 5) {
+  const byUser = createFailureLimiter(maxAttempts, windowMs)
+  const byClient = createFailureLimiter(maxAttempts * perClientFactor, windowMs)
+  const userKey = (ip: string, username: string) => `${ip}|${username.toLowerCase()}`
+  return {
+    /** Seconds until this client may try this username again, or 0 when it may now. */
+    retryAfter(ip: string, username: string, now = Date.now()): number {
+      return Math.max(byClient.retryAfter(ip, now), byUser.retryAfter(userKey(ip, username), now))
+    },
+    fail(ip: string, username: string, now = Date.now()): void {
+      byClient.fail(ip, now)
+      byUser.fail(userKey(ip, username), now)
+    },
+    succeed(ip: string, username: string): void {
+      byUser.succeed(userKey(ip, username))
+    },
+  }
+}
+
+export type LoginLimiter = ReturnType<typeof createLoginLimiter>

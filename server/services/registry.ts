@@ -190,7 +190,8 @@ export function toNodeStats(node: NodeState, now: number, staleAfterSeconds: num
     memory_percent: s?.memoryPercent ?? null,
     disk_percent: s?.diskPercent ?? null,
     uptime_seconds: s?.uptimeSeconds ?? null,
-    active_backups: s?.activeBackups ?? (isMaster ? 0 : null),
+    // A node that has reported runs 0 backups unless it said otherwise; null means never reported.
+    active_backups: s || isMaster ? (s?.activeBackups ?? 0) : null,
     last_seen: isMaster ? null : node.lastSeen?.toISOString() ?? null,
   }
 }

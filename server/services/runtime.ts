@@ -14,7 +14,7 @@ import { createIngest, type Ingest } from './ingest'
 import { createJournal, type Journal } from './journal'
 import { startMasterSampler } from './master'
 import { createNodeService, type NodeService } from './nodes'
-import { createFailureLimiter } from './ratelimit'
+import { createLoginLimiter, type LoginLimiter } from './ratelimit'
 import { createMetrics, type Metrics } from './prometheus'
 import { createRegistry, type Registry } from './registry'
 import { createNodeStreams, type NodeStreams } from './streams'
@@ -41,7 +41,7 @@ export interface Services {
   aggregator: Aggregator
   channels: Channels
   webhooks: Webhooks
-  loginLimiter: ReturnType<typeof createFailureLimiter>
+  loginLimiter: LoginLimiter
   masterId: number
   sessionSecret: string
   startedAt: Date
@@ -136,7 +136,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     hub,
     streams,
     metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun }),
-    loginLimiter: createFailureLimiter(config.loginMaxAttempts, 15 * 60_000),
+    loginLimiter: createLoginLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
       clearInterval(revocationTimer)
       eventStream.close()

@@ -7,7 +7,13 @@ import { toNodeStats, type NodeState, type Registry } from './registry'
 
 export interface StreamsOptions { staleAfterSeconds: number, masterId: number }
 
-interface Ticker { timer: NodeJS.Timeout, last: { at: number, buf: Buffer } | null }
+interface Ticker {
+  timer: NodeJS.Timeout
+  /** The newest encoded snapshot (a tick's or a joiner's) and the registry layout it was built from. */
+  last: { at: number, layout: number, buf: Buffer } | null
+  /** A build for joiners in progress: everyone who joins meanwhile waits for this one. */
+  building: Promise<Buffer> | null
+}
 
 type Builder = () => Promise<unknown> | unknown
 
@@ -35,6 +41,9 @@ export function nodeDetail(node: NodeState): Record<string, unknown> {
  */
 export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOptions) {
   const tickers = new Map<string, Ticker>()
+  // Bumped when a node is added, changed or removed (not on samples): a snapshot built before
+  // that would show a joiner the old node list, so it is not reused.
+  let layout = 0
 
   function stop(topic: string): void {
     const ticker = tickers.get(topic)
@@ -43,16 +52,37 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
     tickers.delete(topic)
   }
 
+  const deletedMessage = (id: number) => encodeSse({ event: 'deleted', id, timestamp: new Date().toISOString() })
+
   hub.onTopicChange((topic, subscribers) => {
     if (subscribers === 0) stop(topic)
   })
   registry.subscribe(({ type, node }) => {
-    if (type === 'deleted') hub.endTopics(t => t.startsWith(`node-stats:node:${node.id}:`), encodeSse({ event: 'deleted', id: node.id, timestamp: new Date().toISOString() }))
+    if (type !== 'sampled') layout++
+    if (type === 'deleted') hub.endTopics(t => t.startsWith(`node-stats:node:${node.id}:`), deletedMessage(node.id))
   })
 
-  const snapshot = async (build: Builder): Promise<Buffer> => encodeSse(await build())
+  async function build(ticker: Ticker, builder: Builder): Promise<Buffer> {
+    const builtFrom = layout
+    const buf = encodeSse(await builder())
+    ticker.last = { at: Date.now(), layout: builtFrom, buf }
+    return buf
+  }
 
-  function ensureTicker(topic: string, intervalSeconds: number, build: Builder): Ticker {
+  /**
+   * The snapshot for a client joining between ticks: the newest one while it is younger than the
+   * interval and the node list has not changed since, else one build shared by every joiner.
+   */
+  function current(ticker: Ticker, periodMs: number, builder: Builder): Promise<Buffer> {
+    const last = ticker.last
+    if (last && last.layout === layout && Date.now() - last.at < periodMs) return Promise.resolve(last.buf)
+    ticker.building ??= build(ticker, builder).finally(() => {
+      ticker.building = null
+    })
+    return ticker.building
+  }
+
+  function ensureTicker(topic: string, intervalSeconds: number, builder: Builder): Ticker {
     let ticker = tickers.get(topic)
     if (ticker) return ticker
     // Ticks follow a fixed timeline (start + k × interval): a tick delayed by a busy event loop
@@ -60,15 +90,15 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
     const period = intervalSeconds * 1000
     const start = Date.now()
     let k = 0
-    const t: Ticker = { timer: setTimeout(tick, period), last: null }
+    const t: Ticker = { timer: setTimeout(tick, period), last: null, building: null }
     async function tick() {
       k = Math.max(k + 1, Math.floor((Date.now() - start) / period))
       if (tickers.get(topic) !== t) return
+      // Nobody is listening (a first build failed, or every joiner left before subscribing).
+      if (hub.count(topic) === 0) return stop(topic)
       t.timer = setTimeout(tick, Math.max(0, start + (k + 1) * period - Date.now()))
       try {
-        const buf = await snapshot(build)
-        t.last = { at: Date.now(), buf }
-        hub.publishSnapshot(topic, buf)
+        hub.publishSnapshot(topic, await build(t, builder))
       }
       catch (error) {
         console.error(`[nodepulse] building the ${topic} snapshot failed:`, error)
@@ -78,10 +108,22 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
     return ticker
   }
 
-  async function open(req: IncomingMessage, res: ServerResponse, topic: string, intervalSeconds: number, build: Builder): Promise<void> {
-    const ticker = ensureTicker(topic, intervalSeconds, build)
-    // A new subscriber gets a current snapshot at once: the ticker's if it is fresh, else one built now.
-    const fresh = ticker.last && Date.now() - ticker.last.at < 1000 ? ticker.last.buf : await snapshot(build)
+  /**
+   * Subscribes a client to a snapshot topic: `connected`, a current snapshot, then every tick.
+   * `gone` says whether the stream's subject disappeared while the client was joining; if so the
+   * client gets that final message instead of snapshots, and the stream ends.
+   */
+  async function open(req: IncomingMessage, res: ServerResponse, topic: string, intervalSeconds: number, builder: Builder, gone?: () => Buffer | null): Promise<void> {
+    const ticker = ensureTicker(topic, intervalSeconds, builder)
+    let first: Buffer
+    try {
+      first = await current(ticker, intervalSeconds * 1000, builder)
+    }
+    catch (error) {
+      // No one subscribed: do not leave a ticker running for nobody.
+      if (hub.count(topic) === 0) stop(topic)
+      throw error
+    }
     if (res.destroyed) {
       // The client left while its first snapshot was built.
       if (hub.count(topic) === 0) stop(topic)
@@ -89,9 +131,11 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
     }
     const connected = encodeSse({ event: 'connected', interval: intervalSeconds, timestamp: new Date().toISOString() })
     const client = hub.subscribe(req, res, topic, [connected])
-    hub.send(client, fresh)
+    const farewell = gone?.()
+    if (farewell) return hub.endTopics(t => t === topic, farewell)
+    hub.send(client, first)
     // Another subscriber may have left meanwhile and stopped the ticker.
-    ensureTicker(topic, intervalSeconds, build)
+    ensureTicker(topic, intervalSeconds, builder)
   }
 
   const now = () => ({ now: Date.now(), timestamp: new Date().toISOString() })
@@ -105,7 +149,10 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
       })
     },
 
-    /** `/api/v1/metrics/nodes/{id}/stats/stream`: one node with its detail; ends when the node is deleted. */
+    /**
+     * `/api/v1/metrics/nodes/{id}/stats/stream`: one node with its detail; ends with a `deleted`
+     * message when the node is deleted, also if that happens while the client is joining.
+     */
     node(req: IncomingMessage, res: ServerResponse, id: number, intervalSeconds: number) {
       return open(req, res, `node-stats:node:${id}:${intervalSeconds}`, intervalSeconds, () => {
         const t = now()
@@ -113,10 +160,13 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
         if (!node) return { timestamp: t.timestamp, node: null }
         const payload: NodeDetailStats = { ...toNodeStats(node, t.now, opts.staleAfterSeconds), detail: nodeDetail(node) }
         return { timestamp: t.timestamp, node: payload }
-      })
+      }, () => (registry.get(id) ? null : deletedMessage(id)))
     },
 
-    /** `/api/v1/metrics/node/stream`: seed 000's old master-only full metrics blob. */
+    /**
+     * `/api/v1/metrics/node/stream`: seed 000's old master-only full metrics blob. Its figures are
+     * the master's newest sample, so they change at NODEPULSE_SAMPLE_INTERVAL (`sampled_at` says when).
+     */
     master(req: IncomingMessage, res: ServerResponse, intervalSeconds: number) {
       return open(req, res, `node-stats:master:${intervalSeconds}`, intervalSeconds, async () => masterBlob(registry.get(opts.masterId), await readOs()))
     },

@@ -1,5 +1,5 @@
 import type { H3Event } from 'h3'
-import { hashToken } from '../services/crypto'
+import { hashToken, safeEqualHex } from '../services/crypto'
 import { NodeConflictError } from '../services/nodes'
 import type { NodeState } from '../services/registry'
 
@@ -24,15 +24,21 @@ export async function withNodeConflicts<T>(action: () => Promise<T>): Promise<T>
 /**
  * Checks an agent's `Authorization: Bearer <node token>` for node `id`:
  * 401 without a valid agent token, 404 for an unknown node, 403 for another node's token.
+ * The token's SHA-256 is compared with node `id`'s stored hash in constant time; only a token
+ * that does not match is looked up by its hash, to tell an unknown token from another node's.
  */
 export async function requireAgent(event: H3Event, id: number): Promise<NodeState> {
   const header = getRequestHeader(event, 'authorization')
   const token = header && /^Bearer\s+(\S+)$/i.exec(header)?.[1]
   if (!token) throw createError({ statusCode: 401, message: 'Send the node\'s agent token as Authorization: Bearer <token>' })
+  const invalid = () => createError({ statusCode: 401, message: 'Invalid agent token' })
+  if (token.length > 200) throw invalid()
   const { registry } = await services()
-  const owner = token.length <= 200 ? registry.findByTokenHash(hashToken(token)) : undefined
-  if (!owner) throw createError({ statusCode: 401, message: 'Invalid agent token' })
-  const node = await findNode(id)
-  if (owner.id !== node.id) throw createError({ statusCode: 403, message: `This token belongs to another node and cannot report for node ${id}` })
-  return node
+  const hash = hashToken(token)
+  const node = registry.get(id)
+  if (node?.agentTokenHash && safeEqualHex(node.agentTokenHash, hash)) return node
+  const owner = registry.findByTokenHash(hash)
+  if (!owner) throw invalid()
+  if (!node) throw createError({ statusCode: 404, message: `Node ${id} not found` })
+  throw createError({ statusCode: 403, message: `This token belongs to another node and cannot report for node ${id}` })
 }

@@ -216,7 +216,7 @@ describe('seed 001 channels: wire format', () => {
     await d.report(agent, { cpu_percent: 12.5, disk_percent: 51, uptime_seconds: 9 })
     for (const s of [nodesPath, providers]) {
       const m = await s.next(x => x.event === 'nodes' && dataOf<NodesData>(x).nodes.some(n => n.id === agent.id && n.status === 'online'), 2500)
-      expect(dataOf<NodesData>(m).nodes.find(n => n.id === agent.id)).toMatchObject({ cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: 9, active_backups: null })
+      expect(dataOf<NodesData>(m).nodes.find(n => n.id === agent.id)).toMatchObject({ cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: 9, active_backups: 0 })
     }
     const at: number[] = []
     for (let i = 0; i < 3; i++) at.push((await nodesPath.next(named('nodes'), 2500)).receivedAt)

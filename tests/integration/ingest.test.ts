@@ -38,11 +38,11 @@ describe('POST /api/v1/nodes/:id/stats: accepted reports', () => {
     expect(Math.abs(Date.parse(node.last_sample_at!) - lastSeen)).toBeLessThan(5000)
   })
 
-  it('takes optional figures as null', async () => {
+  it('takes optional figures as null (memory and uptime stay null; a node that reported runs 0 backups)', async () => {
     const agent = await createAgent()
     const res = await report(agent.id, agent.token, { json: { cpu_percent: 0, disk_percent: 100, memory_percent: null, uptime_seconds: null } })
     expect(res.status, res.text).toBe(200)
-    expect(await getNode(agent.id)).toMatchObject({ status: 'online', cpu_percent: 0, disk_percent: 100, memory_percent: null, uptime_seconds: null, active_backups: null })
+    expect(await getNode(agent.id)).toMatchObject({ status: 'online', cpu_percent: 0, disk_percent: 100, memory_percent: null, uptime_seconds: null, active_backups: 0 })
   })
 
   it('stores a timestamped batch; the newest sample (not the last sent) becomes the node\'s figures', async () => {

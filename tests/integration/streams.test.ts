@@ -21,11 +21,24 @@ async function stream(path: string, auth?: Parameters<typeof openStream>[1]) {
   return s
 }
 
-async function hubClients(): Promise<number> {
-  const res = await api<{ data: { total_clients: number } }>('GET', '/api/realtime/hub/stats', { auth: await asAdmin() })
+/** Subscribers of these hub topics only (other files share the server and open streams of their own). */
+async function subscribers(topics: string[]): Promise<number> {
+  const res = await api<{ data: { streams: Record<string, number> } }>('GET', '/api/realtime/hub/stats', { auth: await asAdmin() })
   expect(res.status).toBe(200)
-  return res.body.data.total_clients
+  return topics.reduce((sum, t) => sum + (res.body.data.streams[t] ?? 0), 0)
 }
+
+async function masterId(): Promise<number> {
+  const nodes = await api<NodeStats[]>('GET', '/api/v1/nodes', { auth: await asAdmin() })
+  return nodes.body.find(n => n.is_master)!.id
+}
+
+/** Seed 000's three streams; the per-node one follows the master, which always exists. */
+const seedStreams = (master: number) => [
+  { name: 'unified', path: '/api/v1/metrics/nodes/stats/stream' },
+  { name: 'per-node', path: `/api/v1/metrics/nodes/${master}/stats/stream` },
+  { name: 'legacy', path: '/api/v1/metrics/node/stream' },
+]
 
 async function waitFor(check: () => Promise<boolean>, ms = 5000) {
   const end = Date.now() + ms
@@ -68,36 +81,15 @@ describe('GET /api/v1/metrics/nodes/stats/stream', () => {
     })
   })
 
-  it('shows an agent online with its figures after it reports (null for what it did not send)', async () => {
+  it('shows an agent online with its figures after it reports (null memory and uptime when not sent, 0 backups)', async () => {
     const agent = await createAgent()
     const s = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', await asAdmin())
     await s.next()
     expect((await report(agent.id, agent.token, { json: { cpu_percent: 12.5, disk_percent: 51 } })).status).toBe(200)
     const seen = await s.next(m => m.data !== undefined && json<Snapshot>(m).nodes?.some(n => n.id === agent.id && n.status === 'online'), 4000)
     const node = json<Snapshot>(seen).nodes.find(n => n.id === agent.id)!
-    expect(node).toMatchObject({ status: 'online', cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: null, active_backups: null })
+    expect(node).toMatchObject({ status: 'online', cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: null, active_backups: 0 })
     expect(node.last_seen).toMatch(ISO_UTC)
-  })
-
-  it('honours the interval within 10 % and serves two intervals side by side', async () => {
-    const auth = await asAdmin()
-    const one = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', auth)
-    const two = await stream('/api/v1/metrics/nodes/stats/stream?interval=2', auth)
-    // The server's own build times of consecutive ticks: receipt times would add this machine's load to the figure.
-    const gaps = async (s: SseStream, count: number) => {
-      await s.next() // connected
-      await s.next() // the snapshot sent on connect
-      const at: number[] = []
-      for (let i = 0; i < count; i++) at.push(Date.parse(json<Snapshot>(await s.next(undefined, 5000)).timestamp))
-      return at.slice(1).map((t, i) => t - at[i]!)
-    }
-    const [gapsOne, gapsTwo] = await Promise.all([gaps(one, 6), gaps(two, 4)])
-    const mean = (g: number[]) => g.reduce((a, b) => a + b, 0) / g.length
-    // The interval holds within 10 % on average; one tick may be late by a busy moment, not by half an interval.
-    expect(Math.abs(mean(gapsOne) - 1000)).toBeLessThanOrEqual(100)
-    expect(Math.abs(mean(gapsTwo) - 2000)).toBeLessThanOrEqual(200)
-    for (const g of gapsOne) expect(Math.abs(g - 1000)).toBeLessThan(500)
-    for (const g of gapsTwo) expect(Math.abs(g - 2000)).toBeLessThan(1000)
   })
 
   it('accepts a bearer token, an API token or a stream token as ?token=, and the session cookie', async () => {
@@ -118,28 +110,86 @@ describe('GET /api/v1/metrics/nodes/stats/stream', () => {
     }
   })
 
-  it('refuses bad intervals with 400 and missing or bad credentials with 401, before streaming', async () => {
-    const auth = await asAdmin()
-    for (const bad of ['0', '61', 'abc', '2.5', '-1', '']) {
-      expectError(await api('GET', `/api/v1/metrics/nodes/stats/stream?interval=${bad}`, { auth }), 400, 'interval')
-    }
-    expectError(await api('GET', '/api/v1/metrics/nodes/stats/stream'), 401)
-    expectError(await api('GET', '/api/v1/metrics/nodes/stats/stream?token=np_not-a-real-token'), 401)
-    expectError(await api('GET', '/api/v1/metrics/nodes/stats/stream', { auth: { bearer: 'np_wrong' } }), 401)
-  })
-
   it('removes a client that disconnects from the hub', async () => {
-    await waitFor(async () => (await hubClients()) === 0)
+    // Intervals no other test uses, so only this test's clients are counted.
+    const topics = ['node-stats:all:7', 'node-stats:all:13']
+    await waitFor(async () => (await subscribers(topics)) === 0)
     const auth = await asAdmin()
-    const a = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', auth)
-    const b = await stream('/api/v1/metrics/nodes/stats/stream?interval=3', auth)
+    const a = await stream('/api/v1/metrics/nodes/stats/stream?interval=7', auth)
+    const b = await stream('/api/v1/metrics/nodes/stats/stream?interval=13', auth)
     await a.next()
     await b.next()
-    expect(await hubClients()).toBe(2)
+    expect(await subscribers(topics)).toBe(2)
     a.close()
-    await waitFor(async () => (await hubClients()) === 1)
+    await waitFor(async () => (await subscribers(topics)) === 1)
     b.close()
-    await waitFor(async () => (await hubClients()) === 0)
+    await waitFor(async () => (await subscribers(topics)) === 0)
+  })
+})
+
+describe('seed 000\'s three streams: unified, per-node and legacy', () => {
+  it('send the SSE headers and `connected` first', async () => {
+    for (const { name, path } of seedStreams(await masterId())) {
+      const s = await stream(`${path}?interval=1`, await asAdmin())
+      expect(s.status, name).toBe(200)
+      expect(s.headers.get('content-type'), name).toMatch(/^text\/event-stream/)
+      expect(s.headers.get('cache-control'), name).toContain('no-cache')
+      expect(s.headers.get('x-accel-buffering'), name).toBe('no')
+      const first = await s.next()
+      expect(first.event, name).toBeUndefined()
+      expect(json<{ event: string, interval: number }>(first), name).toMatchObject({ event: 'connected', interval: 1 })
+      expect(json<{ timestamp: string }>(await s.next()).timestamp, name).toMatch(ISO_UTC)
+      s.close()
+    }
+  })
+
+  it('honour the interval within 10 % by the server\'s clock and deliver at that pace, side by side', async () => {
+    const auth = await asAdmin()
+    const [unified, perNode, legacy] = seedStreams(await masterId())
+    const runs = [
+      { name: 'unified, 1 s', path: unified!.path, interval: 1, ticks: 6 },
+      { name: 'unified, 2 s', path: unified!.path, interval: 2, ticks: 4 },
+      { name: 'per-node, 1 s', path: perNode!.path, interval: 1, ticks: 6 },
+      { name: 'legacy, 2 s', path: legacy!.path, interval: 2, ticks: 4 },
+    ]
+    const opened = await Promise.all(runs.map(r => stream(`${r.path}?interval=${r.interval}`, auth)))
+    const measured = await Promise.all(runs.map(async (r, i) => {
+      const s = opened[i]!
+      await s.next() // connected
+      await s.next() // the snapshot sent on connect
+      const stamped: number[] = []
+      const received: number[] = []
+      for (let k = 0; k < r.ticks; k++) {
+        const m = await s.next(undefined, r.interval * 1000 + 5000)
+        stamped.push(Date.parse(json<{ timestamp: string }>(m).timestamp))
+        received.push(m.receivedAt)
+      }
+      const gaps = (at: number[]) => at.slice(1).map((t, j) => t - at[j]!)
+      return { ...r, server: gaps(stamped), client: gaps(received) }
+    }))
+    const mean = (g: number[]) => g.reduce((a, b) => a + b, 0) / g.length
+    for (const { name, interval, server: byServer, client: byClient } of measured) {
+      const ms = interval * 1000
+      // The server's timestamps of consecutive ticks: within 10 % on average; one tick may be late
+      // by a busy moment, not by half an interval.
+      expect(Math.abs(mean(byServer) - ms), `${name}: server gaps ${byServer.join(', ')}`).toBeLessThanOrEqual(ms * 0.1)
+      for (const g of byServer) expect(Math.abs(g - ms), `${name}: server gaps ${byServer.join(', ')}`).toBeLessThan(ms / 2)
+      // Receipt times add this machine's load (and the test runner's) to the figure: a looser bound.
+      expect(Math.abs(mean(byClient) - ms), `${name}: receipt gaps ${byClient.join(', ')}`).toBeLessThanOrEqual(ms * 0.25)
+      for (const g of byClient) expect(g, `${name}: receipt gaps ${byClient.join(', ')}`).toBeLessThan(ms * 2)
+    }
+  })
+
+  it('refuse bad intervals with 400 and missing or bad credentials with 401, before streaming', async () => {
+    const auth = await asAdmin()
+    for (const { path } of seedStreams(await masterId())) {
+      for (const bad of ['0', '61', 'abc', '2.5', '-1', '']) {
+        expectError(await api('GET', `${path}?interval=${bad}`, { auth }), 400, 'interval')
+      }
+      expectError(await api('GET', path), 401)
+      expectError(await api('GET', `${path}?token=np_not-a-real-token`), 401)
+      expectError(await api('GET', path, { auth: { bearer: 'np_wrong' } }), 401)
+    }
   })
 })
 

@@ -42,7 +42,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODEPULSE_STREAM_TOKEN_TTL: '4' })).toThrow('NODEPULSE_STREAM_TOKEN_TTL=4 is invalid')
   })
 
-  it('refuses a session secret shorter than 32 characters', () => {
-    expect(() => loadConfig({ NODEPULSE_SESSION_SECRET: 'short' })).toThrow('at least 32 characters')
+  it('refuses a session secret shorter than 32 characters, naming the variable, and reads NUXT_SESSION_PASSWORD when ours is unset', () => {
+    expect(() => loadConfig({ NODEPULSE_SESSION_SECRET: 'short' })).toThrow('NODEPULSE_SESSION_SECRET must be at least 32 characters')
+    expect(() => loadConfig({ NUXT_SESSION_PASSWORD: 'short' })).toThrow('NUXT_SESSION_PASSWORD must be at least 32 characters')
+    expect(loadConfig({ NUXT_SESSION_PASSWORD: 'n'.repeat(32) }).sessionSecret).toBe('n'.repeat(32))
+    expect(loadConfig({ NODEPULSE_SESSION_SECRET: 's'.repeat(32), NUXT_SESSION_PASSWORD: 'n'.repeat(32) }).sessionSecret).toBe('s'.repeat(32))
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createFailureLimiter } from '../../server/services/ratelimit'
+import { createFailureLimiter, createLoginLimiter } from '../../server/services/ratelimit'
 
 const t0 = 1_700_000_000_000
 
@@ -52,5 +52,38 @@ describe('createFailureLimiter', () => {
     expect(limiter.retryAfter('live', t0 + 70_000)).toBe(40)
     expect(limiter.retryAfter('new', t0 + 70_000)).toBe(60)
     expect(limiter.retryAfter('old-1', t0 + 70_000)).toBe(0)
+  })
+})
+
+describe('createLoginLimiter', () => {
+  it('limits one username per client at the limit', () => {
+    const limiter = createLoginLimiter(3, 60_000)
+    for (let i = 0; i < 3; i++) limiter.fail('1.2.3.4', 'Alice', t0)
+    expect(limiter.retryAfter('1.2.3.4', 'alice', t0)).toBe(60)
+    expect(limiter.retryAfter('1.2.3.4', 'bob', t0)).toBe(0)
+    expect(limiter.retryAfter('5.6.7.8', 'alice', t0)).toBe(0)
+  })
+
+  it('limits a client spraying usernames at five times the limit, for every username', () => {
+    const limiter = createLoginLimiter(3, 60_000)
+    // 15 names, one failure each: no username reaches 3, but the client reaches 3 × 5.
+    for (let i = 0; i < 14; i++) limiter.fail('1.2.3.4', `user-${i}`, t0 + i)
+    expect(limiter.retryAfter('1.2.3.4', 'someone-else', t0 + 14)).toBe(0)
+    limiter.fail('1.2.3.4', 'user-14', t0 + 14)
+    expect(limiter.retryAfter('1.2.3.4', 'someone-else', t0 + 14)).toBe(60)
+    expect(limiter.retryAfter('1.2.3.4', 'user-0', t0 + 14)).toBe(60)
+    // Other clients are not affected, and the window ends the block.
+    expect(limiter.retryAfter('5.6.7.8', 'someone-else', t0 + 14)).toBe(0)
+    expect(limiter.retryAfter('1.2.3.4', 'someone-else', t0 + 60_000)).toBe(0)
+  })
+
+  it('does not let a successful login reset the client\'s count', () => {
+    const limiter = createLoginLimiter(2, 60_000, 2)
+    limiter.fail('1.2.3.4', 'a', t0)
+    limiter.fail('1.2.3.4', 'b', t0)
+    limiter.fail('1.2.3.4', 'c', t0)
+    limiter.succeed('1.2.3.4', 'mine')
+    limiter.fail('1.2.3.4', 'd', t0)
+    expect(limiter.retryAfter('1.2.3.4', 'mine', t0)).toBe(60)
   })
 })

@@ -101,6 +101,13 @@ describe('toNodeStats / toNodeView', () => {
     expect(toNodeStats(state({ kind: 'master', lastSeen: new Date(now - 86_400_000) }), now, 300)).toMatchObject({ status: 'online', is_master: true, active_backups: 0, last_seen: null })
   })
 
+  it('gives an agent that reported without active_backups 0 backups, but keeps memory and uptime null', () => {
+    const latest = { ts: new Date(now - 10_000), cpuPercent: 4, memoryPercent: null, diskPercent: 5, uptimeSeconds: null, activeBackups: null, detail: null }
+    expect(toNodeStats(state({ lastSeen: new Date(now - 10_000), latest }), now, 300)).toMatchObject({
+      status: 'online', memory_percent: null, uptime_seconds: null, active_backups: 0,
+    })
+  })
+
   it('shows a reporting agent\'s latest figures and status', () => {
     const latest = { ts: new Date(now - 400_000), cpuPercent: 1.5, memoryPercent: 2.5, diskPercent: 3.5, uptimeSeconds: 9, activeBackups: 1, detail: null }
     const stale = state({ lastSeen: new Date(now - 301_000), latest })

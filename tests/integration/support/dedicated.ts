@@ -46,7 +46,12 @@ export interface Dedicated {
 
 const ERR_OUTPUT = (srv: RunningServer) => `\n--- server output ---\n${srv.output().slice(-3000)}`
 
-export async function startDedicated(label: string, env: Record<string, string>): Promise<Dedicated> {
+/**
+ * Starts a server of the test's own on the project's driver (a database of its own on
+ * TEST_DATABASE_URL in the Postgres project, dropped by `stop`). Nothing is logged in: for a first
+ * run without NODEPULSE_ADMIN_PASSWORD, pass `{ NODEPULSE_ADMIN_PASSWORD: '' }`.
+ */
+export async function startOwnServer(label: string, env: Record<string, string>): Promise<{ srv: RunningServer, stop: () => Promise<void> }> {
   const project = inject('server')
   let databaseUrl: string | undefined
   let drop = async () => {}
@@ -72,6 +77,18 @@ export async function startDedicated(label: string, env: Record<string, string>)
     await drop()
     throw error
   }
+  return {
+    srv,
+    async stop() {
+      await srv.stop()
+      await drop()
+    },
+  }
+}
+
+/** A server of the test's own (see `startOwnServer`), logged in as its admin with a session and an API token. */
+export async function startDedicated(label: string, env: Record<string, string>): Promise<Dedicated> {
+  const { srv, stop } = await startOwnServer(label, env)
   const baseURL = srv.info.baseURL
 
   const call: Dedicated['call'] = async (method, path, opts = {}) => {
@@ -121,10 +138,7 @@ export async function startDedicated(label: string, env: Record<string, string>)
       if (!kb) throw new Error(`no VmRSS in /proc/${srv.pid}/status`)
       return Number(kb[1]) * 1024
     },
-    async stop() {
-      await srv.stop()
-      await drop()
-    },
+    stop,
   }
   const token = await call<{ token: string }>('POST', '/api/v1/tokens', { auth: { cookie }, json: { name: `${label}-admin`, role: 'admin' } })
   if (token.status !== 201) throw new Error(`token on the ${label} server: ${token.text}${ERR_OUTPUT(srv)}`)
