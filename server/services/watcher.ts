@@ -53,21 +53,23 @@ export function createWatcher(deps: { db: Database, registry: Registry, log: Eve
 
   const unsubscribe = journal.onCommit((entries) => {
     for (const e of entries) {
-      if (e.kind !== 'report' || e.row.activeBackups === null) continue
+      if (e.kind !== 'report') continue
       const prev = backups.get(e.row.nodeId) ?? { ts: 0, count: 0 }
       const ts = e.row.ts.getTime()
       // A catch-up sample older than what is known says nothing about now.
       if (ts < prev.ts) continue
-      backups.set(e.row.nodeId, { ts, count: e.row.activeBackups })
+      // A sample without the figure counts as none running, as the dashboard shows it.
+      const count = e.row.activeBackups ?? 0
+      backups.set(e.row.nodeId, { ts, count })
       const node = registry.get(e.row.nodeId)
-      if (!node || prev.count === e.row.activeBackups || !opts.isLeader()) continue
-      const started = e.row.activeBackups > prev.count
-      const n = Math.abs(e.row.activeBackups - prev.count)
+      if (!node || prev.count === count || !opts.isLeader()) continue
+      const started = count > prev.count
+      const n = Math.abs(count - prev.count)
       const { data, ...ids } = about(node)
       const event: NewEvent = {
         ...ids, type: started ? 'backup_started' : 'backup_completed', severity: started ? 'info' : 'success', resourceType: 'backup',
         message: started ? `${n} backup${n > 1 ? 's' : ''} started on ${node.hostname}` : `${n} backup${n > 1 ? 's' : ''} finished on ${node.hostname}`,
-        data: { ...data, active_backups: e.row.activeBackups, previous_active_backups: prev.count, source: 'active_backups' },
+        data: { ...data, active_backups: count, previous_active_backups: prev.count, source: 'active_backups' },
       }
       // Not awaited: the journal is announcing, and this write queues behind it.
       recording = recording.then(() => log.record(event)).catch(error => console.error('[nodepulse] recording a backup event failed:', error))

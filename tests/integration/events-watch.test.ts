@@ -84,13 +84,12 @@ describe('the watcher', () => {
     expect(await clusterOf('w2')).toEqual(['ok', 'degraded', 'ok'])
   })
 
-  it('logs backup_started and backup_completed as active_backups rises and falls, and nothing when it holds or is absent', async () => {
+  it('logs backup_started and backup_completed as active_backups rises and falls, and nothing while it holds (a node that never sends it has none: see the first test)', async () => {
     const node = await d.createAgent()
     const backups = async () => (await eventsOf(`node_id=${node.id}&resource_type=backup`)).map(e => `${e.event_type}:${e.data.previous_active_backups}->${e.data.active_backups}`)
     const now = Date.now()
     await d.report(node, { cpu_percent: 1, disk_percent: 1, active_backups: 2, timestamp: new Date(now - 4000).toISOString() })
     await d.report(node, { cpu_percent: 1, disk_percent: 1, active_backups: 2, timestamp: new Date(now - 3000).toISOString() })
-    await d.report(node, { cpu_percent: 1, disk_percent: 1, timestamp: new Date(now - 2500).toISOString() })
     await d.report(node, { cpu_percent: 1, disk_percent: 1, active_backups: 1, timestamp: new Date(now - 2000).toISOString() })
     // A late catch-up sample from before says nothing about now.
     await d.report(node, { cpu_percent: 1, disk_percent: 1, active_backups: 7, timestamp: new Date(now - 10_000).toISOString() })
@@ -131,5 +130,32 @@ describe('the watcher', () => {
     expect(json<{ event_type: string, timestamp: number }>(beat)).toEqual({ event_type: 'heartbeat', timestamp: expect.any(Number) })
     expect(beat.id).toBeUndefined()
     s.close()
+  })
+})
+
+describe('revoked credentials', () => {
+  it('end the streams opened with them within a heartbeat, and only those', async () => {
+    const login = await fetch(`${d.baseURL}/api/v1/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: d.srv.info.adminUser, password: d.srv.info.adminPassword }),
+    })
+    const cookie = login.headers.getSetCookie().find(c => c.startsWith('nodepulse_session='))!.split(';')[0]!
+    const token = await d.call<{ id: number, token: string }>('POST', '/api/v1/tokens', { json: { name: 'revoke-me', role: 'viewer' } })
+    const before = (await d.hubStats()).disconnects.revoked
+    const bySession = await openStream('/api/v1/events/stream', { cookie }, {}, d.baseURL)
+    const byToken = await openStream('/stream/stats', { bearer: token.body.token }, {}, d.baseURL)
+    const other = await openStream('/api/v1/metrics/nodes/stats/stream?interval=1', { cookie: d.cookie }, {}, d.baseURL)
+    await Promise.all([bySession.next(), byToken.next(), other.next()])
+
+    expect((await d.call('POST', '/api/v1/auth/logout', { auth: { cookie } })).status).toBe(200)
+    await Promise.race([bySession.ended, sleep(3000).then(() => { throw new Error('the logged-out session\'s stream is still open') })])
+    expect((await d.call('DELETE', `/api/v1/tokens/${token.body.id}`)).status).toBe(204)
+    await Promise.race([byToken.ended, sleep(3000).then(() => { throw new Error('the deleted token\'s stream is still open') })])
+
+    // The admin's other session keeps streaming.
+    const count = other.messages.length
+    await other.next(m => m.data !== undefined && other.messages.indexOf(m) >= count, 3000)
+    other.close()
+    expect((await d.hubStats()).disconnects.revoked - before).toBe(2)
   })
 })

@@ -35,6 +35,7 @@ describe('GET /api/v1/nodes', () => {
       last_seen: null,
       kind: 'master',
       labels: {},
+      maintenance: false,
       created_at: expect.stringMatching(ISO),
       last_sample_at: expect.stringMatching(ISO),
     })
@@ -54,7 +55,7 @@ describe('GET /api/v1/nodes', () => {
     expect(res.body.find(n => n.id === agent.id)).toEqual({
       id: agent.id, hostname: agent.hostname, status: 'offline', is_master: false,
       cpu_percent: null, memory_percent: null, disk_percent: null, uptime_seconds: null, active_backups: null, last_seen: null,
-      kind: 'agent', labels: {}, created_at: agent.created_at, last_sample_at: null,
+      kind: 'agent', labels: {}, maintenance: false, created_at: agent.created_at, last_sample_at: null,
     })
     expect(res.text).not.toContain(agent.token)
   })
@@ -83,7 +84,7 @@ describe('POST /api/v1/nodes', () => {
     expect(res.body).toEqual({
       id: expect.any(Number), hostname, status: 'offline', is_master: false,
       cpu_percent: null, memory_percent: null, disk_percent: null, uptime_seconds: null, active_backups: null, last_seen: null,
-      kind: 'agent', labels: { cluster: 'eu-1', role: 'web' }, created_at: expect.stringMatching(ISO), last_sample_at: null,
+      kind: 'agent', labels: { cluster: 'eu-1', role: 'web' }, maintenance: false, created_at: expect.stringMatching(ISO), last_sample_at: null,
       token: expect.stringMatching(/^npa_[\w-]{43}$/),
     })
     const fetched = await api<NodeView>('GET', `/api/v1/nodes/${res.body.id}`, { auth: await asAdmin() })
