@@ -43,13 +43,25 @@ export const useEventsStore = defineStore('events', () => {
   let saveTimer: ReturnType<typeof setTimeout> | undefined
   let countTimer: ReturnType<typeof setTimeout> | undefined
 
+  function save() {
+    saveTimer = undefined
+    if (!owner) return
+    void saveCachedEvents(owner, unsaved, lastEventId.value, KEPT_EVENTS)
+    unsaved = []
+  }
+
   function scheduleSave() {
     clearTimeout(saveTimer)
-    saveTimer = setTimeout(() => {
-      if (!owner) return
-      void saveCachedEvents(owner, unsaved, lastEventId.value, KEPT_EVENTS)
-      unsaved = []
-    }, SAVE_DELAY_MS)
+    saveTimer = setTimeout(save, SAVE_DELAY_MS)
+  }
+
+  // A save still waiting when the page goes away is started at once, so a reload resumes from here.
+  if (import.meta.client) {
+    window.addEventListener('pagehide', () => {
+      if (saveTimer === undefined) return
+      clearTimeout(saveTimer)
+      save()
+    })
   }
 
   /** Records an acknowledgement, for the event here and for anyone holding an older copy. */

@@ -127,6 +127,18 @@ test('after a reload the stream resumes from the newest event kept in the browse
   const agent = await addNode(page, `e2e-ev-resume-${Date.now()}`)
   await expect(toast(page, 'Node added', agent.hostname)).toBeVisible()
 
+  // The browser saves its position a moment after an event (the save is debounced): wait until it has.
+  await expect.poll(() => page.evaluate(() => new Promise<string | null>((resolve) => {
+    const open = indexedDB.open('nodepulse')
+    open.onerror = () => resolve(null)
+    open.onsuccess = () => {
+      const get = open.result.transaction('meta').objectStore('meta').get('lastEventId')
+      get.onsuccess = () => {
+        resolve(typeof get.result === 'string' ? get.result : null)
+        open.result.close()
+      }
+    }
+  }))).toMatch(/^\d+-\d+$/)
   const resumed = page.waitForRequest(r => r.url().includes('/api/v1/events/stream'))
   await page.reload()
   const url = new URL((await resumed).url())
