@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test, expect, type Locator, type Page } from '@playwright/test'
+import { E2E_STALE_AFTER_S } from '../../playwright.config'
 import type { NodeView } from '../../shared/contracts'
 import { logIn } from './helpers'
 import { startOwnServer } from './server'
@@ -11,8 +12,8 @@ import { startOwnServer } from './server'
  * acknowledgement, the stream's life across logout and a server restart, and the Webhooks page.
  */
 
-/** The e2e server's NODEPULSE_STALE_AFTER (scripts/e2e.mjs sets 8). */
-const STALE_AFTER_MS = Number(process.env.E2E_STALE_AFTER ?? 300) * 1000
+/** The e2e server's NODEPULSE_STALE_AFTER (playwright.config.ts: 8 s unless E2E_STALE_AFTER says otherwise). */
+const STALE_AFTER_MS = E2E_STALE_AFTER_S * 1000
 
 interface Agent { id: number, hostname: string, token: string }
 
@@ -48,7 +49,7 @@ async function settledCount(badge: Locator): Promise<number> {
 }
 
 test('a node that stops reporting raises a stale toast; the Events page lists it, and acknowledging it lowers the count', async ({ page }) => {
-  test.skip(STALE_AFTER_MS > 30_000, 'needs the e2e stale threshold of a few seconds (scripts/e2e.mjs)')
+  test.skip(STALE_AFTER_MS > 30_000, 'needs the e2e stale threshold of a few seconds (E2E_STALE_AFTER ≤ 30)')
   test.setTimeout(90_000)
   await logIn(page)
   await expect(streamState(page)).toHaveAttribute('data-state', 'connected')
