@@ -80,7 +80,7 @@ const elapsed = (Date.now() - start) / 1000
 reporters.forEach(t => clearTimeout(t))
 requests.forEach(r => r.destroy())
 await new Promise(r => setTimeout(r, 500))
-const hub = await (await fetch(`${server.base}/api/realtime/hub/stats`, { headers: auth })).json()
+const { data: hub } = await (await fetch(`${server.base}/api/realtime/hub/stats`, { headers: auth })).json()
 await server.stop()
 
 latencies.sort((a, b) => a - b)
