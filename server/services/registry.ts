@@ -27,6 +27,8 @@ export interface NodeState {
   latest: LatestSample | null
   /** Status changes of a node in maintenance are logged but do not alert. */
   maintenance: boolean
+  /** This instance's own master: sampled here, so online while this process runs. */
+  live: boolean
   /** The status and reachability the watcher last recorded (null before its first look). */
   watchedStatus: NodeStatus | null
   watchedReachable: boolean | null
@@ -46,6 +48,7 @@ export function createRegistry(db: Database) {
   const listeners = new Set<Listener>()
 
   const emit: Listener = change => listeners.forEach(l => l(change))
+  let localMasterId: number | null = null
 
   function put(row: NodeRow, latest: LatestSample | null): NodeState {
     const prev = byId.get(row.id)
@@ -54,6 +57,7 @@ export function createRegistry(db: Database) {
       id: row.id, hostname: row.hostname, kind: row.kind, labels: row.labels,
       createdAt: row.createdAt, lastSeen: row.lastSeen, agentTokenHash: row.agentTokenHash, latest,
       maintenance: row.maintenance, watchedStatus: parseStatus(row.watchedStatus), watchedReachable: row.watchedReachable,
+      live: row.id === localMasterId,
     }
     byId.set(row.id, state)
     if (row.agentTokenHash) byTokenHash.set(row.agentTokenHash, row.id)
@@ -107,6 +111,7 @@ export function createRegistry(db: Database) {
       await db.insert(nodes).values({ hostname, kind: 'master', watchedStatus: 'online', watchedReachable: true })
         .onConflictDoNothing({ target: nodes.hostname, where: sql`${nodes.kind} = 'master'` })
       const [row] = await db.select().from(nodes).where(sql`${nodes.kind} = 'master' and ${nodes.hostname} = ${hostname}`)
+      localMasterId = row!.id
       const existing = byId.get(row!.id)
       const state = put(row!, existing?.latest ?? null)
       if (!existing) emit({ type: 'created', node: state })
@@ -184,7 +189,7 @@ export function toNodeStats(node: NodeState, now: number, staleAfterSeconds: num
   return {
     id: node.id,
     hostname: node.hostname,
-    status: computeStatus({ isMaster, lastSeen: node.lastSeen }, now, staleAfterSeconds),
+    status: computeStatus(node, now, staleAfterSeconds),
     is_master: isMaster,
     cpu_percent: s?.cpuPercent ?? null,
     memory_percent: s?.memoryPercent ?? null,
@@ -192,7 +197,7 @@ export function toNodeStats(node: NodeState, now: number, staleAfterSeconds: num
     uptime_seconds: s?.uptimeSeconds ?? null,
     // A node that has reported runs 0 backups unless it said otherwise; null means never reported.
     active_backups: s || isMaster ? (s?.activeBackups ?? 0) : null,
-    last_seen: isMaster ? null : node.lastSeen?.toISOString() ?? null,
+    last_seen: node.live ? null : node.lastSeen?.toISOString() ?? null,
   }
 }
 

@@ -77,9 +77,9 @@ export function createWatcher(deps: { db: Database, registry: Registry, log: Eve
   })
 
   async function watchNode(node: NodeState, now: number): Promise<void> {
-    const status = computeStatus({ isMaster: node.kind === 'master', lastSeen: node.lastSeen }, now, opts.staleAfterSeconds)
+    const status = computeStatus(node, now, opts.staleAfterSeconds)
     const silentFor = node.lastSeen ? now - node.lastSeen.getTime() : null
-    const reachable = node.kind === 'master' ? true : silentFor === null ? null : silentFor <= opts.unreachableAfterSeconds * 1000
+    const reachable = node.live ? true : silentFor === null ? null : silentFor <= opts.unreachableAfterSeconds * 1000
     const prev = { status: node.watchedStatus, reachable: node.watchedReachable }
     if (prev.status === status && prev.reachable === reachable) return
     const { data, ...ids } = about(node)

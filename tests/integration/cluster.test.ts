@@ -33,17 +33,27 @@ const firstAfterConnected = async (s: Awaited<ReturnType<typeof openStream>>) =>
   return s.next(m => m.event !== undefined && m.event !== 'heartbeat', 5000)
 }
 
-describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on one Postgres', () => {
-  beforeAll(async () => {
-    const name = `np_cluster_${randomBytes(6).toString('hex')}`
-    const admin = postgres(adminUrl!, { max: 1, onnotice: () => {} })
-    await admin.unsafe(`create database ${name}`)
-    drop = async () => {
+/** A fresh database of the test's own on TEST_DATABASE_URL, and how to drop it. */
+async function clusterDatabase(): Promise<{ url: URL, drop: () => Promise<void> }> {
+  const name = `np_cluster_${randomBytes(6).toString('hex')}`
+  const admin = postgres(adminUrl!, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${name}`)
+  const url = new URL(adminUrl!)
+  url.pathname = `/${name}`
+  return {
+    url,
+    drop: async () => {
       await admin.unsafe(`drop database if exists ${name} with (force)`)
       await admin.end({ timeout: 5 })
-    }
-    const url = new URL(adminUrl!)
-    url.pathname = `/${name}`
+    },
+  }
+}
+
+describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on one Postgres', () => {
+  beforeAll(async () => {
+    const db = await clusterDatabase()
+    drop = db.drop
+    const url = db.url
     sql = postgres(url.toString(), { max: 1, onnotice: () => {} })
     const env = { NODEPULSE_ADMIN_PASSWORD: PASSWORD, NODEPULSE_SAMPLE_INTERVAL: '3600' }
     a = await startServer({ label: 'cluster-a', databaseUrl: url.toString(), env: { ...env, NODEPULSE_HOSTNAME: 'host-a' } })
@@ -68,11 +78,13 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on o
         method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${node.token}` }, body: JSON.stringify({ cpu_percent: cpu, disk_percent: 5 }),
       })
       expect((await post(a.info.baseURL, 41)).status).toBe(200)
-      const first = json<{ node_id: number, cpu_percent: number, hostname: string }>(await stream.next(m => m.event === 'reports', 5000))
+      // Only the agent's reports: each master's start-up sample may arrive at any point.
+      const ofNode = (m: SseMessage) => m.event === 'reports' && json<{ node_id: number }>(m).node_id === node.id
+      const first = json<{ node_id: number, cpu_percent: number, hostname: string }>(await stream.next(ofNode, 5000))
       expect(first).toMatchObject({ node_id: node.id, cpu_percent: 41, hostname: 'shared-agent' })
       // B learnt of the node A created: its agent token works there too, and B shows the figure A stored.
       expect((await post(b.info.baseURL, 42)).status).toBe(200)
-      expect(json<{ cpu_percent: number }>(await stream.next(m => m.event === 'reports', 5000)).cpu_percent).toBe(42)
+      expect(json<{ cpu_percent: number }>(await stream.next(ofNode, 5000)).cpu_percent).toBe(42)
       const seen = await fetch(`${a.info.baseURL}/api/v1/nodes/${node.id}`, { headers: { authorization: `Bearer ${tokenA}` } })
       expect(await seen.json()).toMatchObject({ status: 'online', cpu_percent: 42 })
     }
@@ -139,4 +151,51 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on o
     await until('the remaining instance holding the leader lock', () => leader(other), 15_000)
     await until('the new leader running housekeeping', async () => (await lastRun(other))! >= Math.floor(killedAt), 10_000)
   }, 40_000)
+})
+
+// A pair of its own whose masters sample every second and turn stale after 3 s of silence, so the
+// death of one instance shows on the other within seconds.
+describe.runIf(server.driver === 'postgres' && adminUrl)('an instance that dies, seen from the one that lives on', () => {
+  let x: RunningServer
+  let y: RunningServer
+  let dropPair = async () => {}
+  beforeAll(async () => {
+    const db = await clusterDatabase()
+    dropPair = db.drop
+    const env = { NODEPULSE_ADMIN_PASSWORD: PASSWORD, NODEPULSE_SAMPLE_INTERVAL: '1', NODEPULSE_STALE_AFTER: '3' }
+    x = await startServer({ label: 'cluster-x', databaseUrl: db.url.toString(), env: { ...env, NODEPULSE_HOSTNAME: 'host-x' } })
+    y = await startServer({ label: 'cluster-y', databaseUrl: db.url.toString(), env: { ...env, NODEPULSE_HOSTNAME: 'host-y' } })
+  }, 120_000)
+  afterAll(async () => {
+    await x?.stop()
+    await y?.stop()
+    await dropPair()
+  })
+
+  it('shows the dead instance\'s master stale, and the new leader\'s watcher logs it', async () => {
+    const holder = (await leader(x)) ? x : y
+    const other = holder === x ? y : x
+    const token = await bearer(other.info.baseURL)
+    interface Master { id: number, hostname: string, status: string, is_master: boolean, last_seen: string | null }
+    const masters = async () => ((await (await fetch(`${other.info.baseURL}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } })).json()) as Master[])
+      .filter(n => n.is_master)
+    const dead = holder === x ? 'host-x' : 'host-y'
+    const alive = holder === x ? 'host-y' : 'host-x'
+    // Both instances sample their hosts: each sees both masters online.
+    await until('both masters online on the survivor-to-be', async () => (await masters()).filter(m => m.status === 'online').length === 2, 10_000)
+
+    await holder.kill()
+    await until('the dead instance\'s master turning stale', async () => (await masters()).find(m => m.hostname === dead)?.status === 'stale', 15_000)
+    const after = await masters()
+    expect(after.find(m => m.hostname === alive)).toMatchObject({ status: 'online', last_seen: null })
+    const deadMaster = after.find(m => m.hostname === dead)!
+    expect(deadMaster.last_seen).not.toBeNull()
+    // The survivor took the lead, and its watcher logged the change of a node it does not sample.
+    await until('the survivor holding the leader lock', () => leader(other), 15_000)
+    await until('node_status_update online → stale for the dead master', async () => {
+      const res = await fetch(`${other.info.baseURL}/api/v1/events?node_id=${deadMaster.id}&event_type=node_status_update`, { headers: { authorization: `Bearer ${token}` } })
+      const page = (await res.json()) as { events: { data: { previous_status?: string, status?: string } }[] }
+      return page.events.some(e => e.data.previous_status === 'online' && e.data.status === 'stale')
+    }, 15_000)
+  }, 60_000)
 })

@@ -35,7 +35,7 @@ describe('matchesFilter', () => {
 describe('agentEvent', () => {
   const node = (over: Partial<NodeState> = {}): NodeState => ({
     id: 9, hostname: 'db-1', kind: 'agent', labels: { cluster: 'prod' }, createdAt: new Date(), lastSeen: null, agentTokenHash: null,
-    latest: null, maintenance: false, watchedStatus: null, watchedReachable: null, ...over,
+    latest: null, maintenance: false, watchedStatus: null, watchedReachable: null, live: false, ...over,
   })
 
   it('fills severity, resource and message by type, and keeps what the agent sent', () => {

@@ -23,7 +23,7 @@ describe('createRegistry', () => {
     const first = await registry.ensureMaster('hub-1')
     const again = await registry.ensureMaster('hub-1')
     expect(again.id).toBe(first.id)
-    expect(first).toMatchObject({ hostname: 'hub-1', kind: 'master', labels: {}, lastSeen: null, agentTokenHash: null, latest: null })
+    expect(first).toMatchObject({ hostname: 'hub-1', kind: 'master', labels: {}, lastSeen: null, agentTokenHash: null, latest: null, live: true })
     const rows = await handle.db.select().from(nodes).where(eq(nodes.hostname, 'hub-1'))
     expect(rows).toHaveLength(1)
   })
@@ -87,7 +87,7 @@ describe('createRegistry', () => {
 describe('toNodeStats / toNodeView', () => {
   const now = Date.UTC(2025, 5, 1, 12, 0, 0)
   const state = (over: Partial<NodeState>): NodeState => ({
-    id: 7, hostname: 'h', kind: 'agent', labels: { env: 'prod' }, createdAt: new Date(Date.UTC(2025, 0, 1)), lastSeen: null, agentTokenHash: 'secret-hash', latest: null, maintenance: false, watchedStatus: null, watchedReachable: null, ...over,
+    id: 7, hostname: 'h', kind: 'agent', labels: { env: 'prod' }, createdAt: new Date(Date.UTC(2025, 0, 1)), lastSeen: null, agentTokenHash: 'secret-hash', latest: null, maintenance: false, watchedStatus: null, watchedReachable: null, live: false, ...over,
   })
 
   it('gives an agent that never reported nulls and offline', () => {
@@ -97,8 +97,14 @@ describe('toNodeStats / toNodeView', () => {
     })
   })
 
-  it('gives the master last_seen null and 0 backups, always online', () => {
-    expect(toNodeStats(state({ kind: 'master', lastSeen: new Date(now - 86_400_000) }), now, 300)).toMatchObject({ status: 'online', is_master: true, active_backups: 0, last_seen: null })
+  it('gives this instance\'s master last_seen null and 0 backups, always online', () => {
+    expect(toNodeStats(state({ kind: 'master', live: true, lastSeen: new Date(now - 86_400_000) }), now, 300)).toMatchObject({ status: 'online', is_master: true, active_backups: 0, last_seen: null })
+  })
+
+  it('judges another instance\'s master by its samples, so it turns stale when that instance stops', () => {
+    const seen = new Date(now - 301_000)
+    expect(toNodeStats(state({ kind: 'master', lastSeen: seen }), now, 300)).toMatchObject({ status: 'stale', is_master: true, last_seen: seen.toISOString() })
+    expect(toNodeStats(state({ kind: 'master', lastSeen: new Date(now - 5_000) }), now, 300)).toMatchObject({ status: 'online', is_master: true })
   })
 
   it('gives an agent that reported without active_backups 0 backups, but keeps memory and uptime null', () => {
