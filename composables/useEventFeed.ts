@@ -5,9 +5,10 @@ import type { EventFilters } from '~/utils/eventFilters'
 const PAGE_SIZE = 50
 
 /**
- * The Events page's list: the history for the filters (newest first, paged back with "Load
- * older"), topped up live by the global stream's events that pass the same filters, each shown
- * once and with its latest acknowledgement.
+ * The Events page's list: the history for the filters (fetched newest first, paged back with
+ * "Load older"), topped up live by the global stream's events that pass the same filters, each
+ * shown once and with its latest acknowledgement, in the order the filters ask for (newest, or
+ * most severe first among what is loaded).
  */
 export function useEventFeed(filters: Readonly<Ref<EventFilters>>) {
   const { $api } = useNuxtApp()
@@ -41,7 +42,9 @@ export function useEventFeed(filters: Readonly<Ref<EventFilters>>) {
     }
   }
 
-  watch(filters, () => void load(false), { deep: true, immediate: true })
+  // Only what the server filters on reloads the history; the order is applied here.
+  const historyQuery = computed(() => JSON.stringify(eventHistoryQuery(filters.value)))
+  watch(historyQuery, () => void load(false), { immediate: true })
   // The stream could not resume: the history may have missed events too.
   watch(() => store.resets, () => void load(false))
 
@@ -58,7 +61,7 @@ export function useEventFeed(filters: Readonly<Ref<EventFilters>>) {
         return ack && !e.acknowledged_at ? { ...e, ...ack } : e
       })
       .filter(e => matchesEventFilters(e, f))
-      .sort((a, b) => b.id - a.id)
+      .sort(compareEvents(f.order))
   })
 
   return {

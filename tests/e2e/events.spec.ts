@@ -121,6 +121,34 @@ test('a burst of events makes a few toasts and one summary; the list pages back 
   await page.request.delete(`/api/v1/nodes/${agent.id}`)
 })
 
+test('the Events page orders by severity on request, keeping the order in the URL', async ({ page }) => {
+  await logIn(page)
+  const agent = await addNode(page, `e2e-ev-order-${Date.now()}`)
+  for (const severity of ['error', 'info', 'warning', 'success']) {
+    const response = await page.request.post(`/api/v1/nodes/${agent.id}/events`, {
+      headers: { authorization: `Bearer ${agent.token}` }, data: { event_type: 'error_report', severity, message: `ordered ${severity}` },
+    })
+    expect(response.status()).toBe(201)
+  }
+  await page.goto(`/events?node_id=${agent.id}&event_type=error_report`)
+  const severities = page.getByTestId('event-item').getByTestId('event-severity')
+  await expect(severities).toHaveText(['success', 'warning', 'info', 'error'])
+
+  await page.getByTestId('filter-order').selectOption('severity')
+  await expect(page).toHaveURL(/order=severity/)
+  await expect(severities).toHaveText(['error', 'warning', 'success', 'info'])
+  // A new event takes its place by severity, not at the top.
+  const late = await page.request.post(`/api/v1/nodes/${agent.id}/events`, {
+    headers: { authorization: `Bearer ${agent.token}` }, data: { event_type: 'error_report', severity: 'info', message: 'ordered late info' },
+  })
+  expect(late.status()).toBe(201)
+  await expect(severities).toHaveText(['error', 'warning', 'success', 'info', 'info'])
+  await page.reload()
+  await expect(page.getByTestId('filter-order')).toHaveValue('severity')
+  await expect(severities).toHaveText(['error', 'warning', 'success', 'info', 'info'])
+  await page.request.delete(`/api/v1/nodes/${agent.id}`)
+})
+
 test('after a reload the stream resumes from the newest event kept in the browser', async ({ page }) => {
   await logIn(page)
   await expect(streamState(page)).toHaveAttribute('data-state', 'connected')

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { EventView } from '../../shared/contracts'
 import { createEventToaster, isToastable, type ToastRequest } from '../../utils/eventToaster'
 import { eventTitle, isMaintenanceEvent } from '../../utils/eventText'
-import { eventHistoryQuery, matchesEventFilters, NO_FILTERS, parseEventFilters } from '../../utils/eventFilters'
+import { compareEvents, eventFiltersQuery, eventHistoryQuery, matchesEventFilters, NO_FILTERS, parseEventFilters } from '../../utils/eventFilters'
 
 let nextId = 1
 function event(patch: Partial<EventView> = {}): EventView {
@@ -79,9 +79,25 @@ describe('event toasts', () => {
 describe('event filters', () => {
   it('read from and write to the URL, defaults left out', () => {
     const f = parseEventFilters({ min_severity: 'warning', unacknowledged: '1', node_id: '12', event_type: 'backup_failed', junk: 'x' })
-    expect(f).toEqual({ event_type: 'backup_failed', min_severity: 'warning', node_id: 12, cluster_id: '', unacknowledged: true })
+    expect(f).toEqual({ event_type: 'backup_failed', min_severity: 'warning', node_id: 12, cluster_id: '', unacknowledged: true, order: 'newest' })
     expect(eventHistoryQuery(f)).toEqual({ event_type: 'backup_failed', min_severity: 'warning', node_id: '12', acknowledged: 'false' })
-    expect(parseEventFilters({ min_severity: 'loud', node_id: '0' })).toEqual(NO_FILTERS)
+    expect(parseEventFilters({ min_severity: 'loud', node_id: '0', order: 'random' })).toEqual(NO_FILTERS)
+  })
+
+  it('keep the severity order in the URL but not in the history query, which the server pages newest first', () => {
+    const f = parseEventFilters({ order: 'severity', cluster_id: 'eu' })
+    expect(f.order).toBe('severity')
+    expect(eventFiltersQuery(f)).toEqual({ cluster_id: 'eu', order: 'severity' })
+    expect(eventHistoryQuery(f)).toEqual({ cluster_id: 'eu' })
+  })
+
+  it('order newest first, or most severe first and newest first within a severity', () => {
+    const list = [
+      event({ id: 1, severity: 'error' }), event({ id: 2, severity: 'info' }), event({ id: 3, severity: 'warning' }),
+      event({ id: 4, severity: 'error' }), event({ id: 5, severity: 'success' }),
+    ]
+    expect([...list].sort(compareEvents('newest')).map(e => e.id)).toEqual([5, 4, 3, 2, 1])
+    expect([...list].sort(compareEvents('severity')).map(e => e.id)).toEqual([4, 1, 3, 5, 2])
   })
 
   it('match live events as the server filters the history', () => {
