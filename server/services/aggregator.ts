@@ -95,6 +95,7 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
         const v = values.filter((x): x is number => x !== null)
         return v.length ? Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 10) / 10 : null
       }
+      const aggregates = nodes.map(n => nodeAggregate(n.id, now)!)
       return {
         total_nodes: nodes.length,
         online: nodes.filter(n => n.status === 'online').length,
@@ -109,7 +110,14 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
         active_backups: nodes.reduce((a, n) => a + (n.active_backups ?? 0), 0),
         window_start: Math.floor((kept[0]?.start ?? now) / 1000),
         last_updated: Math.floor(lastUpdated / 1000),
-        nodes: nodes.map(n => nodeAggregate(n.id, now)!),
+        nodes: aggregates,
+        // Seed 001's own words, so clients written against it run as written (its browser example
+        // calls `total_cost.toFixed()` and `providers.length`): a node is a provider, a report a
+        // request; nodes have no tokens or cost. `providers` stays small: the figures are in `nodes`.
+        total_requests: totalReports,
+        total_tokens: 0,
+        total_cost: 0,
+        providers: aggregates.map(a => ({ provider_id: a.node_id, total_requests: a.reports })),
       }
     },
   }

@@ -133,6 +133,10 @@ describe('seed 001 channels: wire format', () => {
     expect(after.stale).toBe(after.nodes.filter(n => n.status === 'stale').length)
     expect(after.offline).toBe(after.nodes.filter(n => n.status === 'offline').length)
     expect(after.online + after.stale + after.offline).toBe(after.total_nodes)
+    // Seed 001's words for the same figures.
+    expect(after.total_requests).toBe(after.total_reports)
+    expect(after.providers).toEqual(after.nodes.map(n => ({ provider_id: n.node_id, total_requests: n.reports })))
+    expect([after.total_tokens, after.total_cost]).toEqual([0, 0])
     expect(after.avg_cpu_percent).toBe(mean(after.nodes.map(n => n.cpu_percent)))
     expect(after.avg_memory_percent).toBe(mean(after.nodes.map(n => n.memory_percent)))
     expect(after.avg_disk_percent).toBe(mean(after.nodes.map(n => n.disk_percent)))
@@ -191,7 +195,7 @@ describe('seed 001 channels: wire format', () => {
     const unacknowledged = { acknowledged_at: null, acknowledged_by: null }
     expect(rows.filter(ours).map(strip)).toEqual([
       { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} registered`, data: { hostname }, ...unacknowledged },
-      { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: null, resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname }, ...unacknowledged },
+      { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname }, ...unacknowledged },
       ...more.map(a => ({ event_type: 'node_registered', severity: 'info', node_id: a.id, cluster_id: null, resource_type: 'node', message: `Node ${a.hostname} registered`, data: { hostname: a.hostname }, ...unacknowledged })),
     ])
   })
@@ -400,6 +404,9 @@ describe('seed 001\'s Go client (ported line by line) reading the streams', () =
     expect(report.ID).toBe(`${ID.exec(report.ID)![1]}-${(JSON.parse(report.Data) as ReportData).id}`)
     const stats = JSON.parse(events.find(e => e.Type === 'stats')!.Data) as StatsData
     expect(Object.keys(stats).sort()).toEqual(STATS_KEYS)
+    // What the seed's clients print from it, as they are written (its browser example throws on a missing field).
+    expect(`Stats Update: ${stats.total_requests} requests, $${stats.total_cost.toFixed(4)} cost`).toMatch(/^Stats Update: \d+ requests, \$0\.0000 cost$/)
+    expect(`Providers: ${stats.providers.length}`).toBe(`Providers: ${stats.total_nodes}`)
   })
 
   it('gets the errors the Go code returns for a refused stream', async () => {

@@ -16,8 +16,13 @@ export interface StatsData {
   total_reports: number, rejected_reports: number, reports_per_minute: number
   avg_cpu_percent: number | null, avg_memory_percent: number | null, avg_disk_percent: number | null
   active_backups: number, window_start: number, last_updated: number, nodes: NodeAggregate[]
+  /** Seed 001's words for the same figures. */
+  total_requests: number, total_tokens: number, total_cost: number, providers: { provider_id: number, total_requests: number }[]
 }
-export const STATS_KEYS = ['active_backups', 'avg_cpu_percent', 'avg_disk_percent', 'avg_memory_percent', 'last_updated', 'nodes', 'offline', 'online', 'rejected_reports', 'reports_per_minute', 'stale', 'timestamp', 'total_nodes', 'total_reports', 'window_start']
+export const STATS_KEYS = [
+  'active_backups', 'avg_cpu_percent', 'avg_disk_percent', 'avg_memory_percent', 'last_updated', 'nodes', 'offline', 'online', 'providers',
+  'rejected_reports', 'reports_per_minute', 'stale', 'timestamp', 'total_cost', 'total_nodes', 'total_reports', 'total_requests', 'total_tokens', 'window_start',
+]
 
 export interface LogRow {
   id: number, event_type: string, severity: string, node_id: number | null, cluster_id: string | null, resource_type: string
