@@ -60,7 +60,7 @@ export function createNodeService(registry: Registry, log: EventLog) {
       const node = registry.get(id)
       if (id === masterId) throw new NodeConflictError('This is the master node (the host NodePulse runs on); it cannot be deleted while NodePulse runs')
       const removed = await registry.remove(id)
-      if (removed) await log.record({ type: 'node_removed', severity: 'warning', nodeId: id, message: `Node ${node?.hostname ?? id} removed`, data: { hostname: node?.hostname ?? null } })
+      if (removed) await log.record({ type: 'node_removed', severity: 'warning', nodeId: id, clusterId: node?.labels.cluster ?? null, message: `Node ${node?.hostname ?? id} removed`, data: { hostname: node?.hostname ?? null } })
       return removed
     },
   }

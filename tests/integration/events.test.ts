@@ -91,6 +91,9 @@ describe('GET /api/v1/events', () => {
     expect(types(await history(`${both}&severity=success&severity=warning`))).toEqual(['backup_completed', 'error_report'])
     expect(types(await history(`${both}&min_severity=warning`))).toEqual(['backup_failed', 'error_report'])
     expect(types(await history(`${both}&acknowledged=true`))).toEqual([])
+    // A removal is logged under the node's cluster too, so a cluster filter still shows it.
+    expect((await api('DELETE', `/api/v1/nodes/${b.id}`, { auth: await asAdmin() })).status).toBe(204)
+    expect(types(await history(`cluster_id=filter-b`))).toEqual(['backup_failed', 'node_registered', 'node_removed'])
   })
 
   it('answers 400 naming a bad filter or paging parameter, and 401 without auth', async () => {
