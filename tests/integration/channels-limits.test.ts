@@ -138,6 +138,45 @@ describe('a reader that stops reading', () => {
     expect(Date.now() - healthy.messages.at(-1)!.receivedAt).toBeLessThan(500)
   })
 
+  it('a reader dropped as slow reconnects with the last id it read and gets every report it missed, once and in order', async () => {
+    await agents(120)
+    const agent = await d.createAgent('limits-replay')
+    const before = await d.hubStats()
+    const { port } = new URL(d.baseURL)
+    const stalled = net.connect(Number(port), '127.0.0.1')
+    sockets.push(stalled)
+    stalled.pause()
+    let closed = false
+    const chunks: Buffer[] = []
+    stalled.on('close', () => (closed = true))
+    stalled.on('error', () => {})
+    stalled.write(`GET /stream/all HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${d.bearer}\r\nAccept: text/event-stream\r\n\r\n`)
+    await until('the stalled client connected', async () => (await d.hubStats()).streams.all === 1, 3000)
+    // Reports arrive while it does not read; then the stats snapshots fill its buffer and it is dropped.
+    const cpus = [11, 12, 13, 14, 15]
+    for (const cpu of cpus) await d.report(agent, { cpu_percent: cpu, disk_percent: 1 })
+    await until('the stalled client dropped as slow', async () => (await d.hubStats()).disconnects.slow === before.disconnects.slow + 1, 30_000)
+    for (const cpu of [16, 17]) await d.report(agent, { cpu_percent: cpu, disk_percent: 1 })
+
+    // It reads what reached it before the server hung up: whole messages each end with a blank line.
+    stalled.on('data', (c: Buffer) => chunks.push(c))
+    stalled.resume()
+    await until('the stalled socket closed', () => closed, 5000)
+    const received = [...Buffer.concat(chunks).toString('utf8').matchAll(/id: (\S+)\nevent: (\w+)\ndata: (.*)\n\n/g)]
+      .map(([, id, event, data]) => ({ id, event, data }))
+    const lastId = received.at(-1)!.id!
+    const got = (list: { event?: string, data?: string }[]) => list.filter(m => m.event === 'reports')
+      .map(m => JSON.parse(m.data!) as { node_id: number, cpu_percent: number }).filter(r => r.node_id === agent.id).map(r => r.cpu_percent)
+    const readBefore = got(received)
+
+    const again = await openStream('/stream/all', { bearer: d.bearer }, { 'last-event-id': lastId }, d.baseURL)
+    open.push(again)
+    await until('every report through the reconnect', () => [...readBefore, ...got(again.messages)].length >= cpus.length + 2, 5000)
+    await sleep(300)
+    expect([...readBefore, ...got(again.messages)], `read ${readBefore.length} before the drop (up to ${lastId}), then resumed`).toEqual([...cpus, 16, 17])
+    expect(again.messages.some(named('reset')), 'no reset: the position is still kept').toBe(false)
+  })
+
   it('a reader that keeps up is not dropped by the snapshots /stream/all sends on connect (each fits the buffer, together they do not)', async () => {
     await agents(120)
     const probe = await stream('/stream/nodes')

@@ -1,19 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NodeStats } from '../../shared/contracts'
-import { startServer, type RunningServer } from './support/server'
+import { startOwnServer } from './support/dedicated'
+import type { RunningServer } from './support/server'
 import { json, openStream } from './sse'
 
-// Its own server: a 2 s stale threshold and a 1 s heartbeat would disturb the shared one.
+// Its own server (on the project's driver): a 2 s stale threshold and a 1 s heartbeat would disturb the shared one.
 let srv: RunningServer
+let stop: () => Promise<void>
 let bearer: string
 beforeAll(async () => {
-  srv = await startServer({ label: 'status', env: { NODEPULSE_STALE_AFTER: '2', NODEPULSE_HEARTBEAT_INTERVAL: '1' } })
+  ({ srv, stop } = await startOwnServer('status', { NODEPULSE_STALE_AFTER: '2', NODEPULSE_HEARTBEAT_INTERVAL: '1' }))
   const login = await fetch(`${srv.info.baseURL}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: srv.info.adminUser, password: srv.info.adminPassword }) })
   const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!
   const token = await fetch(`${srv.info.baseURL}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ name: 'status', role: 'admin' }) })
   bearer = ((await token.json()) as { token: string }).token
 })
-afterAll(() => srv?.stop())
+afterAll(() => stop?.())
 
 const call = (method: string, path: string, body?: unknown, auth = bearer) => fetch(`${srv.info.baseURL}${path}`, {
   method, headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` }, body: body === undefined ? undefined : JSON.stringify(body),

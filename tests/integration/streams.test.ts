@@ -40,6 +40,17 @@ const seedStreams = (master: number) => [
   { name: 'legacy', path: '/api/v1/metrics/node/stream' },
 ]
 
+/** A node entry of seed 000: exactly these keys, each of the seed's type (numbers or null, ISO or null). */
+function expectSeedNode(n: NodeStats, keys: string[]) {
+  expect(Object.keys(n).sort()).toEqual(keys)
+  expect(typeof n.id).toBe('number')
+  expect(typeof n.hostname).toBe('string')
+  expect(['online', 'stale', 'offline']).toContain(n.status)
+  expect(typeof n.is_master).toBe('boolean')
+  for (const f of ['cpu_percent', 'memory_percent', 'disk_percent', 'uptime_seconds', 'active_backups'] as const) expect(numberOrNull(n[f]), `${f} of ${n.hostname}`).toBe(true)
+  expect(n.last_seen === null || ISO_UTC.test(n.last_seen), `last_seen ${n.last_seen}`).toBe(true)
+}
+
 async function waitFor(check: () => Promise<boolean>, ms = 5000) {
   const end = Date.now() + ms
   while (!(await check())) {
@@ -64,15 +75,7 @@ describe('GET /api/v1/metrics/nodes/stats/stream', () => {
     expect(snap.timestamp).toMatch(ISO_UTC)
     const ids = snap.nodes.map(n => n.id)
     expect(ids).toEqual([...ids].sort((a, b) => a - b))
-    for (const n of snap.nodes) {
-      expect(Object.keys(n).sort()).toEqual(SEED_FIELDS)
-      expect(typeof n.id).toBe('number')
-      expect(typeof n.hostname).toBe('string')
-      expect(['online', 'stale', 'offline']).toContain(n.status)
-      expect(typeof n.is_master).toBe('boolean')
-      for (const f of ['cpu_percent', 'memory_percent', 'disk_percent', 'uptime_seconds', 'active_backups'] as const) expect(numberOrNull(n[f]), `${f} of ${n.hostname}`).toBe(true)
-      expect(n.last_seen === null || ISO_UTC.test(n.last_seen)).toBe(true)
-    }
+    for (const n of snap.nodes) expectSeedNode(n, SEED_FIELDS)
     const master = snap.nodes.find(n => n.is_master)!
     expect(master).toMatchObject({ hostname: server.masterHostname, status: 'online', last_seen: null })
     expect(snap.nodes.find(n => n.id === agent.id)).toEqual({
@@ -201,8 +204,9 @@ describe('GET /api/v1/metrics/nodes/{id}/stats/stream', () => {
     expect(json<{ event: string }>(await s.next()).event).toBe('connected')
     const snap = json<NodeSnapshot>(await s.next(m => m.data !== undefined && json<NodeSnapshot>(m).node.cpu_percent !== null, 5000))
     expect(snap.timestamp).toMatch(ISO_UTC)
-    expect(Object.keys(snap.node).sort()).toEqual([...SEED_FIELDS, 'detail'].sort())
+    expectSeedNode(snap.node, [...SEED_FIELDS, 'detail'].sort())
     expect(snap.node).toMatchObject({ id: master.id, is_master: true, status: 'online', last_seen: null })
+    for (const f of ['cpu_percent', 'memory_percent', 'disk_percent', 'uptime_seconds', 'active_backups'] as const) expect(typeof snap.node[f], f).toBe('number')
     const d = snap.node.detail as { load: Record<string, number>, cpu_cores: number[], memory: { total_bytes: number }, disks: unknown[], network: unknown[], kind: string }
     expect(d.kind).toBe('master')
     expect(Object.keys(d.load).sort()).toEqual(['15m', '1m', '5m'])
@@ -217,7 +221,10 @@ describe('GET /api/v1/metrics/nodes/{id}/stats/stream', () => {
     const s = await stream(`/api/v1/metrics/nodes/${agent.id}/stats/stream?interval=1`, await asAdmin())
     await s.next()
     const snap = json<NodeSnapshot>(await s.next())
+    expect(snap.timestamp).toMatch(ISO_UTC)
+    expectSeedNode(snap.node, [...SEED_FIELDS, 'detail'].sort())
     expect(snap.node).toMatchObject({ id: agent.id, status: 'online', cpu_percent: 33, memory_percent: 20 })
+    expect(snap.node.last_seen).toMatch(ISO_UTC)
     expect(snap.node.detail).toMatchObject({ kind: 'agent', labels: { cluster: 'blue' }, reported: { cpu_percent: 33, disk_percent: 30, uptime_seconds: 1000 } })
   })
 
@@ -257,6 +264,11 @@ describe('GET /api/v1/metrics/node/stream (seed 000\'s old master-only stream)',
     expect(typeof blob.memory.swap_total_bytes).toBe('number')
     expect(blob.disks.length).toBeGreaterThan(0)
     expect(Array.isArray(blob.network)).toBe(true)
+    for (const n of blob.network as Record<string, unknown>[]) {
+      expect(Object.keys(n).sort()).toEqual(['iface', 'rx_bytes', 'rx_bytes_per_sec', 'tx_bytes', 'tx_bytes_per_sec'])
+      expect(typeof n.iface).toBe('string')
+      for (const f of ['rx_bytes', 'rx_bytes_per_sec', 'tx_bytes', 'tx_bytes_per_sec']) expect(numberOrNull(n[f]), `${f} of ${String(n.iface)}`).toBe(true)
+    }
     expect(typeof blob.os.platform).toBe('string')
     expect(blob.uptime_seconds).toBeGreaterThan(0)
   })
