@@ -6,8 +6,9 @@
  * tests/e2e there is nothing to run. Builds the app first unless scripts/test.mjs just did.
  */
 import { spawnSync } from 'node:child_process'
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
@@ -65,8 +66,12 @@ if (process.env.NODEPULSE_TEST_BUILT !== '1') {
 
 // The server's stale threshold (E2E_STALE_AFTER, 8 s unless set) is defaulted in playwright.config.ts,
 // so a plain `npx playwright test` runs with the same settings.
-const env = { ...process.env, CHROMIUM_PATH: chromium, E2E_PORT: process.env.E2E_PORT || String(await freePort()) }
+// One data directory for the run's server, made and removed here (playwright.config.ts would
+// otherwise make one each time a process imports it).
+const dataDir = process.env.E2E_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'nodepulse-e2e-'))
+const env = { ...process.env, CHROMIUM_PATH: chromium, E2E_PORT: process.env.E2E_PORT || String(await freePort()), E2E_DATA_DIR: process.env.E2E_DATA_DIR || dataDir }
 console.log(`e2e: ${found.length} spec file(s) in Chromium ${chromium}, server on port ${env.E2E_PORT}`)
 const result = spawnSync(npx, ['playwright', 'test', ...process.argv.slice(2)], { stdio: 'inherit', env })
 if (result.error) console.error(result.error.message)
+if (dataDir) rmSync(dataDir, { recursive: true, force: true })
 process.exit(result.status ?? 1)

@@ -4,7 +4,7 @@ import { and, asc, count, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-o
 import type { Role, TokenView, UserView } from '../../shared/contracts'
 import type { Database } from '../db'
 import { apiTokens, sessions, settings, users, type ApiTokenRow, type UserRow } from '../db/schema'
-import { DUMMY_PASSWORD_HASH, generateToken, hashPassword, hashToken, verifyPassword } from './crypto'
+import { DUMMY_PASSWORD_HASH, generateToken, hashPassword, hashToken, safeEqualHex, verifyPassword } from './crypto'
 
 /** Who is making a request. */
 export interface Principal {
@@ -156,6 +156,7 @@ export function createAuth(db: Database) {
      * Resolves a bearer/query token to a principal; undefined for unknown or expired tokens.
      * The token is looked up by its SHA-256 (unique index), so the database compares digests of the
      * presented secret, never the secret: how long a miss takes says nothing useful about a stored token.
+     * The digest found is then confirmed in constant time, as every token comparison is.
      */
     async verifyToken(token: string): Promise<Principal | undefined> {
       if (token.length > 200) return undefined
@@ -163,7 +164,7 @@ export function createAuth(db: Database) {
       const [row] = await db.select({ token: apiTokens, username: users.username }).from(apiTokens)
         .leftJoin(users, eq(users.id, apiTokens.userId))
         .where(and(eq(apiTokens.tokenHash, hash), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, new Date()))))
-      if (!row) return undefined
+      if (!row || !safeEqualHex(row.token.tokenHash, hash)) return undefined
       // A stream ticket acts for its user and loses its power with the user.
       if (row.token.kind === 'stream' && row.token.userId !== null && row.username === null) return undefined
       const lastUsed = row.token.lastUsedAt?.getTime() ?? 0
@@ -194,7 +195,7 @@ export function createAuth(db: Database) {
       const [row] = await db.select({ session: sessions, user: users }).from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
         .where(and(eq(sessions.tokenHash, hash), gt(sessions.expiresAt, new Date())))
-      if (!row) return undefined
+      if (!row || !safeEqualHex(row.session.tokenHash, hash)) return undefined
       if (Date.now() - row.session.lastSeenAt.getTime() > 60_000) {
         await db.update(sessions).set({ lastSeenAt: new Date() }).where(eq(sessions.id, row.session.id))
       }
