@@ -19,9 +19,6 @@ const integration = (name: string, globalSetup: string, groupOrder: number): Tes
 
 export default defineConfig({
   test: {
-    // Two test files at a time even on two cores: most integration files spend their time waiting
-    // on stream ticks and timers, not on the CPU, and two at a time halve the run (~8 to ~4.5 min).
-    maxWorkers: 2,
     projects: [
       {
         test: {

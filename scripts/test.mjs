@@ -3,31 +3,59 @@
  * `npm test`: builds the app once (always, so the tests test the current code), runs every
  * vitest project (unit, integration on PGlite, and on Postgres when TEST_DATABASE_URL is set),
  * then the Playwright end-to-end tests (scripts/e2e.mjs). Exits non-zero if any part fails.
+ *
+ * The Postgres project runs in a vitest process of its own beside the unit and PGlite ones: each
+ * has its own server and database, and most integration files wait on stream ticks and timers,
+ * so side by side they take about half as long. Within a process files still run one at a time,
+ * as the files sharing a server expect. The Postgres run's output is printed when it ends, so the
+ * two do not interleave.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
 
-function run(label, args, env = {}) {
+function run(label, args, { env = {}, buffered = false } = {}) {
   const started = Date.now()
-  console.log(`\n▶ ${label}: ${args.join(' ')}`)
-  const result = spawnSync(args[0], args.slice(1), { stdio: 'inherit', env: { ...process.env, ...env } })
-  const seconds = ((Date.now() - started) / 1000).toFixed(1)
-  const code = result.status ?? 1
-  if (result.error) console.error(result.error.message)
-  console.log(`${code === 0 ? '✔' : '✘'} ${label} ${code === 0 ? 'passed' : `failed (exit ${code})`} in ${seconds} s`)
-  return { label, code, seconds }
+  console.log(`\n▶ ${label}: ${args.join(' ')}${buffered ? ' (output follows when it ends)' : ''}`)
+  return new Promise((resolve) => {
+    const child = spawn(args[0], args.slice(1), { stdio: buffered ? ['ignore', 'pipe', 'pipe'] : 'inherit', env: { ...process.env, ...env } })
+    const output = []
+    if (buffered) {
+      child.stdout.on('data', chunk => output.push(chunk))
+      child.stderr.on('data', chunk => output.push(chunk))
+    }
+    const done = (code, error) => {
+      if (error) console.error(`${label}: ${error.message}`)
+      if (buffered) {
+        console.log(`\n▼ ${label} output:`)
+        process.stdout.write(Buffer.concat(output))
+      }
+      const seconds = ((Date.now() - started) / 1000).toFixed(1)
+      console.log(`${code === 0 ? '✔' : '✘'} ${label} ${code === 0 ? 'passed' : `failed (exit ${code})`} in ${seconds} s`)
+      resolve({ label, code, seconds })
+    }
+    child.on('error', error => done(1, error))
+    child.on('close', code => done(code ?? 1))
+  })
 }
 
 const results = []
-const build = run('build', [npx, 'nuxi', 'build'])
+const build = await run('build', [npx, 'nuxi', 'build'])
 results.push(build)
 if (build.code === 0) {
-  if (!process.env.TEST_DATABASE_URL) console.log('\n(TEST_DATABASE_URL is not set: the integration suite runs on PGlite only)')
-  results.push(run('vitest', [npx, 'vitest', 'run']))
-  results.push(run('e2e', [process.execPath, 'scripts/e2e.mjs'], { NODEPULSE_TEST_BUILT: '1' }))
+  if (process.env.TEST_DATABASE_URL) {
+    // Started first and buffered; the PGlite run prints as it goes.
+    const postgres = run('vitest postgres', [npx, 'vitest', 'run', '--project', 'integration-postgres'], { buffered: true })
+    const local = run('vitest', [npx, 'vitest', 'run', '--project', 'unit', '--project', 'integration-pglite'])
+    results.push(await local, await postgres)
+  }
+  else {
+    console.log('\n(TEST_DATABASE_URL is not set: the integration suite runs on PGlite only)')
+    results.push(await run('vitest', [npx, 'vitest', 'run']))
+  }
+  results.push(await run('e2e', [process.execPath, 'scripts/e2e.mjs'], { env: { NODEPULSE_TEST_BUILT: '1' } }))
 }
 
 console.log('\nSummary:')
-for (const r of results) console.log(`  ${r.code === 0 ? '✔' : '✘'} ${r.label.padEnd(8)} ${r.seconds} s`)
+for (const r of results) console.log(`  ${r.code === 0 ? '✔' : '✘'} ${r.label.padEnd(16)} ${r.seconds} s`)
 process.exit(results.every(r => r.code === 0) ? 0 : 1)
