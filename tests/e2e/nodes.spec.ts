@@ -1,6 +1,7 @@
 import { test, expect, type APIRequestContext } from '@playwright/test'
 import { E2E_ADMIN } from '../../playwright.config'
 import { logIn, parseCurl, secondsAgo, type CurlRequest } from './helpers'
+import { startOwnServer } from './server'
 
 /** Runs the request a curl command describes, as the operator's shell would. */
 function runCurl(request: APIRequestContext, curl: CurlRequest) {
@@ -151,4 +152,35 @@ test('logging out returns to the login page and ends the session', async ({ page
   await page.getByTestId('login-password').fill(E2E_ADMIN.password)
   await page.getByTestId('login-submit').click()
   await expect(page).toHaveURL(/\/tokens$/)
+})
+
+test('after a hostname change the old master turns stale on the dashboard and can be deleted; the live one cannot', async ({ browser }) => {
+  test.setTimeout(60_000)
+  const server = await startOwnServer({ NODEPULSE_HOSTNAME: 'e2e-old-host', NODEPULSE_STALE_AFTER: '3' })
+  const context = await browser.newContext({ baseURL: server.baseURL })
+  try {
+    await server.stop()
+    await server.start({ NODEPULSE_HOSTNAME: 'e2e-new-host' })
+    const page = await context.newPage()
+    await logIn(page)
+    const card = (hostname: string) => page.locator(`[data-testid="node-card"][data-hostname="${hostname}"]`)
+    await expect(card('e2e-new-host')).toHaveAttribute('data-status', 'online')
+    await expect(card('e2e-new-host').getByTestId('card-last-seen')).toHaveText('live')
+    // Nothing samples the old host any more: stale once its last sample is 3 s old, with its age shown.
+    await expect(card('e2e-old-host')).toHaveAttribute('data-status', 'stale', { timeout: 10_000 })
+    await expect(card('e2e-old-host').getByTestId('card-last-seen')).toHaveText(/ago$/)
+
+    await page.goto('/nodes')
+    const row = (hostname: string) => page.locator(`[data-testid="node-row"][data-hostname="${hostname}"]`)
+    await expect(row('e2e-new-host').getByTestId('delete-node')).toHaveCount(0)
+    await expect(row('e2e-old-host').getByTestId('rotate-token')).toHaveCount(0)
+    await row('e2e-old-host').getByTestId('delete-node').click()
+    await page.getByTestId('confirm-ok').click()
+    await expect(row('e2e-old-host')).toHaveCount(0)
+    await expect(row('e2e-new-host')).toHaveCount(1)
+  }
+  finally {
+    await context.close()
+    await server.dispose()
+  }
 })

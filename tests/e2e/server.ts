@@ -11,8 +11,8 @@ export interface OwnServer {
   baseURL: string
   /** Stops it (SIGTERM, as an operator would) and waits for the process to end. */
   stop: () => Promise<void>
-  /** Starts it again and waits until /api/health answers. */
-  start: () => Promise<void>
+  /** Starts it again (with these settings changed, if given) and waits until /api/health answers. */
+  start: (changed?: Record<string, string>) => Promise<void>
   /** Stops it for good and deletes its data. */
   dispose: () => Promise<void>
 }
@@ -49,7 +49,8 @@ export async function startOwnServer(env: Record<string, string> = {}): Promise<
   let child: ChildProcess | null = null
   let output = ''
 
-  const start = async () => {
+  const start = async (changed: Record<string, string> = {}) => {
+    Object.assign(fullEnv, changed)
     // Spawned directly (no shell): child.pid is the server itself, and stop() ends exactly it.
     const started = spawn(process.execPath, [SERVER_ENTRY], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })
     started.stdout!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-10_000)))
