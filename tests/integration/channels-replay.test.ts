@@ -331,10 +331,10 @@ describe('Last-Event-ID replay after a server restart', () => {
   })
 
   it('logs (on /stream/all) written while the client was away and the server went down and up arrive once, in order, then live ones', async () => {
-    const a = await d.createAgent()
     const first = await stream('/stream/all')
     await first.next(named('connected'))
-    await until('a\'s registration', () => logRows(first).some(l => l.node_id === a.id), 3000)
+    const a = await d.createAgent()
+    await until('a\'s registration', () => logRows(first).some(l => l.node_id === a.id), LOGS_INTERVAL_MS + 3000)
     const resumeFrom = lastId(first)
     first.close()
 
