@@ -10,6 +10,12 @@ export const isStatus = (value: string): value is NodeStatus => (STATUSES as rea
 /** Whether a query value names a sort. */
 export const isSortKey = (value: string): value is SortKey => (SORT_KEYS as readonly string[]).includes(value)
 
+/**
+ * The master of the instance serving the page: sampled by NodePulse itself, so always live and
+ * sent without last_seen. Another instance's master carries its last sample's time like any node.
+ */
+export const isLiveMaster = (node: Pick<NodeStats, 'is_master' | 'last_seen'>): boolean => node.is_master && node.last_seen === null
+
 /** Nodes that need a look come first: stopped reporting, then never reported. */
 const STATUS_RANK: Record<NodeStatus, number> = { stale: 0, offline: 1, online: 2 }
 const METRIC: Record<'cpu' | 'memory' | 'disk', (n: NodeStats) => number | null> = {

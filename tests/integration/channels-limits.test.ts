@@ -42,6 +42,30 @@ async function stream(path: string): Promise<SseStream> {
 }
 const named = (event: string) => (m: SseMessage) => m.event === event
 
+/**
+ * A raw client that sends its request for `path` and reads not a byte of the answer until
+ * `readRest()`, which then takes what reached it and resolves once the server has hung up.
+ */
+function stalledReader(path: string) {
+  const { port } = new URL(d.baseURL)
+  const socket = net.connect(Number(port), '127.0.0.1')
+  sockets.push(socket)
+  socket.pause()
+  let closed = false
+  socket.on('close', () => (closed = true))
+  socket.on('error', () => {})
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${d.bearer}\r\nAccept: text/event-stream\r\n\r\n`)
+  return {
+    async readRest(): Promise<string> {
+      const chunks: Buffer[] = []
+      socket.on('data', (c: Buffer) => chunks.push(c))
+      socket.resume()
+      await until('the stalled socket closed', () => closed, 5000)
+      return Buffer.concat(chunks).toString('utf8')
+    },
+  }
+}
+
 /** Registers agents until there are `count` of them, a few requests at a time. */
 async function agents(count: number): Promise<void> {
   const existing = (await d.call<unknown[]>('GET', '/api/v1/nodes')).body.length - 1
@@ -102,15 +126,7 @@ describe('a reader that stops reading', () => {
 
     const before = await d.hubStats()
     const rssBefore = d.rss()
-    // A raw client that sends its request and never reads a byte of the answer.
-    const { port } = new URL(d.baseURL)
-    const stalled = net.connect(Number(port), '127.0.0.1')
-    sockets.push(stalled)
-    stalled.pause()
-    let closed = false
-    stalled.on('close', () => (closed = true))
-    stalled.on('error', () => {})
-    stalled.write(`GET /stream/stats HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${d.bearer}\r\nAccept: text/event-stream\r\n\r\n`)
+    const stalled = stalledReader('/stream/stats')
     await until('the stalled client connected', async () => (await d.hubStats()).subscriptions.stats === 2, 3000)
 
     let rssMax = rssBefore
@@ -129,8 +145,7 @@ describe('a reader that stops reading', () => {
     expect(rssMax - rssBefore, `RSS grew by ${((rssMax - rssBefore) / 2 ** 20).toFixed(1)} MB while the reader stalled for ${tookMs} ms`).toBeLessThan(50 * 2 ** 20)
 
     // The server hung up on it: once it reads again it gets what was in flight, then the end.
-    stalled.resume()
-    await until('the stalled socket closed', () => closed, 5000)
+    await stalled.readRest()
     // The reader that kept up is still served, fresh.
     const n = healthy.messages.length
     await healthy.next(named('stats'), 1000)
@@ -142,15 +157,7 @@ describe('a reader that stops reading', () => {
     await agents(120)
     const agent = await d.createAgent('limits-replay')
     const before = await d.hubStats()
-    const { port } = new URL(d.baseURL)
-    const stalled = net.connect(Number(port), '127.0.0.1')
-    sockets.push(stalled)
-    stalled.pause()
-    let closed = false
-    const chunks: Buffer[] = []
-    stalled.on('close', () => (closed = true))
-    stalled.on('error', () => {})
-    stalled.write(`GET /stream/all HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${d.bearer}\r\nAccept: text/event-stream\r\n\r\n`)
+    const stalled = stalledReader('/stream/all')
     await until('the stalled client connected', async () => (await d.hubStats()).streams.all === 1, 3000)
     // Reports arrive while it does not read; then the stats snapshots fill its buffer and it is dropped.
     const cpus = [11, 12, 13, 14, 15]
@@ -159,10 +166,7 @@ describe('a reader that stops reading', () => {
     for (const cpu of [16, 17]) await d.report(agent, { cpu_percent: cpu, disk_percent: 1 })
 
     // It reads what reached it before the server hung up: whole messages each end with a blank line.
-    stalled.on('data', (c: Buffer) => chunks.push(c))
-    stalled.resume()
-    await until('the stalled socket closed', () => closed, 5000)
-    const received = [...Buffer.concat(chunks).toString('utf8').matchAll(/id: (\S+)\nevent: (\w+)\ndata: (.*)\n\n/g)]
+    const received = [...(await stalled.readRest()).matchAll(/id: (\S+)\nevent: (\w+)\ndata: (.*)\n\n/g)]
       .map(([, id, event, data]) => ({ id, event, data }))
     const lastId = received.at(-1)!.id!
     const got = (list: { event?: string, data?: string }[]) => list.filter(m => m.event === 'reports')

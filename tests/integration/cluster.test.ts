@@ -166,8 +166,8 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('an instance that dies,
     const db = await clusterDatabase()
     dropPair = db.drop
     const env = { NODEPULSE_ADMIN_PASSWORD: PASSWORD, NODEPULSE_SAMPLE_INTERVAL: '1', NODEPULSE_STALE_AFTER: '3' }
-    x = await startServer({ label: 'cluster-x', databaseUrl: db.url.toString(), env: { ...env, NODEPULSE_HOSTNAME: 'host-x' } })
-    y = await startServer({ label: 'cluster-y', databaseUrl: db.url.toString(), env: { ...env, NODEPULSE_HOSTNAME: 'host-y' } })
+    x = await startServer({ label: 'cluster-x', databaseUrl: db.url.toString(), env })
+    y = await startServer({ label: 'cluster-y', databaseUrl: db.url.toString(), env })
   }, 120_000)
   afterAll(async () => {
     await x?.stop()
@@ -182,8 +182,7 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('an instance that dies,
     interface Master { id: number, hostname: string, status: string, is_master: boolean, last_seen: string | null }
     const masters = async () => ((await (await fetch(`${other.info.baseURL}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } })).json()) as Master[])
       .filter(n => n.is_master)
-    const dead = holder === x ? 'host-x' : 'host-y'
-    const alive = holder === x ? 'host-y' : 'host-x'
+    const [dead, alive] = [holder.info.masterHostname, other.info.masterHostname]
     // Both instances sample their hosts: each sees both masters online.
     await until('both masters online on the survivor-to-be', async () => (await masters()).filter(m => m.status === 'online').length === 2, 10_000)
 
