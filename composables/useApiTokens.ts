@@ -1,4 +1,4 @@
-import type { Role, TokenView } from '~~/shared/contracts'
+import type { Role, TokenView } from '~~/shared/contracts/rest'
 
 /** An API token with its secret, which the server shows only in the answer that created it. */
 export type CreatedApiToken = TokenView & { token: string }

@@ -1,4 +1,4 @@
-import type { EventPage, EventView } from '~~/shared/contracts'
+import type { EventPage, EventView } from '~~/shared/contracts/seed002'
 import type { ApiError } from '~/utils/apiError'
 import type { EventFilters } from '~/utils/eventFilters'
 

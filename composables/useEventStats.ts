@@ -1,4 +1,4 @@
-import type { EventStats } from '~~/shared/contracts'
+import type { EventStats } from '~~/shared/contracts/seed002'
 import type { ApiError } from '~/utils/apiError'
 
 const REFRESH_MS = 15_000

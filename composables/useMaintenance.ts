@@ -1,4 +1,4 @@
-import type { NodeView } from '~~/shared/contracts'
+import type { NodeView } from '~~/shared/contracts/rest'
 
 /**
  * Which nodes are in maintenance (their status changes are logged but do not alert), and the

@@ -1,4 +1,4 @@
-import type { NodeStats } from '~~/shared/contracts'
+import type { NodeStats } from '~~/shared/contracts/seed000'
 import { filterNodes, sortNodes, type SortKey, type StatusFilter } from '~/utils/nodeList'
 
 /** Cards per page: enough to fill a wide screen, few enough that 1,000 nodes stay smooth. */

@@ -1,6 +1,4 @@
-import type { NodeStats } from '~~/shared/contracts'
-
-interface Snapshot { timestamp: string, nodes: NodeStats[] }
+import type { NodeStats, NodeStatsSnapshot } from '~~/shared/contracts/seed000'
 
 /** Seconds between the dashboard's snapshots (the seed's default); the header and the page share it. */
 export const DASHBOARD_INTERVAL = 5
@@ -11,7 +9,7 @@ export const DASHBOARD_INTERVAL = 5
  * `nodes` is the snapshot's own array (not deeply reactive), replaced whole on every message.
  */
 export function useNodeStats(interval = DASHBOARD_INTERVAL) {
-  const stream = useSharedStream<Snapshot>(`/api/v1/metrics/nodes/stats/stream?interval=${interval}`)
+  const stream = useSharedStream<NodeStatsSnapshot>(`/api/v1/metrics/nodes/stats/stream?interval=${interval}`)
   return {
     nodes: computed<NodeStats[]>(() => stream.data.value?.nodes ?? []),
     timestamp: computed(() => stream.data.value?.timestamp ?? null),

@@ -1,4 +1,4 @@
-import type { NodeView } from '~~/shared/contracts'
+import type { NodeView } from '~~/shared/contracts/rest'
 
 /** A node's agent token as the server shows it once (after adding the node or rotating). */
 export interface RevealedNodeToken { id: number, hostname: string, token: string }

@@ -1,4 +1,4 @@
-import type { Role, UserView } from '~~/shared/contracts'
+import type { Role, UserView } from '~~/shared/contracts/rest'
 
 /** The user accounts and the actions on them (admins only). */
 export function useUsers() {

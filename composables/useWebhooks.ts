@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import type { createWebhookBody, DeliveryView, WebhookView, WebhookWithSecret } from '~~/shared/contracts'
+import type { createWebhookBody, DeliveryView, WebhookView, WebhookWithSecret } from '~~/shared/contracts/rest'
 
 /** What the add form sends. */
 export type NewWebhook = z.input<typeof createWebhookBody>

@@ -1,5 +1,5 @@
 import { toast } from 'vue-sonner'
-import { EVENT_TYPES, type EventView } from '~~/shared/contracts'
+import { EVENT_TYPES, type EventView } from '~~/shared/contracts/seed002'
 import type { ToastRequest } from '~/utils/eventToaster'
 
 /**

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import type { MeView } from '~~/shared/contracts'
+import type { MeView } from '~~/shared/contracts/rest'
 
 /**
  * Who is logged in. `/me` is asked once per page load and after that only when a login,

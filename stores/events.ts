@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import type { EventPage, EventStats, EventView } from '~~/shared/contracts'
+import type { EventPage, EventStats, EventView } from '~~/shared/contracts/seed002'
 import type { SSEState } from '~/composables/useSSE'
 
 /** The global event stream's connection, as the header shows it. */

@@ -1,4 +1,4 @@
-import type { EventView } from '~~/shared/contracts'
+import type { EventView } from '~~/shared/contracts/seed002'
 import { toRaw } from 'vue'
 
 /** What survives a reload: recent events, and where the stream stopped. */

@@ -1,4 +1,4 @@
-import { SEVERITIES, SEVERITY_RANK, type EventView, type Severity } from '../shared/contracts'
+import { type EventView, SEVERITIES, type Severity, SEVERITY_RANK } from '../shared/contracts/seed002'
 
 /** How the Events page orders its list: newest first, or most severe first (then newest). */
 export type EventOrder = 'newest' | 'severity'

@@ -1,4 +1,4 @@
-import type { EventView } from '~~/shared/contracts'
+import type { EventView } from '~~/shared/contracts/seed002'
 
 const HEADLINES: Record<string, (e: EventView) => string> = {
   node_status_update: (e) => {

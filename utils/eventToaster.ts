@@ -1,4 +1,4 @@
-import { SEVERITY_RANK, type EventView, type Severity } from '../shared/contracts'
+import { type EventView, type Severity, SEVERITY_RANK } from '../shared/contracts/seed002'
 import { eventTitle, isMaintenanceEvent } from './eventText'
 
 /** One toast to show: `id` set means it replaces the toast shown with the same id. */

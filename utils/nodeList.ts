@@ -1,4 +1,4 @@
-import type { NodeStats, NodeStatus } from '~~/shared/contracts'
+import type { NodeStats, NodeStatus } from '~~/shared/contracts/seed000'
 
 export const SORT_KEYS = ['name', 'status', 'cpu', 'memory', 'disk'] as const
 export type SortKey = typeof SORT_KEYS[number]

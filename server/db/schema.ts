@@ -2,17 +2,14 @@ import { sql } from 'drizzle-orm'
 import {
   bigint, boolean, doublePrecision, index, integer, jsonb, pgSequence, pgTable, serial, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core'
-import { SEVERITIES } from '../../shared/contracts'
+import { DELIVERY_STATES, ROLES } from '../../shared/contracts/rest'
+import { NODE_KINDS, type HostDetail } from '../../shared/contracts/seed000'
+import { SEVERITIES } from '../../shared/contracts/seed002'
 
 const timestamps = {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }
-
-export const NODE_KINDS = ['master', 'agent'] as const
-export type NodeKind = (typeof NODE_KINDS)[number]
-export const ROLES = ['admin', 'viewer'] as const
-export type Role = (typeof ROLES)[number]
 
 /**
  * One position for everything the streams can replay: stats reports (node_samples) and the event
@@ -41,9 +38,6 @@ export const nodes = pgTable('nodes', {
   uniqueIndex('nodes_master_hostname_key').on(t.hostname).where(sql`${t.kind} = 'master'`),
 ])
 
-/** Extra figures a sample may carry beyond the summary (the master's load, per-core cpu, network rates). */
-export type SampleDetail = Record<string, unknown>
-
 /** Time series of reported stats; (node_id, ts) identifies a sample, so a re-sent batch stores nothing twice. */
 export const nodeSamples = pgTable('node_samples', {
   id: positionId(),
@@ -54,7 +48,8 @@ export const nodeSamples = pgTable('node_samples', {
   diskPercent: doublePrecision('disk_percent').notNull(),
   uptimeSeconds: bigint('uptime_seconds', { mode: 'number' }),
   activeBackups: integer('active_backups'),
-  detail: jsonb('detail').$type<SampleDetail>(),
+  /** Figures beyond the summary (the master's load, per-core cpu, memory bytes, filesystems, network rates). */
+  detail: jsonb('detail').$type<HostDetail>(),
   receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
 }, t => [
   // Serves "latest sample per node" and "samples of a node in a time range" (DESC scans are free).
@@ -100,8 +95,6 @@ export const webhooks = pgTable('webhooks', {
   enabled: boolean('enabled').notNull().default(true),
   ...timestamps,
 })
-
-export const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const
 
 /** One attempt series of sending one event to one webhook; `repeat` counts reminders of the same event. */
 export const webhookDeliveries = pgTable('webhook_deliveries', {
@@ -172,6 +165,8 @@ export const settings = pgTable('settings', {
 
 export type NodeRow = typeof nodes.$inferSelect
 export type SampleRow = typeof nodeSamples.$inferSelect
+/** A sample's figures: what ingest stores and what the registry keeps of each node's newest sample. */
+export type SampleValues = Pick<SampleRow, 'ts' | 'cpuPercent' | 'memoryPercent' | 'diskPercent' | 'uptimeSeconds' | 'activeBackups' | 'detail'>
 export type NewSample = typeof nodeSamples.$inferInsert
 export type EventRow = typeof events.$inferSelect
 export type WebhookRow = typeof webhooks.$inferSelect

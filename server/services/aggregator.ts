@@ -1,3 +1,4 @@
+import type { ClusterAggregate, NodeAggregate } from '../../shared/contracts/seed001'
 import type { ReportEntry } from './journal'
 import { toNodeStats, type Registry } from './registry'
 
@@ -46,7 +47,7 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
   }
 
   /** One node's figures over the kept windows, with its live state; undefined for an unknown node. */
-  function nodeAggregate(id: number, now = Date.now()) {
+  function nodeAggregate(id: number, now = Date.now()): NodeAggregate | undefined {
     const node = registry.get(id)
     if (!node) return undefined
     const s = toNodeStats(node, now, opts.staleAfterSeconds)
@@ -81,7 +82,7 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
     node: nodeAggregate,
 
     /** The cluster aggregate: counts by status, totals, the last minute's rate, averages of the latest figures. */
-    snapshot(now = Date.now()) {
+    snapshot(now = Date.now()): ClusterAggregate {
       const nodes = registry.list().map(n => toNodeStats(n, now, opts.staleAfterSeconds))
       const kept = inWindows(now)
       // Reports of the last 60 s: a window that only partly overlaps it counts pro rata.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { and, asc, count, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm'
-import type { Role, TokenView, UserView } from '../../shared/contracts'
+import type { Role, TokenView, UserView } from '../../shared/contracts/rest'
 import type { Database } from '../db'
 import { apiTokens, sessions, settings, users, type ApiTokenRow, type UserRow } from '../db/schema'
 import { DUMMY_PASSWORD_HASH, generateToken, hashPassword, hashToken, safeEqualHex, verifyPassword } from './crypto'

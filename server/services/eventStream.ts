@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { EventFilter, EventView } from '../../shared/contracts'
+import type { EventFilter, EventView } from '../../shared/contracts/seed002'
 import { eventId } from './channels'
 import { matchesFilter, toEventView, type EventLog } from './events'
 import { encodeSse, type Hub, type MessageMeta } from './hub'

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm'
 import type { z } from 'zod'
-import { SEVERITIES, SEVERITY_RANK, type agentEventBody, type EventFilter, type EventStats, type EventView, type Severity } from '../../shared/contracts'
+import { type agentEventBody, type EventFilter, type EventStats, type EventView, SEVERITIES, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
 import type { Database, Transaction } from '../db'
 import { events, type EventRow } from '../db/schema'
 import { lockJournal, type Journal } from './journal'

@@ -1,20 +1,12 @@
 import { inArray, sql } from 'drizzle-orm'
-import type { StatsReport } from '../../shared/contracts'
+import type { StatsReport } from '../../shared/contracts/ingest'
 import type { Database } from '../db'
-import { nodes, nodeSamples, type SampleDetail } from '../db/schema'
+import { nodes, nodeSamples, type SampleValues } from '../db/schema'
 import { createJournal, lockJournal, type Journal, type ReportEntry } from './journal'
 import type { Registry } from './registry'
 
-/** A validated sample ready to store. */
-export interface SampleInput {
-  ts: Date
-  cpuPercent: number
-  memoryPercent: number | null
-  diskPercent: number
-  uptimeSeconds: number | null
-  activeBackups: number | null
-  detail?: SampleDetail | null
-}
+/** A validated sample ready to store (agents' reports carry no detail). */
+export type SampleInput = Omit<SampleValues, 'detail'> & Partial<Pick<SampleValues, 'detail'>>
 
 export interface IngestResult { accepted: number, stored: number, duplicates: number, lastSeen: Date }
 

@@ -1,6 +1,6 @@
 import { asc, eq, gt, sql } from 'drizzle-orm'
 import type { Database } from '../db'
-import { events, nodeSamples, settings, type EventRow } from '../db/schema'
+import { events, nodeSamples, settings, type EventRow, type SampleRow, type SampleValues } from '../db/schema'
 
 /** Held for the length of every transaction that takes stream positions, on every instance. */
 export const JOURNAL_LOCK = 7310002
@@ -9,18 +9,9 @@ export const JOURNAL_CHANNEL = 'nodepulse_journal'
 const CATCH_UP_PAGE = 2000
 
 /** A stored stats sample as the reports channel carries it. */
-export interface ReportEntry {
-  id: number
-  nodeId: number
-  ts: Date
-  receivedAt: Date
-  cpuPercent: number
-  memoryPercent: number | null
-  diskPercent: number
-  uptimeSeconds: number | null
-  activeBackups: number | null
+export type ReportEntry = Pick<SampleRow, 'id' | 'nodeId' | 'receivedAt'> & Omit<SampleValues, 'detail'> & {
   /** Present when read back from the database by another instance (the master's extra figures). */
-  detail?: Record<string, unknown> | null
+  detail?: SampleValues['detail']
 }
 
 export type JournalEntry = { kind: 'log', row: EventRow } | { kind: 'report', row: ReportEntry }

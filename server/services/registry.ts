@@ -1,19 +1,12 @@
 import { desc, eq, sql } from 'drizzle-orm'
-import type { NodeStats, NodeStatus, NodeView } from '../../shared/contracts'
+import type { NodeView } from '../../shared/contracts/rest'
+import { NODE_STATUSES, type NodeKind, type NodeStats, type NodeStatus } from '../../shared/contracts/seed000'
 import type { Database } from '../db'
-import { nodes, nodeSamples, type NodeKind, type NodeRow, type SampleDetail } from '../db/schema'
+import { nodes, nodeSamples, type NodeRow, type SampleValues } from '../db/schema'
 import { computeStatus } from './status'
 
 /** The newest sample of a node, as the streams show it. */
-export interface LatestSample {
-  ts: Date
-  cpuPercent: number
-  memoryPercent: number | null
-  diskPercent: number
-  uptimeSeconds: number | null
-  activeBackups: number | null
-  detail: SampleDetail | null
-}
+export type LatestSample = SampleValues
 
 /** A node as the registry holds it in memory. */
 export interface NodeState {
@@ -34,7 +27,7 @@ export interface NodeState {
   watchedReachable: boolean | null
 }
 
-const parseStatus = (s: string | null): NodeStatus | null => (s === 'online' || s === 'stale' || s === 'offline' ? s : null)
+const parseStatus = (s: string | null): NodeStatus | null => (NODE_STATUSES.find(status => status === s) ?? null)
 
 type Listener = (change: { type: 'created' | 'updated' | 'deleted' | 'sampled', node: NodeState }) => void
 

@@ -1,4 +1,4 @@
-import type { NodeStatus } from '../../shared/contracts'
+import type { NodeStatus } from '../../shared/contracts/seed000'
 
 /**
  * Seed 000's status: online = reported within the stale threshold, stale = reported but not

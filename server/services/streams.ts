@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { NodeStats } from '../../shared/contracts'
+import type { MasterMetrics, NodeDeletedMessage, NodeDetail, NodeStatsSnapshot, NodeStreamSnapshot, StreamConnected } from '../../shared/contracts/seed000'
 import type { Hub } from './hub'
 import { encodeSse } from './hub'
 import { readOs } from './master'
@@ -17,11 +17,8 @@ interface Ticker {
 
 type Builder = () => Promise<unknown> | unknown
 
-/** Seed 000's per-node payload: the summary plus what this node has beyond it. */
-export interface NodeDetailStats extends NodeStats { detail: Record<string, unknown> }
-
 /** What the per-node stream adds to a node's summary. */
-export function nodeDetail(node: NodeState): Record<string, unknown> {
+export function nodeDetail(node: NodeState): NodeDetail {
   const s = node.latest
   const common = { kind: node.kind, labels: node.labels, created_at: node.createdAt.toISOString(), last_sample_at: s?.ts.toISOString() ?? null }
   if (node.kind === 'master') return { ...common, ...(s?.detail ?? {}) }
@@ -52,7 +49,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
     tickers.delete(topic)
   }
 
-  const deletedMessage = (id: number) => encodeSse({ event: 'deleted', id, timestamp: new Date().toISOString() })
+  const deletedMessage = (id: number) => encodeSse({ event: 'deleted', id, timestamp: new Date().toISOString() } satisfies NodeDeletedMessage)
 
   hub.onTopicChange((topic, subscribers) => {
     if (subscribers === 0) stop(topic)
@@ -129,7 +126,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
       if (hub.count(topic) === 0) stop(topic)
       return
     }
-    const connected = encodeSse({ event: 'connected', interval: intervalSeconds, timestamp: new Date().toISOString() })
+    const connected = encodeSse({ event: 'connected', interval: intervalSeconds, timestamp: new Date().toISOString() } satisfies StreamConnected)
     const client = hub.subscribe(req, res, topic, [connected])
     const farewell = gone?.()
     if (farewell) return hub.endTopics(t => t === topic, farewell)
@@ -143,7 +140,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
   return {
     /** `/api/v1/metrics/nodes/stats/stream`: every node's summary, ordered by id. */
     all(req: IncomingMessage, res: ServerResponse, intervalSeconds: number) {
-      return open(req, res, `node-stats:all:${intervalSeconds}`, intervalSeconds, () => {
+      return open(req, res, `node-stats:all:${intervalSeconds}`, intervalSeconds, (): NodeStatsSnapshot => {
         const t = now()
         return { timestamp: t.timestamp, nodes: registry.list().map(n => toNodeStats(n, t.now, opts.staleAfterSeconds)) }
       })
@@ -154,12 +151,11 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
      * message when the node is deleted, also if that happens while the client is joining.
      */
     node(req: IncomingMessage, res: ServerResponse, id: number, intervalSeconds: number) {
-      return open(req, res, `node-stats:node:${id}:${intervalSeconds}`, intervalSeconds, () => {
+      return open(req, res, `node-stats:node:${id}:${intervalSeconds}`, intervalSeconds, (): NodeStreamSnapshot => {
         const t = now()
         const node = registry.get(id)
         if (!node) return { timestamp: t.timestamp, node: null }
-        const payload: NodeDetailStats = { ...toNodeStats(node, t.now, opts.staleAfterSeconds), detail: nodeDetail(node) }
-        return { timestamp: t.timestamp, node: payload }
+        return { timestamp: t.timestamp, node: { ...toNodeStats(node, t.now, opts.staleAfterSeconds), detail: nodeDetail(node) } }
       }, () => (registry.get(id) ? null : deletedMessage(id)))
     },
 
@@ -181,19 +177,11 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
 
 export type NodeStreams = ReturnType<typeof createNodeStreams>
 
-type Detail = {
-  load?: Record<string, number>
-  cpu_cores?: number[]
-  memory?: Record<string, number>
-  disks?: unknown[]
-  network?: unknown[]
-}
-
 /** The master's full metrics: cpu with per-core and load, memory with swap, every filesystem, network rates, os, uptime. */
-export function masterBlob(master: NodeState | undefined, os: Record<string, string>) {
+export function masterBlob(master: NodeState | undefined, os: Record<string, string>): MasterMetrics {
   const s = master?.latest
-  const d = (s?.detail ?? {}) as Detail
-  const mem = d.memory ?? {}
+  const d = s?.detail ?? {}
+  const mem: Partial<NonNullable<typeof d.memory>> = d.memory ?? {}
   const swapTotal = mem.swap_total_bytes ?? 0
   return {
     timestamp: new Date().toISOString(),

@@ -1,5 +1,6 @@
 import { eq, like } from 'drizzle-orm'
-import type { NodeStatus, Severity } from '../../shared/contracts'
+import type { NodeStatus } from '../../shared/contracts/seed000'
+import type { Severity } from '../../shared/contracts/seed002'
 import type { Database } from '../db'
 import { nodes, settings } from '../db/schema'
 import type { EventLog, NewEvent } from './events'

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { SEVERITY_RANK, type EventView, type Severity } from '../../shared/contracts'
+import { type EventView, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
 
 /** The most a retry waits, however many attempts failed before. */
 export const MAX_BACKOFF_MS = 5 * 60_000

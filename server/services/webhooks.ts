@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, lt, lte, ne, or, sql } from 'drizzle-orm'
 import type { z } from 'zod'
-import type { createWebhookBody, DeliveryView, EventView, updateWebhookBody, WebhookView, WebhookWithSecret } from '../../shared/contracts'
+import type { createWebhookBody, DeliveryView, updateWebhookBody, WebhookView, WebhookWithSecret } from '../../shared/contracts/rest'
+import type { EventView } from '../../shared/contracts/seed002'
 import type { Database } from '../db'
 import { events, settings, webhookDeliveries, webhooks, type DeliveryRow, type EventRow, type WebhookRow } from '../db/schema'
 import { toEventView } from './events'

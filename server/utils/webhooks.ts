@@ -1,5 +1,5 @@
 import type { H3Event } from 'h3'
-import type { WebhookView } from '../../shared/contracts'
+import type { WebhookView } from '../../shared/contracts/rest'
 
 /** The value, or 404 naming the webhook that does not exist. */
 export function webhookOr404<T>(value: T | undefined, id: number): T {

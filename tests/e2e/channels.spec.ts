@@ -1,5 +1,5 @@
 import { test, expect, type APIRequestContext, type Page } from '@playwright/test'
-import type { NodeView } from '../../shared/contracts'
+import type { NodeView } from '../../shared/contracts/rest'
 import { logIn } from './helpers'
 
 /**

@@ -1,5 +1,6 @@
 import { test, expect, type APIRequestContext, type Locator, type Page } from '@playwright/test'
-import type { NodeView, StatsSampleInput } from '../../shared/contracts'
+import type { StatsSampleInput } from '../../shared/contracts/ingest'
+import type { NodeView } from '../../shared/contracts/rest'
 import { E2E_STALE_AFTER_S as STALE_AFTER_S } from '../../playwright.config'
 import { logIn, secondsAgo } from './helpers'
 

@@ -1,5 +1,5 @@
 import { test, expect, type Locator, type Page } from '@playwright/test'
-import type { NodeView } from '../../shared/contracts'
+import type { NodeView } from '../../shared/contracts/rest'
 import { logIn } from './helpers'
 
 /** Presses enough times to go round a dialog's few stops more than once. */

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test, expect, type Locator, type Page } from '@playwright/test'
 import { E2E_STALE_AFTER_S } from '../../playwright.config'
-import type { NodeView } from '../../shared/contracts'
+import type { NodeView } from '../../shared/contracts/rest'
 import { logIn } from './helpers'
 import { startOwnServer } from './server'
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import type { MeView } from '../../shared/contracts'
+import type { MeView } from '../../shared/contracts/rest'
 import { api, asAdmin, createApiToken, createUser, expectError, login, openStream, server, sessionCookie, unique } from './helpers'
 
 describe('first-run setup', () => {

@@ -8,7 +8,8 @@
  */
 import net from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { dataOf, type StatsData } from './support/channels'
+import type { StatsMessage } from '../../shared/contracts/seed001'
+import { dataOf } from './support/channels'
 import { startDedicated, sleep, until, type Dedicated } from './support/dedicated'
 import { openStream, type SseMessage, type SseStream } from './sse'
 
@@ -122,7 +123,7 @@ describe('a reader that stops reading', () => {
     const size = Buffer.byteLength(sample.data!)
     expect(size, 'one stats message is a good part of the buffer').toBeGreaterThan(CLIENT_BUFFER / 3)
     expect(size, 'one stats message fits the buffer').toBeLessThan(CLIENT_BUFFER)
-    expect(dataOf<StatsData>(sample).total_nodes).toBeGreaterThanOrEqual(121)
+    expect(dataOf<StatsMessage>(sample).total_nodes).toBeGreaterThanOrEqual(121)
 
     const before = await d.hubStats()
     const rssBefore = d.rss()

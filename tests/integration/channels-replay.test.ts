@@ -8,7 +8,8 @@
  * its database. A reference client that never disconnects tells what "every event" is.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { dataOf, ID, positionOf, positions, repeated, stamp, type LogsData, type ReportData } from './support/channels'
+import type { LogsMessage, ReportMessage } from '../../shared/contracts/seed001'
+import { dataOf, ID, positionOf, positions, repeated, stamp } from './support/channels'
 import { startDedicated, sleep, until, type CreatedAgent, type Dedicated } from './support/dedicated'
 import { openStream, type SseMessage, type SseStream } from './sse'
 
@@ -40,8 +41,8 @@ async function stream(path: string, headers: Record<string, string> = {}): Promi
 const named = (event: string) => (m: SseMessage) => m.event === event
 /** The id an EventSource would send back: that of the last message it received with one. */
 const lastId = (s: SseStream) => s.messages.filter(m => m.id !== undefined).at(-1)!.id!
-const reportsOf = (s: SseStream, agent?: CreatedAgent) => s.messages.filter(named('reports')).map(m => dataOf<ReportData>(m)).filter(r => !agent || r.node_id === agent.id)
-const logRows = (s: SseStream) => s.messages.filter(named('logs')).flatMap(m => dataOf<LogsData>(m).logs)
+const reportsOf = (s: SseStream, agent?: CreatedAgent) => s.messages.filter(named('reports')).map(m => dataOf<ReportMessage>(m)).filter(r => !agent || r.node_id === agent.id)
+const logRows = (s: SseStream) => s.messages.filter(named('logs')).flatMap(m => dataOf<LogsMessage>(m).logs)
 
 /**
  * What a resumed stream got before live ones: the replayed events are those at or below the
@@ -93,7 +94,7 @@ describe('Last-Event-ID replay after a forced disconnect', () => {
       // Everything the reference got after r1, live ones included (the master's start-up sample
       // too, should it have been stored only now).
       const ref = reportsOf(reference)
-      const r1Id = dataOf<ReportData>(r1).id
+      const r1Id = dataOf<ReportMessage>(r1).id
       const expected = ref.slice(ref.findIndex(r => r.id === r1Id) + 1)
       const got = reportsOf(resumed)
       expect(got.filter(r => r.node_id === agent.id).map(r => r.cpu_percent), how).toEqual([2, 3, 4, 5, 6])
@@ -264,7 +265,7 @@ describe('positions that cannot be replayed get reset', () => {
     expect(reason).toBe('too_far_behind')
     await d.report(agent, { cpu_percent: 99, disk_percent: 1 })
     const live = await s.next(named('reports'), 3000)
-    expect(dataOf<ReportData>(live).cpu_percent).toBe(99)
+    expect(dataOf<ReportMessage>(live).cpu_percent).toBe(99)
     expect(positionOf(live)).toBeGreaterThan(positionOf({ id } as SseMessage))
     expect(s.messages.filter(named('reports')).length, 'nothing replayed').toBe(1)
 

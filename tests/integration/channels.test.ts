@@ -7,10 +7,10 @@
  * counters move only with this file's clients.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { NodeView } from '../../shared/contracts'
+import type { LogsMessage, NodeAggregate, NodesMessage, ReportMessage, StatsMessage } from '../../shared/contracts/seed001'
+import type { NodeView } from '../../shared/contracts/rest'
 import {
   CHANNEL_NAMES, dataOf, ID, ISO_UTC, LOG_KEYS, NODE_AGGREGATE_KEYS, NODE_ENTRY_KEYS, positionOf, REPORT_KEYS, secondsOf, STATS_KEYS, stamp,
-  type LogsData, type NodeAggregate, type NodesData, type ReportData, type StatsData,
 } from './support/channels'
 import { startDedicated, until, sleep, type Dedicated } from './support/dedicated'
 import { streamSSE, type SSEEvent } from './support/goClient'
@@ -92,7 +92,7 @@ describe('seed 001 channels: wire format', () => {
     await s.next(named('connected'))
     const firstMsg = await s.next(named('stats'), 2000)
     expectFreshId(firstMsg)
-    const before = dataOf<StatsData>(firstMsg)
+    const before = dataOf<StatsMessage>(firstMsg)
     expect(Object.keys(before).sort()).toEqual(STATS_KEYS)
     expect(before.nodes.find(n => n.node_id === agent.id)).toEqual({
       node_id: agent.id, hostname: agent.hostname, status: 'offline', is_master: false, cpu_percent: null, memory_percent: null,
@@ -108,10 +108,10 @@ describe('seed 001 channels: wire format', () => {
     const bad = await d.call('POST', `/api/v1/nodes/${agent.id}/stats`, { json: { cpu_percent: 1, disk_percent: 1 }, auth: { bearer: 'npa_wrong' } })
     expect(bad.status).toBe(401)
 
-    const msg = await s.next(m => m.event === 'stats' && dataOf<StatsData>(m).rejected_reports === before.rejected_reports + 1
-      && dataOf<StatsData>(m).nodes.some(n => n.node_id === agent.id && n.reports === 3), 3000)
+    const msg = await s.next(m => m.event === 'stats' && dataOf<StatsMessage>(m).rejected_reports === before.rejected_reports + 1
+      && dataOf<StatsMessage>(m).nodes.some(n => n.node_id === agent.id && n.reports === 3), 3000)
     expectFreshId(msg)
-    const after = dataOf<StatsData>(msg)
+    const after = dataOf<StatsMessage>(msg)
     const node = after.nodes.find(n => n.node_id === agent.id)!
     expect(node).toEqual({
       node_id: agent.id, hostname: agent.hostname, status: 'online', is_master: false, cpu_percent: 30.5, memory_percent: 60, disk_percent: 70,
@@ -164,19 +164,19 @@ describe('seed 001 channels: wire format', () => {
 
     // The watcher logs the fleet turning degraded (nodes that never reported) alongside: only this test's nodes' rows count.
     const mine = new Set([agent.id, ...more.map(a => a.id)])
-    const ours = (r: LogsData['logs'][number]) => r.node_id !== null && mine.has(r.node_id)
-    const rows: LogsData['logs'] = []
+    const ours = (r: LogsMessage['logs'][number]) => r.node_id !== null && mine.has(r.node_id)
+    const rows: LogsMessage['logs'] = []
     const messages: SseMessage[] = []
     while (rows.filter(ours).length < 5) {
       const m = await s.next(named('logs'), 3000)
       messages.push(m)
-      rows.push(...dataOf<LogsData>(m).logs)
+      rows.push(...dataOf<LogsMessage>(m).logs)
     }
     await sleep(1300)
-    expect(s.messages.filter(named('logs')).flatMap(m => dataOf<LogsData>(m).logs).filter(ours), 'no further rows of these nodes').toHaveLength(5)
+    expect(s.messages.filter(named('logs')).flatMap(m => dataOf<LogsMessage>(m).logs).filter(ours), 'no further rows of these nodes').toHaveLength(5)
     for (const m of messages) {
       expectFreshId(m)
-      const data = dataOf<LogsData>(m)
+      const data = dataOf<LogsMessage>(m)
       expect(Object.keys(data).sort()).toEqual(['count', 'logs', 'timestamp'])
       expect(data.count).toBe(data.logs.length)
       expect(data.count).toBeGreaterThan(0)
@@ -191,7 +191,7 @@ describe('seed 001 channels: wire format', () => {
       expect(r.created_at).toMatch(ISO_UTC)
       expect(r.timestamp).toBe(Math.floor(Date.parse(r.created_at) / 1000))
     }
-    const strip = ({ id: _id, created_at: _c, timestamp: _t, ...rest }: LogsData['logs'][number]) => rest
+    const strip = ({ id: _id, created_at: _c, timestamp: _t, ...rest }: LogsMessage['logs'][number]) => rest
     const unacknowledged = { acknowledged_at: null, acknowledged_by: null }
     expect(rows.filter(ours).map(strip)).toEqual([
       { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} registered`, data: { hostname }, ...unacknowledged },
@@ -209,7 +209,7 @@ describe('seed 001 channels: wire format', () => {
       await s.next(named('connected'))
       const m = await s.next(named('nodes'), 2000)
       expectFreshId(m)
-      const data = dataOf<NodesData>(m)
+      const data = dataOf<NodesMessage>(m)
       expect(Object.keys(data).sort()).toEqual(['nodes', 'timestamp', 'total'])
       expect(data.total).toBe(data.nodes.length)
       expect(data.nodes.map(n => n.id)).toEqual(list.body.map(n => n.id))
@@ -222,8 +222,8 @@ describe('seed 001 channels: wire format', () => {
     }
     await d.report(agent, { cpu_percent: 12.5, disk_percent: 51, uptime_seconds: 9 })
     for (const s of [nodesPath, providers]) {
-      const m = await s.next(x => x.event === 'nodes' && dataOf<NodesData>(x).nodes.some(n => n.id === agent.id && n.status === 'online'), 2500)
-      expect(dataOf<NodesData>(m).nodes.find(n => n.id === agent.id)).toMatchObject({ cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: 9, active_backups: 0 })
+      const m = await s.next(x => x.event === 'nodes' && dataOf<NodesMessage>(x).nodes.some(n => n.id === agent.id && n.status === 'online'), 2500)
+      expect(dataOf<NodesMessage>(m).nodes.find(n => n.id === agent.id)).toMatchObject({ cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: 9, active_backups: 0 })
     }
     const at: number[] = []
     for (let i = 0; i < 3; i++) at.push((await nodesPath.next(named('nodes'), 2500)).receivedAt)
@@ -254,13 +254,13 @@ describe('seed 001 channels: wire format', () => {
       { cpu_percent: 21.25, memory_percent: 22, disk_percent: 23, uptime_seconds: 24, active_backups: 0, sampled_at: batch.samples[2]!.timestamp },
       { cpu_percent: 31, memory_percent: null, disk_percent: 33, uptime_seconds: null, active_backups: null },
     ]
-    const seen: ReportData[][] = []
+    const seen: ReportMessage[][] = []
     for (const s of [reports, requests]) {
-      const got: ReportData[] = []
+      const got: ReportMessage[] = []
       for (let i = 0; i < 4; i++) {
         const m = await s.next(named('reports'), 3000)
         expectFreshId(m)
-        const r = dataOf<ReportData>(m)
+        const r = dataOf<ReportMessage>(m)
         expect(positionOf(m)).toBe(r.id)
         expect(Object.keys(r).sort()).toEqual(REPORT_KEYS)
         expect(r).toMatchObject({ node_id: agent.id, hostname: agent.hostname, ...expected[i] })
@@ -399,10 +399,10 @@ describe('seed 001\'s Go client (ported line by line) reading the streams', () =
       expect(e.ID, e.Type).toMatch(ID)
       expect(() => JSON.parse(e.Data), `${e.Type} data is one JSON line`).not.toThrow()
     }
-    const report = events.find(e => e.Type === 'reports' && (JSON.parse(e.Data) as ReportData).node_id === agent.id)!
+    const report = events.find(e => e.Type === 'reports' && (JSON.parse(e.Data) as ReportMessage).node_id === agent.id)!
     expect(JSON.parse(report.Data)).toMatchObject({ node_id: agent.id, cpu_percent: 7, disk_percent: 8 })
-    expect(report.ID).toBe(`${ID.exec(report.ID)![1]}-${(JSON.parse(report.Data) as ReportData).id}`)
-    const stats = JSON.parse(events.find(e => e.Type === 'stats')!.Data) as StatsData
+    expect(report.ID).toBe(`${ID.exec(report.ID)![1]}-${(JSON.parse(report.Data) as ReportMessage).id}`)
+    const stats = JSON.parse(events.find(e => e.Type === 'stats')!.Data) as StatsMessage
     expect(Object.keys(stats).sort()).toEqual(STATS_KEYS)
     // What the seed's clients print from it, as they are written (its browser example throws on a missing field).
     expect(`Stats Update: ${stats.total_requests} requests, $${stats.total_cost.toFixed(4)} cost`).toMatch(/^Stats Update: \d+ requests, \$0\.0000 cost$/)
@@ -422,7 +422,7 @@ describe('REST aggregates: /api/realtime/*', () => {
     const base = Date.now()
     await d.report(agent, { samples: [stamp(base, 2000, { cpu_percent: 40, memory_percent: 10, disk_percent: 80 }), stamp(base, 1000, { cpu_percent: 60, disk_percent: 90, active_backups: 2 })] })
 
-    const res = await d.call<{ success: boolean, data: StatsData & { active_nodes: number } }>('GET', '/api/realtime/metrics')
+    const res = await d.call<{ success: boolean, data: StatsMessage & { active_nodes: number } }>('GET', '/api/realtime/metrics')
     expect(res.status).toBe(200)
     expect(res.body.success).toBe(true)
     expect(Object.keys(res.body.data).sort()).toEqual([...STATS_KEYS.filter(k => k !== 'timestamp'), 'active_nodes'].sort())

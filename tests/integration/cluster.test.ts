@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { LogsMessage } from '../../shared/contracts/seed001'
 import { server } from './helpers'
 import { json, openStream, type SseMessage } from './sse'
-import { dataOf, type LogsData } from './support/channels'
+import { dataOf } from './support/channels'
 import { until } from './support/dedicated'
 import { parseProm } from './support/prom'
 import { startServer, type RunningServer } from './support/server'
@@ -105,9 +106,9 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on o
     try {
       const replayed = await firstAfterConnected(s)
       expect(replayed.event, `resuming from ${first!.id} on an instance that had not read it`).toBe('logs')
-      expect(dataOf<LogsData>(replayed).logs.map(l => l.id)).toEqual([Number(second!.id)])
+      expect(dataOf<LogsMessage>(replayed).logs.map(l => l.id)).toEqual([Number(second!.id)])
       await new Promise(r => setTimeout(r, 1500)) // a logs batch later: not sent again
-      const probes = s.messages.filter(m => m.event === 'logs').flatMap(m => dataOf<LogsData>(m).logs).filter(l => l.event_type === 'cluster_probe')
+      const probes = s.messages.filter(m => m.event === 'logs').flatMap(m => dataOf<LogsMessage>(m).logs).filter(l => l.event_type === 'cluster_probe')
       expect(probes.map(l => l.id)).toEqual([Number(second!.id)])
     }
     finally {

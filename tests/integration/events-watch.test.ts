@@ -4,7 +4,7 @@
  * restart neither repeats nor loses one. Waits are generous: `until` returns as soon as its condition holds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EventPage, EventView } from '../../shared/contracts'
+import type { EventPage, EventView } from '../../shared/contracts/seed002'
 import { startDedicated, until, sleep, type CreatedAgent, type Dedicated } from './support/dedicated'
 import { json, openStream } from './sse'
 

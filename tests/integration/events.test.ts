@@ -4,7 +4,8 @@
  * Last-Event-ID and `since` replay.
  */
 import { describe, expect, it } from 'vitest'
-import type { EventPage, EventStats, EventView, NodeView } from '../../shared/contracts'
+import type { NodeView } from '../../shared/contracts/rest'
+import type { EventPage, EventStats, EventView } from '../../shared/contracts/seed002'
 import { api, asAdmin, createAgent, createApiToken, createUser, expectError, openStream as openOnce, type CreatedNode } from './helpers'
 import { json, openStream, type SseMessage } from './sse'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { MeView } from '../../shared/contracts'
+import type { MeView } from '../../shared/contracts/rest'
 import { expectError, sessionCookie, type ApiResponse } from './helpers'
 import { startOwnServer } from './support/dedicated'
 import type { RunningServer } from './support/server'

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { expect, inject } from 'vitest'
-import type { NodeView, Role, TokenView, UserView } from '../../shared/contracts'
+import type { NodeView, Role, TokenView, UserView } from '../../shared/contracts/rest'
 
 /** The server this project runs against (base URL, admin credentials, limits). */
 export const server = inject('server')

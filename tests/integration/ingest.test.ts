@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts'
+import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
 import { api, asAdmin, createAgent, expectError, getNode, report, sample, type CreatedNode } from './helpers'
 
 const iso = (ms: number) => new Date(ms).toISOString()

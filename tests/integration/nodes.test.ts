@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { NodeView } from '../../shared/contracts'
+import type { NodeView } from '../../shared/contracts/rest'
 import { api, asAdmin, createAgent, createUser, expectError, getNode, report, sample, server, unique } from './helpers'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { NodeStats } from '../../shared/contracts'
+import type { NodeStats } from '../../shared/contracts/seed000'
 import { startOwnServer } from './support/dedicated'
 import type { RunningServer } from './support/server'
 import { json, openStream } from './sse'

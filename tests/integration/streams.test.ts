@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { NodeStats } from '../../shared/contracts'
+import type { NodeStats, NodeStatsSnapshot } from '../../shared/contracts/seed000'
 import { api, asAdmin, createAgent, createApiToken, createUser, expectError, report, sample, server } from './helpers'
 import { json, openStream, type SseStream } from './sse'
 
-interface Snapshot { timestamp: string, nodes: NodeStats[] }
 interface NodeSnapshot { timestamp: string, node: NodeStats & { detail: Record<string, unknown> } }
 
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/
@@ -70,7 +69,7 @@ describe('GET /api/v1/metrics/nodes/stats/stream', () => {
     const first = await s.next()
     expect(first.event).toBeUndefined()
     expect(json<{ event: string }>(first).event).toBe('connected')
-    const snap = json<Snapshot>(await s.next())
+    const snap = json<NodeStatsSnapshot>(await s.next())
     expect(Object.keys(snap).sort()).toEqual(['nodes', 'timestamp'])
     expect(snap.timestamp).toMatch(ISO_UTC)
     const ids = snap.nodes.map(n => n.id)
@@ -89,8 +88,8 @@ describe('GET /api/v1/metrics/nodes/stats/stream', () => {
     const s = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', await asAdmin())
     await s.next()
     expect((await report(agent.id, agent.token, { json: { cpu_percent: 12.5, disk_percent: 51 } })).status).toBe(200)
-    const seen = await s.next(m => m.data !== undefined && json<Snapshot>(m).nodes?.some(n => n.id === agent.id && n.status === 'online'), 4000)
-    const node = json<Snapshot>(seen).nodes.find(n => n.id === agent.id)!
+    const seen = await s.next(m => m.data !== undefined && json<NodeStatsSnapshot>(m).nodes?.some(n => n.id === agent.id && n.status === 'online'), 4000)
+    const node = json<NodeStatsSnapshot>(seen).nodes.find(n => n.id === agent.id)!
     expect(node).toMatchObject({ status: 'online', cpu_percent: 12.5, disk_percent: 51, memory_percent: null, uptime_seconds: null, active_backups: 0 })
     expect(node.last_seen).toMatch(ISO_UTC)
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { TokenView } from '../../shared/contracts'
+import type { TokenView } from '../../shared/contracts/rest'
 import { api, asAdmin, createApiToken, createUser, expectError, unique } from './helpers'
 
 describe('API tokens', () => {

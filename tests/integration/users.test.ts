@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { UserView } from '../../shared/contracts'
+import type { UserView } from '../../shared/contracts/rest'
 import { api, asAdmin, createUser, expectError, login, server, unique } from './helpers'
 
 describe('users', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DeliveryView, WebhookView, WebhookWithSecret } from '../../shared/contracts'
+import type { DeliveryView, WebhookView, WebhookWithSecret } from '../../shared/contracts/rest'
 import { api, asAdmin, createAgent, createApiToken, createUser, expectError, unique } from './helpers'
 import { startDedicated, sleep, until, type Dedicated } from './support/dedicated'
 import { startReceiver, verifySignature, type Received, type Receiver } from './support/receiver'

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import {
-  createNodeBody, createTokenBody, createUserBody, hostnameSchema, idParam, labelsSchema, loginBody, MAX_SAMPLES_PER_REPORT,
-  passwordSchema, reportTimestamp, statsReport, statsSample, updateNodeBody, usernameSchema,
-} from '../../shared/contracts'
+import { idParam, reportTimestamp } from '../../shared/contracts/common'
+import { MAX_SAMPLES_PER_REPORT, statsReport, statsSample } from '../../shared/contracts/ingest'
+import { createNodeBody, createTokenBody, createUserBody, hostnameSchema, labelsSchema, loginBody, passwordSchema, updateNodeBody, usernameSchema } from '../../shared/contracts/rest'
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0)
 

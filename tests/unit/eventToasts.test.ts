@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { EventView } from '../../shared/contracts'
+import type { EventView } from '../../shared/contracts/seed002'
 import { createEventToaster, isToastable, type ToastRequest } from '../../utils/eventToaster'
 import { eventTitle, isMaintenanceEvent } from '../../utils/eventText'
 import { compareEvents, eventFiltersQuery, eventHistoryQuery, matchesEventFilters, NO_FILTERS, parseEventFilters } from '../../utils/eventFilters'

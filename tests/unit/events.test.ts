@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { agentEventBody, eventFilterQuery, type EventView } from '../../shared/contracts'
+import { agentEventBody, eventFilterQuery, type EventView } from '../../shared/contracts/seed002'
 import { agentEvent, matchesFilter } from '../../server/services/events'
 import type { NodeState } from '../../server/services/registry'
 

@@ -1,47 +1,21 @@
 /** Seed 001's channel payloads as the tests read them, and helpers over received messages. */
 import { expect } from 'vitest'
+import type { LogsMessage, ReportMessage } from '../../../shared/contracts/seed001'
 import type { SseMessage } from '../sse'
 
 export const CHANNEL_NAMES = ['stats', 'logs', 'nodes', 'reports', 'heartbeat'] as const
 
-export interface NodeAggregate {
-  node_id: number, hostname: string, status: string, is_master: boolean
-  cpu_percent: number | null, memory_percent: number | null, disk_percent: number | null, active_backups: number | null, last_seen: string | null
-  reports: number, avg_cpu_percent: number | null, avg_memory_percent: number | null, avg_disk_percent: number | null
-}
 export const NODE_AGGREGATE_KEYS = ['active_backups', 'avg_cpu_percent', 'avg_disk_percent', 'avg_memory_percent', 'cpu_percent', 'disk_percent', 'hostname', 'is_master', 'last_seen', 'memory_percent', 'node_id', 'reports', 'status']
 
-export interface StatsData {
-  timestamp: number, total_nodes: number, online: number, stale: number, offline: number
-  total_reports: number, rejected_reports: number, reports_per_minute: number
-  avg_cpu_percent: number | null, avg_memory_percent: number | null, avg_disk_percent: number | null
-  active_backups: number, window_start: number, last_updated: number, nodes: NodeAggregate[]
-  /** Seed 001's words for the same figures. */
-  total_requests: number, total_tokens: number, total_cost: number, providers: { provider_id: number, total_requests: number }[]
-}
 export const STATS_KEYS = [
   'active_backups', 'avg_cpu_percent', 'avg_disk_percent', 'avg_memory_percent', 'last_updated', 'nodes', 'offline', 'online', 'providers',
   'rejected_reports', 'reports_per_minute', 'stale', 'timestamp', 'total_cost', 'total_nodes', 'total_reports', 'total_requests', 'total_tokens', 'window_start',
 ]
 
-export interface LogRow {
-  id: number, event_type: string, severity: string, node_id: number | null, cluster_id: string | null, resource_type: string
-  message: string, data: Record<string, unknown>, timestamp: number, created_at: string, acknowledged_at: string | null, acknowledged_by: string | null
-}
-export interface LogsData { timestamp: number, logs: LogRow[], count: number }
 export const LOG_KEYS = ['acknowledged_at', 'acknowledged_by', 'cluster_id', 'created_at', 'data', 'event_type', 'id', 'message', 'node_id', 'resource_type', 'severity', 'timestamp']
 
-export interface NodeEntry {
-  id: number, hostname: string, status: string, is_master: boolean, cpu_percent: number | null, memory_percent: number | null
-  disk_percent: number | null, uptime_seconds: number | null, active_backups: number | null, last_seen: string | null, kind: string, labels: Record<string, string>
-}
-export interface NodesData { timestamp: number, nodes: NodeEntry[], total: number }
 export const NODE_ENTRY_KEYS = ['active_backups', 'cpu_percent', 'disk_percent', 'hostname', 'id', 'is_master', 'kind', 'labels', 'last_seen', 'memory_percent', 'status', 'uptime_seconds']
 
-export interface ReportData {
-  id: number, node_id: number, hostname: string | null, received_at: string, timestamp: number, sampled_at: string
-  cpu_percent: number, memory_percent: number | null, disk_percent: number, uptime_seconds: number | null, active_backups: number | null
-}
 export const REPORT_KEYS = ['active_backups', 'cpu_percent', 'disk_percent', 'hostname', 'id', 'memory_percent', 'node_id', 'received_at', 'sampled_at', 'timestamp', 'uptime_seconds']
 
 export const ID = /^(\d+)-(\d+)$/
@@ -64,8 +38,8 @@ export const dataOf = <T>(m: SseMessage): T => JSON.parse(m.data!) as T
 /** The replayable positions a list of messages carries: each report's id, each log row's id, in arrival order. */
 export function positions(messages: SseMessage[]): number[] {
   return messages.flatMap((m) => {
-    if (m.event === 'reports') return [dataOf<ReportData>(m).id]
-    if (m.event === 'logs') return dataOf<LogsData>(m).logs.map(l => l.id)
+    if (m.event === 'reports') return [dataOf<ReportMessage>(m).id]
+    if (m.event === 'logs') return dataOf<LogsMessage>(m).logs.map(l => l.id)
     return []
   })
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import postgres from 'postgres'
 import { expect, inject } from 'vitest'
-import type { NodeView } from '../../../shared/contracts'
+import type { NodeView } from '../../../shared/contracts/rest'
 import { startServer, type RunningServer } from './server'
 
 export interface Call<T> { status: number, headers: Headers, body: T, text: string }

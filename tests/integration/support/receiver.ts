@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { EventView } from '../../../shared/contracts'
+import type { EventView } from '../../../shared/contracts/seed002'
 
 export interface WebhookBody {
   webhook: { id: number, name: string }

@@ -1,4 +1,4 @@
-import { loginBody } from '../../../../shared/contracts'
+import { loginBody } from '../../../../shared/contracts/rest'
 
 export default defineEventHandler(async (event) => {
   const body = await readJson(event, loginBody)

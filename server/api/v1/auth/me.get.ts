@@ -1,4 +1,4 @@
-import type { MeView } from '../../../../shared/contracts'
+import type { MeView } from '../../../../shared/contracts/rest'
 
 export default defineEventHandler((event): MeView => {
   const { userId, username, role, via } = requirePrincipal(event)

@@ -1,4 +1,4 @@
-import { setupBody } from '../../../../shared/contracts'
+import { setupBody } from '../../../../shared/contracts/rest'
 
 /** Creates the first admin and logs them in; closed for good once any user exists. */
 export default defineEventHandler(async (event) => {

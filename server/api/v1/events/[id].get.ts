@@ -1,4 +1,4 @@
-import { idParam } from '../../../../shared/contracts'
+import { idParam } from '../../../../shared/contracts/common'
 import { toEventView } from '../../../services/events'
 
 export default defineEventHandler(async (event) => {

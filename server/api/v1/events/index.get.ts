@@ -1,4 +1,4 @@
-import { eventHistoryQuery, type EventPage } from '../../../../shared/contracts'
+import { eventHistoryQuery, type EventPage } from '../../../../shared/contracts/seed002'
 import { toEventView } from '../../../services/events'
 
 /** The event history, newest first, filtered; `next_cursor` pages to older events. */

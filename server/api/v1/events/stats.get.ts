@@ -1,4 +1,4 @@
-import type { EventStats } from '../../../../shared/contracts'
+import type { EventStats } from '../../../../shared/contracts/seed002'
 
 /** Event rates of the last hour, per minute, and the unacknowledged warnings and errors. */
 export default defineEventHandler(async (): Promise<EventStats> => {

@@ -1,4 +1,4 @@
-import { eventStreamQuery } from '../../../../shared/contracts'
+import { eventStreamQuery } from '../../../../shared/contracts/seed002'
 import { parseEventId } from '../../../services/channels'
 
 /**

@@ -1,4 +1,4 @@
-import { idParam } from '../../../../shared/contracts'
+import { idParam } from '../../../../shared/contracts/common'
 import { toNodeView } from '../../../services/registry'
 
 export default defineEventHandler(async (event) => {

@@ -1,4 +1,5 @@
-import { idParam, updateNodeBody } from '../../../../shared/contracts'
+import { idParam } from '../../../../shared/contracts/common'
+import { updateNodeBody } from '../../../../shared/contracts/rest'
 import { toNodeView } from '../../../services/registry'
 
 export default defineEventHandler(async (event) => {

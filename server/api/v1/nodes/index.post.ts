@@ -1,4 +1,4 @@
-import { createNodeBody } from '../../../../shared/contracts'
+import { createNodeBody } from '../../../../shared/contracts/rest'
 import { toNodeView } from '../../../services/registry'
 
 /** Adds an agent node; its token is in this response only. */

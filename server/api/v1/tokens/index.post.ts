@@ -1,4 +1,4 @@
-import { createTokenBody } from '../../../../shared/contracts'
+import { createTokenBody } from '../../../../shared/contracts/rest'
 import { toTokenView } from '../../../services/auth'
 
 /** Issues an API token; the secret is in this response only. */

@@ -1,4 +1,4 @@
-import { createUserBody } from '../../../../shared/contracts'
+import { createUserBody } from '../../../../shared/contracts/rest'
 import { ConflictError, toUserView } from '../../../services/auth'
 
 export default defineEventHandler(async (event) => {

@@ -1,4 +1,4 @@
-import { idParam } from '../../../../shared/contracts'
+import { idParam } from '../../../../shared/contracts/common'
 
 /** Deletes a webhook with its delivery history; pending deliveries are dropped. */
 export default defineEventHandler(async (event) => {

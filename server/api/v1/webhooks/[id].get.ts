@@ -1,4 +1,4 @@
-import { idParam } from '../../../../shared/contracts'
+import { idParam } from '../../../../shared/contracts/common'
 
 export default defineEventHandler(async (event) => {
   const { id } = readParams(event, idParam)

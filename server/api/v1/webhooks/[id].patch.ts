@@ -1,4 +1,5 @@
-import { idParam, updateWebhookBody } from '../../../../shared/contracts'
+import { idParam } from '../../../../shared/contracts/common'
+import { updateWebhookBody } from '../../../../shared/contracts/rest'
 
 export default defineEventHandler(async (event) => {
   requireAdmin(event)

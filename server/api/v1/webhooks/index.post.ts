@@ -1,4 +1,4 @@
-import { createWebhookBody } from '../../../../shared/contracts'
+import { createWebhookBody } from '../../../../shared/contracts/rest'
 
 /** Adds a webhook; its signing secret is in this response (and in a rotation's) only. */
 export default defineEventHandler(async (event) => {

@@ -1,4 +1,4 @@
-import { idParam } from '../../../../../shared/contracts'
+import { idParam } from '../../../../../shared/contracts/common'
 
 /** One node's aggregate over the kept windows. */
 export default defineEventHandler(async (event) => {

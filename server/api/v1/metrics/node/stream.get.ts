@@ -1,4 +1,4 @@
-import { streamQuery } from '../../../../../shared/contracts'
+import { streamQuery } from '../../../../../shared/contracts/seed000'
 
 /** Seed 000's old master-only stream: the host's full metrics blob each `interval` seconds. */
 export default defineEventHandler(async (event) => {

@@ -1,4 +1,5 @@
-import { agentEventBody, idParam } from '../../../../../shared/contracts'
+import { idParam } from '../../../../../shared/contracts/common'
+import { agentEventBody } from '../../../../../shared/contracts/seed002'
 import { agentEvent, toEventView } from '../../../../services/events'
 
 /** An agent reports an event of its own node (a backup's outcome, an error); node token auth. */

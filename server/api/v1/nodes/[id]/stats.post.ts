@@ -1,5 +1,6 @@
 import type { H3Event } from 'h3'
-import { idParam, MAX_REPORT_BYTES, statsReport } from '../../../../../shared/contracts'
+import { idParam } from '../../../../../shared/contracts/common'
+import { MAX_REPORT_BYTES, statsReport } from '../../../../../shared/contracts/ingest'
 import { NodeGoneError, samplesFromReport } from '../../../../services/ingest'
 
 /** An agent pushes one sample or a batch; answered only once the samples are committed. */

@@ -1,4 +1,4 @@
-import { idParam } from '../../../../../shared/contracts'
+import { idParam } from '../../../../../shared/contracts/common'
 
 /** Rotates a node's agent token: the old one stops working now; the new one is in this response only. */
 export default defineEventHandler(async (event) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { idParam } from '../../../../../shared/contracts'
+import { idParam } from '../../../../../shared/contracts/common'
 
 const QuerySchema = z.object({
   cursor: z.string().regex(/^[1-9]\d{0,9}$/, 'must be a next_cursor value from a previous page').transform(Number).optional(),

@@ -1,4 +1,4 @@
-import { idParam } from '../../../../../shared/contracts'
+import { idParam } from '../../../../../shared/contracts/common'
 
 /** Replaces the signing secret; the answer is the only place the new one is shown. */
 export default defineEventHandler(async (event) => {

@@ -1,4 +1,4 @@
-import { idParam } from '../../../../../shared/contracts'
+import { idParam } from '../../../../../shared/contracts/common'
 
 /** Sends a `webhook_test` event now (one attempt) and answers with the recorded delivery. */
 export default defineEventHandler(async (event) => {

@@ -1,4 +1,4 @@
-import { streamQuery } from '../../../../../../shared/contracts'
+import { streamQuery } from '../../../../../../shared/contracts/seed000'
 
 /** Seed 000's unified stream: `connected`, then every node's summary each `interval` seconds. */
 export default defineEventHandler(async (event) => {

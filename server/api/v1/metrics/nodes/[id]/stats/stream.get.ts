@@ -1,4 +1,5 @@
-import { idParam, streamQuery } from '../../../../../../../shared/contracts'
+import { idParam } from '../../../../../../../shared/contracts/common'
+import { streamQuery } from '../../../../../../../shared/contracts/seed000'
 
 /** Seed 000's per-node stream (the detail modal); 404 before the stream for an unknown node. */
 export default defineEventHandler(async (event) => {

@@ -1,0 +1,151 @@
+/**
+ * The REST API's bodies under `/api/v1`: nodes, users, API tokens, sessions and webhooks.
+ * Stats reports are in `ingest.ts`, events in `seed002.ts`.
+ */
+import { z } from 'zod'
+import { EVENT_TYPES, SEVERITIES, type Severity } from './seed002'
+import type { NodeKind, NodeStats } from './seed000'
+
+export const hostnameSchema = z.string().trim().min(1, 'must not be empty').max(253, 'must be at most 253 characters')
+  .regex(/^[\w.\-:]+$/, 'may hold only letters, digits, ".", "-", "_" and ":"')
+
+const LABEL_NAME = /^[\w.\-/]{1,63}$/
+
+/** Node labels: up to 32 `name: value` pairs; names are 1–63 of letters, digits, ".", "-", "_", "/". */
+export const labelsSchema = z.record(z.string(), z.string({ error: 'label values must be strings' }).max(255, 'label values must be at most 255 characters'))
+  .superRefine((labels, ctx) => {
+    const names = Object.keys(labels)
+    if (names.length > 32) ctx.addIssue({ code: 'custom', message: 'at most 32 labels' })
+    for (const name of names) {
+      if (!LABEL_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `label name "${name}" must be 1–63 characters of letters, digits, ".", "-", "_" and "/"` })
+    }
+  })
+
+// ─── Nodes ──────────────────────────────────────────────────────────────────────────────────
+
+export const createNodeBody = z.strictObject({ hostname: hostnameSchema, labels: labelsSchema.optional() })
+export const updateNodeBody = z.strictObject({
+  hostname: hostnameSchema.optional(),
+  labels: labelsSchema.optional(),
+  maintenance: z.boolean({ error: 'must be true or false' }).optional(),
+}).refine(b => b.hostname !== undefined || b.labels !== undefined || b.maintenance !== undefined, 'give hostname, labels or maintenance to change')
+export type UpdateNodeBody = z.output<typeof updateNodeBody>
+
+/** A node as the REST API returns it: the seed's summary plus registry fields. */
+export interface NodeView extends NodeStats {
+  kind: NodeKind
+  labels: Record<string, string>
+  /** In maintenance, status changes are logged but do not alert. */
+  maintenance: boolean
+  created_at: string
+  last_sample_at: string | null
+}
+
+/** `POST /api/v1/nodes`: the new node with its agent token, shown this once. */
+export interface CreatedNode extends NodeView { token: string }
+
+/** `POST /api/v1/nodes/{id}/token`: the node's new agent token, shown this once. */
+export interface RotatedNodeToken { id: number, hostname: string, token: string }
+
+// ─── Users, tokens and sessions ─────────────────────────────────────────────────────────────
+
+export const ROLES = ['admin', 'viewer'] as const
+export type Role = (typeof ROLES)[number]
+export const roleSchema = z.enum(ROLES, { error: 'must be "admin" or "viewer"' })
+
+export const usernameSchema = z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters')
+  .regex(/^[\w.@-]+$/, 'may hold only letters, digits, ".", "@", "-" and "_"')
+export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters')
+
+export const loginBody = z.strictObject({
+  username: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+  password: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+})
+export const setupBody = z.strictObject({ username: usernameSchema, password: passwordSchema })
+export const createUserBody = z.strictObject({ username: usernameSchema, password: passwordSchema, role: roleSchema })
+export const createTokenBody = z.strictObject({ name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'), role: roleSchema })
+
+export interface UserView { id: number, username: string, role: Role, created_at: string, last_login_at: string | null }
+export interface TokenView { id: number, name: string, role: Role, created_at: string, last_used_at: string | null }
+/** `POST /api/v1/tokens`: the new token with its secret, shown this once. */
+export interface CreatedToken extends TokenView { token: string }
+/** Who is calling: `GET /api/v1/auth/me`, and the answer to login and setup. */
+export interface MeView { id: number | null, username: string, role: Role, via: 'session' | 'token' }
+/** `GET /api/v1/auth/setup`. */
+export interface SetupState { setup_required: boolean }
+/** `POST /api/v1/auth/stream-token`: a short-lived token for `?token=` on stream URLs. */
+export interface StreamTokenView { token: string, expires_at: string, expires_in: number }
+
+// ─── Webhooks ───────────────────────────────────────────────────────────────────────────────
+
+const webhookUrl = z.string().trim().max(2000, 'must be at most 2000 characters')
+  .refine(u => URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol), 'must be an http:// or https:// URL')
+const eventTypeList = z.array(z.enum(EVENT_TYPES, { error: `must be event types: ${EVENT_TYPES.join(', ')}` })).max(EVENT_TYPES.length)
+
+export const createWebhookBody = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+  url: webhookUrl,
+  event_types: eventTypeList.optional(),
+  min_severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+  repeat_seconds: z.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(0, 'must not be negative').max(7 * 86_400, 'must be at most a week').optional(),
+  enabled: z.boolean({ error: 'must be true or false' }).optional(),
+})
+export type CreateWebhookBody = z.output<typeof createWebhookBody>
+export const updateWebhookBody = createWebhookBody.partial()
+  .refine(b => Object.keys(b).length > 0, 'give at least one field to change')
+export type UpdateWebhookBody = z.output<typeof updateWebhookBody>
+
+export const deliveriesQuery = z.object({
+  cursor: z.string().regex(/^[1-9]\d{0,9}$/, 'must be a next_cursor value from a previous page').transform(Number).optional(),
+  limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(200, 'must be at most 200')).optional(),
+})
+
+export interface WebhookView {
+  id: number
+  name: string
+  url: string
+  event_types: string[]
+  min_severity: Severity
+  repeat_seconds: number
+  enabled: boolean
+  created_at: string
+  /** The newest delivery's outcome, for the list. */
+  last_delivery: DeliveryView | null
+}
+/** Only the create and rotate answers carry the signing secret. */
+export interface WebhookWithSecret extends WebhookView { secret: string }
+
+export const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const
+export type DeliveryState = (typeof DELIVERY_STATES)[number]
+
+export interface DeliveryView {
+  id: number
+  webhook_id: number
+  event_id: number
+  event_type: string | null
+  repeat: number
+  state: DeliveryState
+  attempts: number
+  response_status: number | null
+  error: string | null
+  duration_ms: number | null
+  created_at: string
+  delivered_at: string | null
+  next_attempt_at: string | null
+}
+
+/** `GET /api/v1/webhooks/{id}/deliveries`: newest first; `next_cursor` pages to older ones. */
+export interface DeliveryPage { deliveries: DeliveryView[], next_cursor: number | null }
+
+// ─── Health ─────────────────────────────────────────────────────────────────────────────────
+
+/** `GET /api/health`: 200 when the database answers, 503 otherwise. */
+export interface HealthView {
+  status: 'ok' | 'degraded'
+  version: string
+  database: { ok: boolean, driver: 'pglite' | 'postgres' }
+  uptime_seconds: number
+  /** Runs the periodic jobs; with several instances on one Postgres, exactly one does. */
+  leader: boolean
+}

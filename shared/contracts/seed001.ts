@@ -1,0 +1,118 @@
+/**
+ * Seed 001 (001_783fa6bd90265376.txt): the real-time hub's named-event streams `/stream/*`, its
+ * REST answers under `/api/realtime/*` and its hub stats. Seed 001's "providers" are our nodes and
+ * its "requests" our stats reports. Every message has `id: <unix-seconds>-<stream position>`.
+ */
+import type { EventView } from './seed002'
+import type { NodeKind, NodeStats, NodeStatus } from './seed000'
+
+/** The channels; `/stream/all` carries every one of them. */
+export const CHANNELS = ['stats', 'logs', 'nodes', 'reports', 'heartbeat'] as const
+export type Channel = (typeof CHANNELS)[number]
+
+/** Every `/stream/{name}` path: the channels, seed 001's own words for two of them, and `all`. */
+export const STREAM_PATHS: Record<string, Channel | 'all'> = {
+  ...Object.fromEntries(CHANNELS.map(c => [c, c])), providers: 'nodes', requests: 'reports', all: 'all',
+}
+
+/** One node's figures over the hub's rolling windows. */
+export interface NodeAggregate {
+  node_id: number
+  hostname: string
+  status: NodeStatus
+  is_master: boolean
+  cpu_percent: number | null
+  memory_percent: number | null
+  disk_percent: number | null
+  active_backups: number | null
+  last_seen: string | null
+  reports: number
+  avg_cpu_percent: number | null
+  avg_memory_percent: number | null
+  avg_disk_percent: number | null
+}
+
+/** The cluster aggregate (`GET /api/realtime/metrics` and, with `timestamp`, the `stats` channel). */
+export interface ClusterAggregate {
+  total_nodes: number
+  online: number
+  stale: number
+  offline: number
+  /** Since this instance started. */
+  total_reports: number
+  rejected_reports: number
+  reports_per_minute: number
+  avg_cpu_percent: number | null
+  avg_memory_percent: number | null
+  avg_disk_percent: number | null
+  active_backups: number
+  window_start: number
+  last_updated: number
+  nodes: NodeAggregate[]
+  /** Seed 001's words for the same figures: a node is a provider, a report a request. */
+  total_requests: number
+  total_tokens: number
+  total_cost: number
+  providers: { provider_id: number, total_requests: number }[]
+}
+
+/** `event: stats`. */
+export interface StatsMessage extends ClusterAggregate { timestamp: number }
+
+/** `event: logs`: event-log rows committed since the last one. */
+export interface LogsMessage { timestamp: number, logs: EventView[], count: number }
+
+/** A node in `event: nodes`: the seed 000 summary with its kind and labels. */
+export interface NodeEntry extends NodeStats { kind: NodeKind, labels: Record<string, string> }
+
+/** `event: nodes`. */
+export interface NodesMessage { timestamp: number, nodes: NodeEntry[], total: number }
+
+/** `event: reports`: one stored stats report (the seed's "request"). */
+export interface ReportMessage {
+  /** The report's stream position. */
+  id: number
+  node_id: number
+  hostname: string | null
+  /** Unix seconds, like every seed 001 timestamp; `sampled_at`/`received_at` are exact. */
+  timestamp: number
+  sampled_at: string
+  received_at: string
+  cpu_percent: number
+  memory_percent: number | null
+  disk_percent: number
+  uptime_seconds: number | null
+  active_backups: number | null
+}
+
+/** `event: heartbeat`, on every channel's stream. */
+export interface HeartbeatMessage { timestamp: number }
+
+/** `event: connected`, the first message (it also carries `retry:`). */
+export interface ChannelConnected { timestamp: number, channels: Channel[] }
+
+/** Why a resume could not replay: the id is not known here, retention deleted it, or too much was missed. */
+export const RESET_REASONS = ['unknown_position', 'position_expired', 'too_far_behind'] as const
+export type ResetReason = (typeof RESET_REASONS)[number]
+
+/** `event: reset`: the client must reload the current state instead of replaying. */
+export interface ResetMessage { reason: ResetReason, message: string, timestamp: number }
+
+/** Why the hub ended a connection: the client left, it was too slow, its subject ended, its credential was revoked, or the server stopped. */
+export type DisconnectReason = 'client' | 'slow' | 'ended' | 'revoked' | 'shutdown'
+
+/** Hub figures (`GET /api/realtime/hub/stats`). */
+export interface HubStats {
+  total_clients: number
+  /** Per channel; a /stream/all client counts for each of the five. */
+  subscriptions: Record<string, number>
+  /** Connections per stream. */
+  streams: Record<string, number>
+  events_sent: number
+  events_sent_by_channel: Record<string, number>
+  /** Connections ended, by reason. */
+  disconnects: Record<DisconnectReason, number>
+}
+
+/** Seed 001's REST envelope. */
+export interface RealtimeAnswer<T> { success: true, data: T }
