@@ -1,19 +1,23 @@
 import type { NitroErrorHandler } from 'nitropack'
+import { DomainError } from './services/errors'
 
 /**
- * Every error leaves as JSON `{statusCode, statusMessage, message, data?}`. Unexpected errors are
- * logged once with their request and answered with a generic 500, never internals.
+ * Every error leaves as JSON `{statusCode, statusMessage, message, data?}`: an HTTP error a handler
+ * threw, or a service's domain error (`server/services/errors.ts`) with its status and message.
+ * Unexpected errors are logged once with their request and answered with a generic 500, never internals.
  */
 export default <NitroErrorHandler> function (error, event) {
-  const statusCode = error.statusCode || 500
-  const expected = statusCode < 500 || !error.unhandled
+  const domain = error.cause instanceof DomainError ? error.cause : undefined
+  const statusCode = domain?.statusCode ?? (error.statusCode || 500)
+  const expected = domain !== undefined || statusCode < 500 || !error.unhandled
   if (!expected) console.error(`[nodepulse] ${event.method} ${event.path.split('?')[0]} failed:`, error.cause ?? error)
   const body = {
     statusCode,
     statusMessage: getStatusMessage(statusCode),
-    message: expected ? error.message : 'Internal server error; the server log has the details',
-    ...(expected && error.data !== undefined ? { data: error.data } : {}),
+    message: expected ? (domain ?? error).message : 'Internal server error; the server log has the details',
+    ...(expected && !domain && error.data !== undefined ? { data: error.data } : {}),
   }
+  if (domain?.retryAfterSeconds !== undefined) setResponseHeader(event, 'retry-after', domain.retryAfterSeconds)
   setResponseHeaders(event, { 'content-type': 'application/json', 'cache-control': 'no-store' })
   setResponseStatus(event, statusCode, body.statusMessage)
   return send(event, JSON.stringify(body))
