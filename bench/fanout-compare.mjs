@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Issue's benchmark: fan-out of one channel to N subscribers, side by side in one run, for
-//   hub         NodePulse's hub (server/services/hub.ts, transpiled in-process with esbuild; no build needed)
+//   hub         NodePulse's hub (server/services/streams/hub.ts, transpiled in-process with esbuild; no build needed)
 //   better-sse  better-sse 0.16.1 Channel.broadcast (one Session per subscriber)
 //   raw         a plain node:http loop writing the same pre-encoded Buffer to every response (the ceiling)
 // Each (implementation, N) gets a fresh server child process (so its RSS is its own) and N SSE clients spread
@@ -39,7 +39,7 @@ const NAMES = { 'raw': 'raw node:http loop', 'hub': 'NodePulse hub', 'better-sse
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
 const tmp = mkdtempSync(join(tmpdir(), 'nodepulse-fanout-'))
-const hubModule = await transpileTs(join(root, 'server/services/hub.ts'), tmp)
+const hubModule = await transpileTs(join(root, 'server/services/streams/hub.ts'), tmp)
 
 const children = new Set()
 function cleanup() {

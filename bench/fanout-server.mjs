@@ -1,6 +1,6 @@
 // Child process of bench/fanout-compare.mjs: one SSE server on 127.0.0.1 with one channel, run by one
 // implementation (argv[2]: hub | better-sse | raw), driven by the parent over IPC. Run with --expose-gc.
-//   hub        NodePulse's createHub (server/services/hub.ts, transpiled by the parent): encodeSse once, hub.publish
+//   hub        NodePulse's createHub (server/services/streams/hub.ts, transpiled by the parent): encodeSse once, hub.publish
 //   better-sse better-sse 0.16.1: createSession per request, Channel.register, channel.broadcast(object)
 //   raw        the ceiling: node:http, the same encodeSse bytes, `for (const res of set) res.write(buf)`
 import http from 'node:http'

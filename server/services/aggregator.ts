@@ -1,6 +1,7 @@
 import type { ClusterAggregate, NodeAggregate } from '../../shared/contracts/seed001'
 import type { ReportEntry } from './journal'
 import { toNodeStats, type Registry } from './registry'
+import { startedInstance } from './started'
 
 interface NodeWindow { reports: number, cpu: number, memory: number, memoryN: number, disk: number }
 interface Window { start: number, reports: number, rejected: number, nodes: Map<number, NodeWindow> }
@@ -125,3 +126,9 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
 }
 
 export type Aggregator = ReturnType<typeof createAggregator>
+
+const running = startedInstance<Aggregator>()
+/** The running aggregator; 503 while there is none. */
+export const useAggregator = running.use
+/** Sets (or, with undefined, clears) the running aggregator. */
+export const setRunningAggregator = running.set

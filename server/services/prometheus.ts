@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry as PromRegistry } from 'prom-client'
-import type { Hub } from './hub'
+import type { Hub } from './streams/hub'
 import type { Ingest } from './ingest'
 import { toNodeStats, type Registry } from './registry'
 

@@ -4,11 +4,8 @@ import type { MigrationFile } from '../db/migrate'
 import { events, nodeSamples } from '../db/schema'
 import { createAuth, streamCredentials, type Auth } from './auth'
 import type { Config } from './config'
-import { createAggregator, type Aggregator } from './aggregator'
-import { createChannels, type Channels } from './channels'
+import { createAggregator, setRunningAggregator, type Aggregator } from './aggregator'
 import { createEventLog, type EventLog } from './events'
-import { createEventStream, type EventStream } from './eventStream'
-import { createHub, type Hub } from './hub'
 import { joinCluster, leaderJob } from './cluster'
 import { createIngest, type Ingest } from './ingest'
 import { createJournal, type Journal } from './journal'
@@ -17,7 +14,11 @@ import { createNodeService, type NodeService } from './nodes'
 import { createLoginLimiter, type LoginLimiter } from './ratelimit'
 import { createMetrics, type Metrics } from './prometheus'
 import { createRegistry, type Registry } from './registry'
-import { createNodeStreams, type NodeStreams } from './streams'
+import { setStartup } from './started'
+import { createHub, setRunningHub, type Hub } from './streams/hub'
+import { createNodeStreams, setRunningNodeStreams, type NodeStreams } from './streams/seed000'
+import { createChannels, setRunningChannels, type Channels } from './streams/seed001'
+import { createEventStream, setRunningEventStream, type EventStream } from './streams/seed002'
 import { createWatcher, type Watcher } from './watcher'
 import { createWebhooks, type Webhooks } from './webhooks'
 
@@ -84,25 +85,20 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const ingest = createIngest(db, registry, { journal })
   const hub = createHub({
     heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes, maxClients: config.maxClients,
-    credentialOf: req => streamCredentials.get(req),
+    // A logout, a deleted token or a deleted user ends the streams opened with it within one heartbeat.
+    credentialOf: req => streamCredentials.get(req), liveCredentials: open => auth.liveCredentials(open),
   })
-  // A logout, a deleted token or a deleted user ends the streams opened with it within one heartbeat.
-  const revocationTimer = setInterval(() => {
-    const open = hub.credentials()
-    if (open.size) auth.liveCredentials(open).then(live => hub.endRevoked(live), error => console.error('[nodepulse] checking stream credentials failed:', error))
-  }, config.heartbeatSeconds * 1000)
-  revocationTimer.unref()
   const aggregator = createAggregator(registry, { windowMs: config.windowSeconds * 1000, windowCount: config.windowCount, staleAfterSeconds: config.staleAfterSeconds })
   const channels = createChannels({ db, hub, registry, journal, aggregator }, {
     statsMs: config.statsIntervalSeconds * 1000, logsMs: config.logsIntervalSeconds * 1000, nodesMs: config.nodesIntervalSeconds * 1000,
-    heartbeatMs: config.heartbeatSeconds * 1000, replayLimit: config.replayLimit, retryMs: 3000, staleAfterSeconds: config.staleAfterSeconds,
+    replayLimit: config.replayLimit, retryMs: 3000, staleAfterSeconds: config.staleAfterSeconds,
   })
 
   const known = registry.list().some(n => n.kind === 'master' && n.hostname === config.masterHostname)
   const master = await registry.ensureMaster(config.masterHostname)
   if (!known) await eventLog.record({ type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered` })
   const streams = createNodeStreams(hub, registry, { staleAfterSeconds: config.staleAfterSeconds, masterId: master.id })
-  const eventStream = createEventStream({ hub, journal, log: eventLog }, { heartbeatMs: config.heartbeatSeconds * 1000, replayLimit: config.replayLimit, retryMs: 3000 })
+  const eventStream = createEventStream({ hub, journal, log: eventLog }, { replayLimit: config.replayLimit, retryMs: 3000 })
   const isLeader = () => cluster?.isLeader() ?? true
   const watcher = createWatcher({ db, registry, log: eventLog, journal }, {
     staleAfterSeconds: config.staleAfterSeconds, unreachableAfterSeconds: config.unreachableAfterSeconds, tickMs: 1000, isLeader,
@@ -121,6 +117,11 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const housekeepingJob = leaderJob('housekeeping', HOUR, housekeeping, cluster)
   const webhooks = createWebhooks({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, retentionDays: config.retentionDays, version })
   webhooks.start()
+  setRunningHub(hub)
+  setRunningNodeStreams(streams)
+  setRunningChannels(channels)
+  setRunningEventStream(eventStream)
+  setRunningAggregator(aggregator)
 
   return {
     config, database, registry, ingest, auth, masterId: master.id, sessionSecret, startedAt: new Date(), version,
@@ -138,7 +139,11 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     metrics: createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun }),
     loginLimiter: createLoginLimiter(config.loginMaxAttempts, 15 * 60_000),
     async stop() {
-      clearInterval(revocationTimer)
+      setRunningHub(undefined)
+      setRunningNodeStreams(undefined)
+      setRunningChannels(undefined)
+      setRunningEventStream(undefined)
+      setRunningAggregator(undefined)
       eventStream.close()
       await watcher.stop()
       channels.close()
@@ -160,6 +165,7 @@ let current: Services | undefined
 
 /** Records the start-up promise (called once by the Nitro plugin). */
 export function setServices(promise: Promise<Services>): void {
+  setStartup(promise)
   ready = promise
   promise.then((s) => {
     current = s

@@ -1,6 +1,7 @@
 import type { H3Event } from 'h3'
 import type { z } from 'zod'
 import { useServices, type Services } from '../services/runtime'
+import { useHub } from '../services/streams/hub'
 
 /** The running services; 503 while start-up is still under way or has failed. */
 export async function services(): Promise<Services> {
@@ -67,7 +68,7 @@ export async function readJson<S extends z.ZodType>(event: H3Event, schema: S, m
 
 /** 503 with Retry-After when the hub is at NODEPULSE_SSE_MAX_CLIENTS, before a stream starts. */
 export async function assertStreamCapacity(event: H3Event): Promise<void> {
-  if ((await services()).hub.hasCapacity()) return
+  if ((await useHub()).hasCapacity()) return
   setResponseHeader(event, 'retry-after', 10)
   throw createError({ statusCode: 503, message: 'Too many stream clients are connected (NODEPULSE_SSE_MAX_CLIENTS); try again later' })
 }

@@ -88,6 +88,9 @@ export interface ReportMessage {
 /** `event: heartbeat`, on every channel's stream. */
 export interface HeartbeatMessage { timestamp: number }
 
+/** The data each channel's `event: <channel>` carries. */
+export interface ChannelMessages { stats: StatsMessage, logs: LogsMessage, nodes: NodesMessage, reports: ReportMessage, heartbeat: HeartbeatMessage }
+
 /** `event: connected`, the first message (it also carries `retry:`). */
 export interface ChannelConnected { timestamp: number, channels: Channel[] }
 

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHub, encodeSse, type Hub } from '../../server/services/hub'
+import { createHub, encodeSse, type Hub } from '../../server/services/streams/hub'
 
 /** A loopback HTTP server whose every request becomes a hub subscriber on `topic`. */
 async function serve(hub: Hub, topic = 't') {
@@ -83,6 +83,39 @@ describe('hub', () => {
     await a.ready
     await until(() => (a.state.text.match(/: heartbeat\n\n/g) ?? []).length >= 2)
     a.state.req!.destroy()
+  })
+
+  it('sends a topic its own heartbeat message instead of the comment, the same bytes to each of its clients', async () => {
+    const hub = createHub({ heartbeatMs: 50, maxBufferBytes: 1 << 20 })
+    const own = await serve(hub, 'own')
+    const plain = await serve(hub, 'plain')
+    cleanup.push(() => hub.close(), () => own.server.close(), () => plain.server.close())
+    const [a, b, c] = [connect(own.url), connect(own.url), connect(plain.url)]
+    await Promise.all([a.ready, b.ready, c.ready])
+    await until(() => hub.count('own') === 2)
+    let builds = 0
+    hub.setHeartbeat(t => t === 'own', () => encodeSse({ beat: ++builds }, { event: 'heartbeat' }), { channel: 'heartbeat' })
+    const beats = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).length
+    await until(() => beats(a.state.text, /event: heartbeat\n/g) >= 2 && beats(b.state.text, /event: heartbeat\n/g) >= 2 && beats(c.state.text, /: heartbeat\n\n/g) >= 2)
+    expect(a.state.text).toContain('event: heartbeat\ndata: {"beat":2}\n\n')
+    expect(b.state.text).toContain('event: heartbeat\ndata: {"beat":2}\n\n')
+    expect(a.state.text + b.state.text).not.toMatch(/^: heartbeat$/m)
+    expect(c.state.text).not.toContain('event: heartbeat')
+    expect(hub.stats().events_sent_by_channel.heartbeat).toBeGreaterThanOrEqual(4)
+  })
+
+  it('ends the streams whose credential no longer holds, on the heartbeat', async () => {
+    const hub = createHub({
+      heartbeatMs: 50, maxBufferBytes: 1 << 20,
+      credentialOf: req => req.url!.slice(1), liveCredentials: async open => new Set([...open].filter(c => c !== 'gone')),
+    })
+    const { server, url } = await serve(hub)
+    cleanup.push(() => hub.close(), () => server.close())
+    const [kept, gone] = [connect(`${url}kept`), connect(`${url}gone`)]
+    await Promise.all([kept.ready, gone.ready])
+    await until(() => hub.stats().disconnects.revoked === 1)
+    expect(hub.count('t')).toBe(1)
+    kept.state.req!.destroy()
   })
 
   it('drops a subscriber that stops reading once its unsent data passes the buffer', async () => {

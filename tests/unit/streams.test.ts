@@ -3,9 +3,9 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { DatabaseHandle } from '../../server/db'
-import { createHub, type Hub } from '../../server/services/hub'
+import { createHub, type Hub } from '../../server/services/streams/hub'
 import { createRegistry, type Registry } from '../../server/services/registry'
-import { createNodeStreams, type NodeStreams } from '../../server/services/streams'
+import { createNodeStreams, type NodeStreams } from '../../server/services/streams/seed000'
 import { memoryDatabase } from './db'
 
 let handle: DatabaseHandle

@@ -1,19 +1,20 @@
 import { z } from 'zod'
-import { CHANNELS, parseEventId, type Channel } from '../../services/channels'
+import { CHANNELS, STREAM_PATHS } from '../../../shared/contracts/seed001'
+import { resumePoint } from '../../services/streams/replay'
+import { useChannels } from '../../services/streams/seed001'
 
 // Seed 001's paths; providers and requests are its words for our nodes and reports.
-const ALIASES: Record<string, Channel | 'all'> = { providers: 'nodes', requests: 'reports', all: 'all', ...Object.fromEntries(CHANNELS.map(c => [c, c])) }
-const Params = z.object({ channel: z.string().refine(c => c in ALIASES, 'must be one of stats, logs, nodes, providers, reports, requests, heartbeat, all') })
+const Params = z.object({
+  channel: z.string().transform(c => (Object.hasOwn(STREAM_PATHS, c) ? STREAM_PATHS[c] : undefined))
+    .pipe(z.enum([...CHANNELS, 'all'], { error: 'must be one of stats, logs, nodes, providers, reports, requests, heartbeat, all' })),
+})
 const Query = z.object({ lastEventId: z.string().optional() })
 
 /** Seed 001's named-event streams; `Last-Event-ID` (or `?lastEventId=`) replays what was missed. */
 export default defineEventHandler(async (event) => {
   const { channel } = parseOr(Params, getRouterParams(event), 404, 'stream')
-  const { lastEventId } = readQueryAs(event, Query)
+  const query = readQueryAs(event, Query)
   await assertStreamCapacity(event)
-  const { channels } = await services()
-  const resume = getRequestHeader(event, 'last-event-id') ?? lastEventId
-  // An id that is not ours cannot be resumed from: treat it as unknown, which answers with `reset`.
-  const from = resume === undefined || resume === '' ? undefined : parseEventId(resume) ?? Number.MAX_SAFE_INTEGER
-  await channels.open(event.node.req, event.node.res, ALIASES[channel]!, from)
+  const channels = await useChannels()
+  await channels.open(event.node.req, event.node.res, channel, resumePoint(getRequestHeader(event, 'last-event-id'), query))
 })

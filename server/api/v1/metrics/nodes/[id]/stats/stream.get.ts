@@ -1,5 +1,6 @@
 import { idParam } from '../../../../../../../shared/contracts/common'
 import { streamQuery } from '../../../../../../../shared/contracts/seed000'
+import { useNodeStreams } from '../../../../../../services/streams/seed000'
 
 /** Seed 000's per-node stream (the detail modal); 404 before the stream for an unknown node. */
 export default defineEventHandler(async (event) => {
@@ -7,6 +8,6 @@ export default defineEventHandler(async (event) => {
   const { interval } = readQueryAs(event, streamQuery)
   await findNode(id)
   await assertStreamCapacity(event)
-  const { streams } = await services()
+  const streams = await useNodeStreams()
   await streams.node(event.node.req, event.node.res, id, interval)
 })

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { DisconnectReason } from '../../../shared/contracts/seed001'
+import { startedInstance } from '../started'
 
 /** One SSE connection. */
 export interface HubClient {
@@ -43,9 +45,17 @@ export interface HubOptions {
   slowGraceMs?: number
   /** The credential a request was authenticated with, kept on its stream. */
   credentialOf?: (req: IncomingMessage) => string | undefined
+  /** Which of the open streams' credentials still hold; asked on every heartbeat, the others' streams end. */
+  liveCredentials?: (open: Set<string>) => Promise<Set<string>>
 }
 
-export type DisconnectReason = 'client' | 'slow' | 'ended' | 'revoked' | 'shutdown'
+/** A topic's own heartbeat message, sent instead of the `: heartbeat` comment. */
+interface Heartbeat {
+  match: (topic: string) => boolean
+  /** Built once per beat, for every topic it matches. */
+  build: () => Buffer
+  meta: MessageMeta
+}
 
 const HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -125,15 +135,46 @@ export function createHub(options: HubOptions) {
     sentByChannel.set(channel, (sentByChannel.get(channel) ?? 0) + 1)
   }
 
-  const heartbeat = setInterval(() => {
-    for (const set of [...topics.values()]) {
+  const heartbeats = new Set<Heartbeat>()
+
+  /** Ends the streams opened with a credential that no longer holds (logged out, token or user deleted). */
+  function endRevoked(liveCredentials: NonNullable<HubOptions['liveCredentials']>): void {
+    const open = new Set<string>()
+    for (const set of topics.values()) for (const c of set) if (c.credential) open.add(c.credential)
+    if (!open.size) return
+    liveCredentials(open).then((live) => {
+      for (const set of [...topics.values()]) {
+        for (const c of [...set]) if (c.credential && !live.has(c.credential)) remove(c, 'revoked')
+      }
+    }, error => console.error('[nodepulse] checking stream credentials failed:', error))
+  }
+
+  /**
+   * The one timer of every stream: drops slow clients, keeps the others' connections alive (with
+   * their topic's own heartbeat message, else a comment) and ends streams whose credential was revoked.
+   */
+  function beat(): void {
+    const built = new Map<Heartbeat, Buffer>()
+    // One encoding per beat, the same bytes on every topic it is for.
+    const messageOf = (h: Heartbeat): Buffer => {
+      const buf = built.get(h) ?? h.build()
+      built.set(h, buf)
+      return buf
+    }
+    for (const [topic, set] of [...topics]) {
+      const own = [...heartbeats].find(h => h.match(topic))
       for (const c of [...set]) {
         if (tooSlow(c)) remove(c, 'slow')
-        else if (!c.res.writableNeedDrain) c.res.write(HEARTBEAT)
+        else if (!own) {
+          if (!c.res.writableNeedDrain) c.res.write(HEARTBEAT)
+        }
+        else if (!c.filter || c.filter(own.meta)) write(c, messageOf(own), own.meta)
       }
     }
-  }, options.heartbeatMs)
-  heartbeat.unref()
+    if (options.liveCredentials) endRevoked(options.liveCredentials)
+  }
+  const timer = setInterval(beat, options.heartbeatMs)
+  timer.unref()
 
   return {
     /** False when a new stream would pass the connection limit (answer 503 before streaming). */
@@ -222,25 +263,14 @@ export function createHub(options: HubOptions) {
       }
     },
 
-    /** The distinct credentials open streams were authenticated with. */
-    credentials(): Set<string> {
-      const found = new Set<string>()
-      for (const set of topics.values()) for (const c of set) if (c.credential) found.add(c.credential)
-      return found
-    },
-
-    /** Ends every stream opened with a credential `live` does not hold (logged out, token deleted). */
-    endRevoked(live: Set<string>): number {
-      let ended = 0
-      for (const set of [...topics.values()]) {
-        for (const c of [...set]) {
-          if (c.credential && !live.has(c.credential)) {
-            remove(c, 'revoked')
-            ended++
-          }
-        }
-      }
-      return ended
+    /**
+     * Gives the topics `match` accepts their own heartbeat message instead of the comment (seed
+     * 001's `event: heartbeat` with an id, seed 002's `{event_type: 'heartbeat'}`).
+     */
+    setHeartbeat(match: (topic: string) => boolean, build: () => Buffer, meta: MessageMeta = {}): () => void {
+      const h: Heartbeat = { match, build, meta }
+      heartbeats.add(h)
+      return () => heartbeats.delete(h)
     },
 
     /** Subscribers of a topic right now. */
@@ -267,10 +297,16 @@ export function createHub(options: HubOptions) {
 
     /** Closes every stream (server shutdown). */
     close(): void {
-      clearInterval(heartbeat)
+      clearInterval(timer)
       for (const set of [...topics.values()]) for (const c of [...set]) remove(c, 'shutdown')
     },
   }
 }
 
 export type Hub = ReturnType<typeof createHub>
+
+const running = startedInstance<Hub>()
+/** The running hub; 503 while there is none. */
+export const useHub = running.use
+/** Sets (or, with undefined, clears) the running hub. */
+export const setRunningHub = running.set

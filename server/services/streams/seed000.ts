@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { MasterMetrics, NodeDeletedMessage, NodeDetail, NodeStatsSnapshot, NodeStreamSnapshot, StreamConnected } from '../../shared/contracts/seed000'
-import type { Hub } from './hub'
-import { encodeSse } from './hub'
-import { readOs } from './master'
-import { toNodeStats, type NodeState, type Registry } from './registry'
+import type { MasterMetrics, NodeDeletedMessage, NodeDetail, NodeStatsSnapshot, NodeStreamSnapshot, StreamConnected } from '../../../shared/contracts/seed000'
+import { readOs } from '../master'
+import { toNodeStats, type NodeState, type Registry } from '../registry'
+import { startedInstance } from '../started'
+import { encodeSse, type Hub } from './hub'
 
 export interface StreamsOptions { staleAfterSeconds: number, masterId: number }
 
@@ -15,7 +15,8 @@ interface Ticker {
   building: Promise<Buffer> | null
 }
 
-type Builder = () => Promise<unknown> | unknown
+type Snapshot = NodeStatsSnapshot | NodeStreamSnapshot | MasterMetrics
+type Builder = () => Promise<Snapshot> | Snapshot
 
 /** What the per-node stream adds to a node's summary. */
 export function nodeDetail(node: NodeState): NodeDetail {
@@ -176,6 +177,12 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
 }
 
 export type NodeStreams = ReturnType<typeof createNodeStreams>
+
+const running = startedInstance<NodeStreams>()
+/** The running seed 000 snapshot streams; 503 while there are none. */
+export const useNodeStreams = running.use
+/** Sets (or, with undefined, clears) the running snapshot streams. */
+export const setRunningNodeStreams = running.set
 
 /** The master's full metrics: cpu with per-core and load, memory with swap, every filesystem, network rates, os, uptime. */
 export function masterBlob(master: NodeState | undefined, os: Record<string, string>): MasterMetrics {
