@@ -3,8 +3,8 @@ import type { TestProjectInlineConfiguration } from 'vitest/config'
 
 // Integration tests run against the built server (`npx nuxi build` first; `npm test` does it).
 // Each integration project starts ONE server in its globalSetup and shares it across its files.
-// The Postgres run waits for the PGlite one (groupOrder): on a 2-core machine the two together
-// starve the timing-sensitive stream tests, and one after the other is barely slower.
+// Given both in one vitest run, the Postgres project follows the PGlite one (groupOrder);
+// `npm test` runs it in a vitest process of its own instead (scripts/test.mjs).
 const integration = (name: string, globalSetup: string, groupOrder: number): TestProjectInlineConfiguration => ({
   test: {
     name,

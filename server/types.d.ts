@@ -1,4 +1,4 @@
-import type { Principal } from './services/auth'
+import type { Principal } from './services/auth/principal'
 
 declare module 'h3' {
   interface H3EventContext {

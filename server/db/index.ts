@@ -51,21 +51,3 @@ export async function openDatabase({ url, dataDir, migrations }: OpenOptions): P
   if (migrations) await applyMigrations(db, migrations)
   return { db, driver: 'pglite', close: () => client.close() }
 }
-
-let current: DatabaseHandle | undefined
-
-/** Makes a handle the process-wide database (set once by the start-up plugin or a test). */
-export function setDatabase(handle: DatabaseHandle | undefined): void {
-  current = handle
-}
-
-/** The process-wide database; throws when start-up has not opened it yet. */
-export function useDb(): Database {
-  if (!current) throw new Error('Database is not open yet')
-  return current.db
-}
-
-/** The process-wide handle, for health checks and shutdown. */
-export function useDatabaseHandle(): DatabaseHandle | undefined {
-  return current
-}

@@ -167,7 +167,6 @@ export type NodeRow = typeof nodes.$inferSelect
 export type SampleRow = typeof nodeSamples.$inferSelect
 /** A sample's figures: what ingest stores and what the registry keeps of each node's newest sample. */
 export type SampleValues = Pick<SampleRow, 'ts' | 'cpuPercent' | 'memoryPercent' | 'diskPercent' | 'uptimeSeconds' | 'activeBackups' | 'detail'>
-export type NewSample = typeof nodeSamples.$inferInsert
 export type EventRow = typeof events.$inferSelect
 export type WebhookRow = typeof webhooks.$inferSelect
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect

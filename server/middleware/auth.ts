@@ -1,5 +1,7 @@
 import type { H3Event } from 'h3'
-import { streamCredential, streamCredentials } from '../services/auth'
+import { useApiTokens } from '../services/auth/apiTokens'
+import { streamCredential, streamCredentials } from '../services/auth/streamTokens'
+import { useInstance } from '../services/instance'
 
 // Routes anyone may call: health, login, first-run setup. Agent ingest checks its node token itself.
 const PUBLIC = [
@@ -44,10 +46,10 @@ export default defineEventHandler(async (event) => {
   if (write && !getRequestHeader(event, 'authorization')) assertSameOrigin(event)
   if (PUBLIC.some(r => r.test(route))) return
 
-  const { auth, config } = await services()
+  const { config } = await useInstance()
   if (path === '/metrics' && config.metricsPublic) return
   const token = bearer(event)
-  const principal = token === undefined ? await principalFromSession(event) : token ? await auth.verifyToken(token) : undefined
+  const principal = token === undefined ? await principalFromSession(event) : token ? await (await useApiTokens()).verify(token) : undefined
   if (!principal) {
     throw createError({ statusCode: 401, message: token === undefined ? 'Authentication required: log in, or send Authorization: Bearer <token>' : 'Invalid or expired token' })
   }

@@ -131,4 +131,4 @@ const running = startedInstance<Aggregator>()
 /** The running aggregator; 503 while there is none. */
 export const useAggregator = running.use
 /** Sets (or, with undefined, clears) the running aggregator. */
-export const setRunningAggregator = running.set
+export const setAggregator = running.set

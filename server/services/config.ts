@@ -79,11 +79,3 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxAttempts: num(env, 'NODEPULSE_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
   }
 }
-
-let cached: Config | undefined
-
-/** The process-wide configuration, read once. */
-export function useConfig(): Config {
-  cached ??= loadConfig()
-  return cached
-}

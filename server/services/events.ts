@@ -1,10 +1,11 @@
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm'
-import type { z } from 'zod'
-import { type agentEventBody, type EventFilter, type EventStats, type EventView, SEVERITIES, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
+import { type AgentEventBody, type EventFilter, type EventPage, type EventStats, type EventView, SEVERITIES, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
 import type { Database, Transaction } from '../db'
 import { events, type EventRow } from '../db/schema'
+import { NotFoundError } from './errors'
 import { lockJournal, type Journal } from './journal'
 import type { NodeState } from './registry'
+import { startedInstance } from './started'
 
 export interface NewEvent {
   type: string
@@ -51,7 +52,7 @@ export function matchesFilter(f: EventFilter, e: EventView): boolean {
     && (!f.min_severity || SEVERITY_RANK[e.severity] >= SEVERITY_RANK[f.min_severity])
 }
 
-const AGENT_DEFAULTS: Record<z.output<typeof agentEventBody>['event_type'], { severity: Severity, resource: string, says: string }> = {
+const AGENT_DEFAULTS: Record<AgentEventBody['event_type'], { severity: Severity, resource: string, says: string }> = {
   backup_started: { severity: 'info', resource: 'backup', says: 'a backup started' },
   backup_completed: { severity: 'success', resource: 'backup', says: 'a backup completed' },
   backup_failed: { severity: 'error', resource: 'backup', says: 'a backup failed' },
@@ -59,7 +60,7 @@ const AGENT_DEFAULTS: Record<z.output<typeof agentEventBody>['event_type'], { se
 }
 
 /** The event an agent's report becomes: its node, cluster and maintenance state come from the registry. */
-export function agentEvent(node: NodeState, body: z.output<typeof agentEventBody>): NewEvent {
+export function agentEvent(node: NodeState, body: AgentEventBody): NewEvent {
   const d = AGENT_DEFAULTS[body.event_type]
   return {
     type: body.event_type, severity: body.severity ?? d.severity, nodeId: node.id, clusterId: node.labels.cluster ?? null,
@@ -74,35 +75,45 @@ export function agentEvent(node: NodeState, body: z.output<typeof agentEventBody
 
 /** The persisted event log: each event is stored first, then announced to the streams. */
 export function createEventLog(db: Database, journal: Journal) {
-  return {
-    /**
-     * Appends one event and publishes it once committed. `alongside` runs in the same transaction
-     * (the watcher records the state the event reports, so a crash can neither repeat nor lose it).
-     */
-    record(e: NewEvent, alongside?: (tx: Transaction) => Promise<unknown>): Promise<EventRow> {
-      return journal.run(async () => {
-        const row = await db.transaction(async (tx) => {
-          await lockJournal(tx, journal)
-          const [inserted] = await tx.insert(events).values({
-            type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
-            resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {},
-          }).returning()
-          await alongside?.(tx)
-          return inserted!
-        })
-        await journal.committed([{ kind: 'log', row }])
-        return row
+  /**
+   * Appends one event and publishes it once committed. `alongside` runs in the same transaction
+   * (the watcher records the state the event reports, so a crash can neither repeat nor lose it).
+   */
+  function record(e: NewEvent, alongside?: (tx: Transaction) => Promise<unknown>): Promise<EventRow> {
+    return journal.run(async () => {
+      const row = await db.transaction(async (tx) => {
+        await lockJournal(tx, journal)
+        const [inserted] = await tx.insert(events).values({
+          type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
+          resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {},
+        }).returning()
+        await alongside?.(tx)
+        return inserted!
       })
+      await journal.committed([{ kind: 'log', row }])
+      return row
+    })
+  }
+
+  /** One event; 404 when there is none (any more). */
+  async function get(id: number): Promise<EventView> {
+    const [row] = await db.select().from(events).where(eq(events.id, id))
+    if (!row) throw new NotFoundError(`Event ${id} not found (it may have been deleted by retention)`)
+    return toEventView(row)
+  }
+
+  return {
+    record,
+
+    /** An agent's report of an event of its own node, recorded. */
+    async fromAgent(node: NodeState, body: AgentEventBody): Promise<EventView> {
+      return toEventView(await record(agentEvent(node, body)))
     },
 
-    /** One event, or undefined. */
-    async get(id: number): Promise<EventRow | undefined> {
-      const [row] = await db.select().from(events).where(eq(events.id, id))
-      return row
-    },
+    get,
 
     /** The history, newest first: `limit` events older than `cursor` (an id), and the next cursor. */
-    async list(filter: EventFilter, q: HistoryQuery = {}): Promise<{ rows: EventRow[], nextCursor: number | null }> {
+    async list(filter: EventFilter, q: HistoryQuery = {}): Promise<EventPage> {
       const limit = q.limit ?? 100
       const where = filterConditions(filter)
       if (q.cursor !== undefined) where.push(lt(events.id, q.cursor))
@@ -111,7 +122,7 @@ export function createEventLog(db: Database, journal: Journal) {
       const rows = await db.select().from(events).where(and(...where)).orderBy(desc(events.id)).limit(limit + 1)
       const more = rows.length > limit
       const page = more ? rows.slice(0, limit) : rows
-      return { rows: page, nextCursor: more ? page.at(-1)!.id : null }
+      return { events: page.map(toEventView), next_cursor: more ? page.at(-1)!.id : null }
     },
 
     /** Events after stream position `from` (or since a time) up to `upTo`, oldest first, at most `limit`. */
@@ -124,21 +135,18 @@ export function createEventLog(db: Database, journal: Journal) {
 
     /**
      * Marks an event acknowledged by `by` and logs `event_acknowledged`. Acknowledging twice changes
-     * nothing and logs nothing (`already`); undefined when there is no such event.
+     * nothing and logs nothing.
      */
-    async acknowledge(id: number, by: string): Promise<{ row: EventRow, already: boolean } | undefined> {
+    async acknowledge(id: number, by: string): Promise<EventView> {
       const [row] = await db.update(events).set({ acknowledgedAt: new Date(), acknowledgedBy: by })
         .where(and(eq(events.id, id), isNull(events.acknowledgedAt))).returning()
-      if (!row) {
-        const existing = await this.get(id)
-        return existing && { row: existing, already: true }
-      }
-      await this.record({
+      if (!row) return get(id)
+      await record({
         type: 'event_acknowledged', severity: 'info', nodeId: row.nodeId, clusterId: row.clusterId, resourceType: 'event',
         message: `${by} acknowledged: ${row.message}`,
         data: { acknowledged_event_id: row.id, acknowledged_event_type: row.type, acknowledged_by: by },
       })
-      return { row, already: false }
+      return toEventView(row)
     },
 
     /** The last hour per minute, totals by type and severity, and the unacknowledged warnings and errors. */
@@ -168,6 +176,12 @@ export function createEventLog(db: Database, journal: Journal) {
 }
 
 export type EventLog = ReturnType<typeof createEventLog>
+
+const running = startedInstance<EventLog>()
+/** The running event log (503 until start-up has finished). */
+export const useEventLog = running.use
+/** Publishes the running event log (start-up) or withdraws it (stop). */
+export const setEventLog = running.set
 
 /** An event as the logs channel, the event stream, the history and webhooks show it. */
 export function toEventView(row: EventRow): EventView {

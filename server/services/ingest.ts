@@ -1,17 +1,16 @@
 import { inArray, sql } from 'drizzle-orm'
-import type { StatsReport } from '../../shared/contracts/ingest'
+import type { IngestAnswer, StatsReport } from '../../shared/contracts/ingest'
 import type { Database } from '../db'
 import { nodes, nodeSamples, type SampleValues } from '../db/schema'
+import { NotFoundError, UnavailableError } from './errors'
 import { createJournal, lockJournal, type Journal, type ReportEntry } from './journal'
 import type { Registry } from './registry'
+import { startedInstance } from './started'
 
 /** A validated sample ready to store (agents' reports carry no detail). */
 export type SampleInput = Omit<SampleValues, 'detail'> & Partial<Pick<SampleValues, 'detail'>>
 
 export interface IngestResult { accepted: number, stored: number, duplicates: number, lastSeen: Date }
-
-/** Thrown for a report whose node was deleted while it waited to be written. */
-export class NodeGoneError extends Error {}
 
 interface Pending { nodeId: number, samples: SampleInput[], resolve: (r: IngestResult) => void, reject: (e: unknown) => void }
 
@@ -105,7 +104,7 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
     for (const p of batch) {
       const w = written.get(p)
       if (!w) {
-        p.reject(new NodeGoneError(`node ${p.nodeId} was deleted`))
+        p.reject(new NotFoundError(`Node ${p.nodeId} was deleted`))
         continue
       }
       const newest = p.samples.reduce((a, b) => (b.ts > a.ts ? b : a))
@@ -134,13 +133,30 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
     }
   }
 
+  /** Stores one node's samples; resolves after they are committed. */
+  function submit(nodeId: number, samples: SampleInput[]): Promise<IngestResult> {
+    return new Promise<IngestResult>((resolve, reject) => {
+      queue.push({ nodeId, samples, resolve, reject })
+      flushing ??= flush()
+    })
+  }
+
   return {
-    /** Stores one node's samples; resolves after they are committed. */
-    submit(nodeId: number, samples: SampleInput[]): Promise<IngestResult> {
-      return new Promise<IngestResult>((resolve, reject) => {
-        queue.push({ nodeId, samples, resolve, reject })
-        flushing ??= flush()
-      })
+    submit,
+    /**
+     * Stores an agent's report and answers once it is committed: 404 when its node was deleted
+     * while it waited, 503 with Retry-After (the cause logged here, once) when the write failed.
+     */
+    async report(nodeId: number, report: StatsReport): Promise<IngestAnswer> {
+      try {
+        const r = await submit(nodeId, samplesFromReport(report, new Date()))
+        return { node_id: nodeId, accepted: r.accepted, stored: r.stored, duplicates: r.duplicates, last_seen: r.lastSeen.toISOString() }
+      }
+      catch (error) {
+        if (error instanceof NotFoundError) throw error
+        console.error(`[nodepulse] storing a report of node ${nodeId} failed:`, error)
+        throw new UnavailableError('The report could not be stored right now; retry later', 5)
+      }
     },
     /** Waits for every queued report to be written (graceful stop). */
     async drain(): Promise<void> {
@@ -152,3 +168,9 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
 }
 
 export type Ingest = ReturnType<typeof createIngest>
+
+const running = startedInstance<Ingest>()
+/** The running ingest (503 until start-up has finished). */
+export const useIngest = running.use
+/** Publishes the running ingest (start-up) or withdraws it (stop). */
+export const setIngest = running.set

@@ -1,34 +1,60 @@
+import type { CreatedNode, NodeView, RotatedNodeToken, UpdateNodeBody } from '../../shared/contracts/rest'
 import { generateToken, hashToken } from './crypto'
+import { ConflictError, NotFoundError } from './errors'
 import type { EventLog } from './events'
-import type { NodeState, Registry } from './registry'
+import { toNodeView, type NodeState, type Registry } from './registry'
+import { startedInstance } from './started'
 
-/** Refusal of an action that conflicts with a node's kind (maps to 409). */
-export class NodeConflictError extends Error {}
+/** Registers this host as the master node; its first registration is an event. */
+export async function registerMaster(registry: Registry, log: EventLog, hostname: string): Promise<NodeState> {
+  const known = registry.list().some(n => n.kind === 'master' && n.hostname === hostname)
+  const master = await registry.ensureMaster(hostname)
+  if (!known) await log.record({ type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered` })
+  return master
+}
 
-/** Node management on top of the registry: tokens, events and the master's protections. */
-export function createNodeService(registry: Registry, log: EventLog) {
+/** Node management on top of the registry, as the REST API sees it: views, tokens, events and the master's protections. */
+export function createNodeService(registry: Registry, log: EventLog, opts: { staleAfterSeconds: number, masterId: number }) {
+  const view = (node: NodeState) => toNodeView(node, Date.now(), opts.staleAfterSeconds)
+  const notFound = (id: number) => new NotFoundError(`Node ${id} not found`)
+  const existing = (id: number): NodeState => {
+    const node = registry.get(id)
+    if (!node) throw notFound(id)
+    return node
+  }
+
   return {
+    /** Every node with its status and latest figures, by id. */
+    list(): NodeView[] {
+      const now = Date.now()
+      return registry.list().map(n => toNodeView(n, now, opts.staleAfterSeconds))
+    },
+
+    /** One node. */
+    get(id: number): NodeView {
+      return view(existing(id))
+    },
+
     /** Creates an agent node; its agent token is returned once. */
-    async createAgent(hostname: string, labels: Record<string, string> = {}): Promise<{ node: NodeState, token: string }> {
+    async createAgent(hostname: string, labels: Record<string, string> = {}): Promise<CreatedNode> {
       const token = generateToken('agent')
       const node = await registry.create({ hostname, kind: 'agent', labels, agentTokenHash: hashToken(token) })
       await log.record({ type: 'node_registered', severity: 'info', nodeId: node.id, clusterId: labels.cluster ?? null, message: `Node ${hostname} registered`, data: { hostname } })
-      return { node, token }
+      return { ...view(node), token }
     },
 
     /**
      * Changes hostname, labels and/or maintenance mode; the master's name comes from its host, so
      * it cannot be renamed here.
      */
-    async update(id: number, patch: { hostname?: string, labels?: Record<string, string>, maintenance?: boolean }): Promise<NodeState | undefined> {
-      const existing = registry.get(id)
-      if (!existing) return undefined
-      if (existing.kind === 'master' && patch.hostname !== undefined && patch.hostname !== existing.hostname) {
-        throw new NodeConflictError('The master node is named after its host: set NODEPULSE_HOSTNAME and restart NodePulse to rename it (its labels can be changed here)')
+    async update(id: number, patch: UpdateNodeBody): Promise<NodeView> {
+      const before = existing(id)
+      if (before.kind === 'master' && patch.hostname !== undefined && patch.hostname !== before.hostname) {
+        throw new ConflictError('The master node is named after its host: set NODEPULSE_HOSTNAME and restart NodePulse to rename it (its labels can be changed here)')
       }
-      const wasInMaintenance = existing.maintenance
+      const wasInMaintenance = before.maintenance
       const node = await registry.update(id, patch)
-      if (!node) return undefined
+      if (!node) throw notFound(id)
       const clusterId = node.labels.cluster ?? null
       if (patch.hostname !== undefined || patch.labels !== undefined) {
         await log.record({ type: 'node_updated', severity: 'info', nodeId: id, clusterId, message: `Node ${node.hostname} updated`, data: { hostname: node.hostname, labels: node.labels } })
@@ -40,30 +66,33 @@ export function createNodeService(registry: Registry, log: EventLog) {
           data: { hostname: node.hostname, maintenance: node.maintenance },
         })
       }
-      return node
+      return view(node)
     },
 
     /** Replaces an agent's token; the old one stops working at once. */
-    async rotateToken(id: number): Promise<{ node: NodeState, token: string } | undefined> {
-      const existing = registry.get(id)
-      if (!existing) return undefined
-      if (existing.kind !== 'agent') throw new NodeConflictError('The master node is sampled by NodePulse itself and has no agent token')
+    async rotateToken(id: number): Promise<RotatedNodeToken> {
+      if (existing(id).kind !== 'agent') throw new ConflictError('The master node is sampled by NodePulse itself and has no agent token')
       const token = generateToken('agent')
       const node = await registry.update(id, { agentTokenHash: hashToken(token) })
-      if (!node) return undefined
+      if (!node) throw notFound(id)
       await log.record({ type: 'node_token_rotated', severity: 'info', nodeId: id, clusterId: node.labels.cluster ?? null, message: `Agent token of ${node.hostname} rotated`, data: { hostname: node.hostname } })
-      return { node, token }
+      return { id, hostname: node.hostname, token }
     },
 
     /** Deletes a node with its samples; the master of a running instance cannot be deleted. */
-    async remove(id: number, masterId: number): Promise<boolean> {
-      const node = registry.get(id)
-      if (id === masterId) throw new NodeConflictError('This is the master node (the host NodePulse runs on); it cannot be deleted while NodePulse runs')
+    async remove(id: number): Promise<void> {
+      const node = existing(id)
+      if (id === opts.masterId) throw new ConflictError('This is the master node (the host NodePulse runs on); it cannot be deleted while NodePulse runs')
       const removed = await registry.remove(id)
-      if (removed) await log.record({ type: 'node_removed', severity: 'warning', nodeId: id, clusterId: node?.labels.cluster ?? null, message: `Node ${node?.hostname ?? id} removed`, data: { hostname: node?.hostname ?? null } })
-      return removed
+      if (removed) await log.record({ type: 'node_removed', severity: 'warning', nodeId: id, clusterId: node.labels.cluster ?? null, message: `Node ${node.hostname} removed`, data: { hostname: node.hostname } })
     },
   }
 }
 
 export type NodeService = ReturnType<typeof createNodeService>
+
+const running = startedInstance<NodeService>()
+/** The running node service (503 until start-up has finished). */
+export const useNodes = running.use
+/** Publishes the running node service (start-up) or withdraws it (stop). */
+export const setNodes = running.set

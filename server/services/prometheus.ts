@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry as PromRegistry } from 
 import type { Hub } from './streams/hub'
 import type { Ingest } from './ingest'
 import { toNodeStats, type Registry } from './registry'
+import { startedInstance } from './started'
 
 /**
  * Prometheus metrics: the seed's SSE series, per-node gauges, ingest counters and process
@@ -77,3 +78,9 @@ export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Inge
 }
 
 export type Metrics = ReturnType<typeof createMetrics>
+
+const running = startedInstance<Metrics>()
+/** The running Prometheus metrics (503 until start-up has finished). */
+export const useMetrics = running.use
+/** Publishes the running Prometheus metrics (start-up) or withdraws them (stop). */
+export const setMetrics = running.set

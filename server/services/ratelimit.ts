@@ -1,3 +1,5 @@
+import { startedInstance } from './started'
+
 /** A fixed-window failure counter per key (login attempts); memory is bounded by pruning expired keys. */
 export function createFailureLimiter(maxFailures: number, windowMs: number, maxKeys = 10_000) {
   const failures = new Map<string, { count: number, resetAt: number }>()
@@ -48,3 +50,9 @@ export function createLoginLimiter(maxAttempts: number, windowMs: number, perCli
 }
 
 export type LoginLimiter = ReturnType<typeof createLoginLimiter>
+
+const running = startedInstance<LoginLimiter>()
+/** The running login limiter (503 until start-up has finished). */
+export const useLoginLimiter = running.use
+/** Publishes the running login limiter (start-up) or withdraws it (stop). */
+export const setLoginLimiter = running.set

@@ -3,6 +3,8 @@ import type { NodeView } from '../../shared/contracts/rest'
 import { NODE_STATUSES, type NodeKind, type NodeStats, type NodeStatus } from '../../shared/contracts/seed000'
 import type { Database } from '../db'
 import { nodes, nodeSamples, type NodeRow, type SampleValues } from '../db/schema'
+import type { Journal } from './journal'
+import { startedInstance } from './started'
 import { computeStatus } from './status'
 
 /** The newest sample of a node, as the streams show it. */
@@ -174,6 +176,28 @@ export function createRegistry(db: Database) {
 }
 
 export type Registry = ReturnType<typeof createRegistry>
+
+const running = startedInstance<Registry>()
+/** The running node registry (503 until start-up has finished). */
+export const useRegistry = running.use
+/** Publishes the running node registry (start-up) or withdraws it (stop). */
+export const setRegistry = running.set
+
+/**
+ * When instances share the database, other instances' writes reach this registry through the
+ * journal: their reports move a node's newest sample on, their node events re-read the node.
+ */
+export function followJournal(registry: Registry, journal: Journal): () => void {
+  return journal.onCommit((entries) => {
+    for (const e of entries) {
+      if (e.kind === 'report') {
+        const latest = registry.get(e.row.nodeId)?.latest
+        if (!latest || e.row.ts > latest.ts) registry.applySamples(e.row.nodeId, e.row.receivedAt, { ...e.row, detail: e.row.detail ?? null })
+      }
+      else if (e.row.nodeId !== null && e.row.type.startsWith('node_')) void registry.refresh(e.row.nodeId)
+    }
+  })
+}
 
 /** Seed 000's summary of a node at `now`. */
 export function toNodeStats(node: NodeState, now: number, staleAfterSeconds: number): NodeStats {

@@ -1,47 +1,13 @@
-import { and, asc, desc, eq, gt, inArray, lt, lte, ne, or, sql } from 'drizzle-orm'
-import type { z } from 'zod'
-import type { createWebhookBody, DeliveryView, updateWebhookBody, WebhookView, WebhookWithSecret } from '../../shared/contracts/rest'
-import type { EventView } from '../../shared/contracts/seed002'
+import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm'
+import type { CreateWebhookBody, DeliveryPage, DeliveryView, Role, UpdateWebhookBody, WebhookView, WebhookWithSecret } from '../../shared/contracts/rest'
 import type { Database } from '../db'
-import { events, settings, webhookDeliveries, webhooks, type DeliveryRow, type EventRow, type WebhookRow } from '../db/schema'
-import { toEventView } from './events'
-import type { Journal } from './journal'
-import type { Registry } from './registry'
-import { backoffMs, generateWebhookSecret, isDownEvent, matchesWebhook, sendWebhook, type SendResult } from './webhookDelivery'
+import { events, webhookDeliveries, webhooks, type DeliveryRow, type WebhookRow } from '../db/schema'
+import { NotFoundError } from './errors'
+import { startedInstance } from './started'
+import { generateWebhookSecret } from './webhookDelivery'
 
 /** The event type of `POST /api/v1/webhooks/{id}/test` deliveries; they use event id 0. */
 export const TEST_EVENT_TYPE = 'webhook_test'
-/** Where the leader records the newest event it has matched, so the next leader carries on from there. */
-const POSITION_KEY = 'webhook_position'
-/** Events older than this when first matched (after a long outage) are not sent any more. */
-const MAX_EVENT_AGE_MS = 3_600_000
-const SCAN_PAGE = 500
-const HOUR = 3_600_000
-
-export type CreateWebhookInput = z.output<typeof createWebhookBody>
-export type UpdateWebhookInput = z.output<typeof updateWebhookBody>
-
-export interface WebhookOptions {
-  /** Seconds an attempt may take (NODEPULSE_WEBHOOK_TIMEOUT). */
-  timeoutMs: number
-  /** Attempts before a delivery is given up as failed (NODEPULSE_WEBHOOK_MAX_ATTEMPTS). */
-  maxAttempts: number
-  /** Delivery rows older than this many days are deleted hourly. */
-  retentionDays: number
-  /** NodePulse's version, for the User-Agent header. */
-  version: string
-  /** How often the leader looks for due retries and reminders. */
-  pollMs?: number
-  /** Deliveries in flight at once. */
-  concurrency?: number
-}
-
-export interface WebhookDeps {
-  db: Database
-  journal: Journal
-  registry: Registry
-  isLeader: () => boolean
-}
 
 const deliveryColumns = { delivery: webhookDeliveries, eventType: events.type }
 
@@ -63,232 +29,26 @@ export function toWebhookView(w: WebhookRow, lastDelivery: DeliveryView | null):
   }
 }
 
-/** The synthetic event a test delivery carries. */
-function testEvent(hook: WebhookRow, d: DeliveryRow): EventView {
-  return {
-    id: 0, event_type: TEST_EVENT_TYPE, severity: 'info', node_id: null, cluster_id: null, resource_type: 'webhook',
-    message: `Test delivery from NodePulse to webhook "${hook.name}"`, data: { test: true },
-    timestamp: Math.floor(d.createdAt.getTime() / 1000), created_at: d.createdAt.toISOString(), acknowledged_at: null, acknowledged_by: null,
-  }
+/**
+ * A webhook as a caller with `role` may see it: receiver URLs often carry a secret of their own
+ * (chat services put a token in the path), so viewers see only the origin.
+ */
+function shownTo(role: Role, view: WebhookView): WebhookView {
+  return role === 'admin' ? view : { ...view, url: `${new URL(view.url).origin}/…` }
 }
 
-/**
- * Webhooks: admins' receivers of signed event JSON. The leader matches every committed event
- * against the enabled webhooks and queues a delivery row per match (unique per webhook, event and
- * reminder, so instances in a handover cannot send one twice); the rows are the queue, so retries
- * survive a restart or a change of leader.
- */
-export function createWebhooks(deps: WebhookDeps, opts: WebhookOptions) {
-  const { db, registry } = deps
-  const pollMs = opts.pollMs ?? 1000
-  const concurrency = opts.concurrency ?? 8
-  // A claimed row is due again after this, so a leader that dies mid-attempt loses nothing.
-  const leaseMs = opts.timeoutMs + 5000
-  const userAgent = `NodePulse/${opts.version}`
+/** 404 naming a webhook that does not exist. */
+export const webhookNotFound = (id: number) => new NotFoundError(`Webhook ${id} not found`)
 
-  /** The newest event id matched; null while this instance does not lead (or has not read it yet). */
-  let position: number | null = null
-  let savedPosition: number | null = null
-  let lastPurge = 0
-  let chain: Promise<unknown> = Promise.resolve()
-  const inflight = new Map<number, { abort: AbortController, done: Promise<unknown> }>()
-  let pumping = false
-  let pumpAgain = false
-  let stopped = false
-  let timer: ReturnType<typeof setInterval> | undefined
-  let unsubscribe: (() => void) | undefined
-  let lastError = ''
+/** A webhook's row; 404 naming it when it does not exist. */
+export async function findWebhook(db: Database, id: number): Promise<WebhookRow> {
+  const [row] = await db.select().from(webhooks).where(eq(webhooks.id, id))
+  if (!row) throw webhookNotFound(id)
+  return row
+}
 
-  const report = (what: string, error: unknown) => {
-    const message = `${what}: ${error instanceof Error ? error.message : String(error)}`
-    // A database outage would repeat the same line every second.
-    if (message !== lastError) console.error(`[nodepulse] webhooks: ${message}`)
-    lastError = message
-  }
-
-  /** Runs matching, reminders and purges one at a time. */
-  const exclusive = <T>(job: () => Promise<T>): Promise<T> => {
-    const result = chain.then(job)
-    chain = result.catch(() => {})
-    return result
-  }
-
-  /** Events whose node was in maintenance when they were announced, until matched. */
-  const mutedAtCommit = new Set<number>()
-  const inMaintenance = (nodeId: number | null) => nodeId !== null && registry.get(nodeId)?.maintenance === true
-  const muted = (e: EventRow) => e.data.maintenance === true || mutedAtCommit.has(e.id) || inMaintenance(e.nodeId)
-
-  /** Whether this instance leads; on taking the lead, reads where the last leader stopped matching. */
-  async function lead(): Promise<boolean> {
-    if (!deps.isLeader()) {
-      position = null
-      mutedAtCommit.clear()
-      return false
-    }
-    if (position === null) {
-      const [row] = await db.select().from(settings).where(eq(settings.key, POSITION_KEY))
-      position = row ? Number(row.value) : deps.journal.position()
-    }
-    return true
-  }
-
-  /** Queues a delivery for every match of every event committed after `position`. */
-  async function match(): Promise<void> {
-    if (!(await lead())) return
-    let queued = 0
-    for (;;) {
-      const rows = await db.select().from(events).where(gt(events.id, position!)).orderBy(asc(events.id)).limit(SCAN_PAGE)
-      if (!rows.length) break
-      const hooks = await db.select().from(webhooks).where(eq(webhooks.enabled, true))
-      const oldest = Date.now() - MAX_EVENT_AGE_MS
-      const values = rows.filter(e => e.createdAt.getTime() >= oldest && !muted(e))
-        .flatMap(e => hooks.filter(h => matchesWebhook(h, e)).map(h => ({ webhookId: h.id, eventId: e.id })))
-      if (values.length) queued += (await db.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id })).length
-      position = rows.at(-1)!.id
-      rows.forEach(e => mutedAtCommit.delete(e.id))
-      if (rows.length < SCAN_PAGE) break
-    }
-    if (position !== savedPosition) {
-      await db.insert(settings).values({ key: POSITION_KEY, value: String(position) })
-        .onConflictDoUpdate({ target: settings.key, set: { value: String(position) } })
-      savedPosition = position
-    }
-    if (queued) pump()
-  }
-
-  /**
-   * Reminders: while a node stays down and out of maintenance, its newest "down" event goes again
-   * (repeat + 1) to each webhook with repeat_seconds that got it, once that long has passed since
-   * the last delivery of it and that delivery is no longer pending.
-   */
-  async function remind(): Promise<void> {
-    const down = registry.list().filter(n => !n.maintenance && (n.watchedStatus === 'stale' || n.watchedReachable === false))
-    if (!down.length) return
-    const hooks = await db.select().from(webhooks).where(and(eq(webhooks.enabled, true), gt(webhooks.repeatSeconds, 0)))
-    if (!hooks.length) return
-    const newest = (await db.selectDistinctOn([events.nodeId]).from(events).where(and(
-      inArray(events.nodeId, down.map(n => n.id)),
-      or(eq(events.type, 'node_unreachable'), and(eq(events.type, 'node_status_update'), sql`${events.data}->>'status' in ('stale', 'offline')`)),
-    )).orderBy(events.nodeId, desc(events.id))).filter(isDownEvent)
-    if (!newest.length) return
-    const last = await db.selectDistinctOn([webhookDeliveries.webhookId, webhookDeliveries.eventId]).from(webhookDeliveries)
-      .where(inArray(webhookDeliveries.eventId, newest.map(e => e.id)))
-      .orderBy(webhookDeliveries.webhookId, webhookDeliveries.eventId, desc(webhookDeliveries.repeat))
-    const now = Date.now()
-    const values = last.flatMap((d) => {
-      const hook = hooks.find(h => h.id === d.webhookId)
-      const event = newest.find(e => e.id === d.eventId)
-      if (!hook || !event || d.state === 'pending' || !matchesWebhook(hook, event)) return []
-      return d.createdAt.getTime() + hook.repeatSeconds * 1000 <= now ? [{ webhookId: d.webhookId, eventId: d.eventId, repeat: d.repeat + 1 }] : []
-    })
-    if (values.length && (await db.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id })).length) pump()
-  }
-
-  /** Deletes finished deliveries older than the retention period. */
-  async function purge(): Promise<void> {
-    lastPurge = Date.now()
-    const cutoff = new Date(Date.now() - opts.retentionDays * 24 * HOUR)
-    await db.delete(webhookDeliveries).where(and(lt(webhookDeliveries.createdAt, cutoff), ne(webhookDeliveries.state, 'pending')))
-  }
-
-  /** Takes up to `n` due rows: pushing their next attempt out by a lease, so no other instance takes them too. */
-  async function claim(n: number): Promise<DeliveryRow[]> {
-    const due = db.select({ id: webhookDeliveries.id }).from(webhookDeliveries)
-      .where(and(eq(webhookDeliveries.state, 'pending'), lte(webhookDeliveries.nextAttemptAt, new Date())))
-      .orderBy(asc(webhookDeliveries.nextAttemptAt)).limit(n).for('update', { skipLocked: true })
-    return db.update(webhookDeliveries).set({ nextAttemptAt: new Date(Date.now() + leaseMs) })
-      .where(inArray(webhookDeliveries.id, due)).returning()
-  }
-
-  /** Records an attempt's outcome; `final` (test deliveries) makes a failure final at once. */
-  async function record(d: DeliveryRow, result: SendResult, final: boolean): Promise<DeliveryRow | undefined> {
-    const attempts = d.attempts + 1
-    const state = result.ok ? 'delivered' : final || attempts >= opts.maxAttempts ? 'failed' : 'pending'
-    const [row] = await db.update(webhookDeliveries).set({
-      state, attempts, responseStatus: result.status, error: result.error, durationMs: result.durationMs,
-      deliveredAt: result.ok ? new Date() : null,
-      nextAttemptAt: new Date(state === 'pending' ? Date.now() + backoffMs(attempts) : Date.now()),
-    }).where(eq(webhookDeliveries.id, d.id)).returning()
-    return row
-  }
-
-  /** Makes one attempt of a claimed delivery and records it; tracked so `stop()` can cut it short. */
-  function attempt(d: DeliveryRow, final = false): Promise<DeliveryRow | undefined> {
-    const abort = new AbortController()
-    const done = (async () => {
-      const [hook] = await db.select().from(webhooks).where(eq(webhooks.id, d.webhookId))
-      if (!hook) return undefined
-      const fail = (error: string) => record(d, { ok: false, status: null, error, durationMs: 0 }, true)
-      let event: EventView
-      if (d.eventId === 0) {
-        event = testEvent(hook, d)
-      }
-      else {
-        if (!hook.enabled) return fail('the webhook was disabled before this delivery was sent')
-        const [row] = await db.select().from(events).where(eq(events.id, d.eventId))
-        if (!row) return fail('the event was deleted by retention before it could be sent')
-        event = toEventView(row)
-      }
-      const result = await sendWebhook({
-        url: hook.url, secret: hook.secret, deliveryId: d.id, timeoutMs: opts.timeoutMs, userAgent, signal: abort.signal,
-        payload: { webhook: { id: hook.id, name: hook.name }, event, repeat: d.repeat },
-      })
-      if (abort.signal.aborted) {
-        // Stopping: hand the row back at once for whoever leads next, without counting the attempt.
-        await db.update(webhookDeliveries).set({ nextAttemptAt: new Date() }).where(eq(webhookDeliveries.id, d.id))
-        return undefined
-      }
-      return record(d, result, final)
-    })()
-    inflight.set(d.id, { abort, done })
-    return done.finally(() => inflight.delete(d.id))
-  }
-
-  /** Starts due deliveries while there is room, on the leader. */
-  function pump(): void {
-    if (pumping) {
-      pumpAgain = true
-      return
-    }
-    pumping = true
-    void (async () => {
-      try {
-        do {
-          pumpAgain = false
-          while (!stopped && deps.isLeader() && inflight.size < concurrency) {
-            const rows = await claim(concurrency - inflight.size)
-            for (const d of rows) {
-              attempt(d).catch(error => report(`delivery ${d.id}`, error)).finally(() => pump())
-            }
-            if (rows.length < 1) break
-          }
-        } while (pumpAgain && !stopped)
-      }
-      catch (error) {
-        report('claiming due deliveries', error)
-      }
-      finally {
-        pumping = false
-      }
-    })()
-  }
-
-  let ticking: Promise<void> | null = null
-  /** One round of the leader's loop: match new events, queue reminders, purge, start due deliveries. */
-  function tick(): Promise<void> {
-    if (stopped) return Promise.resolve()
-    ticking ??= exclusive(async () => {
-      if (!(await lead())) return
-      await match()
-      await remind()
-      if (Date.now() - lastPurge >= HOUR) await purge()
-    }).then(pump, error => report('matching events', error)).finally(() => {
-      ticking = null
-    })
-    return ticking
-  }
-
-  const find = async (id: number) => (await db.select().from(webhooks).where(eq(webhooks.id, id)))[0]
+/** Admins' webhooks (receivers of signed event JSON) and their delivery history; sending is the dispatcher's. */
+export function createWebhooks(db: Database) {
 
   async function lastDeliveries(ids: number[]): Promise<Map<number, DeliveryView>> {
     if (!ids.length) return new Map()
@@ -302,21 +62,20 @@ export function createWebhooks(deps: WebhookDeps, opts: WebhookOptions) {
   const view = async (w: WebhookRow) => toWebhookView(w, (await lastDeliveries([w.id])).get(w.id) ?? null)
 
   return {
-    /** Every webhook with its newest delivery, by id. */
-    async list(): Promise<WebhookView[]> {
+    /** Every webhook with its newest delivery, by id, as a caller with `role` may see it. */
+    async list(role: Role): Promise<WebhookView[]> {
       const rows = await db.select().from(webhooks).orderBy(asc(webhooks.id))
       const last = await lastDeliveries(rows.map(w => w.id))
-      return rows.map(w => toWebhookView(w, last.get(w.id) ?? null))
+      return rows.map(w => shownTo(role, toWebhookView(w, last.get(w.id) ?? null)))
     },
 
-    /** One webhook, or undefined. */
-    async get(id: number): Promise<WebhookView | undefined> {
-      const w = await find(id)
-      return w && view(w)
+    /** One webhook, as a caller with `role` may see it. */
+    async get(id: number, role: Role): Promise<WebhookView> {
+      return shownTo(role, await view(await findWebhook(db, id)))
     },
 
     /** Adds a webhook with a new signing secret, returned this once (and on rotation). */
-    async create(input: CreateWebhookInput): Promise<WebhookWithSecret> {
+    async create(input: CreateWebhookBody): Promise<WebhookWithSecret> {
       const [row] = await db.insert(webhooks).values({
         name: input.name, url: input.url, secret: generateWebhookSecret(), eventTypes: input.event_types ?? [],
         minSeverity: input.min_severity ?? 'warning', repeatSeconds: input.repeat_seconds ?? 0, enabled: input.enabled ?? true,
@@ -324,50 +83,32 @@ export function createWebhooks(deps: WebhookDeps, opts: WebhookOptions) {
       return { ...toWebhookView(row!, null), secret: row!.secret }
     },
 
-    /** Changes the given fields; undefined for an unknown id. */
-    async update(id: number, patch: UpdateWebhookInput): Promise<WebhookView | undefined> {
+    /** Changes the given fields. */
+    async update(id: number, patch: UpdateWebhookBody): Promise<WebhookView> {
       const [row] = await db.update(webhooks).set({
         name: patch.name, url: patch.url, eventTypes: patch.event_types, minSeverity: patch.min_severity,
         repeatSeconds: patch.repeat_seconds, enabled: patch.enabled, updatedAt: new Date(),
       }).where(eq(webhooks.id, id)).returning()
-      return row && view(row)
+      if (!row) throw webhookNotFound(id)
+      return view(row)
     },
 
-    /** Deletes a webhook and its deliveries; false for an unknown id. */
-    async remove(id: number): Promise<boolean> {
-      return (await db.delete(webhooks).where(eq(webhooks.id, id)).returning({ id: webhooks.id })).length > 0
+    /** Deletes a webhook and its deliveries; pending ones are dropped. */
+    async remove(id: number): Promise<void> {
+      const rows = await db.delete(webhooks).where(eq(webhooks.id, id)).returning({ id: webhooks.id })
+      if (!rows.length) throw webhookNotFound(id)
     },
 
     /** Replaces the signing secret; the old one signs nothing from now on. */
-    async rotateSecret(id: number): Promise<WebhookWithSecret | undefined> {
+    async rotateSecret(id: number): Promise<WebhookWithSecret> {
       const [row] = await db.update(webhooks).set({ secret: generateWebhookSecret(), updatedAt: new Date() }).where(eq(webhooks.id, id)).returning()
-      return row && { ...(await view(row)), secret: row.secret }
+      if (!row) throw webhookNotFound(id)
+      return { ...(await view(row)), secret: row.secret }
     },
 
-    /**
-     * Sends a synthetic `webhook_test` event now (even to a disabled webhook) and returns the
-     * recorded delivery: one attempt, no retries. Test deliveries use event id 0 and count up `repeat`.
-     */
-    async sendTest(id: number): Promise<DeliveryView | undefined> {
-      for (let tries = 0; tries < 5; tries++) {
-        if (!(await find(id))) return undefined
-        const [row] = await db.insert(webhookDeliveries).values({
-          webhookId: id, eventId: 0,
-          repeat: sql`(select coalesce(max(${webhookDeliveries.repeat}) + 1, 0) from ${webhookDeliveries} where ${webhookDeliveries.webhookId} = ${id} and ${webhookDeliveries.eventId} = 0)`,
-          // Claimed from the start: the loop must not send it too.
-          nextAttemptAt: new Date(Date.now() + leaseMs),
-        }).onConflictDoNothing().returning()
-        // Another test of the same webhook took this number at the same moment: take the next.
-        if (!row) continue
-        const done = await attempt(row, true)
-        return done && toDeliveryView(done, TEST_EVENT_TYPE)
-      }
-      throw new Error(`could not number a test delivery of webhook ${id}`)
-    },
-
-    /** A page of a webhook's deliveries, newest first; undefined for an unknown webhook. */
-    async deliveries(id: number, page: { cursor?: number, limit?: number }): Promise<{ deliveries: DeliveryView[], next_cursor: number | null } | undefined> {
-      if (!(await find(id))) return undefined
+    /** A page of a webhook's deliveries, newest first. */
+    async deliveries(id: number, page: { cursor?: number, limit?: number }): Promise<DeliveryPage> {
+      await findWebhook(db, id)
       const limit = page.limit ?? 50
       const rows = await db.select(deliveryColumns).from(webhookDeliveries)
         .leftJoin(events, eq(events.id, webhookDeliveries.eventId))
@@ -377,44 +118,13 @@ export function createWebhooks(deps: WebhookDeps, opts: WebhookOptions) {
       const shown = rows.slice(0, limit)
       return { deliveries: shown.map(r => toDeliveryView(r.delivery, r.eventType)), next_cursor: more ? shown.at(-1)!.delivery.id : null }
     },
-
-    /** Starts matching committed events and the leader's loop. */
-    start(): void {
-      stopped = false
-      unsubscribe = deps.journal.onCommit((entries) => {
-        if (!deps.isLeader() || !entries.some(e => e.kind === 'log')) return
-        // Matching runs a moment later: note now which events' nodes are in maintenance.
-        for (const e of entries) if (e.kind === 'log' && inMaintenance(e.row.nodeId)) mutedAtCommit.add(e.row.id)
-        exclusive(match).catch(error => report('matching events', error))
-      })
-      timer = setInterval(() => void tick(), pollMs)
-      timer.unref()
-      void tick()
-    },
-
-    /** One round of the loop now (tests). */
-    tick,
-
-    /** Resolves when nothing is being matched or sent (tests). */
-    async idle(): Promise<void> {
-      do {
-        await chain
-        await Promise.allSettled([...inflight.values()].map(f => f.done))
-        await new Promise(r => setTimeout(r, 10))
-      } while (inflight.size || pumping)
-    },
-
-    /** Stops the loop; attempts in flight are cut short and their rows handed back at once. */
-    async stop(): Promise<void> {
-      stopped = true
-      clearInterval(timer)
-      unsubscribe?.()
-      const running = [...inflight.values()]
-      running.forEach(f => f.abort.abort())
-      await Promise.allSettled(running.map(f => f.done))
-      await chain
-    },
   }
 }
 
 export type Webhooks = ReturnType<typeof createWebhooks>
+
+const running = startedInstance<Webhooks>()
+/** The running webhooks service (503 until start-up has finished). */
+export const useWebhooks = running.use
+/** Publishes the running webhooks service (start-up) or withdraws it (stop). */
+export const setWebhooks = running.set

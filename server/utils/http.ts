@@ -1,17 +1,6 @@
 import type { H3Event } from 'h3'
 import type { z } from 'zod'
-import { useServices, type Services } from '../services/runtime'
 import { useHub } from '../services/streams/hub'
-
-/** The running services; 503 while start-up is still under way or has failed. */
-export async function services(): Promise<Services> {
-  try {
-    return await useServices()
-  }
-  catch {
-    throw createError({ statusCode: 503, message: 'NodePulse is starting up or its database is unavailable; try again shortly' })
-  }
-}
 
 /** "field.path: message; …" for a failed zod parse, naming every bad field. */
 export function describeIssues(error: z.ZodError): string {

@@ -1,24 +1,14 @@
-import type { H3Event } from 'h3'
+import { isError, type EventHandler, type H3Event } from 'h3'
+import type { NodeView } from '../../shared/contracts/rest'
 import { hashToken, safeEqualHex } from '../services/crypto'
-import { NodeConflictError } from '../services/nodes'
-import type { NodeState } from '../services/registry'
+import { DomainError } from '../services/errors'
+import { useNodes } from '../services/nodes'
+import { useMetrics } from '../services/prometheus'
+import { useRegistry, type NodeState } from '../services/registry'
 
-/** The node with this id, or 404. */
-export async function findNode(id: number): Promise<NodeState> {
-  const node = (await services()).registry.get(id)
-  if (!node) throw createError({ statusCode: 404, message: `Node ${id} not found` })
-  return node
-}
-
-/** Runs a node action, turning a refusal due to the node's kind into 409. */
-export async function withNodeConflicts<T>(action: () => Promise<T>): Promise<T> {
-  try {
-    return await action()
-  }
-  catch (error) {
-    if (error instanceof NodeConflictError) throw createError({ statusCode: 409, message: error.message })
-    throw error
-  }
+/** The node with this id, or 404 (the per-node stream checks it before the stream starts). */
+export async function findNode(id: number): Promise<NodeView> {
+  return (await useNodes()).get(id)
 }
 
 /**
@@ -33,7 +23,7 @@ export async function requireAgent(event: H3Event, id: number): Promise<NodeStat
   if (!token) throw createError({ statusCode: 401, message: 'Send the node\'s agent token as Authorization: Bearer <token>' })
   const invalid = () => createError({ statusCode: 401, message: 'Invalid agent token' })
   if (token.length > 200) throw invalid()
-  const { registry } = await services()
+  const registry = await useRegistry()
   const hash = hashToken(token)
   const node = registry.get(id)
   if (node?.agentTokenHash && safeEqualHex(node.agentTokenHash, hash)) return node
@@ -41,4 +31,18 @@ export async function requireAgent(event: H3Event, id: number): Promise<NodeStat
   if (!owner) throw invalid()
   if (!node) throw createError({ statusCode: 404, message: `Node ${id} not found` })
   throw createError({ statusCode: 403, message: `This token belongs to another node and cannot report for node ${id}` })
+}
+
+/** The handler of agents' stats reports, with every refusal (any error answer) counted by status for /metrics. */
+export function defineReportHandler<T>(handler: (event: H3Event) => Promise<T>): EventHandler {
+  return defineEventHandler(async (event) => {
+    const metrics = await useMetrics()
+    try {
+      return await handler(event)
+    }
+    catch (error) {
+      metrics.rejectReport(isError(error) || error instanceof DomainError ? error.statusCode : 500)
+      throw error
+    }
+  })
 }

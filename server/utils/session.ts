@@ -1,6 +1,8 @@
 import type { H3Event } from 'h3'
-import type { Principal } from '../services/auth'
-import { services } from './http'
+import type { MeView, UserView } from '../../shared/contracts/rest'
+import type { Principal } from '../services/auth/principal'
+import { useSessions } from '../services/auth/sessions'
+import { useInstance } from '../services/instance'
 
 interface SessionData { sid?: string }
 
@@ -9,7 +11,7 @@ const COOKIE = 'nodepulse_session'
 
 /** The sealed cookie (h3's iron-sealed session); it carries only the id of a server-side session. */
 async function cookieSession(event: H3Event) {
-  const { sessionSecret, config } = await services()
+  const { sessionSecret, config } = await useInstance()
   return useSession<SessionData>(event, {
     name: COOKIE,
     password: sessionSecret,
@@ -18,18 +20,19 @@ async function cookieSession(event: H3Event) {
   })
 }
 
-/** Logs a user in: a new server-side session, referenced from the sealed cookie. */
-export async function startUserSession(event: H3Event, userId: number): Promise<void> {
-  const { auth } = await services()
+/** Logs a user in: a new server-side session, referenced from the sealed cookie; answers who is now logged in. */
+export async function startUserSession(event: H3Event, user: UserView): Promise<MeView> {
+  const sessions = await useSessions()
   const session = await cookieSession(event)
-  if (session.data.sid) await auth.endSession(session.data.sid)
-  await session.update({ sid: await auth.startSession(userId, SESSION_MAX_AGE) })
+  if (session.data.sid) await sessions.end(session.data.sid)
+  await session.update({ sid: await sessions.start(user.id, SESSION_MAX_AGE) })
+  return { id: user.id, username: user.username, role: user.role, via: 'session' }
 }
 
 /** Logs out: the server-side session is deleted, so a copy of the cookie is worthless too. */
 export async function endUserSession(event: H3Event): Promise<void> {
   const session = await cookieSession(event)
-  if (session.data.sid) await (await services()).auth.endSession(session.data.sid)
+  if (session.data.sid) await (await useSessions()).end(session.data.sid)
   await session.clear()
 }
 
@@ -37,7 +40,7 @@ export async function endUserSession(event: H3Event): Promise<void> {
 export async function principalFromSession(event: H3Event): Promise<Principal | undefined> {
   if (!getCookie(event, COOKIE)) return undefined
   const sid = (await cookieSession(event)).data.sid
-  return sid ? (await services()).auth.resolveSession(sid) : undefined
+  return sid ? (await useSessions()).resolve(sid) : undefined
 }
 
 /** The authenticated caller (set by the auth middleware); 401 when there is none. */

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseHandle } from '../../server/db'
 import { nodes, nodeSamples } from '../../server/db/schema'
-import { createIngest, NodeGoneError, samplesFromReport, type SampleInput } from '../../server/services/ingest'
+import { NotFoundError } from '../../server/services/errors'
+import { createIngest, samplesFromReport, type SampleInput } from '../../server/services/ingest'
 import { createRegistry, type Registry } from '../../server/services/registry'
 import { memoryDatabase } from './db'
 
@@ -122,7 +123,7 @@ describe('createIngest (group commit)', () => {
     expect(rb.stored).toBe(1)
   })
 
-  it('rejects a deleted node\'s report with NodeGoneError while the others in its batch succeed', async () => {
+  it('rejects a deleted node\'s report with NotFoundError while the others in its batch succeed', async () => {
     const ingest = createIngest(handle.db, registry)
     const alive = await agent()
     const doomed = await agent()
@@ -137,7 +138,7 @@ describe('createIngest (group commit)', () => {
     await warmup
     expect(settled[0]).toMatchObject({ status: 'fulfilled', value: { accepted: 2, stored: 2, duplicates: 0 } })
     expect(settled[1].status).toBe('rejected')
-    expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(NodeGoneError)
+    expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(NotFoundError)
     expect(settled[2]).toMatchObject({ status: 'fulfilled', value: { stored: 1 } })
     // The three reports after the warm-up shared one transaction.
     expect(ingest.stats()).toMatchObject({ reports: 3 })

@@ -3,11 +3,14 @@ import { eq } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseHandle } from '../../server/db'
 import { webhookDeliveries, webhooks as webhooksTable } from '../../server/db/schema'
+import { NotFoundError } from '../../server/services/errors'
 import { createEventLog, type EventLog } from '../../server/services/events'
+import { runHousekeeping } from '../../server/services/housekeeping'
 import { createJournal, type Journal } from '../../server/services/journal'
 import { createRegistry, type Registry } from '../../server/services/registry'
 import { backoffMs, generateWebhookSecret, isDownEvent, matchesWebhook, signPayload } from '../../server/services/webhookDelivery'
-import { createWebhooks, type WebhookOptions, type Webhooks } from '../../server/services/webhooks'
+import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher } from '../../server/services/webhookDispatcher'
+import { createWebhooks, type Webhooks } from '../../server/services/webhooks'
 import { startReceiver, verifySignature, type Receiver } from '../integration/support/receiver'
 import { memoryDatabase } from './db'
 
@@ -52,13 +55,14 @@ describe('signing and schedule', () => {
   })
 })
 
-describe('createWebhooks', () => {
+describe('webhooks and their dispatcher', () => {
   let handle: DatabaseHandle
   let journal: Journal
   let registry: Registry
   let log: EventLog
+  let hooks: Webhooks
   let leader = true
-  const services: Webhooks[] = []
+  const dispatchers: WebhookDispatcher[] = []
   const receivers: Receiver[] = []
 
   beforeAll(async () => {
@@ -68,10 +72,11 @@ describe('createWebhooks', () => {
     registry = createRegistry(handle.db)
     await registry.load()
     log = createEventLog(handle.db, journal)
+    hooks = createWebhooks(handle.db)
   }, 60_000)
 
   afterEach(async () => {
-    await Promise.all(services.splice(0).map(s => s.stop()))
+    await Promise.all(dispatchers.splice(0).map(s => s.stop()))
     await Promise.all(receivers.splice(0).map(r => r.close()))
     await handle.db.delete(webhooksTable)
     leader = true
@@ -81,9 +86,9 @@ describe('createWebhooks', () => {
     await handle?.close()
   })
 
-  const start = (o: Partial<WebhookOptions> = {}) => {
-    const s = createWebhooks({ db: handle.db, journal, registry, isLeader: () => leader }, { timeoutMs: 2000, maxAttempts: 3, retentionDays: 7, version: '9.9.9', pollMs: 100, ...o })
-    services.push(s)
+  const start = (o: Partial<DispatcherOptions> = {}) => {
+    const s = createWebhookDispatcher({ db: handle.db, journal, registry, isLeader: () => leader }, { timeoutMs: 2000, maxAttempts: 3, version: '9.9.9', pollMs: 100, ...o })
+    dispatchers.push(s)
     s.start()
     return s
   }
@@ -92,7 +97,7 @@ describe('createWebhooks', () => {
     receivers.push(r)
     return r
   }
-  const deliveriesOf = async (s: Webhooks, id: number) => (await s.deliveries(id, {}))!.deliveries
+  const deliveriesOf = async (id: number) => (await hooks.deliveries(id, {})).deliveries
   const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 10_000) => {
     const end = Date.now() + ms
     while (!(await check())) {
@@ -104,7 +109,7 @@ describe('createWebhooks', () => {
   it('POSTs a matching event as signed JSON and records it delivered', async () => {
     const r = await receiver()
     const s = start()
-    const hook = await s.create({ name: 'ops', url: r.url, min_severity: 'warning' })
+    const hook = await hooks.create({ name: 'ops', url: r.url, min_severity: 'warning' })
     const node = await registry.create({ hostname: 'wh-signed', kind: 'agent' })
     await log.record({ type: 'node_updated', severity: 'info', nodeId: node.id, message: 'below the minimum severity' })
     const event = await log.record({ type: 'node_removed', severity: 'warning', nodeId: node.id, message: 'Node wh-signed removed', data: { hostname: 'wh-signed' } })
@@ -120,43 +125,43 @@ describe('createWebhooks', () => {
       event: expect.objectContaining({ id: event.id, event_type: 'node_removed', severity: 'warning', node_id: node.id, message: 'Node wh-signed removed', data: { hostname: 'wh-signed' } }),
     })
     await s.idle()
-    const [d] = await deliveriesOf(s, hook.id)
+    const [d] = await deliveriesOf(hook.id)
     expect(String(d!.id)).toBe(got!.headers['x-nodepulse-delivery'])
     expect(d).toMatchObject({ event_id: event.id, event_type: 'node_removed', state: 'delivered', attempts: 1, response_status: 200, error: null, next_attempt_at: null })
-    expect((await s.get(hook.id))!.last_delivery?.id).toBe(d!.id)
+    expect((await hooks.get(hook.id, 'admin')).last_delivery?.id).toBe(d!.id)
     expect(r.received).toHaveLength(1)
   })
 
   it('retries after a 500 with backoff and ends delivered on the second attempt', async () => {
     const r = await receiver((_, i) => (i === 0 ? 500 : 200))
     const s = start()
-    const hook = await s.create({ name: 'flaky', url: r.url })
+    const hook = await hooks.create({ name: 'flaky', url: r.url })
     await log.record({ type: 'node_removed', severity: 'error', message: 'retry me' })
     const [first, second] = await r.waitFor('a retry', rs => rs.length >= 2)
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(900)
     expect(second!.headers['x-nodepulse-delivery']).toBe(first!.headers['x-nodepulse-delivery'])
     expect(verifySignature(second!, hook.secret)).toBe(true)
     await s.idle()
-    expect(await deliveriesOf(s, hook.id)).toMatchObject([{ state: 'delivered', attempts: 2, response_status: 200, error: null }])
+    expect(await deliveriesOf(hook.id)).toMatchObject([{ state: 'delivered', attempts: 2, response_status: 200, error: null }])
   })
 
   it('gives up after NODEPULSE_WEBHOOK_MAX_ATTEMPTS and keeps the last error', async () => {
     const r = await receiver(() => 503)
-    const s = start({ maxAttempts: 2 })
-    const hook = await s.create({ name: 'down', url: r.url })
+    start({ maxAttempts: 2 })
+    const hook = await hooks.create({ name: 'down', url: r.url })
     await log.record({ type: 'node_removed', severity: 'error', message: 'never accepted' })
-    await until('the delivery to fail', async () => (await deliveriesOf(s, hook.id))[0]?.state === 'failed')
-    expect(await deliveriesOf(s, hook.id)).toMatchObject([{ state: 'failed', attempts: 2, response_status: 503, error: 'receiver answered HTTP 503', next_attempt_at: null }])
+    await until('the delivery to fail', async () => (await deliveriesOf(hook.id))[0]?.state === 'failed')
+    expect(await deliveriesOf(hook.id)).toMatchObject([{ state: 'failed', attempts: 2, response_status: 503, error: 'receiver answered HTTP 503', next_attempt_at: null }])
     expect(r.received).toHaveLength(2)
   })
 
   it('counts a receiver that does not answer in time as a failed attempt', async () => {
     const r = await receiver(() => 'hang')
-    const s = start({ timeoutMs: 300, maxAttempts: 1 })
-    const hook = await s.create({ name: 'slow', url: r.url })
+    start({ timeoutMs: 300, maxAttempts: 1 })
+    const hook = await hooks.create({ name: 'slow', url: r.url })
     await log.record({ type: 'node_removed', severity: 'error', message: 'too slow' })
-    await until('the timeout', async () => (await deliveriesOf(s, hook.id))[0]?.state === 'failed')
-    const [d] = await deliveriesOf(s, hook.id)
+    await until('the timeout', async () => (await deliveriesOf(hook.id))[0]?.state === 'failed')
+    const [d] = await deliveriesOf(hook.id)
     expect(d).toMatchObject({ attempts: 1, response_status: null })
     expect(d!.error).toContain('no answer within 0.3 s')
   })
@@ -164,7 +169,7 @@ describe('createWebhooks', () => {
   it('stays quiet about a node in maintenance and about events logged in maintenance', async () => {
     const r = await receiver()
     const s = start()
-    const hook = await s.create({ name: 'quiet', url: r.url, min_severity: 'info' })
+    const hook = await hooks.create({ name: 'quiet', url: r.url, min_severity: 'info' })
     const node = await registry.create({ hostname: 'wh-maint', kind: 'agent' })
     await registry.update(node.id, { maintenance: true })
     await log.record({ type: 'node_status_update', severity: 'warning', nodeId: node.id, message: 'stale in maintenance', data: { status: 'stale' } })
@@ -175,17 +180,17 @@ describe('createWebhooks', () => {
     await r.waitFor('the unmuted event', rs => rs.length >= 1)
     await s.idle()
     expect(r.received.map(x => x.body.event.id)).toEqual([loud.id])
-    expect((await deliveriesOf(s, hook.id)).map(d => d.event_id)).toEqual([loud.id])
+    expect((await deliveriesOf(hook.id)).map(d => d.event_id)).toEqual([loud.id])
   })
 
   it('matches only on the leader; a new leader carries on from where the last one stopped', async () => {
     const r = await receiver()
     leader = false
     const s = start()
-    const hook = await s.create({ name: 'handover', url: r.url })
+    const hook = await hooks.create({ name: 'handover', url: r.url })
     const missed = await log.record({ type: 'node_removed', severity: 'warning', message: 'while nobody led' })
     await s.tick()
-    expect(await deliveriesOf(s, hook.id)).toEqual([])
+    expect(await deliveriesOf(hook.id)).toEqual([])
     leader = true
     await r.waitFor('the event logged before the lead was taken', rs => rs.length >= 1)
     expect(r.received[0]!.body.event.id).toBe(missed.id)
@@ -195,22 +200,22 @@ describe('createWebhooks', () => {
     const r = await receiver()
     const a = start()
     const b = start()
-    const hook = await a.create({ name: 'twice?', url: r.url })
+    const hook = await hooks.create({ name: 'twice?', url: r.url })
     const ids: number[] = []
     for (let i = 0; i < 5; i++) ids.push((await log.record({ type: 'node_removed', severity: 'error', message: `race ${i}` })).id)
     await r.waitFor('all five', rs => rs.length >= 5)
     await Promise.all([a.tick(), b.tick()])
     await Promise.all([a.idle(), b.idle()])
     expect(r.received.map(x => x.body.event.id).sort((x, y) => x - y)).toEqual(ids)
-    expect(await deliveriesOf(a, hook.id)).toHaveLength(5)
+    expect(await deliveriesOf(hook.id)).toHaveLength(5)
   })
 
   it('repeats a node\'s newest down event while it stays down, and stops when it is back or in maintenance', async () => {
     const r = await receiver()
     const s = start()
-    const every = await s.create({ name: 'repeat', url: r.url, repeat_seconds: 1 })
+    const every = await hooks.create({ name: 'repeat', url: r.url, repeat_seconds: 1 })
     const once = await receiver()
-    const single = await s.create({ name: 'once', url: once.url })
+    const single = await hooks.create({ name: 'once', url: once.url })
     const node = await registry.create({ hostname: 'wh-down', kind: 'agent' })
     registry.get(node.id)!.watchedStatus = 'stale'
     const down = await log.record({ type: 'node_status_update', severity: 'warning', nodeId: node.id, message: 'stale', data: { status: 'stale' } })
@@ -233,16 +238,16 @@ describe('createWebhooks', () => {
     await new Promise(done => setTimeout(done, 1500))
     expect(r.received.length).toBe(back)
     await s.idle()
-    const repeats = (await deliveriesOf(s, every.id)).map(d => d.repeat)
+    const repeats = (await deliveriesOf(every.id)).map(d => d.repeat)
     expect(repeats).toEqual([...repeats].sort((x, y) => y - x))
     expect(new Set(repeats).size).toBe(repeats.length)
-    expect(await deliveriesOf(s, single.id)).toHaveLength(1)
+    expect(await deliveriesOf(single.id)).toHaveLength(1)
   })
 
   it('sends a test event at once, numbered by repeat, with one attempt only', async () => {
     const r = await receiver((_, i) => (i === 0 ? 200 : 500))
     const s = start()
-    const hook = await s.create({ name: 'try', url: r.url, enabled: false })
+    const hook = await hooks.create({ name: 'try', url: r.url, enabled: false })
     const ok = await s.sendTest(hook.id)
     expect(ok).toMatchObject({ event_id: 0, event_type: 'webhook_test', repeat: 0, state: 'delivered', attempts: 1, response_status: 200 })
     expect(r.received[0]!.body.event).toMatchObject({ id: 0, event_type: 'webhook_test', severity: 'info' })
@@ -251,13 +256,13 @@ describe('createWebhooks', () => {
     expect(bad).toMatchObject({ repeat: 1, state: 'failed', attempts: 1, response_status: 500 })
     await new Promise(done => setTimeout(done, 1300))
     expect(r.received).toHaveLength(2)
-    expect(await s.sendTest(999_999)).toBeUndefined()
+    await expect(s.sendTest(999_999)).rejects.toThrow(NotFoundError)
   })
 
   it('hands an attempt in flight back when stopping, without counting it', async () => {
     const r = await receiver(() => 'hang')
     const s = start({ timeoutMs: 30_000 })
-    const hook = await s.create({ name: 'stopping', url: r.url })
+    const hook = await hooks.create({ name: 'stopping', url: r.url })
     await log.record({ type: 'node_removed', severity: 'error', message: 'in flight' })
     await r.waitFor('the attempt', rs => rs.length >= 1)
     await s.stop()
@@ -266,30 +271,26 @@ describe('createWebhooks', () => {
     expect(d!.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now())
   })
 
-  it('deletes finished deliveries past retention and keeps pending ones', async () => {
-    const s = start({ pollMs: 60_000 })
-    const hook = await s.create({ name: 'old', url: 'http://127.0.0.1:9/none', enabled: false })
+  it('housekeeping deletes finished deliveries past retention and keeps pending ones', async () => {
+    const hook = await hooks.create({ name: 'old', url: 'http://127.0.0.1:9/none', enabled: false })
     const old = new Date(Date.now() - 8 * 86_400_000)
     await handle.db.insert(webhookDeliveries).values([
       { webhookId: hook.id, eventId: 1e9 + 1, state: 'delivered', createdAt: old },
       { webhookId: hook.id, eventId: 1e9 + 2, state: 'pending', createdAt: old, nextAttemptAt: new Date(Date.now() + 86_400_000) },
       { webhookId: hook.id, eventId: 1e9 + 3, state: 'failed' },
     ])
-    await s.stop()
-    const fresh = start({ pollMs: 60_000 })
-    await fresh.tick()
-    expect((await deliveriesOf(fresh, hook.id)).map(d => d.event_id).sort()).toEqual([1e9 + 2, 1e9 + 3])
+    await runHousekeeping(handle.db, journal, 7)
+    expect((await deliveriesOf(hook.id)).map(d => d.event_id).sort()).toEqual([1e9 + 2, 1e9 + 3])
   })
 
   it('pages deliveries newest first', async () => {
-    const s = start({ pollMs: 60_000 })
-    const hook = await s.create({ name: 'pages', url: 'http://127.0.0.1:9/none', enabled: false })
+    const hook = await hooks.create({ name: 'pages', url: 'http://127.0.0.1:9/none', enabled: false })
     await handle.db.insert(webhookDeliveries).values([1, 2, 3, 4, 5].map(n => ({ webhookId: hook.id, eventId: 1e9 + n, state: 'failed' as const })))
-    const first = (await s.deliveries(hook.id, { limit: 2 }))!
+    const first = await hooks.deliveries(hook.id, { limit: 2 })
     expect(first.deliveries.map(d => d.event_id - 1e9)).toEqual([5, 4])
-    const second = (await s.deliveries(hook.id, { limit: 2, cursor: first.next_cursor! }))!
+    const second = await hooks.deliveries(hook.id, { limit: 2, cursor: first.next_cursor! })
     expect(second.deliveries.map(d => d.event_id - 1e9)).toEqual([3, 2])
-    const last = (await s.deliveries(hook.id, { limit: 2, cursor: second.next_cursor! }))!
+    const last = await hooks.deliveries(hook.id, { limit: 2, cursor: second.next_cursor! })
     expect(last).toMatchObject({ deliveries: [{ event_id: 1e9 + 1, event_type: null }], next_cursor: null })
   })
 })

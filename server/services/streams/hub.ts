@@ -309,4 +309,4 @@ const running = startedInstance<Hub>()
 /** The running hub; 503 while there is none. */
 export const useHub = running.use
 /** Sets (or, with undefined, clears) the running hub. */
-export const setRunningHub = running.set
+export const setHub = running.set

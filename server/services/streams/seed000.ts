@@ -182,7 +182,7 @@ const running = startedInstance<NodeStreams>()
 /** The running seed 000 snapshot streams; 503 while there are none. */
 export const useNodeStreams = running.use
 /** Sets (or, with undefined, clears) the running snapshot streams. */
-export const setRunningNodeStreams = running.set
+export const setNodeStreams = running.set
 
 /** The master's full metrics: cpu with per-core and load, memory with swap, every filesystem, network rates, os, uptime. */
 export function masterBlob(master: NodeState | undefined, os: Record<string, string>): MasterMetrics {

@@ -180,4 +180,4 @@ const running = startedInstance<Channels>()
 /** The running seed 001 channels; 503 while there are none. */
 export const useChannels = running.use
 /** Sets (or, with undefined, clears) the running channels. */
-export const setRunningChannels = running.set
+export const setChannels = running.set

@@ -81,4 +81,4 @@ const running = startedInstance<EventStream>()
 /** The running seed 002 event stream; 503 while there is none. */
 export const useEventStream = running.use
 /** Sets (or, with undefined, clears) the running event stream. */
-export const setRunningEventStream = running.set
+export const setEventStream = running.set

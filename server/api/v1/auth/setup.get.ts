@@ -1,5 +1,5 @@
+import type { SetupState } from '../../../../shared/contracts/rest'
+import { useUsers } from '../../../services/auth/users'
+
 /** Whether the first-run setup page is open (no user exists yet). */
-export default defineEventHandler(async () => {
-  const { auth } = await services()
-  return { setup_required: (await auth.countUsers()) === 0 }
-})
+export default defineEventHandler(async (): Promise<SetupState> => (await useUsers()).setupState())

@@ -1,12 +1,12 @@
-import { setupBody } from '../../../../shared/contracts/rest'
+import { setupBody, type MeView } from '../../../../shared/contracts/rest'
+import { useUsers } from '../../../services/auth/users'
 
 /** Creates the first admin and logs them in; closed for good once any user exists. */
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<MeView> => {
   const body = await readJson(event, setupBody)
-  const { auth } = await services()
-  const user = await auth.createFirstAdmin(body.username, body.password)
+  const user = await (await useUsers()).createFirstAdmin(body.username, body.password)
   if (!user) throw createError({ statusCode: 403, message: 'Setup is already complete: log in with an existing account' })
-  await startUserSession(event, user.id)
+  const me = await startUserSession(event, user)
   setResponseStatus(event, 201)
-  return { id: user.id, username: user.username, role: user.role, via: 'session' }
+  return me
 })

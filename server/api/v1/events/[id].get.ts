@@ -1,9 +1,8 @@
 import { idParam } from '../../../../shared/contracts/common'
-import { toEventView } from '../../../services/events'
+import type { EventView } from '../../../../shared/contracts/seed002'
+import { useEventLog } from '../../../services/events'
 
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<EventView> => {
   const { id } = readParams(event, idParam)
-  const row = await (await services()).events.get(id)
-  if (!row) throw createError({ statusCode: 404, message: `Event ${id} not found (it may have been deleted by retention)` })
-  return toEventView(row)
+  return (await useEventLog()).get(id)
 })

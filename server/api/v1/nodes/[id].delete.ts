@@ -1,11 +1,10 @@
 import { idParam } from '../../../../shared/contracts/common'
+import { useNodes } from '../../../services/nodes'
 
 export default defineEventHandler(async (event) => {
   requireAdmin(event)
   const { id } = readParams(event, idParam)
-  const { nodes, masterId } = await services()
-  await findNode(id)
-  await withNodeConflicts(() => nodes.remove(id, masterId))
+  await (await useNodes()).remove(id)
   setResponseStatus(event, 204)
   return null
 })

@@ -1,8 +1,8 @@
 import { idParam } from '../../../../shared/contracts/common'
-import { toNodeView } from '../../../services/registry'
+import type { NodeView } from '../../../../shared/contracts/rest'
+import { useNodes } from '../../../services/nodes'
 
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<NodeView> => {
   const { id } = readParams(event, idParam)
-  const { config } = await services()
-  return toNodeView(await findNode(id), Date.now(), config.staleAfterSeconds)
+  return (await useNodes()).get(id)
 })

@@ -1,14 +1,10 @@
 import { idParam } from '../../../../shared/contracts/common'
-import { updateNodeBody } from '../../../../shared/contracts/rest'
-import { toNodeView } from '../../../services/registry'
+import { updateNodeBody, type NodeView } from '../../../../shared/contracts/rest'
+import { useNodes } from '../../../services/nodes'
 
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<NodeView> => {
   requireAdmin(event)
   const { id } = readParams(event, idParam)
   const body = await readJson(event, updateNodeBody)
-  const { nodes, config } = await services()
-  await findNode(id)
-  const node = await withNodeConflicts(() => nodes.update(id, body))
-  if (!node) throw createError({ statusCode: 404, message: `Node ${id} not found` })
-  return toNodeView(node, Date.now(), config.staleAfterSeconds)
+  return (await useNodes()).update(id, body)
 })

@@ -1,8 +1,5 @@
-import { toNodeView } from '../../../services/registry'
+import type { NodeView } from '../../../../shared/contracts/rest'
+import { useNodes } from '../../../services/nodes'
 
 /** Every node with its status and latest figures (also serves seed 000's old `/api/v1/nodes/`). */
-export default defineEventHandler(async () => {
-  const { registry, config } = await services()
-  const now = Date.now()
-  return registry.list().map(n => toNodeView(n, now, config.staleAfterSeconds))
-})
+export default defineEventHandler(async (): Promise<NodeView[]> => (await useNodes()).list())

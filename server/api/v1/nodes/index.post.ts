@@ -1,12 +1,11 @@
-import { createNodeBody } from '../../../../shared/contracts/rest'
-import { toNodeView } from '../../../services/registry'
+import { createNodeBody, type CreatedNode } from '../../../../shared/contracts/rest'
+import { useNodes } from '../../../services/nodes'
 
 /** Adds an agent node; its token is in this response only. */
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<CreatedNode> => {
   requireAdmin(event)
   const body = await readJson(event, createNodeBody)
-  const { nodes, config } = await services()
-  const { node, token } = await nodes.createAgent(body.hostname, body.labels)
+  const created = await (await useNodes()).createAgent(body.hostname, body.labels)
   setResponseStatus(event, 201)
-  return { ...toNodeView(node, Date.now(), config.staleAfterSeconds), token }
+  return created
 })

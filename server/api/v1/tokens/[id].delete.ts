@@ -1,10 +1,10 @@
 import { idParam } from '../../../../shared/contracts/common'
+import { useApiTokens } from '../../../services/auth/apiTokens'
 
 export default defineEventHandler(async (event) => {
   requireAdmin(event)
   const { id } = readParams(event, idParam)
-  const { auth } = await services()
-  if (!(await auth.deleteApiToken(id))) throw createError({ statusCode: 404, message: `Token ${id} not found` })
+  await (await useApiTokens()).remove(id)
   setResponseStatus(event, 204)
   return null
 })

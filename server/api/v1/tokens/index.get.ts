@@ -1,7 +1,7 @@
-import { toTokenView } from '../../../services/auth'
+import type { TokenView } from '../../../../shared/contracts/rest'
+import { useApiTokens } from '../../../services/auth/apiTokens'
 
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<TokenView[]> => {
   requireAdmin(event)
-  const { auth } = await services()
-  return (await auth.listApiTokens()).map(toTokenView)
+  return (await useApiTokens()).list()
 })

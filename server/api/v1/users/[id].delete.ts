@@ -1,13 +1,11 @@
 import { idParam } from '../../../../shared/contracts/common'
+import { useUsers } from '../../../services/auth/users'
 
+/** Deletes a user and their tokens; not one's own account, nor the last admin. */
 export default defineEventHandler(async (event) => {
   const admin = requireAdmin(event)
   const { id } = readParams(event, idParam)
-  if (id === admin.userId) throw createError({ statusCode: 409, message: 'You cannot delete your own account; another admin can' })
-  const { auth } = await services()
-  const result = await auth.deleteUser(id)
-  if (result === 'missing') throw createError({ statusCode: 404, message: `User ${id} not found` })
-  if (result === 'last-admin') throw createError({ statusCode: 409, message: 'This is the last admin; create another admin before deleting it' })
+  await (await useUsers()).remove(id, admin.userId)
   setResponseStatus(event, 204)
   return null
 })

@@ -1,7 +1,7 @@
-import { toUserView } from '../../../services/auth'
+import type { UserView } from '../../../../shared/contracts/rest'
+import { useUsers } from '../../../services/auth/users'
 
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<UserView[]> => {
   requireAdmin(event)
-  const { auth } = await services()
-  return (await auth.listUsers()).map(toUserView)
+  return (await useUsers()).list()
 })

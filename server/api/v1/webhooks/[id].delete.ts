@@ -1,11 +1,11 @@
 import { idParam } from '../../../../shared/contracts/common'
+import { useWebhooks } from '../../../services/webhooks'
 
 /** Deletes a webhook with its delivery history; pending deliveries are dropped. */
 export default defineEventHandler(async (event) => {
   requireAdmin(event)
   const { id } = readParams(event, idParam)
-  const { webhooks } = await services()
-  if (!(await webhooks.remove(id))) throw createError({ statusCode: 404, message: `Webhook ${id} not found` })
+  await (await useWebhooks()).remove(id)
   setResponseStatus(event, 204)
   return null
 })

@@ -1,7 +1,9 @@
 import { idParam } from '../../../../shared/contracts/common'
+import type { WebhookView } from '../../../../shared/contracts/rest'
+import { useWebhooks } from '../../../services/webhooks'
 
-export default defineEventHandler(async (event) => {
+/** One webhook with its newest delivery (viewers see only its URL's origin). */
+export default defineEventHandler(async (event): Promise<WebhookView> => {
   const { id } = readParams(event, idParam)
-  const { webhooks } = await services()
-  return webhookFor(event, webhookOr404(await webhooks.get(id), id))
+  return (await useWebhooks()).get(id, requirePrincipal(event).role)
 })

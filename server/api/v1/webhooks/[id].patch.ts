@@ -1,10 +1,10 @@
 import { idParam } from '../../../../shared/contracts/common'
-import { updateWebhookBody } from '../../../../shared/contracts/rest'
+import { updateWebhookBody, type WebhookView } from '../../../../shared/contracts/rest'
+import { useWebhooks } from '../../../services/webhooks'
 
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<WebhookView> => {
   requireAdmin(event)
   const { id } = readParams(event, idParam)
   const body = await readJson(event, updateWebhookBody)
-  const { webhooks } = await services()
-  return webhookOr404(await webhooks.update(id, body), id)
+  return (await useWebhooks()).update(id, body)
 })

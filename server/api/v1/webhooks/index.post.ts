@@ -1,10 +1,11 @@
-import { createWebhookBody } from '../../../../shared/contracts/rest'
+import { createWebhookBody, type WebhookWithSecret } from '../../../../shared/contracts/rest'
+import { useWebhooks } from '../../../services/webhooks'
 
 /** Adds a webhook; its signing secret is in this response (and in a rotation's) only. */
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<WebhookWithSecret> => {
   requireAdmin(event)
   const body = await readJson(event, createWebhookBody)
-  const { webhooks } = await services()
+  const created = await (await useWebhooks()).create(body)
   setResponseStatus(event, 201)
-  return webhooks.create(body)
+  return created
 })

@@ -1,11 +1,10 @@
 import { idParam } from '../../../../../shared/contracts/common'
-import { toEventView } from '../../../../services/events'
+import type { EventView } from '../../../../../shared/contracts/seed002'
+import { useEventLog } from '../../../../services/events'
 
 /** Acknowledges an event (viewers may too); a second acknowledgement changes nothing. */
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<EventView> => {
   const principal = requirePrincipal(event)
   const { id } = readParams(event, idParam)
-  const result = await (await services()).events.acknowledge(id, principal.username)
-  if (!result) throw createError({ statusCode: 404, message: `Event ${id} not found (it may have been deleted by retention)` })
-  return toEventView(result.row)
+  return (await useEventLog()).acknowledge(id, principal.username)
 })

@@ -1,9 +1,10 @@
 import { idParam } from '../../../../../shared/contracts/common'
+import type { WebhookWithSecret } from '../../../../../shared/contracts/rest'
+import { useWebhooks } from '../../../../services/webhooks'
 
 /** Replaces the signing secret; the answer is the only place the new one is shown. */
-export default defineEventHandler(async (event) => {
+export default defineEventHandler(async (event): Promise<WebhookWithSecret> => {
   requireAdmin(event)
   const { id } = readParams(event, idParam)
-  const { webhooks } = await services()
-  return webhookOr404(await webhooks.rotateSecret(id), id)
+  return (await useWebhooks()).rotateSecret(id)
 })
