@@ -3,19 +3,22 @@ import type { NodeStats, NodeStatsSnapshot } from '~~/shared/contracts/seed000'
 /** Seconds between the dashboard's snapshots (the seed's default); the header and the page share it. */
 export const DASHBOARD_INTERVAL = 5
 
+/** The dashboard has no Retry button: its streams keep trying, however long the server is away. */
+export const DASHBOARD_STREAM = { maxAttempts: Infinity } as const
+
 /**
  * Every node's live summary from seed 000's unified stream. All callers with the same interval
  * share one EventSource; it reconnects by itself and closes when the last caller unmounts.
  * `nodes` is the snapshot's own array (not deeply reactive), replaced whole on every message.
  */
 export function useNodeStats(interval = DASHBOARD_INTERVAL) {
-  const stream = useSharedStream<NodeStatsSnapshot>(`/api/v1/metrics/nodes/stats/stream?interval=${interval}`)
+  const stream = useSharedStream<NodeStatsSnapshot>(`/api/v1/metrics/nodes/stats/stream?interval=${interval}`, DASHBOARD_STREAM)
   return {
     nodes: computed<NodeStats[]>(() => stream.data.value?.nodes ?? []),
     timestamp: computed(() => stream.data.value?.timestamp ?? null),
     /** True once the first snapshot has arrived. */
     loaded: computed(() => stream.data.value !== null),
-    connected: stream.connected,
+    connected: computed(() => stream.status.value.state === 'connected'),
     error: stream.error,
   }
 }

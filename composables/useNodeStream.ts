@@ -8,14 +8,14 @@ export function useNodeStream(id: MaybeRefOrGetter<number | null>, interval = 2)
   const stream = useSharedStream<NodeStreamSnapshot>(() => {
     const value = toValue(id)
     return value === null ? null : `/api/v1/metrics/nodes/${value}/stats/stream?interval=${interval}`
-  })
+  }, DASHBOARD_STREAM)
   return {
     node: computed(() => stream.data.value?.node ?? null),
-    connected: stream.connected,
+    connected: computed(() => stream.status.value.state === 'connected'),
     error: stream.error,
     /** True once the node was deleted while shown. */
-    ended: stream.ended,
+    ended: computed(() => stream.status.value.ended),
     /** True when the server knows no node with this id. */
-    notFound: computed(() => stream.refusedWith.value === 404),
+    notFound: computed(() => stream.status.value.refusedWith === 404),
   }
 }

@@ -1,39 +1,51 @@
-import type { SharedStream } from '~/utils/sharedStream'
+import { acquireStream, CLOSED_STREAM, type StreamHandle, type StreamListener, type StreamOptions, type StreamStatus } from '~/utils/eventSourceTransport'
 
 /**
- * Joins the shared stream at `url` for as long as the calling component lives; a getter URL
- * re-joins when it changes, null joins none. A stream refused with 401 means the session ended:
- * the user is sent to log in again, as `$api` does for requests.
+ * Joins the shared stream at `url` (utils/eventSourceTransport.ts) for as long as the calling
+ * scope lives; a getter URL re-joins when it changes, null joins none. `listener` hears what this
+ * caller acts on; `status` and `data` (the newest message's) follow the stream. A stream refused
+ * with 401 means the session ended: the auth store sends the user to log in again.
  */
-export function useSharedStream<T>(url: MaybeRefOrGetter<string | null>) {
-  const router = useRouter()
+export function useSharedStream<T>(url: MaybeRefOrGetter<string | null>, options: StreamOptions = {}, listener: StreamListener<T> = {}) {
   const auth = useAuthStore()
-  const current = shallowRef<SharedStream<T> | null>(null)
-  let release = () => {}
+  const status = shallowRef<StreamStatus>(CLOSED_STREAM)
+  const data = shallowRef<T | null>(null)
+  let handle: StreamHandle<T> | null = null
 
+  const caller: StreamListener<T> = {
+    ...listener,
+    message(message) {
+      data.value = message.data
+      listener.message?.(message)
+    },
+    change(next) {
+      status.value = next
+      listener.change?.(next)
+    },
+  }
+
+  // Synchronous, so a release takes effect at once.
   watch(() => toValue(url), (value) => {
-    release()
-    release = () => {}
-    current.value = null
-    if (!value) return
-    const joined = acquireStream<T>(value)
-    current.value = joined.stream
-    release = joined.release
-  }, { immediate: true })
-  onScopeDispose(() => release())
+    handle?.release()
+    handle = value ? acquireStream<T>(value, options, caller) : null
+    status.value = handle?.status ?? CLOSED_STREAM
+    data.value = handle?.latest?.data ?? null
+  }, { immediate: true, flush: 'sync' })
+  onScopeDispose(() => handle?.release())
 
-  const refusedWith = computed(() => current.value?.refusedWith.value ?? null)
-  watch(refusedWith, (status) => {
-    if (status !== 401) return
-    auth.forget()
-    void router.replace({ path: '/login', query: { redirect: router.currentRoute.value.fullPath } })
+  watch(() => status.value.refusedWith, (refusal) => {
+    if (refusal === 401) void auth.requireLogin()
   })
 
   return {
-    data: computed(() => current.value?.data.value ?? null),
-    connected: computed(() => current.value?.connected.value ?? false),
-    error: computed(() => current.value?.error.value ?? null),
-    ended: computed(() => current.value?.ended.value ?? false),
-    refusedWith,
+    status,
+    data,
+    /** What went wrong, for the page to show; null while healthy. */
+    error: computed(() => {
+      const { state, error } = status.value
+      return state === 'reconnecting' && error ? `${error}; reconnecting…` : error
+    }),
+    /** Reconnects now (after `gave_up`, or any time). */
+    retry: () => handle?.retry(),
   }
 }

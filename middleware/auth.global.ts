@@ -16,5 +16,5 @@ export default defineNuxtRouteMiddleware(async (to) => {
   }
   if (to.path === '/setup') return navigateTo('/login')
   if (to.path === '/login') return
-  return navigateTo({ path: '/login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } })
+  return auth.requireLogin(to.fullPath)
 })

@@ -5,9 +5,10 @@ import type { ToastRequest } from '~/utils/eventToaster'
 /**
  * The one global connection to the event stream (seed 002's SSEProvider): open while someone is
  * logged in, closed the moment they are not. Every event goes to the events store and, unless it
- * is bookkeeping or about a node in maintenance, to a toast.
+ * is bookkeeping or about a node in maintenance, to a toast. A session that ended is noticed by
+ * the stream itself (useSharedStream), which sends the user to log in.
  */
-export default defineNuxtPlugin((nuxtApp) => {
+export default defineNuxtPlugin(() => {
   const auth = useAuthStore()
   const store = useEventsStore()
   const router = useRouter()
@@ -37,12 +38,6 @@ export default defineNuxtPlugin((nuxtApp) => {
       void store.refreshUnacknowledged()
     },
     onReset: (_reason, id) => void store.reloadHistory(id),
-    onUnauthorized: () => {
-      void nuxtApp.runWithContext(() => {
-        auth.forget()
-        return navigateTo({ path: '/login', query: { redirect: router.currentRoute.value.fullPath } })
-      })
-    },
   }))!
 
   scope.run(() => {

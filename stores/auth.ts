@@ -6,6 +6,7 @@ import type { MeView } from '~~/shared/contracts/rest'
  * a setup or a logout changes the answer, so route guards cost no request per navigation.
  */
 export const useAuthStore = defineStore('auth', () => {
+  const nuxtApp = useNuxtApp()
   const user = ref<MeView | null>(null)
   const checked = ref(false)
   // Once a user exists, setup never opens again: `false` is cached for good.
@@ -60,11 +61,22 @@ export const useAuthStore = defineStore('auth', () => {
     forget()
   }
 
-  /** Drops the user locally, e.g. after the server answered 401 because the session ended. */
+  /** Drops the user locally (logout). */
   function forget() {
     user.value = null
     checked.value = true
   }
 
-  return { user, isAdmin, setupRequired, fetchMe, fetchSetupRequired, login, setup, logout, forget }
+  /**
+   * There is no session (the server answered 401: it expired, the user was deleted, the secret
+   * changed; or there never was one): forget the user and go to the login page, which comes back
+   * to `returnTo` (the page shown now, unless given). Route middleware returns what this returns.
+   */
+  function requireLogin(returnTo = nuxtApp.$router.currentRoute.value.fullPath) {
+    forget()
+    const query = returnTo === '/' ? {} : { redirect: returnTo }
+    return nuxtApp.runWithContext(() => navigateTo({ path: '/login', query }))
+  }
+
+  return { user, isAdmin, setupRequired, fetchMe, fetchSetupRequired, login, setup, logout, forget, requireLogin }
 })

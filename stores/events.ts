@@ -1,10 +1,10 @@
 import { defineStore } from 'pinia'
 import type { EventPage, EventStats, EventView } from '~~/shared/contracts/seed002'
-import type { SSEState } from '~/composables/useSSE'
+import type { StreamState } from '~/utils/eventSourceTransport'
 
 /** The global event stream's connection, as the header shows it. */
 export interface SSEConnectionState {
-  state: SSEState
+  state: StreamState
   /** Failed reconnects in a row. */
   attempts: number
   error: string | null
