@@ -8,23 +8,13 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import postgres from 'postgres'
 import { expect, inject } from 'vitest'
-import type { NodeView } from '../../../shared/contracts/rest'
+import type { CreatedNode } from '../../../shared/contracts/rest'
+import type { HubStats } from '../../../shared/contracts/seed001'
 import { startServer, type RunningServer } from './server'
 
 export interface Call<T> { status: number, headers: Headers, body: T, text: string }
-export type CreatedAgent = NodeView & { token: string }
+export type CreatedAgent = CreatedNode
 
-/** The `data` of /api/realtime/hub/stats. */
-export interface HubStats {
-  total_clients: number
-  /** Per channel; a /stream/all client counts for each of seed 001's five. */
-  subscriptions: Record<string, number>
-  /** Connections per stream (`all` for /stream/all). */
-  streams: Record<string, number>
-  events_sent: number
-  events_sent_by_channel: Record<string, number>
-  disconnects: { client: number, slow: number, ended: number, revoked: number, shutdown: number }
-}
 
 export interface Dedicated {
   srv: RunningServer
