@@ -15,7 +15,6 @@ import { startServer, type RunningServer } from './server'
 export interface Call<T> { status: number, headers: Headers, body: T, text: string }
 export type CreatedAgent = CreatedNode
 
-
 export interface Dedicated {
   srv: RunningServer
   baseURL: string
