@@ -4,7 +4,7 @@
  * its "requests" our stats reports. Every message has `id: <unix-seconds>-<stream position>`.
  */
 import type { EventView } from './seed002'
-import type { NodeKind, NodeStats, NodeStatus } from './seed000'
+import type { NodeKind, NodeStats } from './seed000'
 
 /** The channels; `/stream/all` carries every one of them. */
 export const CHANNELS = ['stats', 'logs', 'nodes', 'reports', 'heartbeat'] as const
@@ -15,17 +15,9 @@ export const STREAM_PATHS: Record<string, Channel | 'all'> = {
   ...Object.fromEntries(CHANNELS.map(c => [c, c])), providers: 'nodes', requests: 'reports', all: 'all',
 }
 
-/** One node's figures over the hub's rolling windows. */
-export interface NodeAggregate {
+/** One node's figures over the hub's rolling windows: its seed 000 summary (keyed `node_id`) and averages. */
+export interface NodeAggregate extends Omit<NodeStats, 'id' | 'uptime_seconds'> {
   node_id: number
-  hostname: string
-  status: NodeStatus
-  is_master: boolean
-  cpu_percent: number | null
-  memory_percent: number | null
-  disk_percent: number | null
-  active_backups: number | null
-  last_seen: string | null
   reports: number
   avg_cpu_percent: number | null
   avg_memory_percent: number | null
