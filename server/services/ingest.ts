@@ -7,7 +7,7 @@ import { createJournal, lockJournal, type Journal, type ReportEntry } from './jo
 import type { Registry } from './registry'
 import { startedInstance } from './started'
 
-/** A validated sample ready to store (agents' reports carry no detail). */
+/** A validated sample ready to store; detail is optional (the seed's plain reports carry none). */
 export type SampleInput = Omit<SampleValues, 'detail'> & Partial<Pick<SampleValues, 'detail'>>
 
 export interface IngestResult { accepted: number, stored: number, duplicates: number, lastSeen: Date }
@@ -27,6 +27,7 @@ export function samplesFromReport(report: StatsReport, receivedAt: Date): Sample
     diskPercent: s.disk_percent,
     uptimeSeconds: s.uptime_seconds ?? null,
     activeBackups: s.active_backups ?? null,
+    detail: s.detail ?? null,
   }))
 }
 

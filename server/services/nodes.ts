@@ -1,4 +1,4 @@
-import type { CreatedNode, NodeView, RotatedNodeToken, UpdateNodeBody } from '../../shared/contracts/rest'
+import type { CreatedNode, NodeView, NodeWithDetail, RotatedNodeToken, UpdateNodeBody } from '../../shared/contracts/rest'
 import { generateToken, hashToken } from './crypto'
 import { ConflictError, NotFoundError } from './errors'
 import type { EventLog } from './events'
@@ -33,6 +33,12 @@ export function createNodeService(registry: Registry, log: EventLog, opts: { sta
     /** One node. */
     get(id: number): NodeView {
       return view(existing(id))
+    },
+
+    /** One node with its latest sample's host detail. */
+    getWithDetail(id: number): NodeWithDetail {
+      const node = existing(id)
+      return { ...view(node), detail: node.latest?.detail ?? null }
     },
 
     /** Creates an agent node; its agent token is returned once. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { EVENT_TYPES, SEVERITIES, type Severity } from './seed002'
+import type { HostDetail } from './ingest'
 import type { NodeKind, NodeStats } from './seed000'
 
 export const hostnameSchema = z.string().trim().min(1, 'must not be empty').max(253, 'must be at most 253 characters')
@@ -40,6 +41,9 @@ export interface NodeView extends NodeStats {
   created_at: string
   last_sample_at: string | null
 }
+
+/** `GET /api/v1/nodes/{id}`: the node with its latest sample's host detail (null before one carried any). */
+export interface NodeWithDetail extends NodeView { detail: HostDetail | null }
 
 /** `POST /api/v1/nodes`: the new node with its agent token, shown this once. */
 export interface CreatedNode extends NodeView { token: string }

@@ -7,6 +7,7 @@
  * All are unnamed `data:` messages (clients use `onmessage`).
  */
 import { z } from 'zod'
+import type { HostDetail } from './ingest'
 
 /** online = reported within the stale threshold, stale = reported but not within it, offline = never reported. */
 export const NODE_STATUSES = ['online', 'stale', 'offline'] as const
@@ -42,15 +43,8 @@ export interface StreamConnected { event: 'connected', interval: number, timesta
 /** The unified stream's message: every node's summary, ordered by id. */
 export interface NodeStatsSnapshot { timestamp: string, nodes: NodeStats[] }
 
-/** The master's host detail (absent until its first sample). */
-export interface HostDetail {
-  load?: { '1m': number, '5m': number, '15m': number }
-  cpu_cores?: number[]
-  memory?: { total_bytes: number, used_bytes: number, available_bytes: number, swap_total_bytes: number, swap_used_bytes: number }
-  disk?: { mount: string, fs: string, size_bytes: number, used_bytes: number, percent: number } | null
-  disks?: { mount: string, fs: string, type: string, size_bytes: number, used_bytes: number, percent: number }[]
-  network?: { iface: string, rx_bytes_per_sec: number | null, tx_bytes_per_sec: number | null, rx_bytes: number, tx_bytes: number }[]
-}
+/** A host's detail beyond the summary (the ingest contract defines it); absent until its first sample. */
+export type { HostDetail }
 
 /** An agent's latest report as stored. */
 export interface ReportedSample {

@@ -25,6 +25,7 @@ export function nodeDetail(node: NodeState): NodeDetail {
   if (node.kind === 'master') return { ...common, ...(s?.detail ?? {}) }
   return {
     ...common,
+    ...(s?.detail ?? {}),
     reported: s && {
       cpu_percent: s.cpuPercent, memory_percent: s.memoryPercent, disk_percent: s.diskPercent,
       uptime_seconds: s.uptimeSeconds, active_backups: s.activeBackups, timestamp: s.ts.toISOString(),

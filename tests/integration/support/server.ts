@@ -36,8 +36,9 @@ export interface RunningServer {
   /**
    * Stops the server gracefully (SIGTERM, as an operator would) and starts it again on the same
    * port with the same data directory, database and settings; resolves once /api/health answers.
+   * `whileDown` runs while the server is stopped (an outage of any length, e.g. for agents' spools).
    */
-  restart: () => Promise<void>
+  restart: (whileDown?: () => Promise<void>) => Promise<void>
 }
 
 /** A TCP port nothing listens on right now. */
@@ -180,8 +181,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     output: () => output,
     stop,
     kill,
-    async restart() {
+    async restart(whileDown) {
       await halt()
+      await whileDown?.()
       spawnServer()
       await ready()
     },

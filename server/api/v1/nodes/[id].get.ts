@@ -1,8 +1,8 @@
 import { idParam } from '../../../../shared/contracts/common'
-import type { NodeView } from '../../../../shared/contracts/rest'
+import type { NodeWithDetail } from '../../../../shared/contracts/rest'
 import { useNodes } from '../../../services/nodes'
 
-export default defineEventHandler(async (event): Promise<NodeView> => {
+export default defineEventHandler(async (event): Promise<NodeWithDetail> => {
   const { id } = readParams(event, idParam)
-  return (await useNodes()).get(id)
+  return (await useNodes()).getWithDetail(id)
 })
