@@ -38,6 +38,32 @@ describe('POST /api/v1/nodes/:id/stats: accepted reports', () => {
     expect(Math.abs(Date.parse(node.last_sample_at!) - lastSeen)).toBeLessThan(5000)
   })
 
+  it('stores a sample\'s host detail: GET /api/v1/nodes/{id} shows the newest sample\'s, the list shows none', async () => {
+    const agent = await createAgent()
+    const detail = {
+      load: { '1m': 1.25, '5m': 0.5, '15m': 0.25 },
+      cpu_cores: [10, 20],
+      memory: { total_bytes: 8 * 2 ** 30, used_bytes: 2 ** 30, available_bytes: 7 * 2 ** 30, swap_total_bytes: 0, swap_used_bytes: 0 },
+      disks: [{ mount: '/', fs: '/dev/sda1', type: 'ext4', size_bytes: 2 ** 36, used_bytes: 2 ** 35, percent: 50 }],
+      disk_io: { read_bytes_per_sec: 4096, write_bytes_per_sec: 8192 },
+      network: [{ iface: 'eth0', rx_bytes_per_sec: 100, tx_bytes_per_sec: 200, rx_bytes: 1000, tx_bytes: 2000 }],
+      temperatures: [{ label: 'coretemp Core 0', celsius: 45 }],
+      processes: 99,
+      os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', kernel: '6.1.0', arch: 'x64', hostname: 'web-1' },
+    }
+    const older = { ...sample(30), detail: { processes: 1 } }
+    const res = await report(agent.id, agent.token, { json: { samples: [{ ...sample(5), detail }, older] } })
+    expect(res.status, res.text).toBe(200)
+    const one = await api<{ detail: unknown }>('GET', `/api/v1/nodes/${agent.id}`, { auth: await asAdmin() })
+    expect(one.body.detail).toEqual(detail)
+    const list = await api<Record<string, unknown>[]>('GET', '/api/v1/nodes', { auth: await asAdmin() })
+    expect(list.body.find(n => n.id === agent.id)).not.toHaveProperty('detail')
+
+    // A later sample without detail (a plain seed report) clears it: the detail is the newest sample's.
+    expect((await report(agent.id, agent.token, { json: sample(0) })).status).toBe(200)
+    expect((await api<{ detail: unknown }>('GET', `/api/v1/nodes/${agent.id}`, { auth: await asAdmin() })).body.detail).toBeNull()
+  })
+
   it('takes optional figures as null (memory and uptime stay null; a node that reported runs 0 backups)', async () => {
     const agent = await createAgent()
     const res = await report(agent.id, agent.token, { json: { cpu_percent: 0, disk_percent: 100, memory_percent: null, uptime_seconds: null } })
@@ -144,6 +170,9 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
     ['a timestamp without a zone', { cpu_percent: 5, disk_percent: 5, timestamp: '2025-01-01T00:00:00' }, 'timestamp'],
     ['a timestamp before 2000', { cpu_percent: 5, disk_percent: 5, timestamp: 946_000_000 }, 'timestamp'],
     ['an unknown field', { cpu_percent: 5, disk_percent: 5, load: 3 }, 'load'],
+    ['an unknown detail field', { cpu_percent: 5, disk_percent: 5, detail: { gpu_percent: 3 } }, 'gpu_percent'],
+    ['a detail figure out of range', { cpu_percent: 5, disk_percent: 5, detail: { cpu_cores: [5, 101] } }, 'detail.cpu_cores.1'],
+    ['too many filesystems in the detail', { cpu_percent: 5, disk_percent: 5, detail: { disks: Array.from({ length: 9 }, (_, i) => ({ mount: `/m${i}`, fs: 'x', size_bytes: 1, used_bytes: 0, percent: 0 })) } }, 'detail.disks'],
     ['an empty batch', { samples: [] }, 'samples'],
     ['a batch sample out of range', { samples: [sample(10), sample(5, { cpu_percent: 150 })] }, 'samples.1.cpu_percent'],
     ['a batch sample without a timestamp', { samples: [sample(10), { cpu_percent: 1, disk_percent: 1 }] }, 'samples.1.timestamp'],

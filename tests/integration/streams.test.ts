@@ -227,6 +227,23 @@ describe('GET /api/v1/metrics/nodes/{id}/stats/stream', () => {
     expect(snap.node.detail).toMatchObject({ kind: 'agent', labels: { cluster: 'blue' }, reported: { cpu_percent: 33, disk_percent: 30, uptime_seconds: 1000 } })
   })
 
+  it('streams an agent\'s host detail beside what it reported; the unified stream keeps the seed\'s fields only', async () => {
+    const agent = await createAgent()
+    const detail = { load: { '1m': 0.5, '5m': 0.25, '15m': 0.1 }, temperatures: [{ label: 'cpu', celsius: 51 }], processes: 123, os: { platform: 'linux', arch: 'arm64' } }
+    expect((await report(agent.id, agent.token, { json: { ...sample(1, { cpu_percent: 44 }), detail } })).status).toBe(200)
+    const s = await stream(`/api/v1/metrics/nodes/${agent.id}/stats/stream?interval=1`, await asAdmin())
+    await s.next()
+    const snap = json<NodeSnapshot>(await s.next())
+    expect(snap.node.detail).toMatchObject({ kind: 'agent', ...detail, reported: { cpu_percent: 44 } })
+
+    const unified = await stream('/api/v1/metrics/nodes/stats/stream?interval=1', await asAdmin())
+    await unified.next()
+    const all = json<NodeStatsSnapshot>(await unified.next())
+    const mine = all.nodes.find(n => n.id === agent.id)!
+    expectSeedNode(mine, SEED_FIELDS)
+    expect(mine.cpu_percent).toBe(44)
+  })
+
   it('answers 404 for an unknown node and 400 for a bad id, before streaming', async () => {
     const auth = await asAdmin()
     expectError(await api('GET', '/api/v1/metrics/nodes/999999/stats/stream', { auth }), 404, '999999')

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { idParam, reportTimestamp } from '../../shared/contracts/common'
-import { MAX_SAMPLES_PER_REPORT, statsReport, statsSample } from '../../shared/contracts/ingest'
+import { DETAIL_LIMITS, MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT, statsReport, statsSample, type HostDetail } from '../../shared/contracts/ingest'
 import { createNodeBody, createTokenBody, createUserBody, hostnameSchema, labelsSchema, loginBody, passwordSchema, updateNodeBody, usernameSchema } from '../../shared/contracts/rest'
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0)
@@ -82,6 +82,56 @@ describe('statsSample', () => {
   it('refuses a non-integer uptime or backup count', () => {
     expect(issues(statsSample.safeParse({ cpu_percent: 1, disk_percent: 1, uptime_seconds: 1.5 }))[0]).toMatch(/^uptime_seconds: /)
     expect(issues(statsSample.safeParse({ cpu_percent: 1, disk_percent: 1, active_backups: 0.5 }))[0]).toMatch(/^active_backups: /)
+  })
+})
+
+/** A large host's detail: every field, each list at its limit. */
+function fullDetail(): HostDetail {
+  return {
+    load: { '1m': 0.52, '5m': 1.5, '15m': 120 },
+    cpu_cores: Array.from({ length: 64 }, (_, i) => i % 101),
+    memory: { total_bytes: 2 ** 40, used_bytes: 2 ** 39, available_bytes: 2 ** 39, swap_total_bytes: 0, swap_used_bytes: 0 },
+    disk: { mount: '/', fs: '/dev/nvme0n1p2', size_bytes: 2 ** 42, used_bytes: 2 ** 41, percent: 50 },
+    disks: Array.from({ length: DETAIL_LIMITS.filesystems }, (_, i) => ({ mount: `/srv/data${i}`, fs: `/dev/sd${'abcdefgh'[i]}1`, type: 'ext4', size_bytes: 2 ** 44, used_bytes: 2 ** 40, percent: 6.3 })),
+    disk_io: { read_bytes_per_sec: 1.5e9, write_bytes_per_sec: 0 },
+    network: Array.from({ length: 4 }, (_, i) => ({ iface: `enp${i}s0`, rx_bytes_per_sec: i ? 1e6 : null, tx_bytes_per_sec: i ? 2e6 : null, rx_bytes: 2 ** 50, tx_bytes: 0 })),
+    temperatures: [{ label: 'coretemp Package id 0', celsius: 48.5 }, { label: 'nvme Composite', celsius: -10 }],
+    processes: 412,
+    os: { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', kernel: '6.1.0-18-amd64', arch: 'x64', hostname: 'db-1' },
+  }
+}
+
+describe('statsSample detail', () => {
+  it('takes a large host\'s full detail unchanged, and fits it in a report', () => {
+    const detail = fullDetail()
+    expect(statsSample.parse({ cpu_percent: 1, disk_percent: 2, detail }).detail).toEqual(detail)
+    expect(JSON.stringify({ cpu_percent: 1, disk_percent: 2, timestamp: '2025-06-01T11:00:00Z', detail }).length).toBeLessThan(MAX_REPORT_BYTES / 8)
+  })
+
+  it('takes an empty detail and null rates (a first sample has no rates yet)', () => {
+    expect(statsSample.parse({ cpu_percent: 1, disk_percent: 2, detail: {} }).detail).toEqual({})
+    expect(statsSample.parse({ cpu_percent: 1, disk_percent: 2, detail: { disk_io: null, network: [{ iface: 'eth0', rx_bytes_per_sec: null, tx_bytes_per_sec: null }] } })).toBeTruthy()
+  })
+
+  const withDetail = (patch: Record<string, unknown>) => ({ cpu_percent: 1, disk_percent: 2, detail: { ...fullDetail(), ...patch } })
+  it.each([
+    [{ gpu: 1 }, 'detail: unknown field(s): gpu'],
+    [{ load: { '1m': 1, '5m': 1, '15m': 1, '30m': 1 } }, 'detail.load: unknown field(s): 30m'],
+    [{ load: { '1m': -1, '5m': 1, '15m': 1 } }, 'detail.load.1m: must not be negative'],
+    [{ cpu_cores: [101] }, 'detail.cpu_cores.0: must be at most 100'],
+    [{ cpu_cores: Array.from({ length: DETAIL_LIMITS.cores + 1 }, () => 1) }, `detail.cpu_cores: must hold at most ${DETAIL_LIMITS.cores} cores`],
+    [{ memory: { total_bytes: 1, used_bytes: -1, swap_total_bytes: 0, swap_used_bytes: 0 } }, 'detail.memory.used_bytes: must not be negative'],
+    [{ memory: { total_bytes: 1.5, used_bytes: 1, swap_total_bytes: 0, swap_used_bytes: 0 } }, 'detail.memory.total_bytes: must be an integer'],
+    [{ disks: Array.from({ length: DETAIL_LIMITS.filesystems + 1 }, () => ({ mount: '/', fs: 'x', size_bytes: 1, used_bytes: 1, percent: 1 })) }, `detail.disks: must hold at most ${DETAIL_LIMITS.filesystems} filesystems`],
+    [{ disks: [{ mount: 'x'.repeat(DETAIL_LIMITS.name + 1), fs: 'x', size_bytes: 1, used_bytes: 1, percent: 1 }] }, `detail.disks.0.mount: must be at most ${DETAIL_LIMITS.name} characters`],
+    [{ disk_io: { read_bytes_per_sec: 'fast', write_bytes_per_sec: 0 } }, 'detail.disk_io.read_bytes_per_sec: must be a number'],
+    [{ network: [{ iface: 'eth0', rx_bytes_per_sec: -5, tx_bytes_per_sec: 0 }] }, 'detail.network.0.rx_bytes_per_sec: must not be negative'],
+    [{ temperatures: [{ label: 'cpu', celsius: 5000 }] }, 'detail.temperatures.0.celsius: must be at most 1000'],
+    [{ processes: 1.5 }, 'detail.processes: must be an integer'],
+    [{ os: { platform: 'linux' } }, 'detail.os.arch: must be a string'],
+    [{ os: 'linux' }, 'detail.os: must be an object'],
+  ])('refuses detail %o with "%s"', (patch, message) => {
+    expect(issues(statsSample.safeParse(withDetail(patch)))).toContain(message)
   })
 })
 
