@@ -24,5 +24,6 @@ export async function serveAgentFile(event: H3Event, name: AgentFileName, missin
     setResponseStatus(event, 304)
     return null
   }
-  return event.method === 'HEAD' ? null : file.body
+  // Node leaves the body out of an answer to HEAD by itself.
+  return file.body
 }
