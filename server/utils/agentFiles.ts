@@ -19,7 +19,7 @@ export async function serveAgentFile(event: H3Event, name: AgentFileName, missin
   const file = await useAgentFiles().file(name)
   if (!file) throw createError({ statusCode: 404, message: missing })
   const etag = `"${file.sha256.slice(0, 32)}"`
-  setResponseHeaders(event, { 'content-type': file.contentType, 'etag': etag, 'cache-control': 'no-cache', 'content-length': String(file.body.length) })
+  setResponseHeaders(event, { 'content-type': file.contentType, 'etag': etag, 'cache-control': 'no-cache', 'content-length': file.body.length })
   if (getRequestHeader(event, 'if-none-match') === etag) {
     setResponseStatus(event, 304)
     return null
