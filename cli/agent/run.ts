@@ -69,7 +69,7 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
     const dropped = spool.dropped
     await spool.add(sample)
     const now = spool.count ? Math.floor(Math.log10(spool.count)) : -1
-    if (now > magnitude) log.info(`spool holds ${spool.count} samples`)
+    if (now > magnitude) log.info(`spool holds ${spool.count} sample${spool.count === 1 ? '' : 's'}`)
     magnitude = Math.max(magnitude, now)
     if (spool.dropped > dropped && !dropsTold) {
       dropsTold = true
