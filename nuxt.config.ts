@@ -1,5 +1,6 @@
 // https://nuxt.com/docs/api/configuration/nuxt-config
 import pkg from './package.json'
+import { buildAgent } from './scripts/build-agent.mjs'
 
 export default defineNuxtConfig({
   compatibilityDate: '2025-07-15',
@@ -24,10 +25,16 @@ export default defineNuxtConfig({
   eslint: { config: { stylistic: false } },
   typescript: { strict: true },
   runtimeConfig: { public: { version: pkg.version } },
+  hooks: {
+    // The server serves the agent of its own version: bundle it before Nitro packs dist/agent/ as assets.
+    'nitro:build:before': async () => {
+      await buildAgent({ quiet: true })
+    },
+  },
   nitro: {
     errorHandler: '~/server/error',
     // Migrations ship inside the server bundle so the built app finds them from any cwd.
-    serverAssets: [{ baseName: 'migrations', dir: '../drizzle' }],
+    serverAssets: [{ baseName: 'migrations', dir: '../drizzle' }, { baseName: 'agent', dir: '../dist/agent' }],
     routeRules: {
       '/**': { headers: { 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' } },
     },

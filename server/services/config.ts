@@ -28,6 +28,8 @@ export interface Config {
   windowCount: number
   webhookTimeoutSeconds: number
   webhookMaxAttempts: number
+  /** The server's address as agents reach it (install commands, /agent/version); else each request's own origin. */
+  publicUrl?: string
 }
 
 type Env = Record<string, string | undefined>
@@ -40,6 +42,16 @@ function num(env: Env, key: string, fallback: number, min: number, max: number):
     throw new Error(`${key}=${raw} is invalid: expected a number from ${min} to ${max}`)
   }
   return value
+}
+
+function url(env: Env, key: string): string | undefined {
+  const raw = env[key]
+  if (!raw) return undefined
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol) || new URL(raw).search || new URL(raw).hash) {
+    throw new Error(`${key}=${raw} is invalid: expected an http:// or https:// URL without ?query or #fragment (e.g. https://nodepulse.example.com)`)
+  }
+  const u = new URL(raw)
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`
 }
 
 /** Reads NodePulse's settings from the environment; a bad value stops start-up with a message naming it. */
@@ -77,5 +89,6 @@ export function loadConfig(env: Env = process.env): Config {
     clientBufferBytes: num(env, 'NODEPULSE_SSE_CLIENT_BUFFER', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
     webhookTimeoutSeconds: num(env, 'NODEPULSE_WEBHOOK_TIMEOUT', 10, 1, 300),
     webhookMaxAttempts: num(env, 'NODEPULSE_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+    publicUrl: url(env, 'NODEPULSE_PUBLIC_URL'),
   }
 }

@@ -23,14 +23,21 @@ describe('loadConfig', () => {
       NODEPULSE_HEARTBEAT_INTERVAL: '7', NODEPULSE_SSE_CLIENT_BUFFER: '65536', NODEPULSE_METRICS_PUBLIC: 'true',
       NODEPULSE_SSE_MAX_CLIENTS: '50', NODEPULSE_STREAM_STATS_INTERVAL: '0.5', NODEPULSE_STREAM_LOGS_INTERVAL: '3', NODEPULSE_STREAM_NODES_INTERVAL: '9',
       NODEPULSE_REPLAY_LIMIT: '77', NODEPULSE_WINDOW_SECONDS: '30', NODEPULSE_WINDOW_COUNT: '10',
-      NODEPULSE_WEBHOOK_TIMEOUT: '3', NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '2',
+      NODEPULSE_WEBHOOK_TIMEOUT: '3', NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '2', NODEPULSE_PUBLIC_URL: 'https://np.example.com/base/',
     })).toEqual({
       databaseUrl: 'postgres://x@h/db', dataDir: 'memory://', adminUser: 'root', adminPassword: 'pw', sessionSecret: 's'.repeat(32),
       secureCookies: true, sampleIntervalSeconds: 2, diskPath: '/srv', staleAfterSeconds: 30, unreachableAfterSeconds: 20, streamTokenTtlSeconds: 5,
       retentionDays: 3, masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536, metricsPublic: true,
       maxClients: 50, statsIntervalSeconds: 0.5, logsIntervalSeconds: 3, nodesIntervalSeconds: 9, replayLimit: 77, windowSeconds: 30, windowCount: 10,
-      webhookTimeoutSeconds: 3, webhookMaxAttempts: 2,
+      webhookTimeoutSeconds: 3, webhookMaxAttempts: 2, publicUrl: 'https://np.example.com/base',
     })
+  })
+
+  it('takes NODEPULSE_PUBLIC_URL as an http(s) URL only', () => {
+    expect(loadConfig({}).publicUrl).toBeUndefined()
+    expect(loadConfig({ NODEPULSE_PUBLIC_URL: 'http://10.0.0.5:3000' }).publicUrl).toBe('http://10.0.0.5:3000')
+    expect(() => loadConfig({ NODEPULSE_PUBLIC_URL: 'nodepulse.example.com' })).toThrow('NODEPULSE_PUBLIC_URL=nodepulse.example.com is invalid')
+    expect(() => loadConfig({ NODEPULSE_PUBLIC_URL: 'ftp://x' })).toThrow('NODEPULSE_PUBLIC_URL=ftp://x is invalid')
   })
 
   it('treats empty values as unset', () => {

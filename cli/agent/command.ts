@@ -1,0 +1,106 @@
+/** `nodepulse agent`: reads the settings, then runs the agent, once or as a loop, or (un)installs the service. */
+import { fileURLToPath } from 'node:url'
+import { defineCommand } from 'citty'
+import { createHostSampler } from '../../shared/sampler'
+import { AGENT_VERSION } from '../version'
+import { createClient } from './client'
+import { createLog } from './log'
+import { createAgent, EXIT } from './run'
+import { installService, ServiceError, uninstallService } from './service'
+import { resolveSettings, SettingsError, type AgentFlags } from './settings'
+import { openSpool, SpoolLockedError } from './spool'
+
+const ARGS = {
+  'server': { type: 'string', description: 'The NodePulse server URL (env NODEPULSE_SERVER)' },
+  'node-id': { type: 'string', description: 'This node\'s id on the server (env NODEPULSE_NODE_ID)' },
+  'token': { type: 'string', description: 'The node token; shows in `ps`: prefer env NODEPULSE_TOKEN or --token-file' },
+  'token-file': { type: 'string', description: 'Read the node token from this file (env NODEPULSE_TOKEN_FILE)' },
+  'interval': { type: 'string', description: 'Seconds between samples, default 5 (env NODEPULSE_INTERVAL)' },
+  'spool-dir': { type: 'string', description: 'Where unsent samples wait (env NODEPULSE_SPOOL_DIR; default $XDG_STATE_HOME/nodepulse or ~/.local/state/nodepulse)' },
+  'spool-max': { type: 'string', description: 'Most samples kept in the spool, default 24 h of samples (env NODEPULSE_SPOOL_MAX)' },
+  'once': { type: 'boolean', description: 'Sample, send (with the spool) and exit: 0 sent, 1 not sent (spooled), 2 token refused, 3 unknown node' },
+  'quiet': { type: 'boolean', description: 'Log warnings only' },
+  'install-service': { type: 'boolean', description: 'Install and start the systemd service nodepulse-agent (root)' },
+  'uninstall-service': { type: 'boolean', description: 'Stop and remove the systemd service (root)' },
+  'purge': { type: 'boolean', description: 'With --uninstall-service: remove the spool too' },
+  'root': { type: 'string', description: 'Tests only: write the service files under this directory, run no systemctl' },
+} as const
+
+const KNOWN = new Set(Object.keys(ARGS).flatMap(k => [k, k.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())]))
+
+/** Flags citty does not know (it accepts anything): a typo must not be silently ignored. */
+function unknownFlags(rawArgs: string[]): string[] {
+  return rawArgs.filter(a => a.startsWith('--') && a !== '--').map(a => a.slice(2).split('=')[0]!.replace(/^no-/, ''))
+    .filter(name => !KNOWN.has(name) && name !== 'help')
+}
+
+/** Runs the agent as the flags and environment say; resolves to the process's exit code. */
+export async function runAgentCommand(flags: AgentFlags, rawArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const bootLog = createLog()
+  const unknown = unknownFlags(rawArgs)
+  if (unknown.length) {
+    bootLog.warn(`unknown option ${unknown.map(u => `--${u}`).join(', ')}; see nodepulse agent --help`)
+    return EXIT.failed
+  }
+  let mode
+  try {
+    mode = resolveSettings(flags, env)
+  }
+  catch (error) {
+    if (!(error instanceof SettingsError)) throw error
+    bootLog.warn(error.message)
+    return EXIT.failed
+  }
+  for (const w of mode.warnings) bootLog.warn(`warning: ${w}`)
+  try {
+    if (mode.mode === 'install-service') {
+      await installService(mode.settings, fileURLToPath(import.meta.url), mode.root, bootLog)
+      return EXIT.sent
+    }
+    if (mode.mode === 'uninstall-service') {
+      await uninstallService(mode.root, mode.purge, bootLog)
+      return EXIT.sent
+    }
+  }
+  catch (error) {
+    if (!(error instanceof ServiceError)) throw error
+    bootLog.warn(error.message)
+    return EXIT.failed
+  }
+
+  const { settings } = mode
+  const log = createLog({ quiet: settings.quiet })
+  let spool
+  try {
+    spool = await openSpool(settings.spoolDir, settings.spoolMax, log)
+  }
+  catch (error) {
+    log.warn(error instanceof SpoolLockedError ? error.message : `cannot use the spool directory ${settings.spoolDir}: ${error instanceof Error ? error.message : String(error)}`)
+    return EXIT.failed
+  }
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
+  try {
+    const agent = createAgent({
+      settings, spool, log, stop: stop.signal, version: AGENT_VERSION,
+      sampler: createHostSampler(),
+      client: createClient(settings, AGENT_VERSION, stop.signal),
+    })
+    return settings.once ? await agent.once() : await agent.run()
+  }
+  finally {
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+    await spool.close()
+  }
+}
+
+export default defineCommand({
+  meta: { name: 'agent', description: 'Report this host to a NodePulse server every few seconds; nothing is lost while the server is away' },
+  args: ARGS,
+  async run({ args, rawArgs }) {
+    process.exitCode = await runAgentCommand(args, rawArgs)
+  },
+})

@@ -1,0 +1,234 @@
+/**
+ * The agent's loop: every interval one sample, sent at once (or spooled when the server cannot
+ * take it), then as much of the spool, oldest first, as fits in the rest of the interval. So a
+ * live sample never waits behind a long backlog, and the backlog still drains.
+ */
+import { MAX_FUTURE_SKEW_MS } from '../../shared/contracts/common'
+import type { HostSampler } from '../../shared/sampler'
+import type { AgentClient, SendOutcome, SendResult } from './client'
+import type { Log } from './log'
+import type { AgentSettings } from './settings'
+import type { Spool } from './spool'
+
+/** Exit codes of `nodepulse agent` (also of the service: 2 and 3 stop systemd's restarts). */
+export const EXIT = { sent: 0, failed: 1, badToken: 2, unknownNode: 3 } as const
+
+export interface AgentDeps {
+  settings: AgentSettings
+  sampler: HostSampler
+  client: AgentClient
+  spool: Spool
+  log: Log
+  version: string
+  /** Aborted on SIGTERM/SIGINT: the loop ends after spooling what it holds. */
+  stop: AbortSignal
+}
+
+const ONCE_TIMEOUT_MS = 10_000
+const seconds = (ms: number) => Math.round(ms / 1000)
+
+/** The agent for one node: `once()` for cron, `run()` until stopped; both resolve to the exit code. */
+export function createAgent({ settings, sampler, client, spool, log, version, stop }: AgentDeps) {
+  const intervalMs = settings.intervalSeconds * 1000
+  // Long enough for a loaded server, short enough that a hung one costs about one interval.
+  const timeoutMs = Math.min(10_000, Math.max(2_000, intervalMs))
+  let reachable: boolean | undefined
+  let downSince = 0
+  let retryAt = 0
+  let skewTold = false
+  let dropsTold = false
+  let magnitude = spool.count ? Math.floor(Math.log10(spool.count)) : -1
+  const refusalsTold = new Set<number>()
+  let taken = 0
+
+  function observe(result: SendResult): void {
+    if (skewTold || result.skewMs === undefined || Math.abs(result.skewMs) <= MAX_FUTURE_SKEW_MS) return
+    skewTold = true
+    const way = result.skewMs > 0 ? 'ahead of' : 'behind'
+    log.warn(`this host's clock is ${seconds(Math.abs(result.skewMs))} s ${way} the server's; the server refuses samples more than ${seconds(MAX_FUTURE_SKEW_MS)} s in its future (422) — synchronise the clock (NTP: systemd-timesyncd, chrony)`)
+  }
+
+  function down(reason: string, retryAfterMs?: number): void {
+    if (retryAfterMs !== undefined) retryAt = Date.now() + retryAfterMs
+    // An aborted request at shutdown says nothing about the server.
+    if (reachable === false || stop.aborted) return
+    reachable = false
+    downSince = Date.now()
+    const wait = retryAfterMs === undefined ? '' : `, asked to retry in ${seconds(retryAfterMs)} s`
+    log.warn(`server unreachable (${reason}${wait}); keeping samples in ${spool.dir}`)
+  }
+
+  function up(): void {
+    if (reachable === false) {
+      log.info(`server reachable again after ${seconds(Date.now() - downSince)} s${spool.count ? `; sending ${spool.count} spooled samples` : ''}`)
+    }
+    reachable = true
+  }
+
+  async function toSpool(sample: string): Promise<void> {
+    const dropped = spool.dropped
+    await spool.add(sample)
+    const now = spool.count ? Math.floor(Math.log10(spool.count)) : -1
+    if (now > magnitude) log.info(`spool holds ${spool.count} sample${spool.count === 1 ? '' : 's'}`)
+    magnitude = Math.max(magnitude, now)
+    if (spool.dropped > dropped && !dropsTold) {
+      dropsTold = true
+      log.warn(`spool full (--spool-max ${settings.spoolMax}): dropping the oldest samples; the server is told how many when it is back`)
+    }
+  }
+
+  function refused(outcome: Extract<SendOutcome, { kind: 'refused' }>, what: string): void {
+    if (refusalsTold.has(outcome.status)) return
+    refusalsTold.add(outcome.status)
+    log.warn(`the server refused ${what} (${outcome.message}); it is not sent again`)
+  }
+
+  /** Tells the server how many samples the spool's bound dropped, once it answers again. */
+  async function reportDrops(): Promise<void> {
+    const n = spool.dropped
+    if (!n) return
+    const result = await client.sendEvent({
+      event_type: 'error_report', severity: 'warning',
+      message: `The agent dropped ${n} samples, the oldest first, while the server could not be reached: its spool holds at most ${settings.spoolMax} (--spool-max)`,
+      data: { dropped_samples: n, spool_max: settings.spoolMax, agent_version: version },
+    }, timeoutMs)
+    if (result.kind !== 'ok') return
+    await spool.resetDropped()
+    dropsTold = false
+    log.info(`told the server that ${n} samples were dropped from the spool`)
+  }
+
+  /** Sends spooled batches, oldest first, until `deadline`; returns an outcome that must stop the agent. */
+  async function drain(deadline: number): Promise<SendOutcome | undefined> {
+    let lastMs = 0
+    const before = spool.count
+    while (spool.count && !stop.aborted && Date.now() >= retryAt && Date.now() + lastMs < deadline) {
+      const batch = await spool.oldest()
+      if (!batch) break
+      const started = Date.now()
+      const result = await client.sendStats(batch.body, timeoutMs)
+      lastMs = Date.now() - started
+      observe(result)
+      if (result.kind === 'ok') await spool.remove(batch)
+      else if (result.kind === 'refused') {
+        refused(result, `a spooled batch of ${batch.count} samples`)
+        await spool.setAside(batch, 'refused')
+      }
+      else if (result.kind === 'retry') {
+        down(result.reason, result.retryAfterMs)
+        return undefined
+      }
+      else return result
+    }
+    if (before && !spool.count) {
+      magnitude = -1
+      log.info('spool drained: every spooled sample is sent')
+    }
+    return undefined
+  }
+
+  /** What a live sample's answer means: undefined to go on, else the exit code. */
+  async function deliver(sample: string, deadline: number): Promise<number | undefined> {
+    if (Date.now() < retryAt) {
+      await toSpool(sample)
+      return undefined
+    }
+    const result = await client.sendStats(sample, timeoutMs)
+    observe(result)
+    let stopping: SendOutcome | undefined
+    switch (result.kind) {
+      case 'ok':
+        up()
+        await reportDrops()
+        stopping = await drain(deadline)
+        break
+      case 'retry':
+        await toSpool(sample)
+        down(result.reason, result.retryAfterMs)
+        return undefined
+      case 'refused':
+        refused(result, 'a sample')
+        return undefined
+      default:
+        // Kept: once the token or the node id is fixed, a restart sends it.
+        await toSpool(sample)
+        stopping = result
+    }
+    if (!stopping || stopping.kind === 'ok' || stopping.kind === 'retry' || stopping.kind === 'refused') return undefined
+    log.warn(`stopping: ${stopping.message}`)
+    return stopping.kind === 'auth' ? EXIT.badToken : EXIT.unknownNode
+  }
+
+  const take = async (): Promise<string> => {
+    taken++
+    return JSON.stringify(await sampler.sample())
+  }
+
+  return {
+    /** One sample, sent with whatever the spool holds; the exit code says how it went. */
+    async once(): Promise<number> {
+      const sample = await take()
+      const result = await client.sendStats(sample, ONCE_TIMEOUT_MS)
+      observe(result)
+      switch (result.kind) {
+        case 'ok': {
+          await reportDrops()
+          const stopping = await drain(Number.POSITIVE_INFINITY)
+          if (spool.count && !stopping) log.warn(`the sample is sent; ${spool.count} spooled samples wait for the next run`)
+          return EXIT.sent
+        }
+        case 'retry':
+          await toSpool(sample)
+          log.warn(`not sent: ${result.reason}; the sample is spooled in ${spool.dir} and goes with the next run that reaches the server`)
+          return EXIT.failed
+        case 'refused':
+          log.warn(`not sent: the server refused the sample (${result.message})`)
+          return EXIT.failed
+        case 'auth':
+          await toSpool(sample)
+          log.warn(`not sent: ${result.message}`)
+          return EXIT.badToken
+        case 'unknown-node':
+          await toSpool(sample)
+          log.warn(`not sent: ${result.message}`)
+          return EXIT.unknownNode
+      }
+    },
+
+    /** Samples every interval until stopped (exit 0) or until the server refuses the token or the node (2, 3). */
+    async run(): Promise<number> {
+      log.info(`started ${version}: node ${settings.nodeId} → ${settings.server} every ${settings.intervalSeconds} s; spool ${spool.dir} (${spool.count} waiting, at most ${settings.spoolMax})`)
+      let next = Date.now()
+      let code: number | undefined
+      while (!stop.aborted && code === undefined) {
+        const slot = next
+        try {
+          code = await deliver(await take(), slot + intervalMs)
+        }
+        catch (error) {
+          // A sampling or spool failure costs this sample, never the agent.
+          log.warn(`this sample failed: ${error instanceof Error ? error.message : String(error)}`)
+        }
+        next = slot + intervalMs
+        // More than one interval behind (a hung request, a suspended host): skip the missed slots.
+        if (Date.now() > next + intervalMs) next = Date.now()
+        await sleep(next - Date.now(), stop)
+      }
+      log.info(`stopped: ${taken} samples taken this run, ${spool.count} waiting in the spool`)
+      return code ?? EXIT.sent
+    },
+  }
+}
+
+function sleep(ms: number, stop: AbortSignal): Promise<void> {
+  if (ms <= 0 || stop.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      stop.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    stop.addEventListener('abort', done)
+  })
+}

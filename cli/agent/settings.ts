@@ -1,0 +1,140 @@
+/**
+ * The agent's settings from flags and environment (flags win), checked once at start: a bad value
+ * stops the agent with a message that names the flag and the variable.
+ */
+import { readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export type Env = Record<string, string | undefined>
+
+/** Flags as citty parses them (strings and booleans), by their long name. */
+export interface AgentFlags {
+  'server'?: string
+  'node-id'?: string
+  'token'?: string
+  'token-file'?: string
+  'interval'?: string
+  'spool-dir'?: string
+  'spool-max'?: string
+  'once'?: boolean
+  'quiet'?: boolean
+  'install-service'?: boolean
+  'uninstall-service'?: boolean
+  'purge'?: boolean
+  'root'?: string
+}
+
+export interface AgentSettings {
+  /** The server's origin and base path, without a trailing slash. */
+  server: string
+  nodeId: number
+  token: string
+  intervalSeconds: number
+  spoolDir: string
+  spoolMax: number
+  /** Whether --spool-max / NODEPULSE_SPOOL_MAX was given (the service's env file keeps it then). */
+  spoolMaxGiven: boolean
+  once: boolean
+  quiet: boolean
+}
+
+export type AgentMode =
+  | { mode: 'run', settings: AgentSettings, warnings: string[] }
+  | { mode: 'install-service', settings: AgentSettings, root?: string, warnings: string[] }
+  | { mode: 'uninstall-service', root?: string, purge: boolean, warnings: string[] }
+
+/** A setting the agent cannot run with; the message says which and how to fix it. */
+export class SettingsError extends Error {}
+
+/** Where the service keeps its spool (systemd's StateDirectory=nodepulse). */
+export const SERVICE_SPOOL_DIR = '/var/lib/nodepulse'
+const DAY_SECONDS = 86_400
+
+const pick = (flag: string | undefined, env: Env, key: string): { value: string, from: string } | undefined => {
+  if (flag !== undefined && flag !== '') return { value: flag, from: `--${key.replace(/^NODEPULSE_/, '').toLowerCase().replace(/_/g, '-')}` }
+  const v = env[key]
+  return v !== undefined && v !== '' ? { value: v, from: key } : undefined
+}
+
+function number(setting: { value: string, from: string } | undefined, fallback: number, min: number, max: number, integer: boolean): number {
+  if (!setting) return fallback
+  const n = Number(setting.value)
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new SettingsError(`${setting.from}=${setting.value} is invalid: expected ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`)
+  }
+  return n
+}
+
+/** The default spool directory: $XDG_STATE_HOME/nodepulse, else ~/.local/state/nodepulse. */
+export function defaultSpoolDir(env: Env): string {
+  return env.XDG_STATE_HOME ? join(env.XDG_STATE_HOME, 'nodepulse') : join(env.HOME || homedir(), '.local', 'state', 'nodepulse')
+}
+
+function readToken(flags: AgentFlags, env: Env, warnings: string[]): string {
+  const file = pick(flags['token-file'], env, 'NODEPULSE_TOKEN_FILE')
+  const flag = flags.token !== undefined && flags.token !== ''
+  let token: string | undefined
+  if (flag) {
+    token = flags.token
+    warnings.push('--token shows in `ps` to every user of this host; prefer NODEPULSE_TOKEN in the environment or --token-file FILE (mode 0600)')
+  }
+  else if (file) {
+    try {
+      token = readFileSync(file.value, 'utf8').trim()
+    }
+    catch (error) {
+      throw new SettingsError(`cannot read the token file ${file.value} (${file.from}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
+    }
+    if (!token) throw new SettingsError(`the token file ${file.value} (${file.from}) is empty`)
+  }
+  else token = env.NODEPULSE_TOKEN || undefined
+  if (!token) throw new SettingsError('no node token: set NODEPULSE_TOKEN, or give --token-file FILE (the token is shown once when the node is added)')
+  if (/\s/.test(token)) throw new SettingsError('the node token contains whitespace: copy it again from the Nodes page')
+  return token
+}
+
+function readRun(flags: AgentFlags, env: Env, warnings: string[]): AgentSettings {
+  const server = pick(flags.server, env, 'NODEPULSE_SERVER')
+  if (!server) throw new SettingsError('no server: give --server URL or set NODEPULSE_SERVER (e.g. https://nodepulse.example.com)')
+  if (!URL.canParse(server.value) || !/^https?:$/.test(new URL(server.value).protocol)) {
+    throw new SettingsError(`${server.from}=${server.value} is not an http:// or https:// URL`)
+  }
+  const url = new URL(server.value)
+  if (url.search || url.hash) throw new SettingsError(`${server.from}=${server.value}: give the server's address without ?query or #fragment`)
+  const nodeIdSetting = pick(flags['node-id'], env, 'NODEPULSE_NODE_ID')
+  if (!nodeIdSetting) throw new SettingsError('no node id: give --node-id N or set NODEPULSE_NODE_ID (the Nodes page shows it)')
+  const nodeId = number(nodeIdSetting, 0, 1, 2_147_483_647, true)
+  const intervalSeconds = number(pick(flags.interval, env, 'NODEPULSE_INTERVAL'), 5, 1, 3600, false)
+  const spoolMaxSetting = pick(flags['spool-max'], env, 'NODEPULSE_SPOOL_MAX')
+  const spoolMax = number(spoolMaxSetting, Math.ceil(DAY_SECONDS / intervalSeconds), 1, 10_000_000, true)
+  const spoolDir = pick(flags['spool-dir'], env, 'NODEPULSE_SPOOL_DIR')?.value
+  return {
+    server: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
+    nodeId,
+    token: readToken(flags, env, warnings),
+    intervalSeconds,
+    spoolDir: resolve(spoolDir ?? defaultSpoolDir(env)),
+    spoolMax,
+    spoolMaxGiven: spoolMaxSetting !== undefined,
+    once: flags.once === true,
+    quiet: flags.quiet === true,
+  }
+}
+
+/** Reads what to do and with which settings; throws SettingsError for anything it cannot run with. */
+export function resolveSettings(flags: AgentFlags, env: Env): AgentMode {
+  const warnings: string[] = []
+  const root = flags.root === undefined || flags.root === '' ? undefined : resolve(flags.root)
+  if (flags['install-service'] && flags['uninstall-service']) throw new SettingsError('give --install-service or --uninstall-service, not both')
+  if (root && !flags['install-service'] && !flags['uninstall-service']) throw new SettingsError('--root only goes with --install-service or --uninstall-service')
+  if (flags.purge && !flags['uninstall-service']) throw new SettingsError('--purge only goes with --uninstall-service')
+  if (flags['uninstall-service']) return { mode: 'uninstall-service', root, purge: flags.purge === true, warnings }
+  if (flags['install-service']) {
+    if (flags.once) throw new SettingsError('--once and --install-service do not go together')
+    // The service keeps its spool where systemd gives it a state directory.
+    const settings = readRun({ ...flags, 'spool-dir': SERVICE_SPOOL_DIR }, env, warnings)
+    return { mode: 'install-service', settings, root, warnings }
+  }
+  return { mode: 'run', settings: readRun(flags, env, warnings), warnings }
+}

@@ -1,0 +1,265 @@
+/**
+ * The spool: samples the server did not take yet, on disk, so an outage, a crash or a restart
+ * loses none. Each file is one ready-to-send batch (`{"samples":[…]}`, ≤ 1,000 samples and
+ * ≤ MAX_REPORT_BYTES), named by a rising sequence number so the oldest goes first. Every write
+ * is a temporary file, fsync, rename and directory fsync: a power cut leaves the old file or the
+ * new one, never half of one.
+ */
+import { promises as fsp } from 'node:fs'
+import { join } from 'node:path'
+import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
+import type { Log } from './log'
+
+/** A batch file's body around its samples: `{"samples":[` + `]}`. */
+const ENVELOPE_BYTES = Buffer.byteLength('{"samples":[]}')
+const SEGMENT = /^(\d{12})\.json$/
+const LOCK = 'agent.lock'
+const DROPPED = 'dropped.json'
+
+/** Whether one more sample of `size` bytes fits a batch of `count` samples and `bytes` bytes (the contract's limits). */
+export const fitsBatch = (count: number, bytes: number, size: number): boolean =>
+  count < MAX_SAMPLES_PER_REPORT && bytes + size + (count ? 1 : 0) <= MAX_REPORT_BYTES
+
+const batchBody = (samples: string[]) => `{"samples":[${samples.join(',')}]}`
+
+/** Writes `data` to `path` so that a crash leaves either the old file or the whole new one. */
+export async function writeAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`
+  const handle = await fsp.open(tmp, 'w', mode)
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  }
+  finally {
+    await handle.close()
+  }
+  await fsp.rename(tmp, path)
+  await syncDir(path.slice(0, path.lastIndexOf('/')) || '/')
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // The rename itself is durable only once the directory is synced (not possible on every platform).
+  const handle = await fsp.open(dir, 'r').catch(() => undefined)
+  if (!handle) return
+  await handle.sync().catch(() => {})
+  await handle.close()
+}
+
+/** The spool directory is used by another running agent. */
+export class SpoolLockedError extends Error {}
+
+/** Takes the spool's lock file (this process's pid); a lock left by a process that is gone is taken over. */
+export async function lockSpool(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, LOCK)
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await fsp.open(path, 'wx', 0o600)
+      await handle.writeFile(`${process.pid}\n`)
+      await handle.close()
+      return () => fsp.rm(path, { force: true })
+    }
+    catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    const pid = Number((await fsp.readFile(path, 'utf8').catch(() => '')).trim())
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new SpoolLockedError(`another agent (pid ${pid}) uses the spool directory ${dir}; give each agent a --spool-dir of its own`)
+    }
+    await fsp.rm(path, { force: true })
+  }
+  throw new SpoolLockedError(`cannot take the lock ${path}`)
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  }
+  catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+interface Segment { seq: number, count: number, bytes: number, samples?: string[] }
+
+/** A spooled batch, ready to send as it is. */
+export interface SpooledBatch { seq: number, body: string, count: number }
+
+export interface Spool {
+  readonly dir: string
+  /** Samples waiting. */
+  readonly count: number
+  /** Samples dropped (oldest first) to keep the bound, since the server was last told. */
+  readonly dropped: number
+  /** Adds one sample (a serialized statsSample); past the bound the oldest are dropped and counted. */
+  add: (sample: string) => Promise<void>
+  /** The oldest batch; an unreadable file is set aside as `.corrupt` (and logged) and the next one returned. */
+  oldest: () => Promise<SpooledBatch | undefined>
+  /** Removes a batch the server stored. */
+  remove: (batch: SpooledBatch) => Promise<void>
+  /** Moves a batch the server refused for good to `<name>.refused`, out of the way. */
+  setAside: (batch: SpooledBatch, why: 'refused' | 'corrupt') => Promise<void>
+  /** The server has been told of the drops: start counting again. */
+  resetDropped: () => Promise<void>
+  /** Releases the lock. */
+  close: () => Promise<void>
+}
+
+/** Reads a batch file's samples; undefined when it is not a batch the agent wrote (truncated, corrupt). */
+function parseBatch(text: string): unknown[] | undefined {
+  try {
+    const body: unknown = JSON.parse(text)
+    if (typeof body !== 'object' || body === null || !('samples' in body) || !Array.isArray(body.samples) || body.samples.length === 0) return undefined
+    return body.samples.every(s => typeof s === 'object' && s !== null && typeof (s as { timestamp?: unknown }).timestamp === 'string') ? body.samples : undefined
+  }
+  catch {
+    return undefined
+  }
+}
+
+/**
+ * Opens (creating it, mode 0700) and locks the spool directory, reads what an earlier run left,
+ * and keeps at most `max` samples.
+ */
+export async function openSpool(dir: string, max: number, log: Log): Promise<Spool> {
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 })
+  const unlock = await lockSpool(dir)
+  const segments: Segment[] = []
+  let count = 0
+  let dropped = 0
+  try {
+    const names = (await fsp.readdir(dir)).sort()
+    for (const name of names) {
+      // A temporary file is a write that never finished: its data is in no batch yet, and never will be.
+      if (/\.tmp-\d+$/.test(name)) {
+        await fsp.rm(join(dir, name), { force: true })
+        continue
+      }
+      const m = SEGMENT.exec(name)
+      if (!m) continue
+      const text = await fsp.readFile(join(dir, name), 'utf8').catch(() => '')
+      const samples = parseBatch(text)
+      if (!samples) {
+        await moveAside(name, 'corrupt')
+        continue
+      }
+      segments.push({ seq: Number(m[1]), count: samples.length, bytes: Buffer.byteLength(text) })
+      count += samples.length
+    }
+    const saved = JSON.parse(await fsp.readFile(join(dir, DROPPED), 'utf8').catch(() => '{}')) as { dropped?: unknown }
+    dropped = typeof saved.dropped === 'number' && saved.dropped > 0 ? saved.dropped : 0
+  }
+  catch (error) {
+    await unlock()
+    throw error
+  }
+  let nextSeq = (segments.at(-1)?.seq ?? 0) + 1
+
+  const file = (seq: number) => join(dir, `${String(seq).padStart(12, '0')}.json`)
+
+  async function moveAside(name: string, why: 'refused' | 'corrupt') {
+    await fsp.rename(join(dir, name), join(dir, `${name}.${why}`)).catch(() => fsp.rm(join(dir, name), { force: true }))
+    log.warn(why === 'corrupt'
+      ? `spool file ${join(dir, name)} is unreadable (truncated or corrupt); moved it aside as ${name}.corrupt and went on`
+      : `the server refused the spooled batch ${name} for good; moved it aside as ${name}.refused`)
+  }
+
+  async function samplesOf(seg: Segment): Promise<string[] | undefined> {
+    if (seg.samples) return seg.samples
+    const parsed = parseBatch(await fsp.readFile(file(seg.seq), 'utf8').catch(() => ''))
+    return parsed?.map(s => JSON.stringify(s))
+  }
+
+  const forget = (seg: Segment) => {
+    segments.splice(segments.indexOf(seg), 1)
+    count -= seg.count
+  }
+
+  async function dropOldest(excess: number) {
+    while (excess > 0 && segments.length) {
+      const seg = segments[0]!
+      if (seg.count <= excess) {
+        await fsp.rm(file(seg.seq), { force: true })
+        forget(seg)
+        dropped += seg.count
+        excess -= seg.count
+        continue
+      }
+      const samples = await samplesOf(seg)
+      if (!samples) {
+        forget(seg)
+        await moveAside(`${String(seg.seq).padStart(12, '0')}.json`, 'corrupt')
+        continue
+      }
+      const kept = samples.slice(excess)
+      const body = batchBody(kept)
+      await writeAtomic(file(seg.seq), body)
+      count -= excess
+      dropped += excess
+      Object.assign(seg, { count: kept.length, bytes: Buffer.byteLength(body), samples: seg.samples ? kept : undefined })
+      excess = 0
+    }
+    await writeAtomic(join(dir, DROPPED), JSON.stringify({ dropped }))
+  }
+
+  return {
+    dir,
+    get count() {
+      return count
+    },
+    get dropped() {
+      return dropped
+    },
+
+    async add(sample) {
+      const size = Buffer.byteLength(sample)
+      const last = segments.at(-1)
+      // Append to the newest file while it is one this run wrote (its samples are in memory) and the batch has room.
+      if (last?.samples && fitsBatch(last.count, last.bytes, size)) {
+        const samples = [...last.samples, sample]
+        const body = batchBody(samples)
+        await writeAtomic(file(last.seq), body)
+        Object.assign(last, { samples, count: samples.length, bytes: Buffer.byteLength(body) })
+      }
+      else {
+        const seg: Segment = { seq: nextSeq++, count: 1, bytes: ENVELOPE_BYTES + size, samples: [sample] }
+        await writeAtomic(file(seg.seq), batchBody(seg.samples!))
+        segments.push(seg)
+      }
+      count++
+      if (count > max) await dropOldest(count - max)
+    },
+
+    async oldest() {
+      while (segments.length) {
+        const seg = segments[0]!
+        const name = `${String(seg.seq).padStart(12, '0')}.json`
+        const text = seg.samples ? batchBody(seg.samples) : await fsp.readFile(file(seg.seq), 'utf8').catch(() => '')
+        const samples = seg.samples ?? parseBatch(text)
+        if (samples) return { seq: seg.seq, body: text, count: seg.count }
+        forget(seg)
+        await moveAside(name, 'corrupt')
+      }
+      return undefined
+    },
+
+    async remove(batch) {
+      const seg = segments.find(s => s.seq === batch.seq)
+      await fsp.rm(file(batch.seq), { force: true })
+      if (seg) forget(seg)
+    },
+
+    async setAside(batch, why) {
+      const seg = segments.find(s => s.seq === batch.seq)
+      if (seg) forget(seg)
+      await moveAside(`${String(batch.seq).padStart(12, '0')}.json`, why)
+    },
+
+    async resetDropped() {
+      dropped = 0
+      await fsp.rm(join(dir, DROPPED), { force: true })
+    },
+
+    close: unlock,
+  }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * Bundles the agent (cli/index.ts, systeminformation and citty included) into one ESM file,
+ * dist/agent/nodepulse-agent.mjs, that runs under plain `node` ≥ 18 with no node_modules; copies
+ * the POSIX shell agent (cli/shell/nodepulse-agent.sh) beside it when there is one. nuxt.config.ts
+ * runs it before every Nitro build, so the server always serves the agent of its own version.
+ */
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+export const AGENT_DIST = join(root, 'dist', 'agent')
+
+/** Builds dist/agent/; returns the files written. */
+export async function buildAgent({ quiet = false } = {}) {
+  const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
+  await mkdir(AGENT_DIST, { recursive: true })
+  const outfile = join(AGENT_DIST, 'nodepulse-agent.mjs')
+  await build({
+    entryPoints: [join(root, 'cli', 'index.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node18',
+    minify: true,
+    legalComments: 'none',
+    banner: {
+      // systeminformation is CommonJS: give the ESM bundle a require() for its Node built-ins.
+      js: '#!/usr/bin/env node\nimport { createRequire as __npCreateRequire } from "node:module"; const require = __npCreateRequire(import.meta.url);',
+    },
+    define: { __NODEPULSE_VERSION__: JSON.stringify(version) },
+    logLevel: quiet ? 'warning' : 'info',
+  })
+  const files = [outfile]
+  const shell = join(root, 'cli', 'shell', 'nodepulse-agent.sh')
+  const shellOut = join(AGENT_DIST, 'nodepulse-agent.sh')
+  if (existsSync(shell)) {
+    await copyFile(shell, shellOut)
+    files.push(shellOut)
+  }
+  else await rm(shellOut, { force: true })
+  return files
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const files = await buildAgent()
+  console.log(`agent built: ${files.map(f => f.slice(root.length + 1)).join(', ')}`)
+}

@@ -1,0 +1,10 @@
+import type { AgentVersionView } from '../../../shared/contracts/rest'
+import { useInstance } from '../../services/instance'
+
+/** Which agents this server serves, their hashes, and the URL agents should report to. GET and HEAD (no method in the file name for that), no login. */
+export default defineEventHandler(async (event): Promise<AgentVersionView> => {
+  assertMethod(event, ['GET', 'HEAD'], true)
+  const { config } = await useInstance()
+  const serverUrl = config.publicUrl ?? getRequestURL(event, { xForwardedHost: true, xForwardedProto: true }).origin
+  return useAgentFiles().version(serverUrl)
+})

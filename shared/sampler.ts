@@ -1,0 +1,340 @@
+/**
+ * The host sampler the agent and the server's master node share: one call returns a sample in
+ * the wire shape of `statsSample` (shared/contracts/ingest.ts), detail included.
+ *
+ * On Linux it reads /proc and /sys itself: systeminformation forks `df`, `lsblk` or `cat` for some
+ * of these, which an agent sampling every few seconds on a small host cannot afford. Elsewhere
+ * systeminformation does the work (loaded only there, so a Linux agent never pays for it).
+ */
+import { promises as fsp } from 'node:fs'
+import os from 'node:os'
+import { DETAIL_LIMITS, type HostDetail } from './contracts/ingest'
+
+/** One sample as the agent sends it (it passes `statsSample`). */
+export interface HostSample {
+  cpu_percent: number
+  memory_percent: number | null
+  disk_percent: number
+  uptime_seconds: number
+  active_backups: 0
+  timestamp: string
+  detail: HostDetail
+}
+
+export interface HostSampler {
+  /** Reads the host now; rates (disk, network) are over the time since the previous call, null on the first. */
+  sample: () => Promise<HostSample>
+}
+
+export type OsInfo = { platform: string, distro: string, release: string, kernel: string, arch: string, hostname: string }
+
+type Filesystem = NonNullable<HostDetail['disks']>[number]
+
+const MAX_RATE = 1e15
+const MAX_BYTES = Number.MAX_SAFE_INTEGER
+
+const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits
+const clamp = (n: number, min: number, max: number): number => (Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : min)
+const percent = (n: number): number => clamp(round(n), 0, 100)
+const bytes = (n: number): number => clamp(Math.round(n), 0, MAX_BYTES)
+const rate = (n: number): number => clamp(round(n), 0, MAX_RATE)
+const name = (s: string): string => s.slice(0, DETAIL_LIMITS.name)
+const summary = (f: Filesystem): NonNullable<HostDetail['disk']> => ({ mount: f.mount, fs: f.fs, size_bytes: f.size_bytes, used_bytes: f.used_bytes, percent: f.percent })
+
+// Filesystems that hold no disk data of their own.
+const PSEUDO_FS = new Set([
+  'proc', 'sysfs', 'tmpfs', 'devtmpfs', 'devpts', 'overlay', 'squashfs', 'cgroup', 'cgroup2', 'securityfs', 'pstore',
+  'debugfs', 'tracefs', 'configfs', 'fusectl', 'mqueue', 'hugetlbfs', 'bpf', 'autofs', 'binfmt_misc', 'rpc_pipefs',
+  'nsfs', 'efivarfs', 'ramfs', 'selinuxfs', 'nfsd', 'fuse.lxcfs', 'fuse.gvfsd-fuse', 'fuse.portal', 'fuse.snapfuse',
+])
+
+/** Picks the filesystem that holds `path`: the longest mount point that is a prefix of it. */
+export function pickFilesystem<T extends { mount: string }>(filesystems: T[], path: string): T | undefined {
+  const within = (mount: string) => path === mount || path.startsWith(mount.endsWith('/') ? mount : `${mount}/`)
+  return filesystems.filter(f => within(f.mount)).sort((a, b) => b.mount.length - a.mount.length)[0]
+}
+
+/** Mount points are written with octal escapes for spaces and tabs in /proc/self/mounts. */
+const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)))
+
+/** Parses /proc/self/mounts into `{device, mount, type}` entries. */
+export function parseMounts(text: string): { device: string, mount: string, type: string }[] {
+  return text.split('\n').filter(Boolean).map((line) => {
+    const [device = '', mount = '', type = ''] = line.split(' ')
+    return { device: unescapeMount(device), mount: unescapeMount(mount), type }
+  })
+}
+
+/** Busy and total jiffies of the `cpu` line and of each `cpuN` line of /proc/stat. */
+export function parseProcStat(text: string): { all: CpuTimes, cores: CpuTimes[] } {
+  let all: CpuTimes = { busy: 0, total: 0 }
+  const cores: CpuTimes[] = []
+  for (const line of text.split('\n')) {
+    const m = /^cpu(\d*)\s+(.*)$/.exec(line)
+    if (!m) continue
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    const f = m[2]!.trim().split(/\s+/).slice(0, 8).map(Number)
+    const total = f.reduce((a, b) => a + b, 0)
+    const times = { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total }
+    if (m[1] === '') all = times
+    else cores.push(times)
+  }
+  return { all, cores }
+}
+interface CpuTimes { busy: number, total: number }
+
+const busyPercent = (now: CpuTimes, before: CpuTimes | undefined): number => {
+  const total = now.total - (before?.total ?? 0)
+  const busy = now.busy - (before?.busy ?? 0)
+  // No time has passed since the baseline (or the counters reset): the since-boot figure instead.
+  if (total <= 0) return now.total > 0 ? percent((now.busy / now.total) * 100) : 0
+  return percent((busy / total) * 100)
+}
+
+/** Values of /proc/meminfo in bytes, by key. */
+export function parseMeminfo(text: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const line of text.split('\n')) {
+    const m = /^(\w+(?:\(\w+\))?):\s+(\d+)(?:\s+kB)?/.exec(line)
+    if (m) out[m[1]!] = Number(m[2]) * (line.endsWith('kB') ? 1024 : 1)
+  }
+  return out
+}
+
+/** Sectors read and written (bytes) summed over the named whole disks of /proc/diskstats. */
+export function parseDiskstats(text: string, disks: Set<string>): { read: number, written: number } {
+  let read = 0
+  let written = 0
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/)
+    if (f.length < 10 || !disks.has(f[2]!)) continue
+    // The kernel counts 512-byte sectors here, whatever the device's real sector size.
+    read += Number(f[5]) * 512
+    written += Number(f[9]) * 512
+  }
+  return { read, written }
+}
+
+const readText = (path: string): Promise<string | undefined> => fsp.readFile(path, 'utf8').then(t => t, () => undefined)
+const exists = (path: string): Promise<boolean> => fsp.access(path).then(() => true, () => false)
+const listDir = (path: string): Promise<string[]> => fsp.readdir(path).then(l => l, () => [])
+
+let osInfo: Promise<OsInfo> | undefined
+
+/** The host's OS description, read once (it does not change while the process runs). */
+export function readOsInfo(): Promise<OsInfo> {
+  osInfo ??= (async () => {
+    const base = { platform: os.platform(), kernel: os.release(), arch: os.arch(), hostname: os.hostname() }
+    if (base.platform !== 'linux') {
+      const si = (await import('systeminformation')).default
+      const o = await si.osInfo()
+      return { ...base, distro: o.distro, release: o.release }
+    }
+    const release = await readText('/etc/os-release') ?? await readText('/usr/lib/os-release') ?? ''
+    const field = (key: string) => new RegExp(`^${key}=("?)(.*)\\1$`, 'm').exec(release)?.[2]
+    return { ...base, distro: field('NAME') ?? 'Linux', release: field('VERSION_ID') ?? field('VERSION') ?? '' }
+  })()
+  return osInfo
+}
+
+const osDetail = (o: OsInfo): NonNullable<HostDetail['os']> =>
+  ({ platform: name(o.platform), distro: name(o.distro), release: name(o.release), kernel: name(o.kernel), arch: name(o.arch), hostname: name(o.hostname) })
+
+/** A filesystem's size and use from statfs, as `df` computes them (reserved blocks count as used-up space). */
+async function statFilesystem(mount: string, device: string, type: string): Promise<Filesystem | undefined> {
+  try {
+    const s = await fsp.statfs(mount)
+    const size = s.blocks * s.bsize
+    if (size <= 0) return undefined
+    const used = (s.blocks - s.bfree) * s.bsize
+    const avail = s.bavail * s.bsize
+    return { mount: name(mount), fs: name(device), type: name(type), size_bytes: bytes(size), used_bytes: bytes(used), percent: used + avail > 0 ? percent((used / (used + avail)) * 100) : 0 }
+  }
+  catch {
+    // Unreadable (permissions, a hung network mount): left out rather than failing the sample.
+    return undefined
+  }
+}
+
+/** The real filesystems (largest first, at most 8) and the one holding `diskPath`. */
+async function linuxFilesystems(diskPath: string): Promise<{ disks: Filesystem[], disk: HostDetail['disk'] | null }> {
+  const mounts = parseMounts(await readText('/proc/self/mounts') ?? '')
+  const seen = new Set<string>()
+  const real = mounts.filter((m) => {
+    if (PSEUDO_FS.has(m.type) || m.type.startsWith('cgroup')) return false
+    // The same device mounted twice (bind mounts) is one filesystem: keep its first mount.
+    if (seen.has(m.device)) return false
+    seen.add(m.device)
+    return true
+  })
+  const disks = (await Promise.all(real.map(m => statFilesystem(m.mount, m.device, m.type)))).filter((f): f is Filesystem => f !== undefined)
+  disks.sort((a, b) => b.size_bytes - a.size_bytes)
+  // diskPath may live on a filesystem left out above (the overlay root of a container): read that one too.
+  const holder = pickFilesystem(mounts, diskPath)
+  const disk = holder ? disks.find(d => d.mount === holder.mount) ?? await statFilesystem(holder.mount, holder.device, holder.type) : undefined
+  return { disks: disks.slice(0, DETAIL_LIMITS.filesystems), disk: disk ? summary(disk) : null }
+}
+
+/** Temperatures in °C from /sys/class/hwmon, labelled `<chip> <sensor label>`. */
+async function linuxTemperatures(): Promise<NonNullable<HostDetail['temperatures']>> {
+  const out: NonNullable<HostDetail['temperatures']> = []
+  for (const hw of (await listDir('/sys/class/hwmon')).sort()) {
+    const dir = `/sys/class/hwmon/${hw}`
+    const chip = (await readText(`${dir}/name`))?.trim() ?? hw
+    for (const file of (await listDir(dir)).filter(f => /^temp\d+_input$/.test(f)).sort()) {
+      const milli = Number((await readText(`${dir}/${file}`))?.trim())
+      if (!Number.isFinite(milli)) continue
+      const label = (await readText(`${dir}/${file.replace('_input', '_label')}`))?.trim() ?? file.replace('_input', '')
+      out.push({ label: name(`${chip} ${label}`), celsius: clamp(round(milli / 1000), -273.15, 1000) })
+      if (out.length >= DETAIL_LIMITS.temperatures) return out
+    }
+  }
+  return out
+}
+
+/** Linux: everything from /proc and /sys (no child processes); rates against the previous call. */
+function createLinuxSampler(diskPath: string): HostSampler {
+  let prevCpu: { all: CpuTimes, cores: CpuTimes[] } | undefined
+  let prevIo: { at: number, read: number, written: number } | undefined
+  let prevNet = new Map<string, { at: number, rx: number, tx: number }>()
+  // The baseline, so the first sample's cpu is over the time since creation, not since boot.
+  void readText('/proc/stat').then((t) => {
+    prevCpu ??= t ? parseProcStat(t) : undefined
+  })
+
+  const physical = async (dir: string): Promise<string[]> => {
+    const names = await listDir(dir)
+    const real = await Promise.all(names.map(async n => ((await exists(`${dir}/${n}/device`)) ? n : undefined)))
+    return real.filter((n): n is string => n !== undefined)
+  }
+
+  async function network(at: number): Promise<NonNullable<HostDetail['network']>> {
+    const ifaces = (await physical('/sys/class/net')).sort().slice(0, DETAIL_LIMITS.interfaces)
+    const next = new Map<string, { at: number, rx: number, tx: number }>()
+    const out = await Promise.all(ifaces.map(async (iface) => {
+      const rx = Number(await readText(`/sys/class/net/${iface}/statistics/rx_bytes`))
+      const tx = Number(await readText(`/sys/class/net/${iface}/statistics/tx_bytes`))
+      if (!Number.isFinite(rx) || !Number.isFinite(tx)) return undefined
+      next.set(iface, { at, rx, tx })
+      const before = prevNet.get(iface)
+      const secs = before ? (at - before.at) / 1000 : 0
+      // A counter that went backwards (driver reset) gives no rate this time.
+      const per = (now: number, then: number | undefined) => (then === undefined || secs <= 0 || now < then ? null : rate((now - then) / secs))
+      return { iface: name(iface), rx_bytes_per_sec: per(rx, before?.rx), tx_bytes_per_sec: per(tx, before?.tx), rx_bytes: bytes(rx), tx_bytes: bytes(tx) }
+    }))
+    prevNet = next
+    return out.filter(n => n !== undefined)
+  }
+
+  async function diskIo(at: number): Promise<HostDetail['disk_io']> {
+    const disks = new Set(await physical('/sys/block'))
+    const now = parseDiskstats(await readText('/proc/diskstats') ?? '', disks)
+    const before = prevIo
+    prevIo = { at, ...now }
+    const secs = before ? (at - before.at) / 1000 : 0
+    if (!before || secs <= 0 || now.read < before.read || now.written < before.written) return null
+    return { read_bytes_per_sec: rate((now.read - before.read) / secs), write_bytes_per_sec: rate((now.written - before.written) / secs) }
+  }
+
+  return {
+    async sample() {
+      const at = Date.now()
+      const [stat, meminfo, fs, net, io, temperatures, proc, osI] = await Promise.all([
+        readText('/proc/stat'), readText('/proc/meminfo'), linuxFilesystems(diskPath), network(at), diskIo(at),
+        linuxTemperatures(), listDir('/proc'), readOsInfo(),
+      ])
+      const cpu = stat ? parseProcStat(stat) : { all: { busy: 0, total: 0 }, cores: [] }
+      const before = prevCpu
+      prevCpu = cpu
+      const mem = parseMeminfo(meminfo ?? '')
+      const total = mem.MemTotal ?? os.totalmem()
+      const available = mem.MemAvailable ?? ((mem.MemFree ?? 0) + (mem.Buffers ?? 0) + (mem.Cached ?? 0))
+      const swapTotal = mem.SwapTotal ?? 0
+      const [l1, l5, l15] = os.loadavg()
+      return {
+        cpu_percent: busyPercent(cpu.all, before?.all),
+        // "available" excludes reclaimable cache: the figure operators mean by memory in use.
+        memory_percent: total > 0 ? percent(((total - available) / total) * 100) : null,
+        disk_percent: fs.disk?.percent ?? 0,
+        uptime_seconds: clamp(Math.round(os.uptime()), 0, 3_155_760_000),
+        active_backups: 0,
+        timestamp: new Date(at).toISOString(),
+        detail: {
+          load: { '1m': rate(l1 ?? 0), '5m': rate(l5 ?? 0), '15m': rate(l15 ?? 0) },
+          cpu_cores: cpu.cores.slice(0, DETAIL_LIMITS.cores).map((c, i) => busyPercent(c, before?.cores[i])),
+          memory: {
+            total_bytes: bytes(total), used_bytes: bytes(total - available), available_bytes: bytes(available),
+            swap_total_bytes: bytes(swapTotal), swap_used_bytes: bytes(swapTotal - (mem.SwapFree ?? 0)),
+          },
+          disk: fs.disk,
+          disks: fs.disks,
+          disk_io: io,
+          network: net,
+          ...(temperatures.length ? { temperatures } : {}),
+          processes: clamp(proc.filter(n => /^\d+$/.test(n)).length, 0, 10_000_000),
+          os: osDetail(osI),
+        },
+      }
+    },
+  }
+}
+
+/** Other systems: systeminformation (it may start child processes there). */
+function createPortableSampler(diskPath: string): HostSampler {
+  let prevIo: { at: number, read: number, written: number } | undefined
+  return {
+    async sample() {
+      const si = (await import('systeminformation')).default
+      const at = Date.now()
+      const [load, mem, fsList, net, io, temps, procs, osI] = await Promise.all([
+        si.currentLoad(), si.mem(), si.fsSize(), si.networkStats('*'), si.fsStats().catch(() => null),
+        si.cpuTemperature().catch(() => null), si.processes().catch(() => null), readOsInfo(),
+      ])
+      const disks = fsList.filter(f => f.size > 0).sort((a, b) => b.size - a.size)
+        .map(f => ({ mount: name(f.mount), fs: name(f.fs), type: name(f.type), size_bytes: bytes(f.size), used_bytes: bytes(f.used), percent: percent(f.use) }))
+      const holder = pickFilesystem(disks, diskPath)
+      const before = prevIo
+      prevIo = io ? { at, read: io.rx, written: io.wx } : undefined
+      const secs = before ? (at - before.at) / 1000 : 0
+      const [l1, l5, l15] = os.loadavg()
+      const temperatures = [
+        ...(temps?.main != null ? [{ label: 'cpu', celsius: temps.main }] : []),
+        ...(temps?.cores ?? []).map((c, i) => ({ label: `core ${i}`, celsius: c })),
+      ].filter(t => Number.isFinite(t.celsius)).slice(0, DETAIL_LIMITS.temperatures).map(t => ({ label: t.label, celsius: clamp(round(t.celsius), -273.15, 1000) }))
+      return {
+        cpu_percent: percent(load.currentLoad),
+        memory_percent: mem.total ? percent(((mem.total - mem.available) / mem.total) * 100) : null,
+        disk_percent: holder?.percent ?? 0,
+        uptime_seconds: clamp(Math.round(os.uptime()), 0, 3_155_760_000),
+        active_backups: 0,
+        timestamp: new Date(at).toISOString(),
+        detail: {
+          load: { '1m': rate(l1 ?? 0), '5m': rate(l5 ?? 0), '15m': rate(l15 ?? 0) },
+          cpu_cores: load.cpus.slice(0, DETAIL_LIMITS.cores).map(c => percent(c.load)),
+          memory: {
+            total_bytes: bytes(mem.total), used_bytes: bytes(mem.total - mem.available), available_bytes: bytes(mem.available),
+            swap_total_bytes: bytes(mem.swaptotal), swap_used_bytes: bytes(mem.swapused),
+          },
+          disk: holder ? summary(holder) : null,
+          disks: disks.slice(0, DETAIL_LIMITS.filesystems),
+          disk_io: before && io && secs > 0 && io.rx >= before.read && io.wx >= before.written
+            ? { read_bytes_per_sec: rate((io.rx - before.read) / secs), write_bytes_per_sec: rate((io.wx - before.written) / secs) }
+            : null,
+          network: net.slice(0, DETAIL_LIMITS.interfaces).map(n => ({
+            iface: name(n.iface), rx_bytes_per_sec: n.rx_sec == null ? null : rate(n.rx_sec), tx_bytes_per_sec: n.tx_sec == null ? null : rate(n.tx_sec),
+            rx_bytes: bytes(n.rx_bytes), tx_bytes: bytes(n.tx_bytes),
+          })),
+          ...(temperatures.length ? { temperatures } : {}),
+          ...(procs ? { processes: clamp(procs.all, 0, 10_000_000) } : {}),
+          os: osDetail(osI),
+        },
+      }
+    },
+  }
+}
+
+/** A sampler of this host; `diskPath` (default `/`) picks the filesystem of the summary's disk_percent. */
+export function createHostSampler(opts: { diskPath?: string } = {}): HostSampler {
+  const diskPath = opts.diskPath ?? '/'
+  return os.platform() === 'linux' ? createLinuxSampler(diskPath) : createPortableSampler(diskPath)
+}

@@ -1,0 +1,136 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { openSpool, SpoolLockedError, writeAtomic, type Spool } from '../../cli/agent/spool'
+import type { Log } from '../../cli/agent/log'
+import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
+
+const logged: string[] = []
+const log: Log = { info: m => logged.push(m), warn: m => logged.push(m) }
+const open: Spool[] = []
+const dir = () => mkdtempSync(join(tmpdir(), 'np-spool-'))
+const spoolAt = async (d: string, max = 1000) => {
+  const s = await openSpool(d, max, log)
+  open.push(s)
+  return s
+}
+const sample = (i: number, pad = 0) => JSON.stringify({ cpu_percent: i % 100, disk_percent: 1, timestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(), ...(pad ? { pad: 'x'.repeat(pad) } : {}) })
+const timestampsOf = (body: string) => (JSON.parse(body) as { samples: { timestamp: string }[] }).samples.map(s => s.timestamp)
+
+async function drainAll(s: Spool): Promise<string[]> {
+  const out: string[] = []
+  for (let b = await s.oldest(); b; b = await s.oldest()) {
+    out.push(...timestampsOf(b.body))
+    await s.remove(b)
+  }
+  return out
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map(s => s.close()))
+  logged.length = 0
+})
+
+describe('writeAtomic', () => {
+  it('replaces the file whole and leaves no temporary file', async () => {
+    const d = dir()
+    const path = join(d, 'f.json')
+    await writeAtomic(path, 'old')
+    await writeAtomic(path, 'new content')
+    expect(readFileSync(path, 'utf8')).toBe('new content')
+    expect(readdirSync(d)).toEqual(['f.json'])
+  })
+})
+
+describe('the spool', () => {
+  it('keeps samples across a restart and gives them back oldest first', async () => {
+    const d = dir()
+    const a = await spoolAt(d)
+    for (let i = 0; i < 5; i++) await a.add(sample(i))
+    await a.close()
+    const b = await spoolAt(d)
+    expect(b.count).toBe(5)
+    for (let i = 5; i < 8; i++) await b.add(sample(i))
+    expect(b.count).toBe(8)
+    expect(await drainAll(b)).toEqual(Array.from({ length: 8 }, (_, i) => JSON.parse(sample(i)).timestamp))
+    expect(b.count).toBe(0)
+  })
+
+  it('packs each file as a sendable batch: at most 1,000 samples and MAX_REPORT_BYTES bytes', async () => {
+    const d = dir()
+    const s = await spoolAt(d, 100_000)
+    for (let i = 0; i < 1500; i++) await s.add(sample(i))
+    for (let i = 0; i < 200; i++) await s.add(sample(i + 2000, 1500))
+    const files = readdirSync(d).filter(f => f.endsWith('.json') && f !== 'dropped.json')
+    const sizes = files.map(f => readFileSync(join(d, f)))
+    for (const body of sizes) {
+      expect(body.length).toBeLessThanOrEqual(MAX_REPORT_BYTES)
+      expect(timestampsOf(body.toString()).length).toBeLessThanOrEqual(MAX_SAMPLES_PER_REPORT)
+    }
+    // Full batches, not one file per sample.
+    expect(files.length).toBeLessThanOrEqual(2 + Math.ceil((200 * 1560) / MAX_REPORT_BYTES) + 1)
+    expect(s.count).toBe(1700)
+  })
+
+  it('drops the oldest past the bound, counts them, and keeps the count across a restart', async () => {
+    const d = dir()
+    const a = await spoolAt(d, 5)
+    for (let i = 0; i < 12; i++) await a.add(sample(i))
+    expect(a.count).toBe(5)
+    expect(a.dropped).toBe(7)
+    await a.close()
+    const b = await spoolAt(d, 5)
+    expect(b.dropped).toBe(7)
+    expect(await drainAll(b)).toEqual([7, 8, 9, 10, 11].map(i => JSON.parse(sample(i)).timestamp))
+    await b.resetDropped()
+    expect(b.dropped).toBe(0)
+    await b.close()
+    expect((await spoolAt(d, 5)).dropped).toBe(0)
+  })
+
+  it('sets a corrupt or truncated file aside, logs it, and keeps the rest', async () => {
+    const d = dir()
+    const a = await spoolAt(d)
+    await a.add(sample(1))
+    await a.close()
+    writeFileSync(join(d, '000000000002.json'), '{"samples":[{"cpu_percent":1,"timesta')
+    writeFileSync(join(d, '000000000003.json'), '{"samples":[]}')
+    writeFileSync(join(d, '000000000004.json.tmp-99999'), 'half a write')
+    const b = await spoolAt(d)
+    await b.add(sample(5))
+    expect(b.count).toBe(2)
+    expect(await drainAll(b)).toEqual([1, 5].map(i => JSON.parse(sample(i)).timestamp))
+    expect(readdirSync(d).sort()).toEqual(['000000000002.json.corrupt', '000000000003.json.corrupt', 'agent.lock'])
+    expect(logged.filter(l => l.includes('.corrupt'))).toHaveLength(2)
+  })
+
+  it('moves a batch the server refused aside as .refused', async () => {
+    const d = dir()
+    const s = await spoolAt(d)
+    await s.add(sample(1))
+    const batch = (await s.oldest())!
+    await s.setAside(batch, 'refused')
+    expect(s.count).toBe(0)
+    expect(readdirSync(d)).toContain('000000000001.json.refused')
+  })
+
+  it('is locked: a second agent on the same directory is refused, a stale lock is taken over', async () => {
+    const d = dir()
+    const a = await spoolAt(d)
+    await a.close()
+    expect(existsSync(join(d, 'agent.lock'))).toBe(false)
+    // A live process holds it (our parent stands in for another agent). Our own pid would be a
+    // stale lock: a restarted agent in a container is pid 1 again.
+    writeFileSync(join(d, 'agent.lock'), `${process.ppid}\n`)
+    await expect(openSpool(d, 10, log)).rejects.toThrow(SpoolLockedError)
+    await expect(openSpool(d, 10, log)).rejects.toThrow(`another agent (pid ${process.ppid}) uses the spool directory ${d}`)
+    // A pid that has exited: its lock is stale.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid
+    writeFileSync(join(d, 'agent.lock'), `${gone}\n`)
+    const b = await spoolAt(d)
+    expect(readFileSync(join(d, 'agent.lock'), 'utf8').trim()).toBe(String(process.pid))
+    await b.close()
+  })
+})
