@@ -8,7 +8,8 @@
  */
 import { promises as fsp } from 'node:fs'
 import os from 'node:os'
-import { DETAIL_LIMITS, type HostDetail } from './contracts/ingest'
+import type { HostDetail } from './contracts/ingest'
+import { DETAIL_LIMITS } from './contracts/limits'
 
 /** One sample as the agent sends it (it passes `statsSample`). */
 export interface HostSample {

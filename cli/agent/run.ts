@@ -3,7 +3,7 @@
  * take it), then as much of the spool, oldest first, as fits in the rest of the interval. So a
  * live sample never waits behind a long backlog, and the backlog still drains.
  */
-import { MAX_FUTURE_SKEW_MS } from '../../shared/contracts/common'
+import { MAX_FUTURE_SKEW_MS } from '../../shared/contracts/limits'
 import type { HostSampler } from '../../shared/sampler'
 import type { AgentClient, SendOutcome, SendResult } from './client'
 import type { Log } from './log'

@@ -7,7 +7,7 @@
  */
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
-import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
+import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/limits'
 import type { Log } from './log'
 
 /** A batch file's body around its samples: `{"samples":[` + `]}`. */

@@ -3,11 +3,9 @@
  * Field names on the wire are snake_case, as the seeds write them.
  */
 import { z } from 'zod'
+import { MAX_FUTURE_SKEW_MS, UNIX_MS_THRESHOLD } from './limits'
 
-/** Unix timestamps above this are taken as milliseconds, below as seconds. */
-export const UNIX_MS_THRESHOLD = 1e12
-/** How far ahead of the server's clock a reported time may be. */
-export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
+export { MAX_FUTURE_SKEW_MS, UNIX_MS_THRESHOLD }
 
 /** ISO-8601 string or unix time (seconds, or milliseconds when ≥ 1e12), not more than 5 min in the future. */
 export const reportTimestamp = z.union([

@@ -4,9 +4,9 @@
  */
 import { z } from 'zod'
 import { reportTimestamp } from './common'
+import { DETAIL_LIMITS, MAX_SAMPLES_PER_REPORT } from './limits'
 
-export const MAX_SAMPLES_PER_REPORT = 1000
-export const MAX_REPORT_BYTES = 64 * 1024
+export { DETAIL_LIMITS, MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from './limits'
 
 const percent = z.number({ error: 'must be a number' }).finite().min(0, 'must be at least 0').max(100, 'must be at most 100')
 const count = (max: number) => z.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must not be negative').max(max, `must be at most ${max}`)
@@ -14,15 +14,6 @@ const strict = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape, {
   error: issue => issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be an object',
 })
 
-/** How much host detail one sample may carry: enough for a large server, small enough to store per sample. */
-export const DETAIL_LIMITS = {
-  cores: 1024,
-  filesystems: 8,
-  interfaces: 32,
-  temperatures: 64,
-  /** Characters of a mount point, device, interface or sensor name. */
-  name: 256,
-} as const
 
 const bytes = count(Number.MAX_SAFE_INTEGER)
 const rate = z.number({ error: 'must be a number' }).finite().min(0, 'must not be negative').max(1e15, 'must be at most 1e15')
