@@ -7,6 +7,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -351,6 +353,41 @@ describe('the shell agent', () => {
     await until('a sample sent', () => sentCount(agent.out()) >= 1, 10_000)
     expect(agent.out()).toMatch(/warning: --token shows the token to every local user in ps; use NODEPULSE_TOKEN, --token-file/)
     expect(readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8')).not.toContain(node.token)
+    const spool = agent.out().match(/spool (\S+) \(/)![1]!
+    const second = await runAgent(['dash'], agentArgs(node, spool, ['--once']), { NODEPULSE_TOKEN: node.token })
+    expect(second.code, second.out).toBe(1)
+    expect(second.out).toContain(`another agent (pid ${agent.pid}) already uses the spool dir`)
+  })
+
+  it('honours Retry-After on 429 and says once when its clock is off from the server\'s Date', async () => {
+    // A stand-in server: 429 with Retry-After 3 for the first report, then 200 with a Date an hour behind.
+    const requests: number[] = []
+    const fake = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        requests.push(Date.now())
+        if (requests.length === 1) {
+          res.writeHead(429, { 'retry-after': '3', 'content-type': 'application/json' })
+          res.end('{"statusCode":429,"message":"slow down"}')
+          return
+        }
+        res.sendDate = false
+        res.writeHead(200, { 'date': new Date(Date.now() - 3_600_000).toUTCString(), 'content-type': 'application/json' })
+        res.end('{"node_id":1,"accepted":1,"stored":1,"duplicates":0,"last_seen":"x"}')
+      })
+    })
+    await new Promise<void>(r => fake.listen(0, '127.0.0.1', r))
+    try {
+      const port = (fake.address() as AddressInfo).port
+      const agent = startAgent(['dash'], agentArgs({ id: 1 }, spoolDir(), ['--interval', '1'], `http://127.0.0.1:${port}`), { NODEPULSE_TOKEN: 'npa_test' })
+      await until('three samples sent after the wait', () => sentCount(agent.out()) >= 3, 15_000)
+      expect(agent.out()).toContain('server busy (429, retry after 3 s)')
+      expect(requests[1]! - requests[0]!, 'no request while Retry-After holds').toBeGreaterThanOrEqual(2900)
+      expect(agent.out().match(/clock skew: this host's clock is 3\d{3} s ahead of the server's/g)).toHaveLength(1)
+    }
+    finally {
+      await new Promise(r => fake.close(r))
+    }
   })
 
   it('sends with wget when told to (or without curl): GNU wget keeps the token off its command line', async () => {
