@@ -1,0 +1,980 @@
+#!/bin/sh
+# NodePulse agent for Linux hosts without Node.js: POSIX sh (dash, busybox sh), reads /proc, /sys
+# and `df`, sends with curl or wget. Same flags, environment and spool rules as the Node agent.
+# The wire contract is shared/contracts/ingest.ts (statsSample, hostDetail): send nothing else.
+# Run with --help for usage.
+
+NODEPULSE_AGENT_VERSION=0.1.0
+
+LC_ALL=C
+export LC_ALL
+PATH=${PATH:-/usr/local/bin:/usr/bin:/bin}:/usr/sbin:/sbin
+
+UNIT_NAME=nodepulse-agent.service
+UNIT_PATH=/etc/systemd/system/$UNIT_NAME
+ENV_PATH=/etc/nodepulse/agent.env
+SCRIPT_PATH=/usr/local/lib/nodepulse/nodepulse-agent.sh
+SERVICE_SPOOL=/var/lib/nodepulse
+MAX_BATCH_SAMPLES=1000
+MAX_BATCH_BYTES=65536
+# The server refuses samples more than 5 minutes ahead of its clock.
+MAX_SKEW=300
+
+usage() {
+	cat <<EOF
+Usage: nodepulse-agent.sh [options]
+
+Samples this host every --interval seconds from /proc, /sys and df and sends the samples to a
+NodePulse server. Samples that cannot be sent are kept in a spool on disk and sent when the
+server answers again.
+
+  --server URL          server base URL                       (NODEPULSE_SERVER)
+  --node-id ID          this node's id on the server          (NODEPULSE_NODE_ID)
+  --token-file FILE     file holding the node token           (NODEPULSE_TOKEN_FILE)
+  --token TOKEN         the node token (shows in ps: prefer NODEPULSE_TOKEN or --token-file)
+                                                              (NODEPULSE_TOKEN)
+  --interval SECONDS    seconds between samples, default 5    (NODEPULSE_INTERVAL)
+  --spool-dir DIR       where unsent samples wait             (NODEPULSE_SPOOL_DIR)
+                        default \${XDG_STATE_HOME:-\$HOME/.local/state}/nodepulse,
+                        $SERVICE_SPOOL when run as root
+  --spool-max N         most samples kept, default 24 h at the interval (NODEPULSE_SPOOL_MAX)
+  --once                sample, send and exit: 0 sent, 2 token refused, 3 unknown node,
+                        1 anything else (the sample is spooled when it can be sent later)
+  --debug               also log every sample's fate (NODEPULSE_DEBUG=1)
+  --install-service     install and start the systemd unit $UNIT_NAME (as root)
+  --uninstall-service   stop and remove it
+  --root DIR            with --install-service/--uninstall-service: write under DIR and do
+                        not call systemctl (for tests)
+  --version             print the version
+  --help                print this help
+
+Sends with curl, else wget (NODEPULSE_HTTP_CLIENT=curl|wget forces one).
+EOF
+}
+
+log() { printf 'nodepulse-agent: %s\n' "$*" >&2; }
+debug() { if [ "$debug" = 1 ]; then printf 'nodepulse-agent: debug: %s\n' "$*" >&2; fi; }
+die() { code=$1; shift; log "$*"; exit "$code"; }
+
+# ---------------------------------------------------------------------------------------------
+# Settings: flags win over the environment.
+
+server=${NODEPULSE_SERVER-}
+node_id=${NODEPULSE_NODE_ID-}
+token=${NODEPULSE_TOKEN-}
+token_file=${NODEPULSE_TOKEN_FILE-}
+interval=${NODEPULSE_INTERVAL:-5}
+spool_dir=${NODEPULSE_SPOOL_DIR-}
+spool_max=${NODEPULSE_SPOOL_MAX-}
+debug=${NODEPULSE_DEBUG:-0}
+once=0
+action=run
+root=
+token_flag=0
+
+# A token given as a flag shows in ps to every local user: warn, then run again with it moved into
+# the environment (readable only by this user), so it shows only for the moment before the exec.
+for a in "$@"; do
+	case $a in --token | --token=*) ;; *) continue ;; esac
+	log "warning: --token shows the token to every local user in ps; use NODEPULSE_TOKEN, --token-file FILE (mode 0600) or --install-service (keeps it in a 0600 file)"
+	self_exe=$(readlink /proc/$$/exe 2>/dev/null)
+	[ -r "$0" ] && [ -n "$self_exe" ] || break
+	n=$# skip=0
+	while [ "$n" -gt 0 ]; do
+		a=$1
+		shift
+		n=$((n - 1))
+		if [ "$skip" = 1 ]; then
+			skip=0 NODEPULSE_TOKEN=$a
+			continue
+		fi
+		case $a in
+		--token) skip=1; continue ;;
+		--token=*) NODEPULSE_TOKEN=${a#--token=}; continue ;;
+		esac
+		set -- "$@" "$a"
+	done
+	export NODEPULSE_TOKEN
+	case $self_exe in
+	*busybox*) exec "$self_exe" sh "$0" "$@" ;;
+	*) exec "$self_exe" "$0" "$@" ;;
+	esac
+done
+
+need_value() { [ $# -ge 2 ] || die 1 "$1 needs a value (see --help)"; }
+while [ $# -gt 0 ]; do
+	opt=$1
+	case $opt in
+	--*=*) val=${opt#*=}; opt=${opt%%=*}; shift; set -- "$opt" "$val" "$@" ;;
+	esac
+	case $opt in
+	--server) need_value "$@"; server=$2; shift 2 ;;
+	--node-id) need_value "$@"; node_id=$2; shift 2 ;;
+	--token) need_value "$@"; token=$2; token_flag=1; shift 2 ;;
+	--token-file) need_value "$@"; token_file=$2; shift 2 ;;
+	--interval) need_value "$@"; interval=$2; shift 2 ;;
+	--spool-dir) need_value "$@"; spool_dir=$2; shift 2 ;;
+	--spool-max) need_value "$@"; spool_max=$2; shift 2 ;;
+	--root) need_value "$@"; root=$2; shift 2 ;;
+	--once) once=1; shift ;;
+	--debug) debug=1; shift ;;
+	--install-service) action=install; shift ;;
+	--uninstall-service) action=uninstall; shift ;;
+	--version) printf 'nodepulse-agent-sh %s\n' "$NODEPULSE_AGENT_VERSION"; exit 0 ;;
+	--help | -h) usage; exit 0 ;;
+	*) die 1 "unknown option: $opt (see --help)" ;;
+	esac
+done
+
+is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+uid=$(id -u 2>/dev/null || echo 65534)
+
+load_settings() {
+	if [ -z "$token" ] && [ -n "$token_file" ]; then
+		[ -r "$token_file" ] || die 1 "cannot read the token file $token_file"
+		IFS= read -r token <"$token_file" || [ -n "$token" ] || die 1 "the token file $token_file is empty"
+		token=${token%"$(printf '\r')"}
+	fi
+	[ -n "$server" ] || die 1 "no server: give --server URL or NODEPULSE_SERVER"
+	case $server in http://?* | https://?*) ;; *) die 1 "--server must be an http:// or https:// URL, not '$server'" ;; esac
+	case $server in *[!A-Za-z0-9._~:/?#@!\$\&\'\(\)*+,\;=%[\]-]*) die 1 "--server '$server' holds characters a URL cannot" ;; esac
+	while :; do case $server in */) server=${server%/} ;; *) break ;; esac; done
+	is_uint "$node_id" && [ "$node_id" -gt 0 ] || die 1 "no valid node id: give --node-id N or NODEPULSE_NODE_ID (a positive number, not '$node_id')"
+	[ -n "$token" ] || die 1 "no token: set NODEPULSE_TOKEN, give --token-file FILE, or --token TOKEN"
+	case $token in *[!A-Za-z0-9._~+/=-]*) die 1 "the token holds characters a node token never has: check it" ;; esac
+	is_uint "$interval" && [ "$interval" -ge 1 ] && [ "$interval" -le 86400 ] || die 1 "--interval must be whole seconds from 1 to 86400, not '$interval'"
+	if [ -z "$spool_max" ]; then spool_max=$((86400 / interval)); fi
+	is_uint "$spool_max" && [ "$spool_max" -ge 1 ] || die 1 "--spool-max must be a positive number of samples, not '$spool_max'"
+	if [ -z "$spool_dir" ]; then
+		if [ "$uid" = 0 ]; then spool_dir=$SERVICE_SPOOL
+		else spool_dir=${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/nodepulse
+		fi
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# --install-service / --uninstall-service
+
+service_action() {
+	if [ -z "$root" ] && [ "$uid" != 0 ]; then
+		die 1 "--$action-service needs root: run it with sudo (or as root)"
+	fi
+	unit=$root$UNIT_PATH env_file=$root$ENV_PATH script=$root$SCRIPT_PATH
+	if [ "$action" = uninstall ]; then
+		run_systemctl disable --now "$UNIT_NAME"
+		rm -f "$unit" "$env_file" "$script" || die 1 "could not remove the service files"
+		rmdir "${env_file%/*}" "${script%/*}" 2>/dev/null
+		run_systemctl daemon-reload
+		log "removed $UNIT_NAME, $ENV_PATH and $SCRIPT_PATH; samples still spooled stay in $SERVICE_SPOOL"
+		exit 0
+	fi
+	load_settings
+	[ -r "$0" ] || die 1 "cannot read this script ($0) to install it: download it to a file first"
+	umask 022
+	mkdir -p "${script%/*}" "${unit%/*}" || die 1 "could not create ${script%/*}"
+	if [ "$0" != "$script" ]; then cp "$0" "$script.tmp" && mv -f "$script.tmp" "$script" || die 1 "could not copy the script to $script"; fi
+	chmod 0755 "$script"
+	umask 077
+	mkdir -p "${env_file%/*}" || die 1 "could not create ${env_file%/*}"
+	# The token lives only here (mode 0600), never on a command line.
+	{
+		printf '# NodePulse agent settings, read by %s. Holds the node token: keep it 0600.\n' "$UNIT_NAME"
+		printf 'NODEPULSE_SERVER=%s\nNODEPULSE_NODE_ID=%s\nNODEPULSE_TOKEN=%s\n' "$server" "$node_id" "$token"
+		printf 'NODEPULSE_INTERVAL=%s\nNODEPULSE_SPOOL_DIR=%s\n' "$interval" "$SERVICE_SPOOL"
+	} >"$env_file.tmp" && chmod 0600 "$env_file.tmp" && mv -f "$env_file.tmp" "$env_file" || die 1 "could not write $env_file"
+	umask 022
+	cat >"$unit.tmp" <<EOF || die 1 "could not write $unit"
+[Unit]
+Description=NodePulse agent (POSIX shell)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+EnvironmentFile=$ENV_PATH
+ExecStart=/bin/sh $SCRIPT_PATH
+Restart=always
+RestartSec=5
+StateDirectory=nodepulse
+StateDirectoryMode=0700
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=full
+ProtectHome=read-only
+
+[Install]
+WantedBy=multi-user.target
+EOF
+	mv -f "$unit.tmp" "$unit" || die 1 "could not write $unit"
+	run_systemctl daemon-reload
+	run_systemctl enable --now "$UNIT_NAME"
+	log "installed $UNIT_NAME (settings and token in $ENV_PATH, mode 0600); logs: journalctl -u $UNIT_NAME"
+	exit 0
+}
+
+run_systemctl() {
+	if [ -n "$root" ]; then
+		printf 'would run: systemctl %s\n' "$*"
+	elif ! systemctl "$@"; then
+		[ "$1" = disable ] || die 1 "systemctl $* failed"
+	fi
+}
+
+if [ "$action" != run ]; then service_action; fi
+load_settings
+
+unset NODEPULSE_TOKEN
+
+# ---------------------------------------------------------------------------------------------
+# Files: everything lives in the spool dir (mode 0700). Spool files are <first timestamp ms>.jsonl,
+# one sample per line, each written to a .tmp file and renamed, so a crash never leaves half a file.
+
+umask 077
+mkdir -p "$spool_dir" 2>/dev/null && [ -w "$spool_dir" ] || die 1 "cannot write the spool dir $spool_dir (give --spool-dir DIR)"
+tmp_f=$spool_dir/.spool.tmp
+body_f=$spool_dir/.body.tmp
+resp_f=$spool_dir/.response.tmp
+hdr_f=$spool_dir/.headers.tmp
+err_f=$spool_dir/.error.tmp
+wgetrc_f=$spool_dir/.wgetrc.tmp
+dropped_f=$spool_dir/dropped
+lock_f=
+sleep_pid=
+watchdog_pid=
+
+cleanup() {
+	[ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
+	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
+	rm -f "$tmp_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f"
+	[ -n "$lock_f" ] && rm -f "$lock_f"
+	lock_f=
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+
+# One agent per spool: a pid file created exclusively; a stale one (its process gone) is replaced.
+take_lock() {
+	f=$spool_dir/agent.pid
+	for _ in 1 2; do
+		if (set -C && printf '%s\n' "$$" >"$f") 2>/dev/null; then lock_f=$f; return 0; fi
+		other=
+		[ -r "$f" ] && read -r other <"$f"
+		if is_uint "$other" && [ -r "/proc/$other/cmdline" ]; then
+			case $(tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null) in
+			*nodepulse-agent*) die 1 "another agent (pid $other) already uses the spool dir $spool_dir: stop it or give --spool-dir" ;;
+			esac
+		fi
+		rm -f "$f"
+	done
+	die 1 "could not take the lock $f"
+}
+take_lock
+
+# ---------------------------------------------------------------------------------------------
+# HTTP: the token never goes on a child's command line. curl reads it from a config on stdin
+# (-K -); GNU wget from a 0600 wgetrc (--config); busybox wget can take it only as an argument.
+
+ua="nodepulse-agent-sh/$NODEPULSE_AGENT_VERSION"
+cr=$(printf '\r')
+http_client=${NODEPULSE_HTTP_CLIENT-}
+if [ -z "$http_client" ]; then
+	if command -v curl >/dev/null 2>&1; then http_client=curl
+	elif command -v wget >/dev/null 2>&1; then http_client=wget
+	else die 1 "neither curl nor wget is installed: install one (apt-get install curl)"
+	fi
+fi
+case $http_client in
+curl) command -v curl >/dev/null 2>&1 || die 1 "NODEPULSE_HTTP_CLIENT=curl but curl is not installed" ;;
+wget)
+	command -v wget >/dev/null 2>&1 || die 1 "NODEPULSE_HTTP_CLIENT=wget but wget is not installed"
+	case $(wget --version 2>&1) in
+	*"GNU Wget"*)
+		http_client=gnu-wget
+		printf 'header = Authorization: Bearer %s\n' "$token" >"$wgetrc_f" || die 1 "cannot write $wgetrc_f"
+		;;
+	*)
+		http_client=busybox-wget
+		log "warning: only busybox wget is here; it takes the token on its command line, where ps shows it while a request runs: install curl to avoid that"
+		;;
+	esac
+	;;
+*) die 1 "NODEPULSE_HTTP_CLIENT must be curl or wget, not '$http_client'" ;;
+esac
+
+# POSTs the file $2 to $1. Sets http_status (000: no answer), http_date, http_retry (seconds,
+# empty if none), http_body (first line of the answer) and http_error (why there was no answer).
+http_post() {
+	http_date= http_retry= http_body= http_error= http_status=000
+	rm -f "$resp_f" "$hdr_f"
+	case $http_client in
+	curl)
+		http_status=$(curl -sS -o "$resp_f" -D "$hdr_f" -w '%{http_code}' --connect-timeout 5 --max-time 15 \
+			-H 'Content-Type: application/json' -H 'Expect:' -A "$ua" --data-binary "@$2" -K - "$1" 2>"$err_f" <<EOF
+header = "Authorization: Bearer $token"
+EOF
+)
+		rc=$?
+		[ "$rc" = 0 ] || { read -r http_error <"$err_f"; http_error=${http_error:-curl exit $rc}; }
+		;;
+	gnu-wget)
+		wget -q -S -O "$resp_f" --content-on-error --tries=1 --timeout=10 --config="$wgetrc_f" \
+			--header='Content-Type: application/json' -U "$ua" --post-file="$2" "$1" 2>"$hdr_f"
+		rc=$?
+		case $rc in 0 | 8) ;; 4) http_error="network failure (wget exit 4)" ;; 5) http_error="TLS failure (wget exit 5)" ;; *) http_error="wget exit $rc" ;; esac
+		;;
+	busybox-wget)
+		# No timeout option in every busybox build: a watchdog ends a hung request.
+		wget -q -S -O "$resp_f" --header 'Content-Type: application/json' --header "Authorization: Bearer $token" \
+			-U "$ua" --post-file "$2" "$1" 2>"$hdr_f" &
+		req_pid=$!
+		(sleep 15 && kill "$req_pid") >/dev/null 2>&1 &
+		watchdog_pid=$!
+		wait "$req_pid"
+		rc=$?
+		kill "$watchdog_pid" 2>/dev/null
+		watchdog_pid=
+		[ "$rc" = 0 ] || http_error="wget exit $rc"
+		;;
+	esac
+	if [ -f "$hdr_f" ]; then
+		while IFS= read -r line; do
+			line=${line%"$cr"}
+			line=${line#"${line%%[! ]*}"}
+			case $line in
+			HTTP/*)
+				http_status=${line#* }
+				http_status=${http_status%% *}
+				http_date= http_retry=
+				;;
+			[Dd][Aa][Tt][Ee]:*) http_date=${line#*:} ;;
+			[Rr][Ee][Tt][Rr][Yy]-[Aa][Ff][Tt][Ee][Rr]:*)
+				http_retry=${line#*:}
+				http_retry=${http_retry# }
+				is_uint "$http_retry" || http_retry=
+				;;
+			esac
+		done <"$hdr_f"
+	fi
+	is_uint "$http_status" || http_status=000
+	[ "$http_status" != 000 ] || http_error=${http_error:-no answer}
+	if [ -s "$resp_f" ]; then IFS= read -r http_body <"$resp_f"; fi
+	check_clock
+}
+
+# The value of the JSON field $1 in the answer (a number, or the text of a string), in REPLY.
+answer_field() {
+	REPLY=
+	case $http_body in *"\"$1\":"*) ;; *) return 1 ;; esac
+	REPLY=${http_body#*\"$1\":}
+	case $REPLY in
+	\"*) REPLY=${REPLY#\"}; REPLY=${REPLY%%\"*} ;;
+	*) REPLY=${REPLY%%[!0-9.]*} ;;
+	esac
+}
+
+# Days since 1970-01-01 of the civil date y m d (Howard Hinnant's algorithm, integers only).
+days_from_civil() {
+	y=$1 m=$2 d=$3
+	[ "$m" -le 2 ] && y=$((y - 1))
+	era=$((y / 400)) yoe=$((y - y / 400 * 400))
+	mp=$(((m + 9) % 12))
+	doy=$((153 * mp + 2))
+	doy=$((doy / 5 + d - 1))
+	REPLY=$((era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468))
+}
+
+skew_told=0
+# Says once when the server's Date is more than the server accepts away from this host's clock.
+check_clock() {
+	[ "$skew_told" = 0 ] && [ -n "$http_date" ] && [ -n "$sample_s" ] || return 0
+	set -- $http_date
+	[ $# -ge 5 ] || return 0
+	case $3 in Jan) m=1 ;; Feb) m=2 ;; Mar) m=3 ;; Apr) m=4 ;; May) m=5 ;; Jun) m=6 ;; Jul) m=7 ;; Aug) m=8 ;; Sep) m=9 ;; Oct) m=10 ;; Nov) m=11 ;; Dec) m=12 ;; *) return 0 ;; esac
+	d=${2#0} t=$5
+	h=${t%%:*} t=${t#*:}
+	mi=${t%%:*} s=${t#*:}
+	h=${h#0} mi=${mi#0} s=${s#0}
+	is_uint "$4" && is_uint "$d" && is_uint "${h:-0}" && is_uint "${mi:-0}" && is_uint "${s:-0}" || return 0
+	days_from_civil "$4" "$m" "$d"
+	server_s=$((REPLY * 86400 + ${h:-0} * 3600 + ${mi:-0} * 60 + ${s:-0}))
+	off=$((sample_s - server_s))
+	# The sample was taken just before the request: allow for the request's own time.
+	if [ "$off" -gt "$MAX_SKEW" ] || [ "$off" -lt $((-MAX_SKEW - 20)) ]; then
+		skew_told=1
+		if [ "$off" -gt 0 ]; then
+			log "clock skew: this host's clock is $off s ahead of the server's; the server refuses samples more than 5 minutes in its future: fix the time (NTP)"
+		else
+			log "clock skew: this host's clock is $((-off)) s behind the server's: samples carry times that are off; fix the time (NTP)"
+		fi
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Sampling: builtins only, except date and df (one each per sample).
+
+now_cs() {
+	read -r up _ </proc/uptime
+	REPLY=${up%.*}${up#*.}
+	REPLY=${REPLY#"${REPLY%%[!0]*}"}
+	REPLY=${REPLY:-0}
+}
+
+# $1 of $2 as a percent with one decimal, in REPLY.
+pct() {
+	if [ "$2" -le 0 ]; then REPLY=0; return; fi
+	v=$((($1 * 1000 + $2 / 2) / $2))
+	[ "$v" -lt 0 ] && v=0
+	[ "$v" -gt 1000 ] && v=1000
+	REPLY=$((v / 10)).$((v % 10))
+}
+
+# A per-second rate of the counter delta $1 over $2 centiseconds, in REPLY.
+rate() {
+	if [ "$2" -le 0 ] || [ "$1" -lt 0 ]; then REPLY=0; return; fi
+	REPLY=$(($1 * 100 / $2))
+}
+
+# $1 as a JSON string, in REPLY: quotes and backslashes escaped, control characters dropped.
+json_str() {
+	case $1 in
+	*[\"\\[:cntrl:]]*)
+		s=$1 REPLY=
+		while [ -n "$s" ]; do
+			c=${s%"${s#?}"}
+			s=${s#?}
+			case $c in
+			\" | \\) REPLY=$REPLY\\$c ;;
+			[[:cntrl:]]) ;;
+			*) REPLY=$REPLY$c ;;
+			esac
+		done
+		REPLY=\"$REPLY\"
+		;;
+	*) REPLY=\"$1\" ;;
+	esac
+}
+
+date_ns=0
+case $(date +%s%N 2>/dev/null) in *[!0-9]* | '') ;; ?????????????????*) date_ns=1 ;; esac
+frac_sleep=0
+if sleep 0.01 2>/dev/null; then frac_sleep=1; fi
+last_ms=0
+
+# The wall clock in unix milliseconds, in REPLY; never the same twice in one run.
+wall_ms() {
+	if [ "$date_ns" = 1 ]; then
+		REPLY=$(date +%s%N)
+		REPLY=${REPLY%??????}
+	else
+		REPLY=$(($(date +%s) * 1000))
+	fi
+	[ "$REPLY" -le "$last_ms" ] && REPLY=$((last_ms + 1))
+	last_ms=$REPLY
+}
+
+read_os() {
+	distro= release=
+	if [ -r /etc/os-release ]; then
+		while IFS='=' read -r k v; do
+			v=${v#\"}
+			v=${v%\"}
+			case $k in PRETTY_NAME) distro=$v ;; VERSION_ID) release=$v ;; esac
+		done </etc/os-release
+	fi
+	kernel= host=
+	[ -r /proc/sys/kernel/osrelease ] && read -r kernel </proc/sys/kernel/osrelease
+	[ -r /proc/sys/kernel/hostname ] && read -r host </proc/sys/kernel/hostname
+	arch=$(uname -m 2>/dev/null)
+	os_json='{"platform":"linux"'
+	for kv in "distro:$distro" "release:$release" "kernel:$kernel" "arch:${arch:-unknown}" "hostname:$host"; do
+		k=${kv%%:*} v=${kv#*:}
+		[ -n "$v" ] || continue
+		json_str "$v"
+		os_json="$os_json,\"$k\":$REPLY"
+	done
+	os_json="$os_json}"
+}
+
+cpu_b= cpu_t=
+# cpu_percent and cpu_cores_json from /proc/stat since the previous call.
+read_cpu() {
+	cpu_percent=0 cpu_cores_json= i=0
+	while read -r name u n s idle iow irq sirq st _; do
+		busy=$((u + n + s + ${irq:-0} + ${sirq:-0} + ${st:-0}))
+		tot=$((busy + idle + ${iow:-0}))
+		case $name in
+		cpu)
+			[ -n "$cpu_b" ] && { pct $((busy - cpu_b)) $((tot - cpu_t)); cpu_percent=$REPLY; }
+			cpu_b=$busy cpu_t=$tot
+			;;
+		cpu[0-9]*)
+			eval "ob=\${cb_$i-} ot=\${ct_$i-}"
+			if [ -n "$ob" ]; then pct $((busy - ob)) $((tot - ot)); else REPLY=0; fi
+			cpu_cores_json=$cpu_cores_json${cpu_cores_json:+,}$REPLY
+			eval "cb_$i=$busy ct_$i=$tot"
+			i=$((i + 1))
+			[ "$i" -ge 1024 ] && break
+			;;
+		*) break ;;
+		esac
+	done </proc/stat
+}
+
+read_mem() {
+	mt= ma= mf= mb= mc= st= sf=
+	while read -r k v _; do
+		case $k in
+		MemTotal:) mt=$v ;; MemFree:) mf=$v ;; MemAvailable:) ma=$v ;; Buffers:) mb=$v ;; Cached:) mc=$v ;;
+		SwapTotal:) st=$v ;; SwapFree:) sf=$v; break ;;
+		esac
+	done </proc/meminfo
+	[ -n "$ma" ] || ma=$((${mf:-0} + ${mb:-0} + ${mc:-0}))
+	mt=${mt:-0} st=${st:-0} sf=${sf:-0}
+	[ "$ma" -gt "$mt" ] && ma=$mt
+	pct $((mt - ma)) "$mt"
+	memory_percent=$REPLY
+	memory_json="{\"total_bytes\":$((mt * 1024)),\"used_bytes\":$(((mt - ma) * 1024)),\"available_bytes\":$((ma * 1024)),\"swap_total_bytes\":$((st * 1024)),\"swap_used_bytes\":$(((st - sf) * 1024))}"
+}
+
+io_r= io_w= io_cs=
+# disk_io_json: bytes/s read and written by whole physical disks (those with a device in /sys/block).
+read_disk_io() {
+	r=0 w=0
+	while read -r _ _ dev _ _ rs _ _ _ ws _; do
+		[ -e "/sys/block/$dev/device" ] || continue
+		r=$((r + rs)) w=$((w + ws))
+	done </proc/diskstats
+	if [ -n "$io_cs" ]; then
+		rate $(((r - io_r) * 512)) $((now - io_cs))
+		rr=$REPLY
+		rate $(((w - io_w) * 512)) $((now - io_cs))
+		disk_io_json="{\"read_bytes_per_sec\":$rr,\"write_bytes_per_sec\":$REPLY}"
+	else
+		disk_io_json=null
+	fi
+	io_r=$r io_w=$w io_cs=$now
+}
+
+net_prev= net_cs= net_all=0
+[ -n "$(for d in /sys/class/net/*/device; do [ -e "$d" ] && echo y && break; done)" ] || net_all=1
+# network_json: physical interfaces (with a device; every one but lo where none has one, as in a container).
+read_net() {
+	network_json= new= k=0
+	for d in /sys/class/net/*; do
+		ifn=${d##*/}
+		if [ "$net_all" = 1 ]; then [ "$ifn" != lo ] || continue; else [ -e "$d/device" ] || continue; fi
+		[ -r "$d/statistics/rx_bytes" ] && read -r rx <"$d/statistics/rx_bytes" && read -r tx <"$d/statistics/tx_bytes" || continue
+		rr=null tr=null
+		case $net_prev in
+		*" $ifn:"*)
+			p=${net_prev#*" $ifn:"}
+			prx=${p%%:*} p=${p#*:}
+			ptx=${p%% *}
+			rate $((rx - prx)) $((now - net_cs))
+			rr=$REPLY
+			rate $((tx - ptx)) $((now - net_cs))
+			tr=$REPLY
+			;;
+		esac
+		new="$new $ifn:$rx:$tx"
+		json_str "$ifn"
+		network_json="$network_json${network_json:+,}{\"iface\":$REPLY,\"rx_bytes_per_sec\":$rr,\"tx_bytes_per_sec\":$tr,\"rx_bytes\":$rx,\"tx_bytes\":$tx}"
+		k=$((k + 1))
+		[ "$k" -ge 32 ] && break
+	done
+	net_prev="$new " net_cs=$now
+}
+
+# temps_json: hwmon sensors in °C, where the host has any.
+read_temps() {
+	temps_json= k=0
+	for t in /sys/class/hwmon/hwmon*/temp*_input; do
+		[ -r "$t" ] && read -r mc <"$t" || continue
+		case $mc in '' | *[!0-9-]*) continue ;; esac
+		base=${t%_input} dir=${t%/*} lbl= hw=
+		[ -r "${base}_label" ] && read -r lbl <"${base}_label"
+		[ -r "$dir/name" ] && read -r hw <"$dir/name"
+		json_str "${hw:-${dir##*/}} ${lbl:-${base##*/}}"
+		sign=
+		case $mc in -*) sign=- mc=${mc#-} ;; esac
+		c=$((mc / 1000)).$((mc % 1000 / 100))
+		[ "$mc" -gt 1000000 ] && continue
+		temps_json="$temps_json${temps_json:+,}{\"label\":$REPLY,\"celsius\":$sign$c}"
+		k=$((k + 1))
+		[ "$k" -ge 64 ] && break
+	done
+}
+
+count_processes() {
+	processes=0
+	for p in /proc/[0-9]*; do processes=$((processes + 1)); done
+}
+
+# disks_json (real filesystems, largest first, at most 8), disk_json and disk_percent (the one holding /).
+# df is asked about those mounts only, so a hung network mount never blocks it.
+read_disks() {
+	mounts= types=' ' devs=' '
+	while read -r dev mnt typ _; do
+		case $mnt in *\\*) continue ;; esac
+		case $typ in
+		ext2 | ext3 | ext4 | xfs | btrfs | zfs | f2fs | jfs | reiserfs | bcachefs | vfat | exfat | ntfs | ntfs3 | fuseblk | hfsplus | nilfs2 | ufs) ;;
+		*) [ "$mnt" = / ] || continue ;;
+		esac
+		case $devs in *" $dev "*) [ "$mnt" = / ] || continue ;; esac
+		devs="$devs$dev " types="$types$mnt|$typ " mounts="$mounts $mnt"
+	done </proc/mounts
+	disks_json= disk_json=null disk_percent=0
+	[ -n "$mounts" ] || return 0
+	# shellcheck disable=SC2086 # mount points hold no blanks (those were skipped above)
+	dfout=$(df -P -k $mounts 2>/dev/null)
+	list= n=0
+	while read -r fs blocks used avail _ mnt; do
+		is_uint "$blocks" && is_uint "$used" && is_uint "$avail" || continue
+		[ "$blocks" -gt 0 ] || continue
+		case $list in *"|$mnt|"*) continue ;; esac
+		typ=${types#*" $mnt|"}
+		[ "$typ" = "$types" ] && typ= || typ=${typ%% *}
+		pct "$used" $((used + avail))
+		p=$REPLY
+		json_str "$mnt"
+		jm=$REPLY
+		json_str "$fs"
+		jf=$REPLY
+		j="\"mount\":$jm,\"fs\":$jf,\"size_bytes\":$((blocks * 1024)),\"used_bytes\":$((used * 1024)),\"percent\":$p"
+		[ "$mnt" = / ] && { disk_json="{$j}"; disk_percent=$p; }
+		[ -n "$typ" ] && { json_str "$typ"; j="$j,\"type\":$REPLY"; }
+		n=$((n + 1))
+		list="$list$blocks|$mnt|{$j}
+"
+	done <<EOF
+$dfout
+EOF
+	# The largest 8, by picking the largest left each round (a handful of filesystems).
+	taken=' ' k=0
+	while [ "$k" -lt 8 ] && [ "$k" -lt "$n" ]; do
+		best= bsize=-1 i=0
+		while IFS= read -r line; do
+			[ -n "$line" ] || continue
+			i=$((i + 1))
+			case $taken in *" $i "*) continue ;; esac
+			size=${line%%|*}
+			[ "$size" -gt "$bsize" ] && { bsize=$size best=$i bline=$line; }
+		done <<EOF
+$list
+EOF
+		[ -n "$best" ] || break
+		taken="$taken$best "
+		disks_json="$disks_json${disks_json:+,}${bline#*|*|}"
+		k=$((k + 1))
+	done
+}
+
+# sample_json: one sample as the contract's statsSample, taken now.
+take_sample() {
+	now_cs
+	now=$REPLY
+	wall_ms
+	sample_ms=$REPLY sample_s=$((REPLY / 1000))
+	read_cpu
+	read_mem
+	read_disks
+	read_disk_io
+	read_net
+	read_temps
+	count_processes
+	read -r l1 l5 l15 _ </proc/loadavg
+	read -r up _ </proc/uptime
+	sample_json="{\"cpu_percent\":$cpu_percent,\"memory_percent\":$memory_percent,\"disk_percent\":$disk_percent,\"uptime_seconds\":${up%.*},\"timestamp\":$sample_ms,\"detail\":{\"load\":{\"1m\":$l1,\"5m\":$l5,\"15m\":$l15},\"cpu_cores\":[$cpu_cores_json],\"memory\":$memory_json,\"disk\":$disk_json,\"disks\":[$disks_json],\"disk_io\":$disk_io_json,\"network\":[$network_json],\"temperatures\":[$temps_json],\"processes\":$processes,\"os\":$os_json}}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The spool.
+
+spool_count=0
+open_f= open_n=0 open_b=0
+dropped=0
+spool_full=0
+[ -r "$dropped_f" ] && read -r dropped <"$dropped_f"
+is_uint "$dropped" || dropped=0
+# Samples in a spool file are joined into one batch: stay under the server's limits per request.
+seg_max_b=$((MAX_BATCH_BYTES - 64))
+
+count_spool() {
+	set -- "$spool_dir"/[0-9]*.jsonl
+	if [ -f "$1" ]; then
+		spool_count=$(cat -- "$@" | wc -l)
+		spool_count=$((spool_count + 0))
+	else
+		spool_count=0
+	fi
+}
+
+oldest_spool_file() {
+	REPLY=
+	for f in "$spool_dir"/[0-9]*.jsonl; do
+		[ -f "$f" ] && REPLY=$f
+		break
+	done
+}
+
+save_dropped() {
+	if [ "$dropped" -gt 0 ]; then
+		printf '%s\n' "$dropped" >"$dropped_f.tmp" && mv -f "$dropped_f.tmp" "$dropped_f"
+	else
+		rm -f "$dropped_f"
+	fi
+}
+
+# Drops the $1 oldest samples: whole oldest files, or the first lines of one.
+drop_oldest() {
+	want=$1
+	while [ "$want" -gt 0 ]; do
+		oldest_spool_file
+		[ -n "$REPLY" ] || { spool_count=0; break; }
+		f=$REPLY
+		n=$(wc -l <"$f")
+		n=$((n + 0))
+		if [ "$n" -le "$want" ]; then
+			rm -f "$f"
+			[ "$f" = "$open_f" ] && open_f=
+		else
+			n=$want
+			sed "1,${n}d" "$f" >"$tmp_f" && mv -f "$tmp_f" "$f"
+			[ "$f" = "$open_f" ] && open_n=$((open_n - n))
+		fi
+		want=$((want - n)) spool_count=$((spool_count - n)) dropped=$((dropped + n))
+	done
+	save_dropped
+	if [ "$spool_full" = 0 ]; then
+		spool_full=1
+		log "spool full ($spool_max samples): dropping the oldest; the count is reported to the server when it is back"
+	fi
+}
+
+# Keeps one sample ($1) in the spool: appended to the newest file while it stays a valid batch.
+spool_add() {
+	[ $((spool_count + 1)) -gt "$spool_max" ] && drop_oldest $((spool_count + 1 - spool_max))
+	len=$((${#1} + 1))
+	if [ -n "$open_f" ] && [ -f "$open_f" ] && [ "$open_n" -lt "$MAX_BATCH_SAMPLES" ] && [ $((open_b + len)) -le "$seg_max_b" ]; then
+		{ cat -- "$open_f" && printf '%s\n' "$1"; } >"$tmp_f" && mv -f "$tmp_f" "$open_f" || { log "could not write the spool in $spool_dir"; return 1; }
+		open_n=$((open_n + 1)) open_b=$((open_b + len))
+	else
+		open_f=$spool_dir/$sample_ms.jsonl
+		printf '%s\n' "$1" >"$tmp_f" && mv -f "$tmp_f" "$open_f" || { log "could not write the spool in $spool_dir"; open_f=; return 1; }
+		open_n=1 open_b=$len
+	fi
+	spool_count=$((spool_count + 1))
+}
+
+# ---------------------------------------------------------------------------------------------
+# Sending, and the one log line per state change.
+
+state=starting
+hold_until=0
+stats_url=$server/api/v1/nodes/$node_id/stats
+
+# Classifies the last answer into $result: ok, refused (the body: never retried), auth, unknown, retry.
+classify() {
+	case $http_status in
+	200 | 201) result=ok ;;
+	401 | 403) result=auth ;;
+	404) result=unknown ;;
+	408 | 425 | 429 | 000 | 5??) result=retry ;;
+	4??) result=refused ;;
+	*) result=retry ;;
+	esac
+	if [ "$result" = retry ] && is_uint "$http_retry"; then
+		[ "$http_retry" -gt 3600 ] && http_retry=3600
+		now_cs
+		hold_until=$((REPLY + http_retry * 100))
+	fi
+}
+
+# Logs a line when the agent's state changes to $1 (a word), with the message $2.
+set_state() {
+	[ "$1" = "$state" ] && return 0
+	state=$1
+	log "$2"
+}
+
+report_problem() {
+	answer_field message
+	msg=${REPLY:+: $REPLY}
+	case $result in
+	auth)
+		if [ "$http_status" = 401 ]; then
+			set_state auth401 "the server refused the token (401): it is wrong or was revoked; check NODEPULSE_TOKEN or --token-file$msg; spooling samples"
+		else
+			set_state auth403 "the token belongs to another node (403): check --node-id $node_id against the token$msg; spooling samples"
+		fi
+		;;
+	unknown) set_state unknown "node $node_id does not exist on the server (404): check --node-id$msg; spooling samples" ;;
+	retry)
+		case $http_status in
+		000) set_state unreachable "server unreachable ($http_error): spooling samples in $spool_dir" ;;
+		429 | 503) set_state busy "server busy ($http_status${http_retry:+, retry after ${http_retry} s}): spooling samples in $spool_dir" ;;
+		*) set_state "error$http_status" "server error $http_status$msg: spooling samples in $spool_dir" ;;
+		esac
+		;;
+	esac
+}
+
+went_ok() {
+	if [ "$state" != ok ]; then
+		if [ "$state" = starting ]; then
+			set_state ok "sending to $server as node $node_id"
+		else
+			set_state ok "server back: sending $spool_count spooled samples"
+		fi
+		spool_full=0
+	fi
+}
+
+# Reports the samples dropped from a full spool as one error_report event, then forgets them.
+report_dropped() {
+	[ "$dropped" -gt 0 ] || return 0
+	printf '{"event_type":"error_report","message":"The agent'"'"'s spool was full: %s samples were dropped, oldest first, while the server was unreachable","data":{"dropped_samples":%s,"spool_max":%s,"agent":"%s"}}' \
+		"$dropped" "$dropped" "$spool_max" "$ua" >"$body_f"
+	http_post "$server/api/v1/nodes/$node_id/events" "$body_f"
+	case $http_status in
+	200 | 201)
+		log "reported $dropped dropped samples to the server"
+		dropped=0
+		save_dropped
+		;;
+	*)
+		classify
+		report_problem
+		return 1
+		;;
+	esac
+}
+
+# Sends spooled samples oldest first, one file (one batch) at a time, until the spool is empty or
+# the centisecond uptime $1 is reached, so the next live sample never waits more than one interval.
+drain() {
+	report_dropped || return 1
+	had=$spool_count
+	while :; do
+		oldest_spool_file
+		[ -n "$REPLY" ] || break
+		f=$REPLY
+		now_cs
+		[ "$REPLY" -lt "$1" ] || return 0
+		[ "$f" = "$open_f" ] && open_f=
+		# A damaged file (not written by this agent's atomic rename): keep its whole lines, set the rest aside.
+		bad=$(grep -c -v '^{".*}$' "$f")
+		if [ "$((bad + 0))" -gt 0 ]; then
+			aside=${f%.jsonl}.corrupt
+			grep '^{".*}$' "$f" >"$tmp_f"
+			mv -f "$f" "$aside"
+			if [ -s "$tmp_f" ]; then mv -f "$tmp_f" "$f"; else rm -f "$tmp_f"; fi
+			count_spool
+			log "spool file ${f##*/} was damaged: $bad line(s) moved aside as ${aside##*/}, the rest kept"
+			continue
+		fi
+		sed -e '1s/^/{"samples":[/' -e '$!s/$/,/' -e '$s/$/]}/' "$f" >"$body_f"
+		http_post "$stats_url" "$body_f"
+		classify
+		case $result in
+		ok)
+			answer_field accepted
+			n=${REPLY:-0}
+			rm -f "$f"
+			spool_count=$((spool_count - n))
+			answer_field stored
+			s=$REPLY
+			answer_field duplicates
+			debug "batch ${f##*/} of $n samples sent: $s stored, $REPLY duplicates"
+			;;
+		refused)
+			n=$(wc -l <"$f")
+			aside=${f%.jsonl}.rejected
+			mv -f "$f" "$aside"
+			spool_count=$((spool_count - n))
+			answer_field message
+			log "the server refused spooled batch ${f##*/} ($http_status: $REPLY): moved aside as ${aside##*/}"
+			;;
+		*)
+			report_problem
+			return 1
+			;;
+		esac
+	done
+	spool_count=0
+	[ "$had" -gt 0 ] && log "spool drained"
+	return 0
+}
+
+# Samples, sends the sample (or spools it), then drains the backlog until $1. Sets $result.
+tick() {
+	take_sample
+	now_cs
+	if [ "$REPLY" -lt "$hold_until" ]; then
+		spool_add "$sample_json" && debug "sample $sample_ms spooled"
+		result=retry
+		return
+	fi
+	printf '%s' "$sample_json" >"$body_f"
+	http_post "$stats_url" "$body_f"
+	classify
+	case $result in
+	ok)
+		debug "sample $sample_ms sent"
+		went_ok
+		[ "$spool_count" -gt 0 ] || [ "$dropped" -gt 0 ] && drain "$1"
+		result=ok
+		;;
+	refused)
+		answer_field message
+		set_state "refused$http_status" "the server refused a sample ($http_status: $REPLY); it is not kept"
+		debug "sample $sample_ms refused"
+		;;
+	*)
+		report_problem
+		spool_add "$sample_json" && debug "sample $sample_ms spooled"
+		;;
+	esac
+}
+
+# Waits $1 centiseconds, interruptibly (a signal ends the wait at once).
+nap() {
+	[ "$1" -gt 0 ] || return 0
+	if [ "$frac_sleep" = 1 ]; then
+		sleep "$(($1 / 100)).$(($1 / 10 % 10))$(($1 % 10))" &
+	else
+		sleep $((($1 + 99) / 100)) &
+	fi
+	sleep_pid=$!
+	wait "$sleep_pid"
+	sleep_pid=
+}
+
+# ---------------------------------------------------------------------------------------------
+
+count_spool
+read_os
+log "started: version $NODEPULSE_AGENT_VERSION, node $node_id, server $server, every $interval s, $http_client, spool $spool_dir ($spool_count samples, at most $spool_max)"
+# A first reading, so the first sample's cpu and rates cover a second.
+take_sample
+nap 100
+
+if [ "$once" = 1 ]; then
+	now_cs
+	tick $((REPLY + 3000))
+	case $result in
+	ok) exit 0 ;;
+	auth) exit 2 ;;
+	unknown) exit 3 ;;
+	*) exit 1 ;;
+	esac
+fi
+
+while :; do
+	now_cs
+	next=$((REPLY + interval * 100))
+	tick "$next"
+	now_cs
+	nap $((next - REPLY))
+done

@@ -1,0 +1,445 @@
+/**
+ * The POSIX shell agent (cli/shell/nodepulse-agent.sh) run as a real process under dash, and under
+ * busybox sh where busybox is installed, against the built server: exit codes, live sending with
+ * the host detail, an outage with the agent killed and restarted, the spool's bound and damaged
+ * files, the systemd service files, and the token kept off child processes' command lines.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { PGlite } from '@electric-sql/pglite'
+import postgres from 'postgres'
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
+import type { NodeWithDetail } from '../../shared/contracts/rest'
+import type { EventPage } from '../../shared/contracts/seed002'
+import { api, asAdmin, server, unique } from './helpers'
+import { freePort } from './support/server'
+import { startDedicated, until, type CreatedAgent } from './support/dedicated'
+
+const SCRIPT = fileURLToPath(new URL('../../cli/shell/nodepulse-agent.sh', import.meta.url))
+const onPath = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0
+const HAVE_BUSYBOX = onPath('busybox')
+const SHELLS: { name: string, argv: string[] }[] = [
+  { name: 'dash', argv: ['dash'] },
+  ...(HAVE_BUSYBOX ? [{ name: 'busybox sh', argv: ['busybox', 'sh'] }] : []),
+]
+if (!HAVE_BUSYBOX) console.warn('agent-shell: busybox is not installed, so the shell agent runs under dash only (apt-get install busybox)')
+
+const work = mkdtempSync(join(tmpdir(), 'nodepulse-agent-sh-'))
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+interface Agent {
+  child: ChildProcess
+  pid: number
+  /** stdout and stderr so far. */
+  out: () => string
+  exit: Promise<number | null>
+}
+const running = new Set<Agent>()
+
+/** Starts the agent under `shell` in a process group of its own (so its children can be ended with it). */
+function startAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number } = {}): Agent {
+  const child = spawn(shell[0]!, [...shell.slice(1), SCRIPT, ...args], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    ...opts,
+  })
+  let out = ''
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()))
+  const exit = new Promise<number | null>(done => child.once('close', code => done(code)))
+  const agent: Agent = { child, pid: child.pid!, out: () => out, exit }
+  running.add(agent)
+  void exit.then(() => running.delete(agent))
+  return agent
+}
+
+/** Ends the agent and every process of its group: SIGKILL as a crash would, or SIGTERM as systemd stops it. */
+async function stopAgent(agent: Agent, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  try {
+    process.kill(-agent.pid, signal)
+  }
+  catch {
+    // already gone
+  }
+  const killer = setTimeout(() => {
+    try {
+      process.kill(-agent.pid, 'SIGKILL')
+    }
+    catch {
+      // gone
+    }
+  }, 5000)
+  await agent.exit
+  clearTimeout(killer)
+}
+
+afterEach(async () => {
+  await Promise.all([...running].map(a => stopAgent(a, 'SIGKILL')))
+})
+
+/** Runs the agent to its end (for --once and the service options). */
+async function runAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number } = {}) {
+  const agent = startAgent(shell, args, env, opts)
+  const code = await agent.exit
+  return { code, out: agent.out() }
+}
+
+/** The timestamps of the samples the agent produced (logged at --debug once each is sent or spooled). */
+const produced = (out: string) => [...out.matchAll(/debug: sample (\d+) (?:sent|spooled)/g)].map(m => Number(m[1]))
+const sentCount = (out: string) => (out.match(/debug: sample \d+ sent/g) ?? []).length
+
+function spoolDir(): string {
+  const dir = join(work, `spool-${randomBytes(4).toString('hex')}`)
+  mkdirSync(dir, { mode: 0o700 })
+  return dir
+}
+const spooledLines = (dir: string) => readdirSync(dir).filter(f => /^\d+\.jsonl$/.test(f)).flatMap(f => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
+
+async function createNode(prefix = 'agent-sh'): Promise<CreatedAgent> {
+  const res = await api<CreatedAgent>('POST', '/api/v1/nodes', { auth: await asAdmin(), json: { hostname: unique(prefix) } })
+  expect(res.status, res.text).toBe(201)
+  return res.body
+}
+
+const agentArgs = (node: { id: number }, spool: string, more: string[] = [], base = server.baseURL) =>
+  ['--server', base, '--node-id', String(node.id), '--spool-dir', spool, '--debug', ...more]
+
+describe.each(SHELLS)('the shell agent under $name', ({ argv }) => {
+  it('--once exits 0 when sent, 2 for a wrong or another node\'s token, 3 for an unknown node, 1 (spooled) when the server is away', async () => {
+    const [node, other] = await Promise.all([createNode(), createNode()])
+    const deadPort = await freePort()
+    const awaySpool = spoolDir()
+    const [sent, wrong, foreign, unknown, away] = await Promise.all([
+      runAgent(argv, agentArgs(node, spoolDir(), ['--once']), { NODEPULSE_TOKEN: node.token }),
+      runAgent(argv, agentArgs(node, spoolDir(), ['--once']), { NODEPULSE_TOKEN: `npa_${randomBytes(16).toString('hex')}` }),
+      runAgent(argv, agentArgs(node, spoolDir(), ['--once']), { NODEPULSE_TOKEN: other.token }),
+      runAgent(argv, agentArgs({ id: 999_999 }, spoolDir(), ['--once']), { NODEPULSE_TOKEN: node.token }),
+      runAgent(argv, agentArgs(node, awaySpool, ['--once'], `http://127.0.0.1:${deadPort}`), { NODEPULSE_TOKEN: node.token }),
+    ])
+    expect(sent.code, sent.out).toBe(0)
+    expect(sentCount(sent.out)).toBe(1)
+    expect(wrong.code, wrong.out).toBe(2)
+    expect(wrong.out).toMatch(/refused the token \(401\): it is wrong or was revoked/)
+    expect(foreign.code, foreign.out).toBe(2)
+    expect(foreign.out).toMatch(/token belongs to another node \(403\)/)
+    expect(unknown.code, unknown.out).toBe(3)
+    expect(unknown.out).toContain('node 999999 does not exist on the server (404)')
+    expect(away.code, away.out).toBe(1)
+    expect(away.out).toContain('server unreachable')
+    expect(spooledLines(awaySpool)).toHaveLength(1)
+
+    const view = await api<NodeWithDetail>('GET', `/api/v1/nodes/${node.id}`, { auth: await asAdmin() })
+    expect(view.status, view.text).toBe(200)
+    expect(view.body.detail?.os?.platform).toBe('linux')
+  })
+
+  it('sends live samples every second with the host detail, and no child process shows the token', async () => {
+    const node = await createNode()
+    const agent = startAgent(argv, agentArgs(node, spoolDir(), ['--interval', '1']), { NODEPULSE_TOKEN: node.token })
+    const seen = await watchChildren(agent.pid, node.token, 3500)
+    expect(seen.commands.some(c => c.startsWith('curl')), `children seen: ${seen.commands.join(' | ')}`).toBe(true)
+    expect(seen.leaked, 'command lines holding the token').toEqual([])
+    await until('three live samples', () => sentCount(agent.out()) >= 3, 10_000)
+    expect(agent.out()).not.toMatch(/refused/)
+
+    const view = await api<NodeWithDetail>('GET', `/api/v1/nodes/${node.id}`, { auth: await asAdmin() })
+    expect(view.status, view.text).toBe(200)
+    const detail = view.body.detail!
+    expect(detail, 'the node shows the agent\'s detail').not.toBeNull()
+    expect(detail.load?.['1m']).toBeGreaterThanOrEqual(0)
+    expect(detail.cpu_cores?.length).toBeGreaterThan(0)
+    expect(detail.memory?.total_bytes).toBeGreaterThan(0)
+    expect(detail.disk?.mount).toBe('/')
+    expect(detail.disks?.length).toBeGreaterThan(0)
+    expect(detail.disk_io).not.toBeNull()
+    expect(detail.processes).toBeGreaterThan(0)
+    expect(detail.os).toMatchObject({ platform: 'linux' })
+    expect(agent.out().match(/nodepulse-agent: (?!debug)/g), 'one line per state change, none per sample').toHaveLength(2)
+  })
+})
+
+/** Polls the agent's descendants' command lines every few ms for `ms`. */
+async function watchChildren(root: number, token: string, ms: number): Promise<{ commands: string[], leaked: string[] }> {
+  const commands = new Set<string>()
+  const leaked = new Set<string>()
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    const parents = new Map<number, number>()
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+        parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+      }
+      catch {
+        // exited meanwhile
+      }
+    }
+    for (const pid of parents.keys()) {
+      let p = parents.get(pid)
+      while (p !== undefined && p > 1 && p !== root) p = parents.get(p)
+      if (p !== root && pid !== root) continue
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()
+        if (!cmd) continue
+        if (pid !== root) commands.add(cmd.split(' ')[0]!.split('/').pop()!)
+        if (cmd.includes(token)) leaked.add(cmd)
+      }
+      catch {
+        // exited meanwhile
+      }
+    }
+    await new Promise(r => setTimeout(r, 5))
+  }
+  return { commands: [...commands], leaked: [...leaked] }
+}
+
+describe('the shell agent', () => {
+  it('loses nothing in an outage, killed and restarted during it: samples produced == stored, none twice', { timeout: 120_000 }, async () => {
+    // The server of this test keeps its database where the test can read it after the server stops.
+    const project = inject('server')
+    const env: Record<string, string> = {}
+    let databaseUrl: string | undefined
+    let dropDatabase = async () => {}
+    const dataDir = join(work, 'outage-db')
+    if (project.driver === 'postgres') {
+      const adminUrl = process.env.TEST_DATABASE_URL!
+      const name = `np_test_agentsh_${randomBytes(4).toString('hex')}`
+      const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+      await admin.unsafe(`create database ${name}`)
+      const url = new URL(adminUrl)
+      url.pathname = `/${name}`
+      databaseUrl = url.toString()
+      env.DATABASE_URL = databaseUrl
+      dropDatabase = async () => {
+        await admin.unsafe(`drop database if exists ${name} with (force)`)
+        await admin.end({ timeout: 5 })
+      }
+    }
+    else {
+      env.NODEPULSE_DATA_DIR = dataDir
+    }
+    const d = await startDedicated('agent-sh-outage', env)
+    let stopped = false
+    try {
+      const runs = await Promise.all(SHELLS.map(async shell => ({ shell, node: await d.createAgent(), spool: spoolDir(), outs: [] as string[] })))
+      const start = (r: typeof runs[number]) => startAgent(r.shell.argv, agentArgs(r.node, r.spool, ['--interval', '1'], d.baseURL), { NODEPULSE_TOKEN: r.node.token })
+      let agents = runs.map(start)
+      await until('live samples before the outage', () => agents.every(a => sentCount(a.out()) >= 2), 15_000)
+
+      await d.srv.restart(async () => {
+        await until('the agents notice the outage', () => agents.every(a => a.out().includes('server unreachable')), 10_000)
+        await new Promise(r => setTimeout(r, 3000))
+        // A crash in the middle of the outage: the whole process tree, without a chance to clean up.
+        await Promise.all(agents.map(a => stopAgent(a, 'SIGKILL')))
+        runs.forEach((r, i) => r.outs.push(agents[i]!.out()))
+        agents = runs.map(start)
+        await new Promise(r => setTimeout(r, 6000))
+        for (const [i, r] of runs.entries()) expect(spooledLines(r.spool).length, agents[i]!.out()).toBeGreaterThanOrEqual(8)
+      })
+
+      await until('the spools drained', () => agents.every(a => a.out().includes('spool drained')), 30_000)
+      const after = agents.map(a => sentCount(a.out()))
+      await until('live samples after the outage', () => agents.every((a, i) => sentCount(a.out()) >= after[i]! + 2), 10_000)
+      await Promise.all(agents.map(a => stopAgent(a, 'SIGTERM')))
+      runs.forEach((r, i) => r.outs.push(agents[i]!.out()))
+
+      await d.stop()
+      stopped = true
+      const stored = await storedTimestamps(databaseUrl, dataDir, runs.map(r => r.node.id))
+      for (const [i, r] of runs.entries()) {
+        const made = r.outs.flatMap(produced)
+        expect(new Set(made).size, `${r.shell.name}: each sample produced once`).toBe(made.length)
+        expect(made.length).toBeGreaterThanOrEqual(10)
+        expect(spooledLines(r.spool), `${r.shell.name}: spool empty`).toEqual([])
+        expect(stored[i], `${r.shell.name}: stored == produced\n${r.outs.join('\n---\n')}`).toEqual([...made].sort((a, b) => a - b))
+        expect(r.outs.join('')).toMatch(/server back: sending \d+ spooled samples/)
+      }
+    }
+    finally {
+      if (!stopped) await d.stop()
+      await dropDatabase()
+    }
+  })
+
+  it('keeps at most --spool-max samples, dropping the oldest, and reports the count as an error_report when the server is back', async () => {
+    const node = await createNode()
+    const spool = spoolDir()
+    const away = `http://127.0.0.1:${await freePort()}`
+    const agent = startAgent(['dash'], agentArgs(node, spool, ['--interval', '1', '--spool-max', '3'], away), { NODEPULSE_TOKEN: node.token })
+    await until('six samples spooled', () => produced(agent.out()).length >= 6, 15_000)
+    await stopAgent(agent)
+    const made = produced(agent.out())
+    expect(agent.out().match(/spool full/g), 'said once').toHaveLength(1)
+    const kept = spooledLines(spool).map(l => (JSON.parse(l) as { timestamp: number }).timestamp)
+    expect(kept, 'the newest three are kept').toEqual(made.slice(-3))
+    const dropped = Number(readFileSync(join(spool, 'dropped'), 'utf8'))
+    expect(dropped).toBe(made.length - 3)
+
+    const back = await runAgent(['dash'], agentArgs(node, spool, ['--once', '--spool-max', '3']), { NODEPULSE_TOKEN: node.token })
+    expect(back.code, back.out).toBe(0)
+    expect(back.out).toContain(`reported ${dropped} dropped samples`)
+    expect(back.out).toMatch(/batch \d+\.jsonl of 3 samples sent: 3 stored, 0 duplicates/)
+    expect(existsSync(join(spool, 'dropped'))).toBe(false)
+    const events = await api<EventPage>('GET', `/api/v1/events?node_id=${node.id}&event_type=error_report`, { auth: await asAdmin() })
+    expect(events.status, events.text).toBe(200)
+    expect(events.body.events).toHaveLength(1)
+    expect(events.body.events[0]!.data).toMatchObject({ dropped_samples: dropped, spool_max: 3 })
+  })
+
+  it('sets a damaged spool file aside, sends its whole lines, moves a refused batch aside and goes on', async () => {
+    const node = await createNode()
+    const spool = spoolDir()
+    const t = Date.now() - 60_000
+    const line = (ts: number, cpu = 1) => JSON.stringify({ cpu_percent: cpu, disk_percent: 2, timestamp: ts })
+    writeFileSync(join(spool, `${t}.jsonl`), `${line(t)}\n${line(t + 1000)}\n${line(t + 2000).slice(0, 20)}`)
+    writeFileSync(join(spool, `${t + 3000}.jsonl`), '\0\0garbage\n')
+    writeFileSync(join(spool, `${t + 4000}.jsonl`), `${line(t + 4000, 500)}\n`)
+    const res = await runAgent(['dash'], agentArgs(node, spool, ['--once']), { NODEPULSE_TOKEN: node.token })
+    expect(res.code, res.out).toBe(0)
+    expect(res.out).toContain(`spool file ${t}.jsonl was damaged: 1 line(s) moved aside as ${t}.corrupt`)
+    expect(res.out).toMatch(new RegExp(`batch ${t}\\.jsonl of 2 samples sent: 2 stored`))
+    expect(res.out).toContain(`spool file ${t + 3000}.jsonl was damaged`)
+    expect(res.out).toMatch(/refused spooled batch \d+\.jsonl \(422: .*cpu_percent/)
+    expect(res.out).toContain('spool drained')
+    expect(readdirSync(spool).sort()).toEqual([`${t}.corrupt`, `${t + 3000}.corrupt`, `${t + 4000}.rejected`])
+  })
+
+  it('--install-service writes the unit and a 0600 env file holding the token under --root; --uninstall-service removes them', async () => {
+    const root = join(work, 'root')
+    const tokenFile = join(work, 'token')
+    const token = `npa_${randomBytes(16).toString('hex')}`
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 })
+    const install = await runAgent(['dash'], ['--install-service', '--root', root, '--server', 'http://np.example:3000', '--node-id', '7', '--token-file', tokenFile, '--interval', '10'])
+    expect(install.code, install.out).toBe(0)
+    expect(install.out).toContain('would run: systemctl daemon-reload')
+    expect(install.out).toContain('would run: systemctl enable --now nodepulse-agent.service')
+
+    const envFile = join(root, 'etc/nodepulse/agent.env')
+    expect(statSync(envFile).mode & 0o777).toBe(0o600)
+    const envText = readFileSync(envFile, 'utf8')
+    for (const l of ['NODEPULSE_SERVER=http://np.example:3000', 'NODEPULSE_NODE_ID=7', `NODEPULSE_TOKEN=${token}`, 'NODEPULSE_INTERVAL=10', 'NODEPULSE_SPOOL_DIR=/var/lib/nodepulse']) expect(envText).toContain(`${l}\n`)
+    const unit = readFileSync(join(root, 'etc/systemd/system/nodepulse-agent.service'), 'utf8')
+    for (const l of ['EnvironmentFile=/etc/nodepulse/agent.env', 'ExecStart=/bin/sh /usr/local/lib/nodepulse/nodepulse-agent.sh', 'Restart=always', 'StateDirectory=nodepulse']) expect(unit).toContain(`${l}\n`)
+    const script = join(root, 'usr/local/lib/nodepulse/nodepulse-agent.sh')
+    expect(readFileSync(script, 'utf8')).toBe(readFileSync(SCRIPT, 'utf8'))
+    expect(statSync(script).mode & 0o777).toBe(0o755)
+    const holding = walk(root).filter(f => readFileSync(f, 'utf8').includes(token))
+    expect(holding, 'the token is in the env file only').toEqual([envFile])
+    expect(install.out).not.toContain(token)
+
+    const uninstall = await runAgent(['dash'], ['--uninstall-service', '--root', root])
+    expect(uninstall.code, uninstall.out).toBe(0)
+    expect(uninstall.out).toContain('would run: systemctl disable --now nodepulse-agent.service')
+    expect(walk(root)).toEqual([])
+
+    if (process.getuid?.() === 0) {
+      const refused = await runAgent(['dash'], ['--install-service', '--server', 'http://x', '--node-id', '1', '--token-file', tokenFile], {}, { uid: 65534 })
+      expect(refused.code).toBe(1)
+      expect(refused.out).toContain('--install-service needs root')
+    }
+  })
+
+  it('--token works but warns, and the agent runs on without it on its command line', async () => {
+    const node = await createNode()
+    const agent = startAgent(['dash'], [...agentArgs(node, spoolDir(), ['--interval', '1']), '--token', node.token])
+    await until('a sample sent', () => sentCount(agent.out()) >= 1, 10_000)
+    expect(agent.out()).toMatch(/warning: --token shows the token to every local user in ps; use NODEPULSE_TOKEN, --token-file/)
+    expect(readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8')).not.toContain(node.token)
+    const spool = agent.out().match(/spool (\S+) \(/)![1]!
+    const second = await runAgent(['dash'], agentArgs(node, spool, ['--once']), { NODEPULSE_TOKEN: node.token })
+    expect(second.code, second.out).toBe(1)
+    expect(second.out).toContain(`another agent (pid ${agent.pid}) already uses the spool dir`)
+  })
+
+  it('honours Retry-After on 429 and says once when its clock is off from the server\'s Date', async () => {
+    // A stand-in server: 429 with Retry-After 3 for the first report, then 200 with a Date an hour behind.
+    const requests: number[] = []
+    const fake = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        requests.push(Date.now())
+        if (requests.length === 1) {
+          res.writeHead(429, { 'retry-after': '3', 'content-type': 'application/json' })
+          res.end('{"statusCode":429,"message":"slow down"}')
+          return
+        }
+        res.sendDate = false
+        res.writeHead(200, { 'date': new Date(Date.now() - 3_600_000).toUTCString(), 'content-type': 'application/json' })
+        res.end('{"node_id":1,"accepted":1,"stored":1,"duplicates":0,"last_seen":"x"}')
+      })
+    })
+    await new Promise<void>(r => fake.listen(0, '127.0.0.1', r))
+    try {
+      const port = (fake.address() as AddressInfo).port
+      const agent = startAgent(['dash'], agentArgs({ id: 1 }, spoolDir(), ['--interval', '1'], `http://127.0.0.1:${port}`), { NODEPULSE_TOKEN: 'npa_test' })
+      await until('three samples sent after the wait', () => sentCount(agent.out()) >= 3, 15_000)
+      expect(agent.out()).toContain('server busy (429, retry after 3 s)')
+      expect(requests[1]! - requests[0]!, 'no request while Retry-After holds').toBeGreaterThanOrEqual(2900)
+      expect(agent.out().match(/clock skew: this host's clock is 3\d{3} s ahead of the server's/g)).toHaveLength(1)
+    }
+    finally {
+      await new Promise(r => fake.close(r))
+    }
+  })
+
+  it('sends with wget when told to (or without curl): GNU wget keeps the token off its command line', async () => {
+    const node = await createNode()
+    const agent = startAgent(['dash'], agentArgs(node, spoolDir(), ['--interval', '1']), { NODEPULSE_TOKEN: node.token, NODEPULSE_HTTP_CLIENT: 'wget' })
+    const seen = await watchChildren(agent.pid, node.token, 2500)
+    await until('samples sent with GNU wget', () => sentCount(agent.out()) >= 2, 10_000)
+    expect(agent.out()).toContain('gnu-wget')
+    expect(seen.commands).toContain('wget')
+    expect(seen.leaked).toEqual([])
+  })
+
+  it.runIf(HAVE_BUSYBOX)('sends with busybox wget where that is the only client, warning that the token shows in ps', async () => {
+    const node = await createNode()
+    const bin = join(work, 'busybox-bin')
+    mkdirSync(bin, { recursive: true })
+    const busybox = spawnSync('sh', ['-c', 'command -v busybox']).stdout.toString().trim()
+    for (const tool of ['busybox', 'wget', 'date', 'df', 'sleep', 'mv', 'rm', 'cat', 'sed', 'grep', 'wc', 'mkdir', 'id', 'uname', 'readlink', 'tr', 'sh']) {
+      if (!existsSync(join(bin, tool))) symlinkSync(busybox, join(bin, tool))
+    }
+    chmodSync(bin, 0o755)
+    const res = await runAgent(['busybox', 'sh'], agentArgs(node, spoolDir(), ['--once']), { PATH: bin, NODEPULSE_TOKEN: node.token })
+    expect(res.code, res.out).toBe(0)
+    expect(res.out).toContain('busybox-wget')
+    expect(res.out).toContain('warning: only busybox wget is here')
+  })
+})
+
+function walk(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { withFileTypes: true }).flatMap(e => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]))
+}
+
+/** Each node's stored sample times (unix ms, ascending), read from the stopped server's database. */
+async function storedTimestamps(databaseUrl: string | undefined, dataDir: string, nodeIds: number[]): Promise<number[][]> {
+  const query = 'select (extract(epoch from ts) * 1000)::bigint::text as ms from node_samples where node_id = $1 order by ts'
+  if (databaseUrl) {
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+    try {
+      return await Promise.all(nodeIds.map(async id => (await sql.unsafe<{ ms: string }[]>(query, [id])).map(r => Number(r.ms))))
+    }
+    finally {
+      await sql.end({ timeout: 5 })
+    }
+  }
+  const db = await PGlite.create(dataDir)
+  try {
+    const out: number[][] = []
+    for (const id of nodeIds) out.push((await db.query<{ ms: string }>(query, [id])).rows.map(r => Number(r.ms)))
+    return out
+  }
+  finally {
+    await db.close()
+  }
+}
