@@ -240,8 +240,13 @@ dropped_f=$spool_dir/dropped
 lock_f=
 sleep_pid=
 watchdog_pid=
+# Samples taken by this run; said when it stops (-1 until the loop starts, so --once and the
+# service commands stay quiet).
+taken=-1
 
 cleanup() {
+	[ "$taken" -ge 0 ] && log "stopped: $taken samples taken this run, $spool_count waiting in the spool"
+	taken=-1
 	[ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
 	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
 	rm -f "$tmp_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f"
@@ -910,6 +915,7 @@ drain() {
 # Samples, sends the sample (or spools it), then drains the backlog until $1. Sets $result.
 tick() {
 	take_sample
+	[ "$taken" -ge 0 ] && taken=$((taken + 1))
 	now_cs
 	if [ "$REPLY" -lt "$hold_until" ]; then
 		spool_add "$sample_json" && debug "sample $sample_ms spooled"
@@ -971,6 +977,7 @@ if [ "$once" = 1 ]; then
 	esac
 fi
 
+taken=0
 while :; do
 	now_cs
 	next=$((REPLY + interval * 100))
