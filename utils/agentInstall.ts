@@ -1,0 +1,51 @@
+import { shellQuote, shellWord } from './shell'
+
+/** The two agents the server serves: the Node.js one and the POSIX shell one (Linux without Node). */
+export type AgentKind = 'node' | 'shell'
+/** Try it in the foreground, or install it as a systemd service (as root). */
+export type AgentRunMode = 'foreground' | 'service'
+
+/** Where each agent file is served when `/agent/version` cannot say. */
+export const DEFAULT_AGENT_PATHS: Record<AgentKind, string> = {
+  node: '/agent/nodepulse-agent.mjs',
+  shell: '/agent/nodepulse-agent.sh',
+}
+
+/** Stands in for a token the page cannot show (it is shown only when added or rotated). */
+export const TOKEN_PLACEHOLDER = 'PASTE-THE-NODE-TOKEN-HERE'
+
+// The file each is saved as on the host (whatever the server's path) and what runs it.
+const FILES: Record<AgentKind, string> = { node: 'nodepulse-agent.mjs', shell: 'nodepulse-agent.sh' }
+const INTERPRETERS: Record<AgentKind, string> = { node: 'node', shell: 'sh' }
+
+export interface AgentCommandInput {
+  kind: AgentKind
+  mode: AgentRunMode
+  /** The server's own URL, as agents reach it (`server_url` of `/agent/version`). */
+  serverUrl: string
+  /** The agent file's path on that server, e.g. `/agent/nodepulse-agent.mjs`. */
+  path: string
+  nodeId: number
+  /** The node's agent token, or null to put {@link TOKEN_PLACEHOLDER} in its place. */
+  token: string | null
+}
+
+/**
+ * The one-line command that downloads an agent and runs it for one node. The token goes in the
+ * environment, not in argv (where `ps` shows it to every local user); every value from the server
+ * or the user is shell-quoted where it needs to be.
+ */
+export function agentCommand({ kind, mode, serverUrl, path, nodeId, token }: AgentCommandInput): string {
+  const server = serverUrl.replace(/\/+$/, '')
+  const file = FILES[kind]
+  const download = ['curl -fsSL', shellWord(`${server}${path.startsWith('/') ? '' : '/'}${path}`), '-o', file]
+  const run = [
+    ...(mode === 'service' ? ['sudo'] : []),
+    `NODEPULSE_TOKEN=${shellQuote(token ?? TOKEN_PLACEHOLDER)}`,
+    INTERPRETERS[kind], file,
+    '--server', shellWord(server),
+    '--node-id', String(nodeId),
+    ...(mode === 'service' ? ['--install-service'] : []),
+  ]
+  return `${download.join(' ')} && ${run.join(' ')}`
+}
