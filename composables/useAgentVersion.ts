@@ -1,36 +1,19 @@
-import type { AgentKind } from '~/utils/agentInstall'
+import type { AgentFile, AgentKind, AgentVersion } from '~/utils/agentInstall'
 import type { ApiError } from '~/utils/apiError'
-
-/** One served agent file, so an operator can check what they downloaded. */
-export interface AgentFile { path: string, sha256: string, bytes: number }
-
-/** `GET /agent/version` (no login): the agents this server serves and the URL agents should use. */
-export interface AgentVersion {
-  version: string
-  node_agent: AgentFile
-  /** Null when this server does not serve the shell agent. */
-  shell_agent: AgentFile | null
-  /** NODEPULSE_PUBLIC_URL, or the origin the request came to. */
-  server_url: string
-}
 
 // Shared by every caller and fetched once per page load: it changes only when the server is upgraded.
 const info = ref<AgentVersion | null>(null)
 const error = ref<ApiError | null>(null)
-const pending = ref(false)
 let request: Promise<void> | null = null
 
 async function load(): Promise<void> {
-  pending.value = true
   try {
-    info.value = await $fetch<AgentVersion>('/agent/version')
-    error.value = null
+    const answer = parseAgentVersion(await $fetch<unknown>('/agent/version', { responseType: 'json' }))
+    info.value = answer
+    error.value = answer ? null : { status: 200, message: 'Its answer to /agent/version is not an agent version: it may be older than the agents.', issues: [] }
   }
   catch (e) {
     error.value = toApiError(e)
-  }
-  finally {
-    pending.value = false
   }
 }
 
@@ -53,5 +36,5 @@ export function useAgentVersion() {
     request = load()
     return request
   }
-  return { info: readonly(info), error: readonly(error), pending: readonly(pending), serverUrl, file, path, retry }
+  return { info: readonly(info), error: readonly(error), serverUrl, file, path, retry }
 }

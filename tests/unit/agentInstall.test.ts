@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { agentCommand, TOKEN_PLACEHOLDER, type AgentCommandInput } from '../../utils/agentInstall'
+import { agentCommand, parseAgentVersion, TOKEN_PLACEHOLDER, type AgentCommandInput, type AgentVersion } from '../../utils/agentInstall'
 import { shellQuote, shellWord } from '../../utils/shell'
 
 const NASTY = `it's $HOME \`id\` "q" \\ ; & | * ~ !x\nline2`
@@ -88,5 +88,27 @@ describe('agentCommand in a real shell', () => {
       'curl [-fsSL] [http://10.0.0.5:3000/agent/nodepulse-agent.mjs] [-o] [nodepulse-agent.mjs]\n'
       + 'node token=[npa_abc-DEF_123] [nodepulse-agent.mjs] [--server] [http://10.0.0.5:3000] [--node-id] [7]\n',
     )
+  })
+})
+
+describe('parseAgentVersion', () => {
+  const version: AgentVersion = {
+    version: '0.2.0',
+    node_agent: { path: '/agent/nodepulse-agent.mjs', sha256: 'ab'.repeat(32), bytes: 123_456 },
+    shell_agent: { path: '/agent/nodepulse-agent.sh', sha256: 'cd'.repeat(32), bytes: 9_876 },
+    server_url: 'https://np.example.com',
+  }
+
+  it('takes a version answer, with or without the shell agent', () => {
+    expect(parseAgentVersion(version)).toEqual(version)
+    expect(parseAgentVersion({ ...version, shell_agent: null })).toEqual({ ...version, shell_agent: null })
+  })
+
+  it('refuses what is not one: the dashboard page a server without the route answers, or a partial body', () => {
+    expect(parseAgentVersion('<!DOCTYPE html><html>')).toBeNull()
+    expect(parseAgentVersion(null)).toBeNull()
+    expect(parseAgentVersion({ ...version, server_url: 'javascript:alert(1)' })).toBeNull()
+    expect(parseAgentVersion({ ...version, node_agent: null })).toBeNull()
+    expect(parseAgentVersion({ ...version, shell_agent: { path: 'x' } })).toBeNull()
   })
 })
