@@ -1,8 +1,9 @@
-import type { AgentFile, AgentKind, AgentVersion } from '~/utils/agentInstall'
+import type { AgentFileView, AgentVersionView } from '~~/shared/contracts/rest'
+import type { AgentKind } from '~/utils/agentInstall'
 import type { ApiError } from '~/utils/apiError'
 
 // Shared by every caller and fetched once per page load: it changes only when the server is upgraded.
-const info = ref<AgentVersion | null>(null)
+const info = ref<AgentVersionView | null>(null)
 const error = ref<ApiError | null>(null)
 let request: Promise<void> | null = null
 
@@ -25,7 +26,7 @@ export function useAgentVersion() {
   request ??= load()
   const serverUrl = computed(() => info.value?.server_url || window.location.origin)
   /** The served file of an agent; null when it is not served or (see `error`) not known. */
-  const file = (kind: AgentKind): AgentFile | null => {
+  const file = (kind: AgentKind): AgentFileView | null => {
     const known = info.value
     return known && (kind === 'node' ? known.node_agent : known.shell_agent)
   }

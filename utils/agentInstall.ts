@@ -1,3 +1,4 @@
+import type { AgentFileView, AgentVersionView } from '../shared/contracts/rest'
 import { shellQuote, shellWord } from './shell'
 
 /** The two agents the server serves: the Node.js one and the POSIX shell one (Linux without Node). */
@@ -5,28 +6,15 @@ export type AgentKind = 'node' | 'shell'
 /** Try it in the foreground, or install it as a systemd service (as root). */
 export type AgentRunMode = 'foreground' | 'service'
 
-/** One served agent file, so an operator can check what they downloaded. */
-export interface AgentFile { path: string, sha256: string, bytes: number }
-
-/** `GET /agent/version` (no login): the agents this server serves and the URL agents should use. */
-export interface AgentVersion {
-  version: string
-  node_agent: AgentFile
-  /** Null when this server does not serve the shell agent. */
-  shell_agent: AgentFile | null
-  /** NODEPULSE_PUBLIC_URL, or the origin the request came to. */
-  server_url: string
-}
-
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
-const isAgentFile = (value: unknown): value is AgentFile => isRecord(value)
+const isAgentFile = (value: unknown): value is AgentFileView => isRecord(value)
   && typeof value.path === 'string' && value.path.startsWith('/') && typeof value.sha256 === 'string' && typeof value.bytes === 'number'
 
 /**
  * The answer of `/agent/version` when it is one, else null: a server without the route answers
  * with the dashboard's HTML page (200), which must not pass for "no agents served".
  */
-export function parseAgentVersion(value: unknown): AgentVersion | null {
+export function parseAgentVersion(value: unknown): AgentVersionView | null {
   if (!isRecord(value) || typeof value.version !== 'string' || typeof value.server_url !== 'string' || !/^https?:\/\//.test(value.server_url)) return null
   if (!isAgentFile(value.node_agent) || (value.shell_agent !== null && !isAgentFile(value.shell_agent))) return null
   return { version: value.version, server_url: value.server_url, node_agent: value.node_agent, shell_agent: value.shell_agent }

@@ -153,3 +153,20 @@ export interface HealthView {
   /** Runs the periodic jobs; with several instances on one Postgres, exactly one does. */
   leader: boolean
 }
+
+// ─── Agent downloads ────────────────────────────────────────────────────────────────────────
+
+/** One agent file the server serves (no login needed). */
+export interface AgentFileView { path: string, sha256: string, bytes: number }
+
+/**
+ * `GET /agent/version`: the agents this server serves. `version` is package.json's plus a short
+ * hash of the files' contents; `server_url` is NODEPULSE_PUBLIC_URL, else the request's origin.
+ */
+export interface AgentVersionView {
+  version: string
+  node_agent: AgentFileView
+  /** null when the build had no shell agent. */
+  shell_agent: AgentFileView | null
+  server_url: string
+}

@@ -3,8 +3,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { agentCommand, parseAgentVersion, TOKEN_PLACEHOLDER, type AgentCommandInput, type AgentVersion } from '../../utils/agentInstall'
+import { agentCommand, parseAgentVersion, TOKEN_PLACEHOLDER, type AgentCommandInput } from '../../utils/agentInstall'
 import { shellQuote, shellWord } from '../../utils/shell'
+import type { AgentVersionView } from '../../shared/contracts/rest'
 
 const NASTY = `it's $HOME \`id\` "q" \\ ; & | * ~ !x\nline2`
 
@@ -92,7 +93,7 @@ describe('agentCommand in a real shell', () => {
 })
 
 describe('parseAgentVersion', () => {
-  const version: AgentVersion = {
+  const version: AgentVersionView = {
     version: '0.2.0',
     node_agent: { path: '/agent/nodepulse-agent.mjs', sha256: 'ab'.repeat(32), bytes: 123_456 },
     shell_agent: { path: '/agent/nodepulse-agent.sh', sha256: 'cd'.repeat(32), bytes: 9_876 },
