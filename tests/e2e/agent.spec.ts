@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { arch, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { test, expect, type Page } from '@playwright/test'
+import type { AgentVersionView } from '../../shared/contracts/rest'
 import { TOKEN_PLACEHOLDER } from '../../utils/agentInstall'
 import { logIn } from './helpers'
 
@@ -125,7 +126,10 @@ test('a node\'s row shows its install commands with a token placeholder, and rot
   await page.keyboard.press('ArrowRight')
   await expect(dialog.getByRole('tab', { name: 'Shell agent (no Node)' })).toHaveAttribute('aria-selected', 'true')
   await expect(dialog.getByRole('tab', { name: 'Shell agent (no Node)' })).toBeFocused()
-  await expect(dialog.getByTestId('install-shell-service')).toContainText(`sudo NODEPULSE_TOKEN='${TOKEN_PLACEHOLDER}' sh nodepulse-agent.sh`)
+  // A build without the shell agent says so instead (`shell_agent: null`); a server without the route (HTML) has the defaults.
+  const version = await (await page.request.get('/agent/version')).json().catch(() => null) as AgentVersionView | null
+  if (version?.shell_agent === null) await expect(dialog.getByTestId('install-shell-missing')).toBeVisible()
+  else await expect(dialog.getByTestId('install-shell-service')).toContainText(`sudo NODEPULSE_TOKEN='${TOKEN_PLACEHOLDER}' sh nodepulse-agent.sh`)
 
   // Rotate from there: confirm, and the new token's commands appear.
   await dialog.getByTestId('install-rotate').click()
