@@ -1,10 +1,7 @@
+import { shellQuote } from './shell'
+
 /** A sample an operator can push by hand to check that a node's token works. */
 export const EXAMPLE_SAMPLE = { cpu_percent: 12.5, memory_percent: 40, disk_percent: 51, uptime_seconds: 3600 }
-
-/** Quotes a word for a POSIX shell. */
-function shellQuote(word: string): string {
-  return `'${word.replaceAll('\'', '\'\\\'\'')}'`
-}
 
 /** The copy-paste curl command that pushes one sample for node `id` with its agent token. */
 export function agentCurlCommand(origin: string, id: number, token: string): string {

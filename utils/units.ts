@@ -42,3 +42,10 @@ export function formatRate(bytesPerSecond: number | null | undefined): string {
 export function formatCount(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : String(value)
 }
+
+const celsiusFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+
+/** "47.5 °C", or a dash when unknown. */
+export function formatCelsius(celsius: number | null | undefined): string {
+  return celsius === null || celsius === undefined ? '—' : `${celsiusFormat.format(celsius)} °C`
+}
