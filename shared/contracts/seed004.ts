@@ -136,5 +136,15 @@ export const nodeIdParam = z.strictObject({
   nodeId: z.string().regex(/^([0-9a-f]{40}|[1-9]\d{0,9})$/i, 'must be a cluster node id (40 hex characters) or a NodePulse node id'),
 })
 
+/** Wraps `data` in the seed's envelope. */
+export function toEnvelope<T extends object>(data: T, now = new Date()): SeedEnvelope<T> {
+  return { status: 'success', data, timestamp: now.toISOString() }
+}
+
+/** Wraps a list answer in the seed's envelope; its `data` repeats the timestamp, as the seed shows for lists. */
+export function toListEnvelope<T extends object>(data: T, now = new Date()): SeedEnvelope<T & { timestamp: string }> {
+  return toEnvelope({ ...data, timestamp: now.toISOString() }, now)
+}
+
 /** The seed's envelope around `data`, for check scripts and tests. */
 export const envelope = <T extends z.ZodType>(data: T) => z.object({ status: z.literal('success'), data, timestamp: z.string() })

@@ -90,7 +90,8 @@ export function sampleFromInfo(info: Record<string, string>, metrics: OnlineNode
   return {
     ts,
     cpuPercent: Math.min(100, Math.max(0, metrics.cpu.percent)),
-    memoryPercent: Math.min(100, metrics.memory.percent),
+    // Unrounded: a small node on a large host is a fraction of a percent, not 0.
+    memoryPercent: metrics.memory.maxBytes > 0 ? Math.min(100, (metrics.memory.usedBytes / metrics.memory.maxBytes) * 100) : 0,
     diskPercent: null,
     uptimeSeconds: int(info, 'uptime_in_seconds'),
     activeBackups: int(info, 'rdb_bgsave_in_progress') + int(info, 'aof_rewrite_in_progress'),
