@@ -204,6 +204,25 @@ describe('Valkey failover', () => {
     // The server's answers never carry the password.
     expect(JSON.stringify(events)).not.toContain(redis.password)
   })
+
+  it('a node the cluster forgets is kept and marked left; the cluster is ok again', async () => {
+    const failed = (await listValkey()).find(n => n.flags.includes('fail'))!
+    const victimPort = Number(failed.nodeAddress.split(':')[1])
+    for (const port of redis.ports.filter(p => p !== victimPort)) redis.cli(port, 'cluster', 'forget', failed.nodeId)
+    await until('5 nodes, cluster ok', async () => {
+      const m = await metrics()
+      return m.clusterInfo.totalNodes === 5 && m.clusterInfo.clusterState === 'ok'
+    }, 15_000)
+    const nodes = await d.call<NodeView[]>('GET', '/api/v1/nodes')
+    expect(nodes.body.find(n => n.labels.valkey_node_id === failed.nodeId)).toMatchObject({ kind: 'valkey', labels: { valkey_state: 'left' } })
+    await until('left and ok events', async () => {
+      const events = await eventsOf('cluster_id=valkey')
+      return events.some(e => e.event_type === 'valkey_node_left') && events.some(e => e.event_type === 'cluster_status_update' && e.data.status === 'ok')
+    }, 10_000)
+    const left = (await eventsOf('cluster_id=valkey&event_type=valkey_node_left'))
+    expect(left).toHaveLength(1)
+    expect(left[0]).toMatchObject({ severity: 'warning', data: { valkey_node_id: failed.nodeId } })
+  })
 })
 
 describe('Valkey misconfigured', () => {
