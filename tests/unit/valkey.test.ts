@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { clusterNode } from '../../shared/contracts/seed004'
 import { cpuPercent, formatBytes, formatUptime, nodeMetrics, sampleFromInfo } from '../../server/services/valkey/metrics'
 import { formatSlots, keyspaceKeys, parseClusterNodes, parseInfo, toClusterNode, uncoveredSlots } from '../../server/services/valkey/parse'
+import { alarmFlags, coverageText, formatThousands, groupByMaster, notOkNodes } from '../../utils/valkey'
 
 /** Outputs recorded from a 6-node redis-server 7.0 cluster (ports 27110–27115). */
 const recorded = (name: string) => readFileSync(new URL(`./fixtures/valkey/${name}`, import.meta.url), 'utf8')
@@ -151,5 +152,37 @@ describe('INFO and metrics', () => {
     const ts = new Date()
     expect(sampleFromInfo({ ...info, aof_rewrite_in_progress: '1' }, { ...m, cpu: { percent: 130, cores: 1 } }, ts))
       .toEqual({ ts, cpuPercent: 100, memoryPercent: expect.closeTo(0.0222, 4), diskPercent: null, uptimeSeconds: 3 * 86_400 + 14 * 3600, activeBackups: 2 })
+  })
+})
+
+describe('the cluster view\'s grouping', () => {
+  const nodes = parseClusterNodes(recorded('nodes-failover.txt')).map(toClusterNode)
+
+  it('puts each replica under its master, masters by first slot, a failed master without slots last', () => {
+    const groups = groupByMaster(nodes, [])
+    expect(groups.map(g => [g.master?.node.nodeAddress, g.replicas.map(r => r.node.nodeAddress)])).toEqual([
+      ['127.0.0.1:27110', ['127.0.0.1:27114']],
+      ['127.0.0.1:27115', []],
+      ['127.0.0.1:27112', ['127.0.0.1:27113']],
+      ['127.0.0.1:27111', []],
+    ])
+  })
+
+  it('keeps replicas of an unlisted master in a group of their own, and joins metrics by node id', () => {
+    const replica = nodes.find(n => n.nodeId === ID.r1)!
+    const metrics = { nodeId: ID.r1, nodeAddress: replica.nodeAddress, role: 'slave' as const, status: 'offline' as const, error: 'timed out', slots: '' }
+    const groups = groupByMaster([replica], [metrics])
+    expect(groups).toEqual([{ master: null, replicas: [{ node: replica, metrics }] }])
+  })
+
+  it('says which slots are not served, and badges only alarming flags', () => {
+    expect(coverageText([])).toBe('All 16,384 slots served')
+    expect(coverageText(['5461-10922', '16000'])).toBe('Slots not served: 5461-10922, 16000')
+    expect(alarmFlags(['myself', 'master', 'fail?'])).toEqual(['pfail'])
+    expect(alarmFlags(['master', 'fail', 'noaddr'])).toEqual(['fail', 'noaddr'])
+    expect(formatThousands(1250789)).toBe('1,250,789')
+    const failed = parseClusterNodes(recorded('nodes-failover.txt')).map(toClusterNode)
+    const down = { nodeId: ID.m2, nodeAddress: '127.0.0.1:27111', role: 'master' as const, status: 'offline' as const, error: 'connection refused', slots: '' }
+    expect(notOkNodes(failed, [down])).toEqual(['127.0.0.1:27111 (fail, offline)'])
   })
 })
