@@ -24,7 +24,6 @@ describe('loadConfig', () => {
       NODEPULSE_SSE_MAX_CLIENTS: '50', NODEPULSE_STREAM_STATS_INTERVAL: '0.5', NODEPULSE_STREAM_LOGS_INTERVAL: '3', NODEPULSE_STREAM_NODES_INTERVAL: '9',
       NODEPULSE_REPLAY_LIMIT: '77', NODEPULSE_WINDOW_SECONDS: '30', NODEPULSE_WINDOW_COUNT: '10',
       NODEPULSE_WEBHOOK_TIMEOUT: '3', NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '2', NODEPULSE_PUBLIC_URL: 'https://np.example.com/base/',
-      NODEPULSE_WEBHOOK_TIMEOUT: '3', NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '2',
       VALKEY_URL: 'redis://10.0.1.100:7000', VALKEY_POLL_INTERVAL: '2', VALKEY_TIMEOUT: '1.5',
     })).toEqual({
       databaseUrl: 'postgres://x@h/db', dataDir: 'memory://', adminUser: 'root', adminPassword: 'pw', sessionSecret: 's'.repeat(32),
@@ -32,6 +31,8 @@ describe('loadConfig', () => {
       retentionDays: 3, masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536, metricsPublic: true,
       maxClients: 50, statsIntervalSeconds: 0.5, logsIntervalSeconds: 3, nodesIntervalSeconds: 9, replayLimit: 77, windowSeconds: 30, windowCount: 10,
       webhookTimeoutSeconds: 3, webhookMaxAttempts: 2, publicUrl: 'https://np.example.com/base',
+      valkey: [{ name: 'valkey', seeds: [{ host: '10.0.1.100', port: 7000 }], useCluster: true, username: undefined, password: undefined, tls: null }],
+      valkeyPollIntervalSeconds: 2, valkeyTimeoutSeconds: 1.5,
     })
   })
 
@@ -40,10 +41,6 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODEPULSE_PUBLIC_URL: 'http://10.0.0.5:3000' }).publicUrl).toBe('http://10.0.0.5:3000')
     expect(() => loadConfig({ NODEPULSE_PUBLIC_URL: 'nodepulse.example.com' })).toThrow('NODEPULSE_PUBLIC_URL=nodepulse.example.com is invalid')
     expect(() => loadConfig({ NODEPULSE_PUBLIC_URL: 'ftp://x' })).toThrow('NODEPULSE_PUBLIC_URL=ftp://x is invalid')
-      webhookTimeoutSeconds: 3, webhookMaxAttempts: 2,
-      valkey: [{ name: 'valkey', seeds: [{ host: '10.0.1.100', port: 7000 }], useCluster: true, username: undefined, password: undefined, tls: null }],
-      valkeyPollIntervalSeconds: 2, valkeyTimeoutSeconds: 1.5,
-    })
   })
 
   it('reads Valkey seeds from VALKEY_URL: a comma list of host:port or URLs, credentials from the URL or VALKEY_USERNAME/PASSWORD, TLS', () => {
