@@ -190,7 +190,9 @@ export function renderView(snapshot: NodeStatsSnapshot | null, opts: RenderOptio
   const cols = fitColumns(width, nodes)
   const mark = (c: Column) => (c.sort === opts.sort.key ? '*' : '')
   const header = cols.map(c => pad(`${c.title}${mark(c)}`, c.width, c.align)).join(' '.repeat(GAP))
-  lines.push('', colour ? INVERSE(header.padEnd(width)) : header.trimEnd())
+  // Plain tables are separated by a blank line, so none inside one.
+  if (opts.keys) lines.push('')
+  lines.push(colour ? INVERSE(header.padEnd(width)) : header.trimEnd())
   const sorted = sortNodes(nodes, opts.sort)
   const room = opts.height === undefined ? sorted.length : Math.max(0, opts.height - lines.length)
   const shown = sorted.length > room ? sorted.slice(0, Math.max(0, room - 1)) : sorted
