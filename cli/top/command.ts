@@ -37,7 +37,7 @@ function asSnapshot(v: unknown): NodeStatsSnapshot | null {
 }
 
 export interface TopIo {
-  stdout: NodeJS.WriteStream
+  stdout: NodeJS.WriteStream & { fd: number }
   stderr: NodeJS.WritableStream
   stdin: NodeJS.ReadStream
 }

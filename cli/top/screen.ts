@@ -17,7 +17,7 @@ export interface Screen {
 }
 
 /** Takes over the terminal; `onKey` gets each key pressed, `onResize` each SIGWINCH. */
-export function openScreen(out: NodeJS.WriteStream, input: NodeJS.ReadStream, onKey: (key: string) => void, onResize: () => void): Screen {
+export function openScreen(out: NodeJS.WriteStream & { fd: number }, input: NodeJS.ReadStream, onKey: (key: string) => void, onResize: () => void): Screen {
   let closed = false
   const raw = input.isTTY === true
   const onData = (chunk: Buffer | string) => {

@@ -90,6 +90,7 @@ export function formatAgo(lastSeen: string | null, now: string): string {
 const percent = (v: number | null) => (v === null || !Number.isFinite(v) ? '-' : v.toFixed(1))
 
 // Whatever a server sends as a hostname must not reach the terminal as control codes.
+// eslint-disable-next-line no-control-regex
 const printable = (s: string) => s.replace(/[\u0000-\u001F\u007F-\u009F]/g, '?')
 
 /** `s` cut to `width` characters, the cut marked with '~'. */
