@@ -102,7 +102,11 @@ export async function runTopCommand(flags: TopFlags, rawArgs: string[], env: Nod
       data = JSON.parse(m.data)
     }
     catch {
-      return warn(`skipped a message that is not JSON (${m.data.slice(0, 60)})`)
+      const line = `skipped a message that is not JSON (${m.data.slice(0, 60)})`
+      // On the live screen a stderr line would scribble over the table.
+      if (mode !== 'live') return warn(line)
+      status = line
+      return draw()
     }
     if (mode === 'json') return void io.stdout.write(`${JSON.stringify(data)}\n`)
     const next = asSnapshot(data)
