@@ -125,7 +125,7 @@ let osInfo: Promise<OsInfo> | undefined
 /** The host's OS description, read once (it does not change while the process runs). */
 export function readOsInfo(): Promise<OsInfo> {
   osInfo ??= (async () => {
-    const base = { platform: os.platform(), kernel: os.release(), arch: os.arch(), hostname: os.hostname() }
+    const base = { platform: os.platform(), kernel: os.release(), arch: os.machine?.() ?? os.arch(), hostname: os.hostname() }
     if (base.platform !== 'linux') {
       const si = (await import('systeminformation')).default
       const o = await si.osInfo()

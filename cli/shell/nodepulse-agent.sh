@@ -243,11 +243,11 @@ sleep_pid=
 watchdog_pid=
 # Samples taken by this run; said when it stops (-1 until the loop starts, so --once and the
 # service commands stay quiet).
-taken=-1
+samples_taken=-1
 
 cleanup() {
-	[ "$taken" -ge 0 ] && log "stopped: $taken samples taken this run, $spool_count waiting in the spool"
-	taken=-1
+	[ "$samples_taken" -ge 0 ] && log "stopped: $samples_taken samples taken this run, $spool_count waiting in the spool"
+	samples_taken=-1
 	[ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
 	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
 	rm -f "$tmp_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f" "$fifo_f"
@@ -758,20 +758,20 @@ read_disks() {
 $dfout
 EOF
 	# The largest 8, by picking the largest left each round (a handful of filesystems).
-	taken=' ' k=0
+	picked=' ' k=0
 	while [ "$k" -lt 8 ] && [ "$k" -lt "$n" ]; do
 		best= bsize=-1 i=0
 		while IFS= read -r line; do
 			[ -n "$line" ] || continue
 			i=$((i + 1))
-			case $taken in *" $i "*) continue ;; esac
+			case $picked in *" $i "*) continue ;; esac
 			size=${line%%|*}
 			[ "$size" -gt "$bsize" ] && { bsize=$size best=$i bline=$line; }
 		done <<EOF
 $list
 EOF
 		[ -n "$best" ] || break
-		taken="$taken$best "
+		picked="$picked$best "
 		disks_json="$disks_json${disks_json:+,}${bline#*|*|}"
 		k=$((k + 1))
 	done
@@ -1017,7 +1017,7 @@ drain() {
 # Samples, sends the sample (or spools it), then drains the backlog until $1. Sets $result.
 tick() {
 	take_sample
-	[ "$taken" -ge 0 ] && taken=$((taken + 1))
+	[ "$samples_taken" -ge 0 ] && samples_taken=$((samples_taken + 1))
 	now_cs
 	if [ "$REPLY" -lt "$hold_until" ]; then
 		spool_add "$sample_json" && debug "sample $sample_ms spooled"
@@ -1079,7 +1079,7 @@ if [ "$once" = 1 ]; then
 	esac
 fi
 
-taken=0
+samples_taken=0
 while :; do
 	now_cs
 	next=$((REPLY + interval * 100))

@@ -45,7 +45,8 @@ export const nodeSamples = pgTable('node_samples', {
   ts: timestamp('ts', { withTimezone: true, precision: 3 }).notNull(),
   cpuPercent: doublePrecision('cpu_percent').notNull(),
   memoryPercent: doublePrecision('memory_percent'),
-  diskPercent: doublePrecision('disk_percent').notNull(),
+  // Null for nodes without a disk of their own to report (Valkey nodes).
+  diskPercent: doublePrecision('disk_percent'),
   uptimeSeconds: bigint('uptime_seconds', { mode: 'number' }),
   activeBackups: integer('active_backups'),
   /** Figures beyond the summary (the master's load, per-core cpu, memory bytes, filesystems, network rates). */

@@ -3,7 +3,7 @@ import type { ReportEntry } from './journal'
 import { toNodeStats, type Registry } from './registry'
 import { startedInstance } from './started'
 
-interface NodeWindow { reports: number, cpu: number, memory: number, memoryN: number, disk: number }
+interface NodeWindow { reports: number, cpu: number, memory: number, memoryN: number, disk: number, diskN: number }
 interface Window { start: number, reports: number, rejected: number, nodes: Map<number, NodeWindow> }
 
 export interface AggregatorOptions { windowMs: number, windowCount: number, staleAfterSeconds: number }
@@ -33,7 +33,7 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
   const inWindows = (now: number) => windows.filter(w => w.start > now - opts.windowMs * opts.windowCount)
 
   function perNode(id: number, now: number) {
-    let reports = 0, cpu = 0, memory = 0, memoryN = 0, disk = 0
+    let reports = 0, cpu = 0, memory = 0, memoryN = 0, disk = 0, diskN = 0
     for (const w of inWindows(now)) {
       const n = w.nodes.get(id)
       if (!n) continue
@@ -42,9 +42,10 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
       memory += n.memory
       memoryN += n.memoryN
       disk += n.disk
+      diskN += n.diskN
     }
     const avg = (sum: number, n: number) => (n ? Math.round((sum / n) * 10) / 10 : null)
-    return { reports, avg_cpu_percent: avg(cpu, reports), avg_memory_percent: avg(memory, memoryN), avg_disk_percent: avg(disk, reports) }
+    return { reports, avg_cpu_percent: avg(cpu, reports), avg_memory_percent: avg(memory, memoryN), avg_disk_percent: avg(disk, diskN) }
   }
 
   /** One node's figures over the kept windows, with its live state; undefined for an unknown node. */
@@ -62,10 +63,14 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
       w.reports++
       totalReports++
       let n = w.nodes.get(r.nodeId)
-      if (!n) w.nodes.set(r.nodeId, (n = { reports: 0, cpu: 0, memory: 0, memoryN: 0, disk: 0 }))
+      if (!n) w.nodes.set(r.nodeId, (n = { reports: 0, cpu: 0, memory: 0, memoryN: 0, disk: 0, diskN: 0 }))
       n.reports++
       n.cpu += r.cpuPercent
-      n.disk += r.diskPercent
+      // Valkey nodes report no disk: they count toward cpu, not the disk average.
+      if (r.diskPercent !== null) {
+        n.disk += r.diskPercent
+        n.diskN++
+      }
       if (r.memoryPercent !== null) {
         n.memory += r.memoryPercent
         n.memoryN++

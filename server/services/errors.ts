@@ -29,3 +29,10 @@ export class UnavailableError extends DomainError {
     super(message, 503, retryAfterSeconds)
   }
 }
+
+/** 500 with a message safe to show: a system NodePulse watches failed in a way retrying will not fix (the seed 004 contract's "failure"). */
+export class BackendError extends DomainError {
+  constructor(message: string) {
+    super(message, 500)
+  }
+}

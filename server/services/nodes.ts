@@ -77,7 +77,8 @@ export function createNodeService(registry: Registry, log: EventLog, opts: { sta
 
     /** Replaces an agent's token; the old one stops working at once. */
     async rotateToken(id: number): Promise<RotatedNodeToken> {
-      if (existing(id).kind !== 'agent') throw new ConflictError('The master node is sampled by NodePulse itself and has no agent token')
+      const kind = existing(id).kind
+      if (kind !== 'agent') throw new ConflictError(kind === 'valkey' ? 'A Valkey node is polled by NodePulse and has no agent token' : 'The master node is sampled by NodePulse itself and has no agent token')
       const token = generateToken('agent')
       const node = await registry.update(id, { agentTokenHash: hashToken(token) })
       if (!node) throw notFound(id)

@@ -194,7 +194,8 @@ export function followJournal(registry: Registry, journal: Journal): () => void 
         const latest = registry.get(e.row.nodeId)?.latest
         if (!latest || e.row.ts > latest.ts) registry.applySamples(e.row.nodeId, e.row.receivedAt, { ...e.row, detail: e.row.detail ?? null })
       }
-      else if (e.row.nodeId !== null && e.row.type.startsWith('node_')) void registry.refresh(e.row.nodeId)
+      // The poller's valkey_* events follow a change of the node's address or role labels.
+      else if (e.row.nodeId !== null && (e.row.type.startsWith('node_') || e.row.type.startsWith('valkey_'))) void registry.refresh(e.row.nodeId)
     }
   })
 }

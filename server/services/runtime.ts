@@ -6,6 +6,7 @@ import { createStreamTokens, setStreamTokens, streamCredentials } from './auth/s
 import { createUsers, setUsers } from './auth/users'
 import type { Config } from './config'
 import { createAggregator, setAggregator } from './aggregator'
+import { createClusterNodes, setClusterNodes } from './clusterNodes'
 import { createEventLog, setEventLog } from './events'
 import { runHousekeeping } from './housekeeping'
 import { joinCluster, leaderJob } from './cluster'
@@ -21,6 +22,7 @@ import { createHub, setHub } from './streams/hub'
 import { createNodeStreams, setNodeStreams } from './streams/seed000'
 import { createChannels, setChannels } from './streams/seed001'
 import { createEventStream, setEventStream } from './streams/seed002'
+import { createValkey, setValkey } from './valkey/service'
 import { createWatcher } from './watcher'
 import { createWebhookDispatcher, setWebhookDispatcher } from './webhookDispatcher'
 import { createWebhooks, setWebhooks } from './webhooks'
@@ -79,6 +81,10 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const stopSampler = startMasterSampler(config.sampleIntervalSeconds, config.diskPath, s => ingest.submit(master.id, [s]))
   // With several instances, only the holder of the leader lock runs periodic jobs.
   const housekeepingJob = leaderJob('housekeeping', HOUR, () => runHousekeeping(db, journal, config.retentionDays), cluster)
+  const valkey = createValkey(db, { registry, ingest, log: eventLog }, {
+    clusters: config.valkey, intervalMs: config.valkeyPollIntervalSeconds * 1000, timeoutMs: config.valkeyTimeoutSeconds * 1000, isLeader,
+  })
+  const valkeyJob = valkey.configured ? leaderJob('valkey poll', config.valkeyPollIntervalSeconds * 1000, valkey.pollAll, cluster) : undefined
   const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, version })
   dispatcher.start()
   const metrics = createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun })
@@ -108,6 +114,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setChannels, channels)
   publish(setEventStream, eventStream)
   publish(setAggregator, aggregator)
+  publish(setValkey, valkey)
+  publish(setClusterNodes, createClusterNodes(registry, valkey, { staleAfterSeconds: config.staleAfterSeconds }))
 
   return {
     instance,
@@ -121,6 +129,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       streams.close()
       hub.close()
       await housekeepingJob.stop()
+      await valkeyJob?.stop()
       await stopSampler()
       await dispatcher.stop()
       await ingest.drain()

@@ -13,8 +13,8 @@ import type { HostDetail } from './ingest'
 export const NODE_STATUSES = ['online', 'stale', 'offline'] as const
 export type NodeStatus = (typeof NODE_STATUSES)[number]
 
-/** What a node is: the host NodePulse runs on, or a host that pushes stats. */
-export const NODE_KINDS = ['master', 'agent'] as const
+/** What a node is: the host NodePulse runs on, a host that pushes stats, or a node of a watched Valkey/Redis cluster. */
+export const NODE_KINDS = ['master', 'agent', 'valkey'] as const
 export type NodeKind = (typeof NODE_KINDS)[number]
 
 /** `?interval=` of seed 000's streams: whole seconds 1–60, default 5. */
@@ -50,7 +50,8 @@ export type { HostDetail }
 export interface ReportedSample {
   cpu_percent: number
   memory_percent: number | null
-  disk_percent: number
+  /** Null for a node without a disk of its own (a Valkey node). */
+  disk_percent: number | null
   uptime_seconds: number | null
   active_backups: number | null
   timestamp: string

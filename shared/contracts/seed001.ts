@@ -72,7 +72,8 @@ export interface ReportMessage {
   received_at: string
   cpu_percent: number
   memory_percent: number | null
-  disk_percent: number
+  /** Null for a node without a disk of its own (a Valkey node). */
+  disk_percent: number | null
   uptime_seconds: number | null
   active_backups: number | null
 }

@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   'node_unreachable', 'node_reachable', 'node_maintenance',
   'backup_started', 'backup_completed', 'backup_failed',
   'cluster_status_update', 'error_report', 'event_acknowledged',
+  'valkey_node_down', 'valkey_node_up', 'valkey_failover', 'valkey_node_left', 'valkey_node_joined',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { arch, tmpdir } from 'node:os'
+import { machine, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { test, expect, type Page } from '@playwright/test'
 import type { AgentVersionView } from '../../shared/contracts/rest'
@@ -67,47 +67,50 @@ test.beforeEach(async ({ page }) => {
   await expect(page).toHaveURL(/\/nodes$/)
 })
 
-test('the Node agent installed with the copied command reports, and its card shows the host detail', async ({ page, baseURL }) => {
-  test.setTimeout(90_000)
-  const hostname = `e2e-agent-${Date.now()}`
-  const id = await addNodeInBrowser(page, hostname)
-  const token = (await page.getByTestId('token-value').textContent())!.trim()
+for (const agentKind of ['node', 'shell'] as const) {
+  test(`the ${agentKind === 'node' ? 'Node' : 'shell'} agent run with the copied command reports, and its card shows the host detail`, async ({ page, baseURL }) => {
+    test.setTimeout(90_000)
+    const hostname = `e2e-agent-${Date.now()}`
+    const id = await addNodeInBrowser(page, hostname)
+    const token = (await page.getByTestId('token-value').textContent())!.trim()
 
-  // The server says which agents it serves and its own URL; the commands use that URL.
-  const install = page.getByTestId('install-commands')
-  await expect(install).toHaveAttribute('data-server-url', baseURL!)
-  await expect(page.getByTestId('install-version-error')).toHaveCount(0)
-  await expect(install.getByTestId('install-agent-file')).toContainText('SHA-256')
-  await expect(page.getByTestId('install-node-service')).toContainText('--install-service')
+    // The server says which agents it serves and its own URL; the commands use that URL.
+    const install = page.getByTestId('install-commands')
+    await expect(install).toHaveAttribute('data-server-url', baseURL!)
+    await expect(page.getByTestId('install-version-error')).toHaveCount(0)
+    await expect(install.getByTestId('install-agent-file')).toContainText('SHA-256')
+    await expect(page.getByTestId('install-node-service')).toContainText('--install-service')
 
-  const command = await copyCommand(page, 'install-node-foreground')
-  expect(command).toContain(`--server ${baseURL} --node-id ${id}`)
-  expect(command).toContain(`NODEPULSE_TOKEN='${token}'`)
-  expect(command).not.toContain('--token')
+    if (agentKind === 'shell') await install.getByRole('tab', { name: /Shell agent/ }).click()
+    const command = await copyCommand(page, `install-${agentKind}-foreground`)
+    expect(command).toContain(`--server ${baseURL} --node-id ${id}`)
+    expect(command).toContain(`NODEPULSE_TOKEN='${token}'`)
+    expect(command).not.toContain('--token')
 
-  const dir = mkdtempSync(join(tmpdir(), 'nodepulse-e2e-agent-'))
-  const agent = runInShell(command, dir)
-  try {
-    await page.goto(`/?q=${encodeURIComponent(hostname)}`)
-    const card = page.locator(`[data-testid="node-card"][data-hostname="${hostname}"]`)
-    await expect(card.getByTestId('node-status'), agent.output()).toHaveAttribute('data-status', 'online', { timeout: 30_000 })
+    const dir = mkdtempSync(join(tmpdir(), 'nodepulse-e2e-agent-'))
+    const agent = runInShell(command, dir)
+    try {
+      await page.goto(`/?q=${encodeURIComponent(hostname)}`)
+      const card = page.locator(`[data-testid="node-card"][data-hostname="${hostname}"]`)
+      await expect(card.getByTestId('node-status'), agent.output()).toHaveAttribute('data-status', 'online', { timeout: 30_000 })
 
-    await card.click()
-    const dialog = page.getByTestId('node-detail')
-    await expect(dialog.getByTestId('detail-kind')).toHaveText('agent')
-    await expect(dialog.getByTestId('detail-load')).toHaveText(/\d+(\.\d+)? \(1 min\)/)
-    await expect(dialog.getByTestId('detail-os')).not.toBeEmpty()
-    await expect(dialog.getByTestId('detail-arch')).toHaveText(arch())
-    await expect(dialog.getByTestId('detail-processes')).toHaveText(/^\d+$/)
-    await expect(dialog.getByTestId('detail-memory-bytes')).toContainText('used of')
-    await expect(dialog.getByTestId('detail-disks')).toContainText('/')
-  }
-  finally {
-    await agent.stop()
-    rmSync(dir, { recursive: true, force: true })
-    await page.request.delete(`/api/v1/nodes/${id}`)
-  }
-})
+      await card.click()
+      const dialog = page.getByTestId('node-detail')
+      await expect(dialog.getByTestId('detail-kind')).toHaveText('agent')
+      await expect(dialog.getByTestId('detail-load')).toHaveText(/\d+(\.\d+)? \(1 min\)/)
+      await expect(dialog.getByTestId('detail-os')).not.toBeEmpty()
+      await expect(dialog.getByTestId('detail-arch')).toHaveText(machine())
+      await expect(dialog.getByTestId('detail-processes')).toHaveText(/^\d+$/)
+      await expect(dialog.getByTestId('detail-memory-bytes')).toContainText('used of')
+      await expect(dialog.getByTestId('detail-disks')).toContainText('/')
+    }
+    finally {
+      await agent.stop()
+      rmSync(dir, { recursive: true, force: true })
+      await page.request.delete(`/api/v1/nodes/${id}`)
+    }
+  })
+}
 
 test('a node\'s row shows its install commands with a token placeholder, and rotating fills them in', async ({ page }) => {
   const hostname = `e2e-install-${Date.now()}`

@@ -24,12 +24,15 @@ describe('loadConfig', () => {
       NODEPULSE_SSE_MAX_CLIENTS: '50', NODEPULSE_STREAM_STATS_INTERVAL: '0.5', NODEPULSE_STREAM_LOGS_INTERVAL: '3', NODEPULSE_STREAM_NODES_INTERVAL: '9',
       NODEPULSE_REPLAY_LIMIT: '77', NODEPULSE_WINDOW_SECONDS: '30', NODEPULSE_WINDOW_COUNT: '10',
       NODEPULSE_WEBHOOK_TIMEOUT: '3', NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '2', NODEPULSE_PUBLIC_URL: 'https://np.example.com/base/',
+      VALKEY_URL: 'redis://10.0.1.100:7000', VALKEY_POLL_INTERVAL: '2', VALKEY_TIMEOUT: '1.5',
     })).toEqual({
       databaseUrl: 'postgres://x@h/db', dataDir: 'memory://', adminUser: 'root', adminPassword: 'pw', sessionSecret: 's'.repeat(32),
       secureCookies: true, sampleIntervalSeconds: 2, diskPath: '/srv', staleAfterSeconds: 30, unreachableAfterSeconds: 20, streamTokenTtlSeconds: 5,
       retentionDays: 3, masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536, metricsPublic: true,
       maxClients: 50, statsIntervalSeconds: 0.5, logsIntervalSeconds: 3, nodesIntervalSeconds: 9, replayLimit: 77, windowSeconds: 30, windowCount: 10,
       webhookTimeoutSeconds: 3, webhookMaxAttempts: 2, publicUrl: 'https://np.example.com/base',
+      valkey: [{ name: 'valkey', seeds: [{ host: '10.0.1.100', port: 7000 }], useCluster: true, username: undefined, password: undefined, tls: null }],
+      valkeyPollIntervalSeconds: 2, valkeyTimeoutSeconds: 1.5,
     })
   })
 
@@ -38,6 +41,28 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODEPULSE_PUBLIC_URL: 'http://10.0.0.5:3000' }).publicUrl).toBe('http://10.0.0.5:3000')
     expect(() => loadConfig({ NODEPULSE_PUBLIC_URL: 'nodepulse.example.com' })).toThrow('NODEPULSE_PUBLIC_URL=nodepulse.example.com is invalid')
     expect(() => loadConfig({ NODEPULSE_PUBLIC_URL: 'ftp://x' })).toThrow('NODEPULSE_PUBLIC_URL=ftp://x is invalid')
+  })
+
+  it('reads Valkey seeds from VALKEY_URL: a comma list of host:port or URLs, credentials from the URL or VALKEY_USERNAME/PASSWORD, TLS', () => {
+    expect(loadConfig({}).valkey).toEqual([])
+    expect(loadConfig({}).valkeyPollIntervalSeconds).toBe(10)
+    expect(loadConfig({ VALKEY_URL: 'redis://app:s%40cret@cache-a:7000,cache-b:7001, [::1]:7002' }).valkey).toEqual([{
+      name: 'valkey', seeds: [{ host: 'cache-a', port: 7000 }, { host: 'cache-b', port: 7001 }, { host: '::1', port: 7002 }],
+      useCluster: true, username: 'app', password: 's@cret', tls: null,
+    }])
+    expect(loadConfig({ VALKEY_URL: 'redis://u:p@a:1', VALKEY_USERNAME: 'ops', VALKEY_PASSWORD: 'pw', VALKEY_USE_CLUSTER: 'false' }).valkey[0])
+      .toMatchObject({ username: 'ops', password: 'pw', useCluster: false })
+    expect(loadConfig({ VALKEY_URL: 'rediss://a' }).valkey[0]).toMatchObject({ seeds: [{ host: 'a', port: 6379 }], tls: { rejectUnauthorized: true } })
+    expect(loadConfig({ VALKEY_URL: 'rediss://a:1', VALKEY_TLS_INSECURE: 'true' }).valkey[0]!.tls).toEqual({ ca: undefined, rejectUnauthorized: false })
+    const ca = new URL('./fixtures/valkey/nodes-ok.txt', import.meta.url).pathname
+    expect(loadConfig({ VALKEY_URL: 'a:1', VALKEY_TLS_CA: ca }).valkey[0]!.tls?.ca).toContain('127.0.0.1:27110')
+  })
+
+  it('stops with a message naming a bad Valkey setting, without its password', () => {
+    expect(() => loadConfig({ VALKEY_URL: 'http://u:secret@a:1' })).toThrow('VALKEY_URL has an invalid address "http://…@a:1"')
+    expect(() => loadConfig({ VALKEY_URL: 'a:99999' })).toThrow('VALKEY_URL has an invalid address "a:99999"')
+    expect(() => loadConfig({ VALKEY_URL: 'a:1', VALKEY_TLS_CA: '/nonexistent/ca.pem' })).toThrow('VALKEY_TLS_CA=/nonexistent/ca.pem cannot be read: ENOENT')
+    expect(() => loadConfig({ VALKEY_POLL_INTERVAL: '0' })).toThrow('VALKEY_POLL_INTERVAL=0 is invalid')
   })
 
   it('treats empty values as unset', () => {

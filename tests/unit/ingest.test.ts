@@ -42,10 +42,15 @@ async function storedCount(nodeId: number): Promise<number> {
 describe('samplesFromReport', () => {
   const received = new Date('2025-06-01T12:00:00Z')
 
-  it('stamps a bare sample with the receive time and fills missing figures with null', () => {
+  it('stamps a bare sample with the receive time and fills missing figures and detail with null', () => {
     expect(samplesFromReport({ cpu_percent: 5, disk_percent: 6 }, received)).toEqual([
-      { ts: received, cpuPercent: 5, memoryPercent: null, diskPercent: 6, uptimeSeconds: null, activeBackups: null },
+      { ts: received, cpuPercent: 5, memoryPercent: null, diskPercent: 6, uptimeSeconds: null, activeBackups: null, detail: null },
     ])
+  })
+
+  it('keeps each sample\'s host detail as sent', () => {
+    const detail = { processes: 7, load: { '1m': 1, '5m': 2, '15m': 3 } }
+    expect(samplesFromReport({ cpu_percent: 5, disk_percent: 6, detail }, received)[0]!.detail).toEqual(detail)
   })
 
   it('keeps a batch in order with its own timestamps', () => {
@@ -55,8 +60,8 @@ describe('samplesFromReport', () => {
       { cpu_percent: 1, disk_percent: 2, memory_percent: 3, uptime_seconds: 4, active_backups: 5, timestamp: t2 },
       { cpu_percent: 6, disk_percent: 7, timestamp: t1 },
     ] }, received)).toEqual([
-      { ts: t2, cpuPercent: 1, memoryPercent: 3, diskPercent: 2, uptimeSeconds: 4, activeBackups: 5 },
-      { ts: t1, cpuPercent: 6, memoryPercent: null, diskPercent: 7, uptimeSeconds: null, activeBackups: null },
+      { ts: t2, cpuPercent: 1, memoryPercent: 3, diskPercent: 2, uptimeSeconds: 4, activeBackups: 5, detail: null },
+      { ts: t1, cpuPercent: 6, memoryPercent: null, diskPercent: 7, uptimeSeconds: null, activeBackups: null, detail: null },
     ])
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { machine } from 'node:os'
 import type { SampleInput } from '../../server/services/ingest'
 import { readOs, startMasterSampler } from '../../server/services/master'
 
@@ -56,7 +57,7 @@ describe('startMasterSampler', () => {
 describe('readOs', () => {
   it('describes the host once, with the fields the master stream shows', async () => {
     const o = await readOs()
-    expect(o).toEqual({ platform: process.platform, distro: expect.any(String), release: expect.any(String), kernel: expect.any(String), arch: process.arch, hostname: expect.any(String) })
+    expect(o).toEqual({ platform: process.platform, distro: expect.any(String), release: expect.any(String), kernel: expect.any(String), arch: machine(), hostname: expect.any(String) })
     expect(await readOs()).toBe(o)
   })
 })

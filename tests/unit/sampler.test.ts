@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { platform } from 'node:os'
+import { machine, platform } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { DETAIL_LIMITS, statsSample } from '../../shared/contracts/ingest'
 import { createHostSampler, parseDiskstats, parseMeminfo, parseMounts, parseProcStat, pickFilesystem } from '../../shared/sampler'
@@ -96,7 +96,7 @@ describe.runIf(platform() === 'linux')('createHostSampler on this machine', () =
     expect(new Set(d.disks!.map(f => f.fs)).size).toBe(d.disks!.length)
     expect(d.processes).toBeGreaterThan(1)
     expect(d.load).toEqual({ '1m': expect.any(Number), '5m': expect.any(Number), '15m': expect.any(Number) })
-    expect(d.os).toMatchObject({ platform: 'linux', arch: process.arch })
+    expect(d.os).toMatchObject({ platform: 'linux', arch: machine() })
     for (const n of d.network ?? []) expect(n.iface).not.toBe('lo')
   })
 

@@ -1,0 +1,1 @@
+ALTER TABLE "node_samples" ALTER COLUMN "disk_percent" DROP NOT NULL;
