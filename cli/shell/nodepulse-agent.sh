@@ -320,7 +320,8 @@ nc)
 	case $server in http://*) ;; *) die 1 "NODEPULSE_HTTP_CLIENT=nc speaks plain http:// only: use curl or wget for $server" ;; esac
 	find_nc || die 1 "NODEPULSE_HTTP_CLIENT=nc but no OpenBSD or busybox nc (and mkfifo) is installed"
 	;;
-openbsd-nc | busybox-nc) ;;
+# What find_nc picked (a value given by the user must be nc).
+openbsd-nc | busybox-nc) [ -n "$nc_cmd" ] || die 1 "NODEPULSE_HTTP_CLIENT must be nc, curl or wget, not '$http_client'" ;;
 curl) command -v curl >/dev/null 2>&1 || die 1 "NODEPULSE_HTTP_CLIENT=curl but curl is not installed" ;;
 wget)
 	command -v wget >/dev/null 2>&1 || die 1 "NODEPULSE_HTTP_CLIENT=wget but wget is not installed"
