@@ -1,4 +1,5 @@
 import type { AgentFileView, AgentVersionView } from '../shared/contracts/rest'
+import { NODE_AGENT_FLAGS } from '../shared/agentFlags'
 import { shellQuote, shellWord } from './shell'
 
 /** The two agents the server serves: the Node.js one and the POSIX shell one (Linux without Node). */
@@ -57,7 +58,10 @@ export function agentCommand({ kind, mode, serverUrl, path, nodeId, token }: Age
   const run = [
     ...(mode === 'service' ? ['sudo'] : []),
     `NODEPULSE_TOKEN=${shellQuote(token ?? TOKEN_PLACEHOLDER)}`,
-    INTERPRETERS[kind], file,
+    INTERPRETERS[kind],
+    // The flags matter where the agent keeps running; the service's unit carries its own.
+    ...(kind === 'node' && mode === 'foreground' ? NODE_AGENT_FLAGS : []),
+    file,
     '--server', shellWord(server),
     '--node-id', String(nodeId),
     ...(mode === 'service' ? ['--install-service'] : []),

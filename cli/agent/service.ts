@@ -3,9 +3,9 @@
  * into the env file only (mode 0600, read by systemd as root), never into the unit, which any
  * local user can read. `root` prefixes every path and skips systemctl (tests only).
  */
-import { execFileSync } from 'node:child_process'
 import { existsSync, promises as fsp } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { NODE_AGENT_FLAGS } from '../../shared/agentFlags'
 import type { Log } from './log'
 import { SERVICE_SPOOL_DIR, type AgentSettings } from './settings'
 import { writeAtomic } from './spool'
@@ -49,7 +49,7 @@ After=network-online.target
 [Service]
 Type=simple
 EnvironmentFile=${SERVICE_PATHS.env}
-ExecStart=${nodePath} ${SERVICE_PATHS.agent} agent
+ExecStart=${nodePath} ${NODE_AGENT_FLAGS.join(' ')} ${SERVICE_PATHS.agent} agent
 Restart=always
 RestartSec=5
 # 2: the token is refused, 3: the node is unknown. Restarting cannot fix either; the log says what to do.
@@ -90,13 +90,19 @@ function preflight(root: string | undefined, what: string): void {
   if (process.getuid?.() !== 0) throw new ServiceError(`${what} writes to /etc and /usr/local: run it as root (sudo)`)
 }
 
-function systemctl(root: string | undefined, log: Log, ...args: string[]): void {
+// Loaded here only: a running agent never starts a process, and node:child_process costs it memory.
+async function runSystemctl(args: string[]): Promise<void> {
+  const { execFileSync } = await import('node:child_process')
+  execFileSync('systemctl', args, { stdio: ['ignore', 'inherit', 'inherit'] })
+}
+
+async function systemctl(root: string | undefined, log: Log, ...args: string[]): Promise<void> {
   if (root) {
     log.info(`(--root) would run: systemctl ${args.join(' ')}`)
     return
   }
   try {
-    execFileSync('systemctl', args, { stdio: ['ignore', 'inherit', 'inherit'] })
+    await runSystemctl(args)
   }
   catch (error) {
     throw new ServiceError(`systemctl ${args.join(' ')} failed: ${error instanceof Error ? error.message : String(error)}`)
@@ -126,8 +132,8 @@ export async function installService(settings: AgentSettings, agentFile: string,
   await fsp.mkdir(dirname(unitPath), { recursive: true, mode: 0o755 })
   await writeAtomic(unitPath, unitFile(nodePath, settings.server), 0o644)
   await fsp.chmod(unitPath, 0o644)
-  systemctl(root, log, 'daemon-reload')
-  systemctl(root, log, 'enable', '--now', SERVICE_NAME)
+  await systemctl(root, log, 'daemon-reload')
+  await systemctl(root, log, 'enable', '--now', SERVICE_NAME)
   log.warn(`installed ${SERVICE_NAME}: ${unitPath}, settings in ${envPath} (mode 0600); follow it with: journalctl -u ${SERVICE_NAME} -f`)
 }
 
@@ -137,7 +143,7 @@ export async function uninstallService(root: string | undefined, purge: boolean,
   const unitPath = at(root, SERVICE_PATHS.unit)
   if (!root && existsSync(unitPath)) {
     try {
-      execFileSync('systemctl', ['disable', '--now', SERVICE_NAME], { stdio: ['ignore', 'inherit', 'inherit'] })
+      await runSystemctl(['disable', '--now', SERVICE_NAME])
     }
     catch {
       log.warn(`systemctl disable --now ${SERVICE_NAME} failed; removing its files anyway`)
@@ -150,6 +156,6 @@ export async function uninstallService(root: string | undefined, purge: boolean,
   if (purge) {
     for (const dir of [SERVICE_PATHS.spool, SERVICE_PATHS.privateSpool]) await fsp.rm(at(root, dir), { recursive: true, force: true })
   }
-  systemctl(root, log, 'daemon-reload')
+  await systemctl(root, log, 'daemon-reload')
   log.warn(`removed ${SERVICE_NAME}${purge ? ' and its spool' : `; its spool ${SERVICE_PATHS.spool} is kept (add --purge to remove it)`}`)
 }

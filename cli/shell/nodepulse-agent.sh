@@ -1,6 +1,6 @@
 #!/bin/sh
 # NodePulse agent for Linux hosts without Node.js: POSIX sh (dash, busybox sh), reads /proc, /sys
-# and `df`, sends with curl or wget. Same flags, environment and spool rules as the Node agent.
+# and `df`, sends with nc (plain http://), curl or wget. Same flags, environment and spool rules as the Node agent.
 # The wire contract is shared/contracts/ingest.ts (statsSample, hostDetail): send nothing else.
 # Run with --help for usage.
 
@@ -48,7 +48,8 @@ server answers again.
   --version             print the version
   --help                print this help
 
-Sends with curl, else wget (NODEPULSE_HTTP_CLIENT=curl|wget forces one).
+Sends to an http:// server with nc (OpenBSD's, else busybox's), else curl, else wget; to an
+https:// server with curl, else wget. NODEPULSE_HTTP_CLIENT=nc|curl|wget forces one.
 EOF
 }
 
@@ -249,7 +250,7 @@ cleanup() {
 	samples_taken=-1
 	[ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
 	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
-	rm -f "$tmp_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f"
+	rm -f "$tmp_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f" "$fifo_f"
 	[ -n "$lock_f" ] && rm -f "$lock_f"
 	lock_f=
 }
@@ -277,19 +278,50 @@ take_lock() {
 take_lock
 
 # ---------------------------------------------------------------------------------------------
-# HTTP: the token never goes on a child's command line. curl reads it from a config on stdin
+# HTTP: the token never goes on a child's command line. For an http:// server the agent speaks
+# HTTP itself through nc (OpenBSD's, else busybox's): the request, token included, is written by
+# the shell to nc's stdin through a FIFO, and nc is the only child while it runs (~1.5 MB, where
+# curl alone is ~10 MB). Otherwise, and for https://: curl reads the token from a config on stdin
 # (-K -); GNU wget from a 0600 wgetrc (--config); busybox wget can take it only as an argument.
 
 ua="nodepulse-agent-sh/$NODEPULSE_AGENT_VERSION"
 cr=$(printf '\r')
+fifo_f=$spool_dir/.nc.fifo
 http_client=${NODEPULSE_HTTP_CLIENT-}
+nc_cmd=
+
+# Sets nc_cmd and http_client (openbsd-nc, busybox-nc) when an nc this agent can drive is here.
+find_nc() {
+	nc_cmd=
+	if command -v nc >/dev/null 2>&1; then
+		case $(nc -h 2>&1) in
+		*OpenBSD*) nc_cmd=nc http_client=openbsd-nc ;;
+		*BusyBox*) nc_cmd=nc http_client=busybox-nc ;;
+		esac
+	fi
+	if [ -z "$nc_cmd" ] && command -v busybox >/dev/null 2>&1; then
+		case $(busybox nc -h 2>&1) in *"Usage: nc"*) nc_cmd='busybox nc' http_client=busybox-nc ;; esac
+	fi
+	# The FIFO is made once and lives in the spool dir (0700); no byte of a request is ever stored in it.
+	[ -n "$nc_cmd" ] && command -v mkfifo >/dev/null 2>&1 && rm -f "$fifo_f" && mkfifo -m 0600 "$fifo_f" 2>/dev/null || nc_cmd=
+	[ -n "$nc_cmd" ]
+}
+
 if [ -z "$http_client" ]; then
-	if command -v curl >/dev/null 2>&1; then http_client=curl
+	case $server in http://*) find_nc ;; esac
+	if [ -n "$nc_cmd" ]; then :
+	elif command -v curl >/dev/null 2>&1; then http_client=curl
 	elif command -v wget >/dev/null 2>&1; then http_client=wget
-	else die 1 "neither curl nor wget is installed: install one (apt-get install curl)"
+	else die 1 "neither curl nor wget is installed: install one (apt-get install curl), or nc (netcat-openbsd) for an http:// server"
 	fi
 fi
 case $http_client in
+nc)
+	case $server in http://*) ;; *) die 1 "NODEPULSE_HTTP_CLIENT=nc speaks plain http:// only: use curl or wget for $server" ;; esac
+	find_nc || die 1 "NODEPULSE_HTTP_CLIENT=nc but no OpenBSD or busybox nc (and mkfifo) is installed"
+	;;
+# What find_nc picked (a value given by the user must be nc).
+openbsd-nc | busybox-nc) [ -n "$nc_cmd" ] || die 1 "NODEPULSE_HTTP_CLIENT must be nc, curl or wget, not '$http_client'" ;;
 curl) command -v curl >/dev/null 2>&1 || die 1 "NODEPULSE_HTTP_CLIENT=curl but curl is not installed" ;;
 wget)
 	command -v wget >/dev/null 2>&1 || die 1 "NODEPULSE_HTTP_CLIENT=wget but wget is not installed"
@@ -304,8 +336,75 @@ wget)
 		;;
 	esac
 	;;
-*) die 1 "NODEPULSE_HTTP_CLIENT must be curl or wget, not '$http_client'" ;;
+*) die 1 "NODEPULSE_HTTP_CLIENT must be nc, curl or wget, not '$http_client'" ;;
 esac
+
+# The http:// URL $1 as url_host, url_port, url_authority (host[:port], for the Host header) and url_path.
+split_url() {
+	url_path=${1#http://}
+	url_authority=${url_path%%/*}
+	case $url_path in */*) url_path=/${url_path#*/} ;; *) url_path=/ ;; esac
+	case $url_authority in
+	\[*\]:*) url_host=${url_authority%%]*} url_port=${url_authority##*]:} ;;
+	\[*\]) url_host=${url_authority%]} url_port=80 ;;
+	*:*) url_host=${url_authority%:*} url_port=${url_authority##*:} ;;
+	*) url_host=$url_authority url_port=80 ;;
+	esac
+	url_host=${url_host#[}
+	is_uint "$url_port" && [ -n "$url_host" ]
+}
+
+nl='
+'
+# POSTs the file $2 to the http:// URL $1 through nc; the raw answer goes to $resp_f. HTTP/1.0, so
+# the answer is never chunked and the server closes the connection after it: nc ends then.
+nc_post() {
+	split_url "$1" || { http_error="cannot send to $1 with nc"; return; }
+	body= line=
+	while IFS= read -r line; do body=$body$line$nl; done <"$2"
+	body=$body$line
+	# nc must not see the end of its stdin before the answer: busybox nc would then half-close the
+	# connection, and a Node.js server drops a request whose client half-closed. So the shell keeps
+	# the FIFO open until nc ends; OpenBSD nc (without -N) does not half-close, and its -w ends an
+	# idle connection; busybox nc's -w covers only the connect, so a timer bounds the whole request.
+	$nc_cmd -w 10 "$url_host" "$url_port" <"$fifo_f" >"$resp_f" 2>"$err_f" &
+	req_pid=$!
+	exec 3>"$fifo_f"
+	trap '' PIPE
+	printf 'POST %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' \
+		"$url_path" "$url_authority" "$ua" "$token" "${#body}" "$body" >&3
+	trap - PIPE
+	body=
+	if [ "$http_client" = openbsd-nc ]; then
+		exec 3>&-
+		wait "$req_pid"
+	else
+		sleep 15 &
+		watchdog_pid=$!
+		# A trapped SIGCHLD makes `wait` return when either child ends.
+		trap : CHLD
+		while wait "$req_pid"; kill -0 "$req_pid" 2>/dev/null; do
+			kill -0 "$watchdog_pid" 2>/dev/null && continue
+			kill "$req_pid" 2>/dev/null
+			http_error="no answer in 15 s"
+		done
+		trap - CHLD
+		kill "$watchdog_pid" 2>/dev/null
+		watchdog_pid=
+		exec 3>&-
+	fi
+	req_pid=
+	[ -s "$resp_f" ] || { [ -s "$err_f" ] && read -r http_error <"$err_f"; return; }
+	# The status line and headers go to $hdr_f (as curl -D writes them), the body's first line to nc_body.
+	{
+		while IFS= read -r line; do
+			line=${line%"$cr"}
+			[ -n "$line" ] || break
+			printf '%s\n' "$line" >&4
+		done
+		IFS= read -r nc_body
+	} <"$resp_f" 4>"$hdr_f"
+}
 
 # POSTs the file $2 to $1. Sets http_status (000: no answer), http_date, http_retry (seconds,
 # empty if none), http_body (first line of the answer) and http_error (why there was no answer).
@@ -313,6 +412,7 @@ http_post() {
 	http_date= http_retry= http_body= http_error= http_status=000
 	rm -f "$resp_f" "$hdr_f"
 	case $http_client in
+	openbsd-nc | busybox-nc) nc_post "$@" ;;
 	curl)
 		http_status=$(curl -sS -o "$resp_f" -D "$hdr_f" -w '%{http_code}' --connect-timeout 5 --max-time 15 \
 			-H 'Content-Type: application/json' -H 'Expect:' -A "$ua" --data-binary "@$2" -K - "$1" 2>"$err_f" <<EOF
@@ -363,7 +463,10 @@ EOF
 	fi
 	is_uint "$http_status" || http_status=000
 	[ "$http_status" != 000 ] || http_error=${http_error:-no answer}
-	if [ -s "$resp_f" ]; then IFS= read -r http_body <"$resp_f"; fi
+	case $http_client in
+	*-nc) http_body=$nc_body nc_body= ;;
+	*) if [ -s "$resp_f" ]; then IFS= read -r http_body <"$resp_f"; fi ;;
+	esac
 	check_clock
 }
 

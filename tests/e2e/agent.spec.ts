@@ -121,7 +121,7 @@ test('a node\'s row shows its install commands with a token placeholder, and rot
   await row.getByTestId('install-agent').click()
   const dialog = page.getByTestId('install-dialog')
   await expect(dialog.getByRole('heading', { name: `Install the agent on ${hostname}` })).toBeVisible()
-  await expect(dialog.getByTestId('install-node-foreground')).toContainText(`NODEPULSE_TOKEN='${TOKEN_PLACEHOLDER}' node nodepulse-agent.mjs`)
+  await expect(dialog.getByTestId('install-node-foreground')).toContainText(`NODEPULSE_TOKEN='${TOKEN_PLACEHOLDER}' node --lite-mode --no-expose-wasm nodepulse-agent.mjs`)
   await expect(dialog.getByTestId('install-node-foreground')).toContainText(`--node-id ${id}`)
 
   // The tabs work from the keyboard: Right arrow selects the shell agent.

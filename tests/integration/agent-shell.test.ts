@@ -24,11 +24,17 @@ import { startDedicated, until, type CreatedAgent } from './support/dedicated'
 const SCRIPT = fileURLToPath(new URL('../../cli/shell/nodepulse-agent.sh', import.meta.url))
 const onPath = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0
 const HAVE_BUSYBOX = onPath('busybox')
+const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox']).stdout.toString().trim()
+// OpenBSD's nc (Debian's netcat-openbsd): the shell agent's first choice for an http:// server.
+const HAVE_NC = spawnSync('sh', ['-c', 'nc -h 2>&1']).stdout.toString().includes('OpenBSD')
+/** The clients the exit codes are checked with: the agent's own pick (nc where it is here) and curl. */
+const CLIENTS = HAVE_NC ? ['nc', 'curl'] : ['curl']
 const SHELLS: { name: string, argv: string[] }[] = [
   { name: 'dash', argv: ['dash'] },
   ...(HAVE_BUSYBOX ? [{ name: 'busybox sh', argv: ['busybox', 'sh'] }] : []),
 ]
 if (!HAVE_BUSYBOX) console.warn('agent-shell: busybox is not installed, so the shell agent runs under dash only (apt-get install busybox)')
+if (!HAVE_NC) console.warn('agent-shell: OpenBSD nc is not installed, so the shell agent sends with curl here (apt-get install netcat-openbsd)')
 
 const work = mkdtempSync(join(tmpdir(), 'nodepulse-agent-sh-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
@@ -112,18 +118,20 @@ const agentArgs = (node: { id: number }, spool: string, more: string[] = [], bas
   ['--server', base, '--node-id', String(node.id), '--spool-dir', spool, '--debug', ...more]
 
 describe.each(SHELLS)('the shell agent under $name', ({ argv }) => {
-  it('--once exits 0 when sent, 2 for a wrong or another node\'s token, 3 for an unknown node, 1 (spooled) when the server is away', async () => {
+  it.each(CLIENTS)('--once with %s exits 0 when sent, 2 for a wrong or another node\'s token, 3 for an unknown node, 1 (spooled) when the server is away', async (client) => {
     const [node, other] = await Promise.all([createNode(), createNode()])
     const deadPort = await freePort()
     const awaySpool = spoolDir()
+    const env = { NODEPULSE_HTTP_CLIENT: client }
     const [sent, wrong, foreign, unknown, away] = await Promise.all([
-      runAgent(argv, agentArgs(node, spoolDir(), ['--once']), { NODEPULSE_TOKEN: node.token }),
-      runAgent(argv, agentArgs(node, spoolDir(), ['--once']), { NODEPULSE_TOKEN: `npa_${randomBytes(16).toString('hex')}` }),
-      runAgent(argv, agentArgs(node, spoolDir(), ['--once']), { NODEPULSE_TOKEN: other.token }),
-      runAgent(argv, agentArgs({ id: 999_999 }, spoolDir(), ['--once']), { NODEPULSE_TOKEN: node.token }),
-      runAgent(argv, agentArgs(node, awaySpool, ['--once'], `http://127.0.0.1:${deadPort}`), { NODEPULSE_TOKEN: node.token }),
+      runAgent(argv, agentArgs(node, spoolDir(), ['--once']), { ...env, NODEPULSE_TOKEN: node.token }),
+      runAgent(argv, agentArgs(node, spoolDir(), ['--once']), { ...env, NODEPULSE_TOKEN: `npa_${randomBytes(16).toString('hex')}` }),
+      runAgent(argv, agentArgs(node, spoolDir(), ['--once']), { ...env, NODEPULSE_TOKEN: other.token }),
+      runAgent(argv, agentArgs({ id: 999_999 }, spoolDir(), ['--once']), { ...env, NODEPULSE_TOKEN: node.token }),
+      runAgent(argv, agentArgs(node, awaySpool, ['--once'], `http://127.0.0.1:${deadPort}`), { ...env, NODEPULSE_TOKEN: node.token }),
     ])
     expect(sent.code, sent.out).toBe(0)
+    expect(sent.out).toContain(client === 'nc' ? 'openbsd-nc' : client)
     expect(sentCount(sent.out)).toBe(1)
     expect(wrong.code, wrong.out).toBe(2)
     expect(wrong.out).toMatch(/refused the token \(401\): it is wrong or was revoked/)
@@ -144,7 +152,7 @@ describe.each(SHELLS)('the shell agent under $name', ({ argv }) => {
     const node = await createNode()
     const agent = startAgent(argv, agentArgs(node, spoolDir(), ['--interval', '1']), { NODEPULSE_TOKEN: node.token })
     const seen = await watchChildren(agent.pid, node.token, 3500)
-    expect(seen.commands.some(c => c.startsWith('curl')), `children seen: ${seen.commands.join(' | ')}`).toBe(true)
+    expect(seen.commands, 'nc where it is here, else curl').toContain(HAVE_NC ? 'nc' : 'curl')
     expect(seen.leaked, 'command lines holding the token').toEqual([])
     await until('three live samples', () => sentCount(agent.out()) >= 3, 10_000)
     expect(agent.out()).not.toMatch(/refused/)
@@ -359,7 +367,7 @@ describe('the shell agent', () => {
     expect(second.out).toContain(`another agent (pid ${agent.pid}) already uses the spool dir`)
   })
 
-  it('honours Retry-After on 429 and says once when its clock is off from the server\'s Date', async () => {
+  it.each(CLIENTS)('with %s honours Retry-After on 429 and says once when its clock is off from the server\'s Date', async (client) => {
     // A stand-in server: 429 with Retry-After 3 for the first report, then 200 with a Date an hour behind.
     const requests: number[] = []
     const fake = createServer((req, res) => {
@@ -379,7 +387,7 @@ describe('the shell agent', () => {
     await new Promise<void>(r => fake.listen(0, '127.0.0.1', r))
     try {
       const port = (fake.address() as AddressInfo).port
-      const agent = startAgent(['dash'], agentArgs({ id: 1 }, spoolDir(), ['--interval', '1'], `http://127.0.0.1:${port}`), { NODEPULSE_TOKEN: 'npa_test' })
+      const agent = startAgent(['dash'], agentArgs({ id: 1 }, spoolDir(), ['--interval', '1'], `http://127.0.0.1:${port}`), { NODEPULSE_TOKEN: 'npa_test', NODEPULSE_HTTP_CLIENT: client })
       await until('three samples sent after the wait', () => sentCount(agent.out()) >= 3, 15_000)
       expect(agent.out()).toContain('server busy (429, retry after 3 s)')
       expect(requests[1]! - requests[0]!, 'no request while Retry-After holds').toBeGreaterThanOrEqual(2900)
@@ -400,21 +408,60 @@ describe('the shell agent', () => {
     expect(seen.leaked).toEqual([])
   })
 
+  it('sends with curl when told to (or for https://), with the token kept off its command line', async () => {
+    const node = await createNode()
+    const agent = startAgent(['dash'], agentArgs(node, spoolDir(), ['--interval', '1']), { NODEPULSE_TOKEN: node.token, NODEPULSE_HTTP_CLIENT: 'curl' })
+    const seen = await watchChildren(agent.pid, node.token, 2500)
+    await until('samples sent with curl', () => sentCount(agent.out()) >= 2, 10_000)
+    expect(seen.commands).toContain('curl')
+    expect(seen.leaked).toEqual([])
+  })
+
+  it('will not send to an https:// server with nc', async () => {
+    const res = await runAgent(['dash'], ['--server', 'https://np.example', '--node-id', '1', '--spool-dir', spoolDir(), '--once'], { NODEPULSE_TOKEN: 'npa_test', NODEPULSE_HTTP_CLIENT: 'nc' })
+    expect(res.code).toBe(1)
+    expect(res.out).toContain('NODEPULSE_HTTP_CLIENT=nc speaks plain http:// only')
+  })
+
+  it.runIf(HAVE_BUSYBOX)('sends with busybox nc where busybox is all there is, keeping the token off every command line', async () => {
+    const node = await createNode()
+    const bin = busyboxBin(['nc', 'mkfifo'])
+    const env = { PATH: bin, NODEPULSE_TOKEN: node.token }
+    const agent = startAgent([BUSYBOX, 'sh'], agentArgs(node, spoolDir(), ['--interval', '1']), env)
+    const seen = await watchChildren(agent.pid, node.token, 2500)
+    await until('samples sent with busybox nc', () => sentCount(agent.out()) >= 2, 10_000)
+    expect(agent.out()).toContain('busybox-nc')
+    expect(agent.out()).not.toContain('warning')
+    expect(seen.leaked).toEqual([])
+    const [wrong, away] = await Promise.all([
+      runAgent([BUSYBOX, 'sh'], agentArgs(node, spoolDir(), ['--once']), { ...env, NODEPULSE_TOKEN: `npa_${randomBytes(16).toString('hex')}` }),
+      runAgent([BUSYBOX, 'sh'], agentArgs(node, spoolDir(), ['--once'], `http://127.0.0.1:${await freePort()}`), env),
+    ])
+    expect(wrong.code, wrong.out).toBe(2)
+    expect(away.code, away.out).toBe(1)
+    expect(away.out).toMatch(/server unreachable \(nc: .*refused\)/)
+  })
+
   it.runIf(HAVE_BUSYBOX)('sends with busybox wget where that is the only client, warning that the token shows in ps', async () => {
     const node = await createNode()
-    const bin = join(work, 'busybox-bin')
-    mkdirSync(bin, { recursive: true })
-    const busybox = spawnSync('sh', ['-c', 'command -v busybox']).stdout.toString().trim()
-    for (const tool of ['busybox', 'wget', 'date', 'df', 'sleep', 'mv', 'rm', 'cat', 'sed', 'grep', 'wc', 'mkdir', 'id', 'uname', 'readlink', 'tr', 'sh']) {
-      if (!existsSync(join(bin, tool))) symlinkSync(busybox, join(bin, tool))
-    }
-    chmodSync(bin, 0o755)
-    const res = await runAgent(['busybox', 'sh'], agentArgs(node, spoolDir(), ['--once']), { PATH: bin, NODEPULSE_TOKEN: node.token })
+    const bin = busyboxBin(['wget'])
+    const res = await runAgent([BUSYBOX, 'sh'], agentArgs(node, spoolDir(), ['--once']), { PATH: bin, NODEPULSE_TOKEN: node.token })
     expect(res.code, res.out).toBe(0)
     expect(res.out).toContain('busybox-wget')
     expect(res.out).toContain('warning: only busybox wget is here')
   })
 })
+
+/** A PATH directory of busybox applets only: the tools the agent uses, plus `extra`; no busybox binary itself, so no other applet is found by name. */
+function busyboxBin(extra: string[]): string {
+  const bin = join(work, `busybox-${extra.join('-')}`)
+  mkdirSync(bin, { recursive: true })
+  for (const tool of [...extra, 'date', 'df', 'sleep', 'mv', 'rm', 'cat', 'sed', 'grep', 'wc', 'mkdir', 'id', 'uname', 'readlink', 'tr', 'sh']) {
+    if (!existsSync(join(bin, tool))) symlinkSync(BUSYBOX, join(bin, tool))
+  }
+  chmodSync(bin, 0o755)
+  return bin
+}
 
 function walk(dir: string): string[] {
   if (!existsSync(dir)) return []

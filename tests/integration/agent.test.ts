@@ -206,7 +206,7 @@ describe('--install-service / --uninstall-service (under --root)', () => {
     expect(env).toContain('NODEPULSE_INTERVAL=10')
     expect(unit).not.toContain(node.token)
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/nodepulse\/agent\.env$/m)
-    expect(unit).toMatch(/^ExecStart=\S*node\S* \/usr\/local\/lib\/nodepulse\/nodepulse-agent\.mjs agent$/m)
+    expect(unit).toMatch(/^ExecStart=\S*node\S* --lite-mode --no-expose-wasm \/usr\/local\/lib\/nodepulse\/nodepulse-agent\.mjs agent$/m)
     expect(unit).toMatch(/^StateDirectory=nodepulse$/m)
     expect(unit).toMatch(/^ProtectSystem=strict$/m)
     expect(unit).toMatch(/^Restart=always$/m)

@@ -32,7 +32,7 @@ describe('agentCommand', () => {
   it('downloads the Node agent and runs it in the foreground with the token in the environment', () => {
     expect(agentCommand(base)).toBe(
       'curl -fsSL http://10.0.0.5:3000/agent/nodepulse-agent.mjs -o nodepulse-agent.mjs'
-      + ' && NODEPULSE_TOKEN=\'npa_abc-DEF_123\' node nodepulse-agent.mjs --server http://10.0.0.5:3000 --node-id 7',
+      + ' && NODEPULSE_TOKEN=\'npa_abc-DEF_123\' node --lite-mode --no-expose-wasm nodepulse-agent.mjs --server http://10.0.0.5:3000 --node-id 7',
     )
   })
 
@@ -87,7 +87,7 @@ describe('agentCommand in a real shell', () => {
   it('runs the foreground command as it reads', () => {
     expect(run(base)).toBe(
       'curl [-fsSL] [http://10.0.0.5:3000/agent/nodepulse-agent.mjs] [-o] [nodepulse-agent.mjs]\n'
-      + 'node token=[npa_abc-DEF_123] [nodepulse-agent.mjs] [--server] [http://10.0.0.5:3000] [--node-id] [7]\n',
+      + 'node token=[npa_abc-DEF_123] [--lite-mode] [--no-expose-wasm] [nodepulse-agent.mjs] [--server] [http://10.0.0.5:3000] [--node-id] [7]\n',
     )
   })
 })
