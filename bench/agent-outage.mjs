@@ -34,8 +34,9 @@ const liveSeconds = Number(args.live)
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const sleep = ms => new Promise(r => setTimeout(r, ms))
 
+// As installed: the Node agent with the V8 flags of shared/agentFlags.ts, the shell agent under dash.
 const AGENTS = {
-  node: ['node', ['dist/agent/nodepulse-agent.mjs']],
+  node: ['node', ['--lite-mode', '--no-expose-wasm', 'dist/agent/nodepulse-agent.mjs']],
   shell: ['dash', ['cli/shell/nodepulse-agent.sh']],
 }
 
