@@ -5,7 +5,7 @@
  * the POSIX shell agent (cli/shell/nodepulse-agent.sh) beside it when there is one. nuxt.config.ts
  * runs it before every Nitro build, so the server always serves the agent of its own version.
  */
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -39,7 +39,11 @@ export async function buildAgent({ quiet = false } = {}) {
   const shell = join(root, 'cli', 'shell', 'nodepulse-agent.sh')
   const shellOut = join(AGENT_DIST, 'nodepulse-agent.sh')
   if (existsSync(shell)) {
-    await copyFile(shell, shellOut)
+    // The served script says the version of the server that serves it, like the bundle.
+    const script = await readFile(shell, 'utf8')
+    const stamped = script.replace(/^NODEPULSE_AGENT_VERSION=.*$/m, `NODEPULSE_AGENT_VERSION=${version}`)
+    if (stamped === script && !script.includes(`NODEPULSE_AGENT_VERSION=${version}`)) throw new Error(`${shell} has no NODEPULSE_AGENT_VERSION= line to stamp`)
+    await writeFile(shellOut, stamped, { mode: 0o755 })
     files.push(shellOut)
   }
   else await rm(shellOut, { force: true })
