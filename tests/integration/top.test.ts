@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { NodeStatsSnapshot, StreamConnected } from '../../shared/contracts/seed000'
-import { createAgent, createApiToken, report, sample, server } from './helpers'
+import { createAgent, createApiToken, report, sample, server, unique } from './helpers'
 import { AGENT_BUNDLE } from './support/agent'
 
 interface Top { child: ChildProcess, out: () => string, err: () => string, exited: Promise<number | string> }
@@ -47,9 +47,10 @@ afterEach(async () => {
 })
 
 /** A viewer token and a node that has reported `cpu_percent` 42.5. */
-async function fixture() {
+/** A viewer token and a node that has reported; `hostname` to place it (the suite's server holds many nodes). */
+async function fixture(hostname?: string) {
   const viewer = await createApiToken('viewer')
-  const node = await createAgent()
+  const node = await createAgent(hostname)
   expect((await report(node.id, node.token, { json: sample(0, { cpu_percent: 42.5, memory_percent: 61.2, disk_percent: 17 }) })).status).toBe(200)
   return { env: { NODEPULSE_TOKEN: viewer.token }, node, agentToken: node.token }
 }
@@ -91,8 +92,9 @@ describe('nodepulse top', () => {
 
   it('draws the live view in a pseudo-terminal and gives the terminal back on q', async (ctx) => {
     if (spawnSync('script', ['--version']).status !== 0) return ctx.skip('script(1) from util-linux is needed for a pseudo-terminal')
-    const { env, node } = await fixture()
-    const top = startTop(['--server', server.baseURL, '--interval', '1'], { ...env, TERM: 'xterm' },
+    // First by name, so it is on the 30-row screen whatever other nodes the suite's server holds.
+    const { env, node } = await fixture(unique('000-top'))
+    const top = startTop(['--server', server.baseURL, '--interval', '1', '--sort', 'name'], { ...env, TERM: 'xterm' },
       argv => ['script', ['-qfec', `stty cols 80 rows 30; ${argv.map(a => `'${a}'`).join(' ')}`, '/dev/null']])
     await until(top, () => top.out().includes(node.hostname), 'draw the node')
     expect(top.out()).toContain('\u001B[?1049h')
