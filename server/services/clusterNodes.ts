@@ -28,6 +28,7 @@ export function createClusterNodes(registry: Registry, valkey: ValkeyService, op
     valkey: () => valkey.nodes(),
     master: fromRegistry('master'),
     agent: fromRegistry('agent'),
+    member: fromRegistry('member'),
   }
 
   return {
@@ -39,7 +40,7 @@ export function createClusterNodes(registry: Registry, valkey: ValkeyService, op
       if (kind) return listers[kind]()
       const nodes: Entry[] = []
       const messages: string[] = []
-      for (const lister of [...(valkey.configured ? [listers.valkey] : []), listers.master, listers.agent]) {
+      for (const lister of [...(valkey.configured ? [listers.valkey] : []), listers.master, listers.agent, listers.member]) {
         try {
           const part = await lister()
           nodes.push(...part.nodes)

@@ -8,6 +8,7 @@ import type { Config } from './config'
 import { createAggregator, setAggregator } from './aggregator'
 import { createClusterNodes, setClusterNodes } from './clusterNodes'
 import { createEventLog, setEventLog } from './events'
+import { createMemberApi, loadInstanceId, setMemberApi } from './federation/memberApi'
 import { runHousekeeping } from './housekeeping'
 import { joinCluster, leaderJob } from './cluster'
 import { createIngest, setIngest } from './ingest'
@@ -88,6 +89,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, version })
   dispatcher.start()
   const metrics = createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun })
+  const memberApi = createMemberApi(db, registry, { instanceId: await loadInstanceId(db), staleAfterSeconds: config.staleAfterSeconds })
   const instance = createInstance(database, { config, version, masterId: master.id, sessionSecret, isLeader })
 
   // All at once, so a request never finds some services published and others not yet.
@@ -115,6 +117,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setEventStream, eventStream)
   publish(setAggregator, aggregator)
   publish(setValkey, valkey)
+  publish(setMemberApi, memberApi)
   publish(setClusterNodes, createClusterNodes(registry, valkey, { staleAfterSeconds: config.staleAfterSeconds }))
 
   return {

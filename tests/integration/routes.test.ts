@@ -14,6 +14,10 @@ const READ: Route[] = [
   { method: 'GET', path: '/api/v1/nodes' },
   { method: 'GET', path: '/api/v1/nodes/' },
   { method: 'GET', path: '/api/realtime/hub/stats' },
+  { method: 'GET', path: '/api/nodes' },
+  { method: 'GET', path: '/api/readings' },
+  { method: 'GET', path: '/api/observations' },
+  { method: 'GET', path: '/api/stats' },
 ]
 // Streams: only the refusals are checked here (a granted stream never ends).
 const STREAMS: Route[] = [
