@@ -30,6 +30,9 @@ const SELF_SERVICE: Route[] = [
   { method: 'POST', path: '/api/v1/auth/logout' },
 ]
 const ADMIN: Route[] = [
+  { method: 'GET', path: '/api/v1/members' },
+  { method: 'POST', path: '/api/v1/members', json: { name: 'matrix-member', url: 'http://127.0.0.1:9', token: 't' } },
+  { method: 'DELETE', path: '/api/v1/members/987001' },
   { method: 'POST', path: '/api/v1/nodes', json: { hostname: 'matrix-node' } },
   { method: 'PATCH', path: '/api/v1/nodes/987001', json: { hostname: 'matrix-node' } },
   { method: 'DELETE', path: '/api/v1/nodes/987001' },
