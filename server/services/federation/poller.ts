@@ -47,6 +47,7 @@ function describeFetchError(error: unknown, timeoutMs: number): string {
  * `kind: member` under the member's name, keyed by their stable source id; samples go through the
  * ingest (idempotent by node and timestamp), events into the event log with the cursor in the same
  * transaction. Any failure (connect, timeout, non-2xx, size, JSON, shape) marks the member unreachable at once.
+ * Each request has `timeoutMs` for the whole answer, body included.
  */
 export function createMemberPoller(deps: { db: Database, registry: Registry, ingest: Ingest, log: EventLog, members: Members }, opts: PollerOptions) {
   const { db, registry, ingest, log } = deps
@@ -58,7 +59,13 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
 
   /** GETs a member path with its token and validates the JSON answer; throws MemberFailure with the reason. */
   async function getJson<S extends z.ZodType>(m: MemberRow, path: string, schema: S): Promise<z.output<S>> {
-    const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), stopper.signal])
+    // A timer of our own rather than AbortSignal.any([AbortSignal.timeout()]): Node may collect the
+    // timeout signal inside any() while the fetch waits, and then a hanging member is never cut off.
+    const abort = new AbortController()
+    const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${opts.timeoutMs} ms`, 'TimeoutError')), opts.timeoutMs)
+    const onStop = () => abort.abort(new DOMException('stopped', 'AbortError'))
+    stopper.signal.addEventListener('abort', onStop, { once: true })
+    const signal = abort.signal
     try {
       const res = await fetch(`${m.url}${path}`, { headers: { authorization: `Bearer ${m.token}`, accept: 'application/json' }, signal, redirect: 'error' })
       if (!res.ok) {
@@ -101,6 +108,10 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
     }
     catch (error) {
       throw new MemberFailure(describeFetchError(error, opts.timeoutMs))
+    }
+    finally {
+      clearTimeout(timer)
+      stopper.signal.removeEventListener('abort', onStop)
     }
   }
 
