@@ -8,6 +8,7 @@ import type { Config } from './config'
 import { createAggregator, setAggregator } from './aggregator'
 import { createClusterNodes, setClusterNodes } from './clusterNodes'
 import { createEventLog, setEventLog } from './events'
+import { createClusterApi, setClusterApi } from './federation/clusterApi'
 import { createMemberApi, loadInstanceId, setMemberApi } from './federation/memberApi'
 import { createMembers, setMembers } from './federation/members'
 import { createMemberPoller } from './federation/poller'
@@ -127,7 +128,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setValkey, valkey)
   publish(setMemberApi, memberApi)
   publish(setMembers, members)
-  publish(setClusterNodes, createClusterNodes(registry, valkey, { staleAfterSeconds: config.staleAfterSeconds }))
+  publish(setClusterApi, createClusterApi(db, registry, memberApi, members, { cacheMs: config.cluster.intervalSeconds * 1000 }))
+  publish(setClusterNodes, createClusterNodes(registry, valkey, members, { staleAfterSeconds: config.staleAfterSeconds }))
 
   return {
     instance,

@@ -11,7 +11,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NodeView } from '../../shared/contracts/rest'
 import type { EventPage } from '../../shared/contracts/seed002'
-import { memberStatsBody, type MemberStatsBody, type MemberView } from '../../shared/contracts/seed003'
+import { clusterNodesData, envelope, otherClusterNode, type SeedEnvelope } from '../../shared/contracts/seed004'
+import {
+  memberStatsBody, type ClusterObservationsData, type ClusterReadingsData, type ClusterStatsData, type MemberStatsBody, type MemberView,
+} from '../../shared/contracts/seed003'
 import { startDedicated, until, type CreatedAgent, type Dedicated } from './support/dedicated'
 import { startServer } from './support/server'
 
@@ -143,6 +146,42 @@ describe('federation: aggregating members', () => {
     const unreachable = (await eventsOf(agg, 'event_type=node_unreachable')).filter(e => e.resource_type === 'member')
     expect(unreachable.map(e => e.cluster_id).sort()).toEqual(['garbage', 'huge', 'slow', 'wrong'])
     expect((await agg.call('GET', '/api/health')).status).toBe(200)
+  })
+
+  it('serves the cluster API in seed 004\'s envelope: nodes, readings, observations, stats', async () => {
+    const nodes = envelope(clusterNodesData).parse((await agg.call('GET', '/api/cluster/nodes')).body).data.nodes
+    const web = nodes.map(n => otherClusterNode.safeParse(n)).find(r => r.success && r.data.name === 'site-a / web-01')
+    expect(web?.data).toMatchObject({ kind: 'member', member: 'site-a', url: a.baseURL, reachable: true, status: 'online' })
+    expect(web!.data!.last_seen).not.toBeNull()
+    const webId = Number(web!.data!.nodeId)
+
+    const byMember = await agg.call<SeedEnvelope<ClusterReadingsData>>('GET', '/api/cluster/readings?member=site-a&limit=1000')
+    expect(byMember.status, byMember.text).toBe(200)
+    expect(byMember.body.status).toBe('success')
+    expect(byMember.body.data.readings.length).toBeGreaterThan(0)
+    expect(byMember.body.data.readings.every(r => r.node.member === 'site-a')).toBe(true)
+    const one = (await agg.call<SeedEnvelope<ClusterReadingsData>>('GET', `/api/cluster/readings?node=${webId}`)).body.data
+    expect(one.readings.map(r => r.cpu_percent)).toEqual([11, 12])
+    expect(one.readings[0]!.node).toEqual({ id: webId, hostname: 'site-a / web-01', kind: 'member', member: 'site-a' })
+    const after = (await agg.call<SeedEnvelope<ClusterReadingsData>>('GET', `/api/cluster/readings?node=${webId}&since=${one.next_cursor}`)).body.data
+    expect(after.readings).toEqual([])
+    expect((await agg.call('GET', '/api/cluster/readings?limit=5000')).status).toBe(400)
+    expect((await agg.call('GET', '/api/cluster/observations?node=x')).status).toBe(400)
+
+    const obs = (await agg.call<SeedEnvelope<ClusterObservationsData>>('GET', '/api/cluster/observations?member=site-a&limit=1000')).body.data
+    expect(obs.observations.find(o => o.message === 'disk on fire')?.node).toMatchObject({ id: webId, member: 'site-a' })
+    expect(obs.observations.every(o => o.data.member === 'site-a')).toBe(true)
+
+    const stats = (await agg.call<SeedEnvelope<ClusterStatsData>>('GET', '/api/cluster/stats')).body.data
+    const memberA = await statsOf(a)
+    const siteA = stats.members.find(m => m.name === 'site-a')!
+    expect(siteA).toMatchObject({ reachable: true, last_error: null, nodes: memberA.nodes.length })
+    expect(stats.members.find(m => m.name === 'slow')).toMatchObject({ reachable: false, nodes: 0 })
+    expect(stats.totals.members).toBe(stats.members.length)
+    expect(stats.totals.reachable_members).toBe(2)
+    expect(stats.totals.nodes).toBe(stats.nodes.length)
+    expect(stats.nodes.find(n => n.id === webId)).toMatchObject({ samples: memberA.nodes.find(n => n.id === agentA.id)!.samples, member: 'site-a' })
+    expect((await agg.call('GET', '/api/cluster/stats', { auth: null })).status).toBe(401)
   })
 
   it('neither loses nor repeats rows across an aggregator restart', async () => {
