@@ -82,22 +82,41 @@ export const memberNodesBody = z.object({
 })
 export type MemberNodesBody = z.output<typeof memberNodesBody>
 
-/** One stats sample and its node. */
+const percent = z.number().finite().min(0).max(100)
+
+/** One stats sample and its node (the ingest's bounds, so a member's sample always stores). */
 export const reading = z.object({
   id: z.number().int(),
   node: nodeRef,
   timestamp: z.string().datetime({ offset: true }),
-  cpu_percent: z.number().finite(),
-  memory_percent: figure,
-  disk_percent: figure,
-  uptime_seconds: figure,
-  active_backups: figure,
+  cpu_percent: percent,
+  memory_percent: percent.nullable(),
+  disk_percent: percent.nullable(),
+  uptime_seconds: z.number().int().min(0).max(3_155_760_000).nullable(),
+  active_backups: z.number().int().min(0).max(1_000_000).nullable(),
 })
 export type Reading = z.output<typeof reading>
 
 /** A page of readings; `more` says another page is ready after `next_cursor`. */
 export const readingsBody = z.object({ readings: z.array(reading).max(MAX_PAGE), next_cursor: cursorSchema, more: z.boolean() })
 export type ReadingsBody = z.output<typeof readingsBody>
+
+/** Nesting deeper than this in an event's `data` is refused (it is stored as jsonb and streamed as JSON). */
+const MAX_DATA_DEPTH = 16
+/** An event's `data` as JSON is at most this many characters. */
+const MAX_DATA_CHARS = 64 * 1024
+
+/** Whether a parsed JSON value nests at most `max` levels (checked without recursion). */
+function shallow(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length) {
+    const [v, depth] = stack.pop()!
+    if (v === null || typeof v !== 'object') continue
+    if (depth >= max) return false
+    for (const child of Object.values(v)) stack.push([child, depth + 1])
+  }
+  return true
+}
 
 /** One event (seed 002's fields) and its node, if it is about one. */
 export const observation = z.object({
@@ -108,7 +127,11 @@ export const observation = z.object({
   cluster_id: text(200).nullable(),
   resource_type: text(64),
   message: text(2000),
-  data: z.record(z.string(), z.unknown()),
+  data: z.record(z.string(), z.unknown()).superRefine((d, ctx) => {
+    // Depth first: JSON.stringify of a deeper value could overflow the stack.
+    if (!shallow(d, MAX_DATA_DEPTH)) ctx.addIssue({ code: 'custom', message: `must nest at most ${MAX_DATA_DEPTH} levels` })
+    else if (JSON.stringify(d).length > MAX_DATA_CHARS) ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_DATA_CHARS} characters as JSON` })
+  }),
   created_at: z.string().datetime({ offset: true }),
 })
 export type Observation = z.output<typeof observation>

@@ -1,10 +1,11 @@
-import { eq } from 'drizzle-orm'
+import { and, eq, lt } from 'drizzle-orm'
 import type { z } from 'zod'
 import {
   MAX_PAGE, memberNodesBody, observationsBody, readingsBody, type MemberNode, type NodeRef, type Reading,
 } from '../../../shared/contracts/seed003'
 import type { Database, Transaction } from '../../db'
 import { members, type MemberRow } from '../../db/schema'
+import { NotFoundError } from '../errors'
 import type { EventLog } from '../events'
 import type { Ingest, SampleInput } from '../ingest'
 import type { NodeState, Registry } from '../registry'
@@ -19,6 +20,8 @@ export interface PollerOptions {
   maxBodyBytes?: number
   /** Pages of readings and of observations fetched per member and poll (the rest comes next poll). */
   maxPages?: number
+  /** The most nodes one member may bring; past it the member is unreachable (a member cannot fill the registry). */
+  maxNodesPerMember?: number
 }
 
 /** Why a member's answer was not used; its message is what `last_error` shows. */
@@ -53,6 +56,7 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
   const { db, registry, ingest, log } = deps
   const maxBody = opts.maxBodyBytes ?? 8 * 1024 * 1024
   const maxPages = opts.maxPages ?? 10
+  const maxNodes = opts.maxNodesPerMember ?? 5000
   const ownPrefix = `nodepulse:${opts.instanceId}/`
   const busy = new Map<number, Promise<void>>()
   const stopper = new AbortController()
@@ -129,6 +133,9 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
       bySource.set(ref.source, updated)
       return updated
     }
+    if (registry.list().filter(n => n.labels[MEMBER_LABEL.member] === m.name).length >= maxNodes) {
+      throw new MemberFailure(`it lists more than ${maxNodes} nodes; NodePulse stopped adding them`)
+    }
     const node = await registry.create({ hostname, kind: 'member', labels })
     bySource.set(ref.source, node)
     await log.record({
@@ -158,8 +165,10 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
         list.push(toSample(r))
         byNode.set(node.id, list)
       }
-      // A node deleted here meanwhile loses only those samples; the next poll registers it again.
-      await Promise.all([...byNode].map(([id, samples]) => ingest.submit(id, samples).catch(() => {})))
+      // A node deleted here meanwhile loses only those samples; any other failure keeps the cursor (retried next poll).
+      await Promise.all([...byNode].map(([id, samples]) => ingest.submit(id, samples).catch((error: unknown) => {
+        if (!(error instanceof NotFoundError)) throw error
+      })))
       const next = Number(body.next_cursor)
       if (next !== cursor) {
         await db.update(members).set({ readingsCursor: next }).where(eq(members.id, m.id))
@@ -176,7 +185,13 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
       const body = await getJson(m, `/api/observations?since=${cursor}&limit=${MAX_PAGE}`, observationsBody)
       for (const o of body.observations) {
         const node = o.node ? await localNode(m, o.node, bySource) : undefined
-        const at = (tx: Pick<Transaction, 'update'>) => tx.update(members).set({ observationsCursor: o.id }).where(eq(members.id, m.id))
+        // The cursor moves in the event's transaction, and only forward: an instance that lost the
+        // leader lock mid-poll and the new leader cannot both record the same event.
+        const at = async (tx: Pick<Transaction, 'update'>) => {
+          const moved = await tx.update(members).set({ observationsCursor: o.id })
+            .where(and(eq(members.id, m.id), lt(members.observationsCursor, o.id))).returning({ id: members.id })
+          if (!moved.length) throw new MemberFailure('another instance stored these observations first')
+        }
         await log.record({
           type: o.event_type, severity: o.severity, nodeId: node?.id ?? null, clusterId: o.cluster_id, resourceType: o.resource_type,
           message: o.message, data: { ...o.data, member: m.name, member_event_id: o.id, member_created_at: o.created_at },
