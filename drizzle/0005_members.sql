@@ -14,4 +14,5 @@ CREATE TABLE "members" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX "members_name_key" ON "members" USING btree ("name");
+CREATE UNIQUE INDEX "members_name_key" ON "members" USING btree ("name");--> statement-breakpoint
+CREATE INDEX "events_origin_idx" ON "events" USING btree (("data"->>'origin')) WHERE "events"."data" ? 'origin';

@@ -77,6 +77,8 @@ export const events = pgTable('events', {
   index('events_created_at_idx').on(t.createdAt),
   index('events_node_id_idx').on(t.nodeId, t.id),
   index('events_type_idx').on(t.type, t.id),
+  // Events pulled from members carry their origin (seed 003): one event reached through two members is stored once.
+  index('events_origin_idx').on(sql`(${t.data}->>'origin')`).where(sql`${t.data} ? 'origin'`),
   // The unacknowledged warnings and errors the header counts.
   index('events_unacknowledged_idx').on(t.id).where(sql`${t.acknowledgedAt} is null and ${t.severity} in ('warning', 'error')`),
 ])

@@ -207,6 +207,20 @@ describe('federation: aggregating members', () => {
     expect(changes).toEqual(['node_reachable', 'node_unreachable'])
   })
 
+  it('keeps one node, and one copy of each sample and event, when a member is reached through two paths', async () => {
+    const mirror = await agg.call<MemberView>('POST', '/api/v1/members', { json: { name: 'site-a-mirror', url: a.baseURL, token: await viewerToken(a) } })
+    expect(mirror.status, mirror.text).toBe(201)
+    // Reachable is recorded after a poll has pulled everything: the mirror has seen all of site-a.
+    await until('the mirror polled', async () => (await memberNamed('site-a-mirror'))?.reachable === true, 15_000)
+    const source = await sourceOf(a, agentA.id)
+    const copies = (await agg.call<NodeView[]>('GET', '/api/v1/nodes')).body.filter(n => n.labels.source === source)
+    expect(copies.map(n => n.hostname)).toEqual(['site-a / web-01'])
+    expect((await memberNamed('site-a-mirror'))!.nodes).toBe(0)
+    await synced(a, agentA.id)
+    expect((await eventsOf(agg, 'event_type=error_report')).filter(e => e.message === 'disk on fire')).toHaveLength(1)
+    expect((await agg.call('DELETE', `/api/v1/members/${mirror.body.id}`)).status).toBe(204)
+  })
+
   it('refuses to start with a bad NODEPULSE_CONFIG, naming the line and the field', async () => {
     const file = join(dir, 'bad.yaml')
     writeFileSync(file, 'cluster:\n  enabled: true\n  request_timeout: soon\n')

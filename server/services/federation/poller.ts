@@ -1,10 +1,10 @@
-import { and, eq, lt } from 'drizzle-orm'
+import { and, count, eq, lt, sql } from 'drizzle-orm'
 import type { z } from 'zod'
 import {
   MAX_PAGE, memberNodesBody, observationsBody, readingsBody, type MemberNode, type NodeRef, type Reading,
 } from '../../../shared/contracts/seed003'
 import type { Database, Transaction } from '../../db'
-import { members, type MemberRow } from '../../db/schema'
+import { events, members, type MemberRow } from '../../db/schema'
 import { NotFoundError } from '../errors'
 import type { EventLog } from '../events'
 import type { Ingest, SampleInput } from '../ingest'
@@ -26,6 +26,8 @@ export interface PollerOptions {
 
 /** Why a member's answer was not used; its message is what `last_error` shows. */
 class MemberFailure extends Error {}
+/** An event that reached this server through another member first (rolls its insert back). */
+class AlreadyStored extends Error {}
 
 const httpHint = (status: number) => (status === 401 || status === 403 ? ' (check the member\'s token: a viewer API token created on the member)' : '')
 
@@ -178,24 +180,38 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
     }
   }
 
-  /** Records observations one by one, each with its cursor in the event's transaction. */
-  async function pullObservations(m: MemberRow, bySource: Map<string, NodeState>): Promise<void> {
+  /**
+   * Records observations one by one, each with its cursor in the event's transaction. An event keeps
+   * the `origin` it was first recorded under (`<instance>/<event id>`), so one that arrives through a
+   * second member is skipped (event writes run one at a time: see `journal.ts`).
+   */
+  async function pullObservations(m: MemberRow, instance: string, bySource: Map<string, NodeState>): Promise<void> {
     let cursor = m.observationsCursor
+    const moveTo = (id: number) => async (tx: Pick<Transaction, 'update'>) => {
+      // Only forward: an instance that lost the leader lock mid-poll and the new leader cannot both record one event.
+      const moved = await tx.update(members).set({ observationsCursor: id })
+        .where(and(eq(members.id, m.id), lt(members.observationsCursor, id))).returning({ id: members.id })
+      if (!moved.length) throw new MemberFailure('another instance stored these observations first')
+    }
     for (let page = 0; page < maxPages; page++) {
       const body = await getJson(m, `/api/observations?since=${cursor}&limit=${MAX_PAGE}`, observationsBody)
       for (const o of body.observations) {
         const node = o.node ? await localNode(m, o.node, bySource) : undefined
-        // The cursor moves in the event's transaction, and only forward: an instance that lost the
-        // leader lock mid-poll and the new leader cannot both record the same event.
-        const at = async (tx: Pick<Transaction, 'update'>) => {
-          const moved = await tx.update(members).set({ observationsCursor: o.id })
-            .where(and(eq(members.id, m.id), lt(members.observationsCursor, o.id))).returning({ id: members.id })
-          if (!moved.length) throw new MemberFailure('another instance stored these observations first')
+        const origin = typeof o.data.origin === 'string' ? o.data.origin.slice(0, 200) : `${instance}/${o.id}`
+        try {
+          await log.record({
+            type: o.event_type, severity: o.severity, nodeId: node?.id ?? null, clusterId: o.cluster_id, resourceType: o.resource_type,
+            message: o.message, data: { ...o.data, member: m.name, member_event_id: o.id, member_created_at: o.created_at, origin },
+          }, async (tx) => {
+            const [seen] = await tx.select({ n: count() }).from(events).where(sql`${events.data}->>'origin' = ${origin}`)
+            if (Number(seen?.n ?? 0) > 1) throw new AlreadyStored()
+            await moveTo(o.id)(tx)
+          })
         }
-        await log.record({
-          type: o.event_type, severity: o.severity, nodeId: node?.id ?? null, clusterId: o.cluster_id, resourceType: o.resource_type,
-          message: o.message, data: { ...o.data, member: m.name, member_event_id: o.id, member_created_at: o.created_at },
-        }, at)
+        catch (error) {
+          if (!(error instanceof AlreadyStored)) throw error
+          await db.transaction(moveTo(o.id))
+        }
         cursor = o.id
       }
       const next = Number(body.next_cursor)
@@ -233,7 +249,7 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
       const bySource = sourceIndex()
       for (const n of listed.nodes) await localNode(m, n, bySource)
       await pullReadings(m, bySource)
-      await pullObservations(m, bySource)
+      await pullObservations(m, listed.instance, bySource)
     }
     catch (error) {
       if (!(error instanceof MemberFailure)) console.error(`[nodepulse] polling member ${m.name} failed:`, error)
