@@ -130,6 +130,11 @@ describe('federation: aggregating members', () => {
     const [event] = (await eventsOf(agg, 'event_type=error_report')).filter(e => e.message === 'disk on fire')
     expect(event!.node_id).toBe(copy!.id)
     expect(event!.data).toMatchObject({ member: 'site-a' })
+    // Status changes are the aggregator's own (its watcher sees the copy); the member's would alert twice.
+    expect((await eventsOf(a, `node_id=${agentA.id}&event_type=node_status_update`)).length).toBeGreaterThan(0)
+    const status = await eventsOf(agg, `node_id=${copy!.id}&event_type=node_status_update`)
+    expect(status.length).toBeGreaterThan(0)
+    expect(status.filter(e => 'member' in e.data)).toEqual([])
   })
 
   it('marks hostile members unreachable with the reason, without delaying the good ones', async () => {

@@ -1,7 +1,7 @@
 import { and, count, eq, lt, sql } from 'drizzle-orm'
 import type { z } from 'zod'
 import {
-  MAX_PAGE, memberNodesBody, observationsBody, readingsBody, type MemberNode, type NodeRef, type Reading,
+  MAX_PAGE, memberNodesBody, observationsBody, readingsBody, type MemberNode, type NodeRef, type Observation, type Reading,
 } from '../../../shared/contracts/seed003'
 import type { Database, Transaction } from '../../db'
 import { events, members, type MemberRow } from '../../db/schema'
@@ -30,6 +30,15 @@ class MemberFailure extends Error {}
 class AlreadyStored extends Error {}
 
 const httpHint = (status: number) => (status === 401 || status === 403 ? ' (check the member\'s token: a viewer API token created on the member)' : '')
+
+/**
+ * Events this server derives itself from the pulled samples (its watcher: status, reachability,
+ * backups counted from `active_backups`): the member's own copies would alert twice.
+ */
+function derivedHere(o: Observation): boolean {
+  if (o.resource_type === 'node' && (o.event_type === 'node_status_update' || o.event_type === 'node_reachable' || o.event_type === 'node_unreachable')) return true
+  return (o.event_type === 'backup_started' || o.event_type === 'backup_completed') && o.data.source === 'active_backups'
+}
 
 /** A failed fetch in words an operator can act on, without internals. */
 function describeFetchError(error: unknown, timeoutMs: number): string {
@@ -195,7 +204,10 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
     }
     for (let page = 0; page < maxPages; page++) {
       const body = await getJson(m, `/api/observations?since=${cursor}&limit=${MAX_PAGE}`, observationsBody)
+      let stored = cursor
       for (const o of body.observations) {
+        cursor = o.id
+        if (derivedHere(o)) continue
         const node = o.node ? await localNode(m, o.node, bySource) : undefined
         const origin = typeof o.data.origin === 'string' ? o.data.origin.slice(0, 200) : `${instance}/${o.id}`
         try {
@@ -212,13 +224,12 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
           if (!(error instanceof AlreadyStored)) throw error
           await db.transaction(moveTo(o.id))
         }
-        cursor = o.id
+        stored = o.id
       }
-      const next = Number(body.next_cursor)
-      if (next !== cursor) {
-        await db.update(members).set({ observationsCursor: next }).where(eq(members.id, m.id))
-        cursor = next
-      }
+      // Past events skipped at the end of the page, or an empty page's cursor.
+      const next = Math.max(Number(body.next_cursor), cursor)
+      if (next !== stored) await db.update(members).set({ observationsCursor: next }).where(and(eq(members.id, m.id), lt(members.observationsCursor, next)))
+      cursor = next
       if (!body.more) return
     }
   }
