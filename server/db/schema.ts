@@ -77,9 +77,31 @@ export const events = pgTable('events', {
   index('events_created_at_idx').on(t.createdAt),
   index('events_node_id_idx').on(t.nodeId, t.id),
   index('events_type_idx').on(t.type, t.id),
+  // Events pulled from members carry their origin (seed 003): one event reached through two members is stored once.
+  index('events_origin_idx').on(sql`(${t.data}->>'origin')`).where(sql`${t.data} ? 'origin'`),
   // The unacknowledged warnings and errors the header counts.
   index('events_unacknowledged_idx').on(t.id).where(sql`${t.acknowledgedAt} is null and ${t.severity} in ('warning', 'error')`),
 ])
+
+/**
+ * Other NodePulse servers this one aggregates (seed 003), from NODEPULSE_CONFIG or the API. The token
+ * is kept readable (it is sent to the member); the cursors say how far readings and observations
+ * were stored, so a restart neither loses nor repeats rows.
+ */
+export const members = pgTable('members', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull(),
+  url: text('url').notNull(),
+  token: text('token').notNull(),
+  origin: text('origin', { enum: ['file', 'api'] }).notNull().default('api'),
+  reachable: boolean('reachable'),
+  lastError: text('last_error'),
+  lastPolledAt: timestamp('last_polled_at', { withTimezone: true }),
+  lastOkAt: timestamp('last_ok_at', { withTimezone: true }),
+  readingsCursor: bigint('readings_cursor', { mode: 'number' }).notNull().default(0),
+  observationsCursor: bigint('observations_cursor', { mode: 'number' }).notNull().default(0),
+  ...timestamps,
+}, t => [uniqueIndex('members_name_key').on(t.name)])
 
 /** Admins' alert receivers: NodePulse POSTs matching events as signed JSON. */
 export const webhooks = pgTable('webhooks', {
@@ -169,6 +191,7 @@ export type SampleRow = typeof nodeSamples.$inferSelect
 /** A sample's figures: what ingest stores and what the registry keeps of each node's newest sample. */
 export type SampleValues = Pick<SampleRow, 'ts' | 'cpuPercent' | 'memoryPercent' | 'diskPercent' | 'uptimeSeconds' | 'activeBackups' | 'detail'>
 export type EventRow = typeof events.$inferSelect
+export type MemberRow = typeof members.$inferSelect
 export type WebhookRow = typeof webhooks.$inferSelect
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect
 export type UserRow = typeof users.$inferSelect

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
+import { loadClusterConfig, type ClusterConfig } from './federation/config'
 
 /** One watched Valkey/Redis cluster: where to find it and how to log in (the same for every node). */
 export interface ValkeyClusterConfig {
@@ -48,6 +49,8 @@ export interface Config {
   valkey: ValkeyClusterConfig[]
   valkeyPollIntervalSeconds: number
   valkeyTimeoutSeconds: number
+  /** Seed 003's aggregation: the `cluster:` block of the YAML file at NODEPULSE_CONFIG. */
+  cluster: ClusterConfig
 }
 
 type Env = Record<string, string | undefined>
@@ -156,5 +159,6 @@ export function loadConfig(env: Env = process.env): Config {
     valkey: valkeyFromEnv(env),
     valkeyPollIntervalSeconds: num(env, 'VALKEY_POLL_INTERVAL', 10, 0.5, 3600),
     valkeyTimeoutSeconds: num(env, 'VALKEY_TIMEOUT', 5, 0.1, 60),
+    cluster: loadClusterConfig(env.NODEPULSE_CONFIG || undefined),
   }
 }

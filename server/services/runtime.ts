@@ -8,6 +8,10 @@ import type { Config } from './config'
 import { createAggregator, setAggregator } from './aggregator'
 import { createClusterNodes, setClusterNodes } from './clusterNodes'
 import { createEventLog, setEventLog } from './events'
+import { createClusterApi, setClusterApi } from './federation/clusterApi'
+import { createMemberApi, loadInstanceId, setMemberApi } from './federation/memberApi'
+import { createMembers, setMembers } from './federation/members'
+import { createMemberPoller } from './federation/poller'
 import { runHousekeeping } from './housekeeping'
 import { joinCluster, leaderJob } from './cluster'
 import { createIngest, setIngest } from './ingest'
@@ -88,6 +92,13 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, version })
   dispatcher.start()
   const metrics = createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun })
+  const instanceId = await loadInstanceId(db)
+  const memberApi = createMemberApi(db, registry, { instanceId, staleAfterSeconds: config.staleAfterSeconds })
+  const members = createMembers(db, registry)
+  await members.seed(config.cluster)
+  if (config.cluster.discovery === 'mdns') console.warn('[nodepulse] cluster.discovery_method mdns: mDNS discovery is not available in this version; polling manual_nodes and the members added through the API')
+  const memberPoller = createMemberPoller({ db, registry, ingest, log: eventLog, members }, { timeoutMs: config.cluster.timeoutSeconds * 1000, instanceId })
+  const memberJob = config.cluster.enabled ? leaderJob('member poll', config.cluster.intervalSeconds * 1000, memberPoller.pollAll, cluster) : undefined
   const instance = createInstance(database, { config, version, masterId: master.id, sessionSecret, isLeader })
 
   // All at once, so a request never finds some services published and others not yet.
@@ -115,7 +126,10 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setEventStream, eventStream)
   publish(setAggregator, aggregator)
   publish(setValkey, valkey)
-  publish(setClusterNodes, createClusterNodes(registry, valkey, { staleAfterSeconds: config.staleAfterSeconds }))
+  publish(setMemberApi, memberApi)
+  publish(setMembers, members)
+  publish(setClusterApi, createClusterApi(db, registry, memberApi, members, { cacheMs: config.cluster.intervalSeconds * 1000 }))
+  publish(setClusterNodes, createClusterNodes(registry, valkey, members, { staleAfterSeconds: config.staleAfterSeconds }))
 
   return {
     instance,
@@ -130,6 +144,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       hub.close()
       await housekeepingJob.stop()
       await valkeyJob?.stop()
+      await memberJob?.stop()
+      await memberPoller.stop()
       await stopSampler()
       await dispatcher.stop()
       await ingest.drain()

@@ -13,8 +13,8 @@ import type { HostDetail } from './ingest'
 export const NODE_STATUSES = ['online', 'stale', 'offline'] as const
 export type NodeStatus = (typeof NODE_STATUSES)[number]
 
-/** What a node is: the host NodePulse runs on, a host that pushes stats, or a node of a watched Valkey/Redis cluster. */
-export const NODE_KINDS = ['master', 'agent', 'valkey'] as const
+/** What a node is: the host NodePulse runs on, a host that pushes stats, a node of a member NodePulse polls (seed 003), or a node of a watched Valkey/Redis cluster. */
+export const NODE_KINDS = ['master', 'agent', 'member', 'valkey'] as const
 export type NodeKind = (typeof NODE_KINDS)[number]
 
 /** `?interval=` of seed 000's streams: whole seconds 1–60, default 5. */

@@ -35,7 +35,10 @@ export const clusterNode = z.object({
 })
 export type ClusterNode = z.output<typeof clusterNode>
 
-/** A NodePulse node of another kind in the same list (seed 003's members, agents, the master). */
+/**
+ * A NodePulse node of another kind in the same list (seed 003's member nodes, agents, the master),
+ * with seed 003's fields: name, url (a member node's member), member, last_seen, status, reachable.
+ */
 export const otherClusterNode = z.object({
   kind: z.enum(NODE_KINDS).exclude(['valkey']),
   /** The NodePulse id, as a string like the Valkey ids. */
@@ -44,6 +47,13 @@ export const otherClusterNode = z.object({
   role: z.string(),
   status: z.enum(NODE_STATUSES),
   flags: z.array(z.string()),
+  name: z.string(),
+  /** The member's URL for a member node; null for this server's own nodes. */
+  url: z.string().nullable(),
+  member: z.string().nullable(),
+  last_seen: z.string().nullable(),
+  /** A member node: whether its member answered the last poll; other nodes: whether they report in time (null before they did). */
+  reachable: z.boolean().nullable(),
 })
 export type OtherClusterNode = z.output<typeof otherClusterNode>
 

@@ -14,6 +14,10 @@ const READ: Route[] = [
   { method: 'GET', path: '/api/v1/nodes' },
   { method: 'GET', path: '/api/v1/nodes/' },
   { method: 'GET', path: '/api/realtime/hub/stats' },
+  { method: 'GET', path: '/api/nodes' },
+  { method: 'GET', path: '/api/readings' },
+  { method: 'GET', path: '/api/observations' },
+  { method: 'GET', path: '/api/stats' },
 ]
 // Streams: only the refusals are checked here (a granted stream never ends).
 const STREAMS: Route[] = [
@@ -26,6 +30,9 @@ const SELF_SERVICE: Route[] = [
   { method: 'POST', path: '/api/v1/auth/logout' },
 ]
 const ADMIN: Route[] = [
+  { method: 'GET', path: '/api/v1/members' },
+  { method: 'POST', path: '/api/v1/members', json: { name: 'matrix-member', url: 'http://127.0.0.1:9', token: 't' } },
+  { method: 'DELETE', path: '/api/v1/members/987001' },
   { method: 'POST', path: '/api/v1/nodes', json: { hostname: 'matrix-node' } },
   { method: 'PATCH', path: '/api/v1/nodes/987001', json: { hostname: 'matrix-node' } },
   { method: 'DELETE', path: '/api/v1/nodes/987001' },

@@ -80,7 +80,7 @@ describe('Valkey cluster discovery', () => {
     expect(nodes.find(n => 'kind' in n && n.kind === 'master')).toMatchObject({ nodeAddress: d.srv.info.masterHostname, role: 'master', status: 'online' })
     const bad = await d.call('GET', '/api/cluster/nodes?kind=printer')
     expect(bad.status).toBe(400)
-    expect(bad.body.message).toMatch(/kind: must be one of master, agent, valkey/)
+    expect(bad.body.message).toMatch(/kind: must be one of master, agent, member, valkey/)
   })
 
   it('registers them as valkey nodes named by address, sampled like any node (cpu, memory, no disk)', async () => {

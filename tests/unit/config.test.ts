@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       webhookTimeoutSeconds: 3, webhookMaxAttempts: 2, publicUrl: 'https://np.example.com/base',
       valkey: [{ name: 'valkey', seeds: [{ host: '10.0.1.100', port: 7000 }], useCluster: true, username: undefined, password: undefined, tls: null }],
       valkeyPollIntervalSeconds: 2, valkeyTimeoutSeconds: 1.5,
+      cluster: { enabled: true, intervalSeconds: 60, timeoutSeconds: 5, discovery: 'manual', members: [] },
     })
   })
 

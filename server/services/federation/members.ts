@@ -1,0 +1,61 @@
+import { asc, eq, sql } from 'drizzle-orm'
+import type { CreateMemberBody, MemberView } from '../../../shared/contracts/seed003'
+import type { Database } from '../../db'
+import { members, type MemberRow } from '../../db/schema'
+import { ConflictError, NotFoundError } from '../errors'
+import type { Registry } from '../registry'
+import { startedInstance } from '../started'
+import type { ClusterConfig } from './config'
+import { MEMBER_LABEL } from './memberApi'
+
+/** A member as the API shows it: never its token. */
+export function toMemberView(row: MemberRow, nodes: number): MemberView {
+  return {
+    id: row.id, name: row.name, url: row.url, origin: row.origin, reachable: row.reachable, last_error: row.lastError,
+    last_polled_at: row.lastPolledAt?.toISOString() ?? null, last_ok_at: row.lastOkAt?.toISOString() ?? null, nodes,
+  }
+}
+
+/** The members this server aggregates (seed 003): the file seeds them, the API adds and removes them. */
+export function createMembers(db: Database, registry: Registry) {
+  const nodeCount = (name: string) => registry.list().filter(n => n.kind === 'member' && n.labels[MEMBER_LABEL.member] === name).length
+
+  return {
+    /** Adds the members NODEPULSE_CONFIG lists, or updates their url and token (start-up). */
+    async seed(config: ClusterConfig): Promise<void> {
+      for (const m of config.members) {
+        await db.insert(members).values({ name: m.name, url: m.url, token: m.token, origin: 'file' })
+          .onConflictDoUpdate({ target: members.name, set: { url: m.url, token: m.token, origin: 'file', updatedAt: sql`now()` } })
+      }
+    },
+
+    /** Every member row, tokens included (the poller's view). */
+    rows: (): Promise<MemberRow[]> => db.select().from(members).orderBy(asc(members.id)),
+
+    /** Every member as the API shows it. */
+    async list(): Promise<MemberView[]> {
+      return (await db.select().from(members).orderBy(asc(members.id))).map(r => toMemberView(r, nodeCount(r.name)))
+    },
+
+    /** Adds a member; 409 when the name is taken. */
+    async create(body: CreateMemberBody): Promise<MemberView> {
+      const [row] = await db.insert(members).values({ ...body, origin: 'api' }).onConflictDoNothing({ target: members.name }).returning()
+      if (!row) throw new ConflictError(`A member named "${body.name}" already exists: remove it first or pick another name`)
+      return toMemberView(row, 0)
+    },
+
+    /** Removes a member; its nodes stay, with their history, and turn stale. 404 when there is none. */
+    async remove(id: number): Promise<void> {
+      const [row] = await db.delete(members).where(eq(members.id, id)).returning({ id: members.id })
+      if (!row) throw new NotFoundError(`Member ${id} not found`)
+    },
+  }
+}
+
+export type Members = ReturnType<typeof createMembers>
+
+const running = startedInstance<Members>()
+/** The running member list (503 until start-up has finished). */
+export const useMembers = running.use
+/** Publishes the running member list (start-up) or withdraws it (stop). */
+export const setMembers = running.set
