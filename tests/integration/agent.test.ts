@@ -193,7 +193,8 @@ describe('--install-service / --uninstall-service (under --root)', () => {
   it('writes the unit and a 0600 env file that alone holds the token; uninstall removes them and keeps the spool', async () => {
     const root = tmp('root')
     const node = await createAgent()
-    const install = await runAgent(['--install-service', '--root', root, '--interval', '10'], { NODEPULSE_SERVER: server.baseURL, NODEPULSE_NODE_ID: String(node.id), NODEPULSE_TOKEN: node.token })
+    // As the Nodes page's command runs it: the token on stdin (a pipe), never in argv or the environment.
+    const install = await runAgent(['--install-service', '--root', root, '--interval', '10', '--token-file', '/dev/stdin'], { NODEPULSE_SERVER: server.baseURL, NODEPULSE_NODE_ID: String(node.id) }, { stdin: `${node.token}\n` })
     expect(install.code, install.output).toBe(0)
     expect(install.output).toContain('(--root) would run: systemctl enable --now nodepulse-agent')
     const unit = readFileSync(join(root, 'etc/systemd/system/nodepulse-agent.service'), 'utf8')
