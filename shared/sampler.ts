@@ -275,7 +275,9 @@ function createLinuxSampler(diskPath: string, opts: SamplerOptions): HostSampler
 
   return {
     async sample() {
-      const at = Date.now()
+      // Rates are over monotonic time (a wall-clock step must not skew them); the timestamp is the wall clock's.
+      const at = performance.now()
+      const wall = new Date()
       const [stat, meminfo, fs, net, io, temperatures, proc, osI] = await Promise.all([
         readText('/proc/stat'), readText('/proc/meminfo'), linuxFilesystems(diskPath, statFilesystem, mountsText), network(at), diskIo(at),
         linuxTemperatures(), listDir('/proc'), readOsInfo(),
@@ -295,7 +297,7 @@ function createLinuxSampler(diskPath: string, opts: SamplerOptions): HostSampler
         disk_percent: fs.disk?.percent ?? 0,
         uptime_seconds: clamp(Math.round(os.uptime()), 0, 3_155_760_000),
         active_backups: 0,
-        timestamp: new Date(at).toISOString(),
+        timestamp: wall.toISOString(),
         detail: {
           load: { '1m': rate(l1 ?? 0), '5m': rate(l5 ?? 0), '15m': rate(l15 ?? 0) },
           cpu_cores: cpu.cores.slice(0, DETAIL_LIMITS.cores).map((c, i) => busyPercent(c, before?.cores[i])),
@@ -322,7 +324,8 @@ function createPortableSampler(diskPath: string): HostSampler {
   return {
     async sample() {
       const si = (await import('systeminformation')).default
-      const at = Date.now()
+      const at = performance.now()
+      const wall = new Date()
       const [load, mem, fsList, net, io, temps, procs, osI] = await Promise.all([
         si.currentLoad(), si.mem(), si.fsSize(), si.networkStats('*'), si.fsStats().catch(() => null),
         si.cpuTemperature().catch(() => null), si.processes().catch(() => null), readOsInfo(),
@@ -344,7 +347,7 @@ function createPortableSampler(diskPath: string): HostSampler {
         disk_percent: holder?.percent ?? 0,
         uptime_seconds: clamp(Math.round(os.uptime()), 0, 3_155_760_000),
         active_backups: 0,
-        timestamp: new Date(at).toISOString(),
+        timestamp: wall.toISOString(),
         detail: {
           load: { '1m': rate(l1 ?? 0), '5m': rate(l5 ?? 0), '15m': rate(l15 ?? 0) },
           cpu_cores: load.cpus.slice(0, DETAIL_LIMITS.cores).map(c => percent(c.load)),

@@ -25,6 +25,12 @@ export interface AgentDeps {
 }
 
 const ONCE_TIMEOUT_MS = 10_000
+/**
+ * The clock for scheduling, deadlines and durations: monotonic, so a wall-clock step (NTP, a
+ * manual date change, a VM resumed) neither stalls the loop for the size of a backward step nor
+ * skips slots on a forward one. Date is for sample timestamps only.
+ */
+const now = (): number => performance.now()
 const seconds = (ms: number) => Math.round(ms / 1000)
 
 /** The agent for one node: `once()` for cron, `run()` until stopped; both resolve to the exit code. */
@@ -49,18 +55,18 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
   }
 
   function down(reason: string, retryAfterMs?: number): void {
-    if (retryAfterMs !== undefined) retryAt = Date.now() + retryAfterMs
+    if (retryAfterMs !== undefined) retryAt = now() + retryAfterMs
     // An aborted request at shutdown says nothing about the server.
     if (reachable === false || stop.aborted) return
     reachable = false
-    downSince = Date.now()
+    downSince = now()
     const wait = retryAfterMs === undefined ? '' : `, asked to retry in ${seconds(retryAfterMs)} s`
     log.warn(`server unreachable (${reason}${wait}); keeping samples in ${spool.dir}`)
   }
 
   function up(): void {
     if (reachable === false) {
-      log.info(`server reachable again after ${seconds(Date.now() - downSince)} s${spool.count ? `; sending ${spool.count} spooled samples` : ''}`)
+      log.info(`server reachable again after ${seconds(now() - downSince)} s${spool.count ? `; sending ${spool.count} spooled samples` : ''}`)
     }
     reachable = true
   }
@@ -102,12 +108,12 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
   async function drain(deadline: number): Promise<SendOutcome | undefined> {
     let lastMs = 0
     const before = spool.count
-    while (spool.count && !stop.aborted && Date.now() >= retryAt && Date.now() + lastMs < deadline) {
+    while (spool.count && !stop.aborted && now() >= retryAt && now() + lastMs < deadline) {
       const batch = await spool.oldest()
       if (!batch) break
-      const started = Date.now()
+      const started = now()
       const result = await client.sendStats(batch.body, timeoutMs)
-      lastMs = Date.now() - started
+      lastMs = now() - started
       observe(result)
       if (result.kind === 'ok') await spool.remove(batch)
       else if (result.kind === 'refused') {
@@ -129,7 +135,7 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
 
   /** What a live sample's answer means: undefined to go on, else the exit code. */
   async function deliver(sample: string, deadline: number): Promise<number | undefined> {
-    if (Date.now() < retryAt) {
+    if (now() < retryAt) {
       await toSpool(sample)
       return undefined
     }
@@ -198,7 +204,7 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
     /** Samples every interval until stopped (exit 0) or until the server refuses the token or the node (2, 3). */
     async run(): Promise<number> {
       log.info(`started ${version}: node ${settings.nodeId} → ${settings.server} every ${settings.intervalSeconds} s; spool ${spool.dir} (${spool.count} waiting, at most ${settings.spoolMax})`)
-      let next = Date.now()
+      let next = now()
       let code: number | undefined
       while (!stop.aborted && code === undefined) {
         const slot = next
@@ -211,8 +217,8 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
         }
         next = slot + intervalMs
         // More than one interval behind (a hung request, a suspended host): skip the missed slots.
-        if (Date.now() > next + intervalMs) next = Date.now()
-        await sleep(next - Date.now(), stop)
+        if (now() > next + intervalMs) next = now()
+        await sleep(next - now(), stop)
       }
       log.info(`stopped: ${taken} samples taken this run, ${spool.count} waiting in the spool`)
       return code ?? EXIT.sent

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { AgentClient, SendResult } from '../../cli/agent/client'
 import type { Log } from '../../cli/agent/log'
 import { createAgent, EXIT } from '../../cli/agent/run'
@@ -11,6 +11,7 @@ import type { HostSample, HostSampler } from '../../shared/sampler'
 
 const spools: Spool[] = []
 afterEach(async () => {
+  vi.restoreAllMocks()
   await Promise.all(spools.splice(0).map(s => s.close()))
 })
 
@@ -108,5 +109,20 @@ describe('the agent loop (--once)', () => {
     await t.agent.once()
     await t.agent.once()
     expect(t.lines.filter(l => l.includes('clock is 600 s ahead of the server'))).toHaveLength(1)
+  })
+})
+
+describe('the agent loop and the wall clock', () => {
+  it('keeps sampling every interval when the wall clock steps back an hour (scheduling is monotonic)', async () => {
+    const t = await setup(() => ({ kind: 'ok' }))
+    const realNow = Date.now.bind(Date)
+    let step = 0
+    // The first sample is sent, then the clock steps back by an hour (NTP, a manual date change).
+    setTimeout(() => (step = -3_600_000), 300)
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + step)
+    setTimeout(() => t.stop.abort(), 3_300)
+    expect(await t.agent.run()).toBe(EXIT.sent)
+    // Samples at about 0, 1, 2 and 3 s: none lost to the step.
+    expect(t.sent.length).toBeGreaterThanOrEqual(3)
   })
 })

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { machine, platform } from 'node:os'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { DETAIL_LIMITS, statsSample } from '../../shared/contracts/ingest'
 import { createFilesystemReader, createHostSampler, LOCAL_FS_TYPES, localMounts, parseDiskstats, parseMeminfo, parseMounts, parseProcStat, pickFilesystem } from '../../shared/sampler'
 
@@ -161,5 +161,22 @@ describe.runIf(platform() === 'linux')('createHostSampler on this machine', () =
     const s = await createHostSampler({ diskPath: '/dev/shm/x' }).sample()
     expect(s.detail.disk?.mount).toBe('/dev/shm')
     expect(s.detail.disks!.map(f => f.mount)).not.toContain('/dev/shm')
+  })
+})
+
+describe.runIf(platform() === 'linux')('createHostSampler and the wall clock', () => {
+  it('computes rates over monotonic time: a backward wall-clock step does not void them', async () => {
+    const sampler = createHostSampler()
+    await sampler.sample()
+    await new Promise(r => setTimeout(r, 200))
+    const realNow = Date.now.bind(Date)
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000)
+    try {
+      const second = await sampler.sample()
+      expect(second.detail.disk_io).toEqual({ read_bytes_per_sec: expect.any(Number), write_bytes_per_sec: expect.any(Number) })
+    }
+    finally {
+      vi.restoreAllMocks()
+    }
   })
 })
