@@ -111,7 +111,7 @@ async function systemctl(root: string | undefined, log: Log, ...args: string[]):
 
 const at = (root: string | undefined, path: string) => (root ? join(root, path) : path)
 
-/** Copies the running agent file, writes the env file (0600) and the unit, then enables and starts the service. */
+/** Copies the running agent file, writes the env file (0600) and the unit, then enables and (re)starts the service. */
 export async function installService(settings: AgentSettings, agentFile: string, root: string | undefined, log: Log): Promise<void> {
   preflight(root, '--install-service')
   if (!agentFile.endsWith('.mjs')) {
@@ -133,7 +133,10 @@ export async function installService(settings: AgentSettings, agentFile: string,
   await writeAtomic(unitPath, unitFile(nodePath, settings.server), 0o644)
   await fsp.chmod(unitPath, 0o644)
   await systemctl(root, log, 'daemon-reload')
-  await systemctl(root, log, 'enable', '--now', SERVICE_NAME)
+  // `enable --now` only starts a stopped unit: a re-install must restart a running one, so it runs
+  // with the new file and settings.
+  await systemctl(root, log, 'enable', SERVICE_NAME)
+  await systemctl(root, log, 'restart', SERVICE_NAME)
   log.warn(`installed ${SERVICE_NAME}: ${unitPath}, settings in ${envPath} (mode 0600); follow it with: journalctl -u ${SERVICE_NAME} -f`)
 }
 

@@ -196,7 +196,9 @@ describe('--install-service / --uninstall-service (under --root)', () => {
     // As the Nodes page's command runs it: the token on stdin (a pipe), never in argv or the environment.
     const install = await runAgent(['--install-service', '--root', root, '--interval', '10', '--token-file', '/dev/stdin'], { NODEPULSE_SERVER: server.baseURL, NODEPULSE_NODE_ID: String(node.id) }, { stdin: `${node.token}\n` })
     expect(install.code, install.output).toBe(0)
-    expect(install.output).toContain('(--root) would run: systemctl enable --now nodepulse-agent')
+    // Enabled, then restarted: a re-install restarts a running service (enable --now would not).
+    expect(install.output).toContain('(--root) would run: systemctl daemon-reload\nnodepulse-agent: (--root) would run: systemctl enable nodepulse-agent\nnodepulse-agent: (--root) would run: systemctl restart nodepulse-agent\n')
+    expect(install.output).not.toContain('--now')
     const unit = readFileSync(join(root, 'etc/systemd/system/nodepulse-agent.service'), 'utf8')
     const envFile = join(root, 'etc/nodepulse/agent.env')
     const env = readFileSync(envFile, 'utf8')
