@@ -52,8 +52,6 @@ EnvironmentFile=${SERVICE_PATHS.env}
 ExecStart=${nodePath} ${NODE_AGENT_FLAGS.join(' ')} ${SERVICE_PATHS.agent} agent
 Restart=always
 RestartSec=5
-# 2: the token is refused, 3: the node is unknown. Restarting cannot fix either; the log says what to do.
-RestartPreventExitStatus=2 3
 DynamicUser=yes
 StateDirectory=nodepulse
 StateDirectoryMode=0700

@@ -16,7 +16,7 @@ afterEach(async () => {
 })
 
 /** An agent with a fake host (sample n has cpu_percent n) and a scripted server. */
-async function setup(answer: (body: string, n: number) => SendResult, opts: { spoolMax?: number } = {}) {
+async function setup(answer: (body: string, n: number) => SendResult, opts: { spoolMax?: number, recheckMs?: { first: number, max: number } } = {}) {
   const lines: string[] = []
   const log: Log = { info: m => lines.push(m), warn: m => lines.push(m) }
   const settings: AgentSettings = {
@@ -42,7 +42,7 @@ async function setup(answer: (body: string, n: number) => SendResult, opts: { sp
     },
   }
   const stop = new AbortController()
-  const agent = createAgent({ settings, sampler, client, spool, log, version: 'test', stop: stop.signal })
+  const agent = createAgent({ settings, sampler, client, spool, log, version: 'test', stop: stop.signal, recheckMs: opts.recheckMs })
   const cpus = (body: string): number[] => {
     const parsed = JSON.parse(body) as { samples?: { cpu_percent: number }[], cpu_percent?: number }
     return parsed.samples ? parsed.samples.map(s => s.cpu_percent) : [parsed.cpu_percent!]
@@ -124,5 +124,29 @@ describe('the agent loop and the wall clock', () => {
     expect(await t.agent.run()).toBe(EXIT.sent)
     // Samples at about 0, 1, 2 and 3 s: none lost to the step.
     expect(t.sent.length).toBeGreaterThanOrEqual(3)
+  })
+})
+
+describe('the agent loop when the server refuses the token or the node (running)', () => {
+  it('does not exit: logs once, keeps sampling into the spool, asks again with a backoff', async () => {
+    const t = await setup(() => ({ kind: 'auth', status: 401, message: 'the server refused the token (401 Unauthorized)' }), { recheckMs: { first: 1_500, max: 3_000 } })
+    setTimeout(() => t.stop.abort(), 3_300)
+    expect(await t.agent.run()).toBe(EXIT.sent)
+    // Asked at 0 s; at 1 s the 1.5 s wait is not over (spooled unasked); asked at 2 s; next not before 5 s.
+    expect(t.sent.map(t.cpus)).toEqual([[1], [3]])
+    expect(t.spool.count).toBe(4)
+    const told = t.lines.filter(l => l.includes('refused the token'))
+    expect(told).toHaveLength(1)
+    expect(told[0]).toMatch(/Fix it .*install command.*samples are kept in/)
+  })
+
+  it('sends again once the token is accepted, says so, and drains the spool', async () => {
+    const t = await setup((_, n) => (n <= 2 ? { kind: 'unknown-node', message: 'the server has no node 1 (404 Not Found)' } : { kind: 'ok' }), { recheckMs: { first: 500, max: 800 } })
+    setTimeout(() => t.stop.abort(), 2_500)
+    expect(await t.agent.run()).toBe(EXIT.sent)
+    expect(t.sent.map(t.cpus).slice(0, 4)).toEqual([[1], [2], [3], [1, 2]])
+    expect(t.lines.filter(l => l.includes('no node 1'))).toHaveLength(1)
+    expect(t.lines).toContain('the server accepted the token and node 1 again; sending 2 spooled samples')
+    expect(t.spool.count).toBe(0)
   })
 })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Log } from '../../cli/agent/log'
-import { installService } from '../../cli/agent/service'
+import { installService, unitFile } from '../../cli/agent/service'
 import type { AgentSettings } from '../../cli/agent/settings'
 
 const settings: AgentSettings = {
@@ -24,5 +24,13 @@ describe('--install-service (under --root)', () => {
       '(--root) would run: systemctl enable nodepulse-agent',
       '(--root) would run: systemctl restart nodepulse-agent',
     ])
+  })
+})
+
+describe('the unit', () => {
+  it('restarts whatever the exit code: a refused token no longer stops the agent, and nothing keeps it stopped', () => {
+    const unit = unitFile('/usr/bin/node', 'http://np')
+    expect(unit).toMatch(/^Restart=always$/m)
+    expect(unit).not.toContain('RestartPreventExitStatus')
   })
 })
