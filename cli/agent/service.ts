@@ -80,7 +80,8 @@ WantedBy=multi-user.target
 `
 }
 
-function preflight(root: string | undefined, what: string): void {
+/** Whether this host can take the service (systemd, root); throws ServiceError saying why not. `root` (tests) skips it. */
+export function preflight(root: string | undefined, what: string): void {
   if (root) return
   if (process.platform !== 'linux' || !existsSync('/run/systemd/system')) {
     throw new ServiceError(`${what} needs systemd, and this host does not run it; start the agent with your init system instead (see cli/README.md)`)
