@@ -91,10 +91,10 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
     }
   }
 
-  function refused(outcome: Extract<SendOutcome, { kind: 'refused' }>, what: string): void {
+  function refused(outcome: Extract<SendOutcome, { kind: 'refused' }>, what: string, then = 'it is not sent again'): void {
     if (refusalsTold.has(outcome.status)) return
     refusalsTold.add(outcome.status)
-    log.warn(`the server refused ${what} (${outcome.message}); it is not sent again`)
+    log.warn(`the server refused ${what} (${outcome.message}); ${then}`)
   }
 
   /** Tells the server how many samples the spool's bound dropped, once it answers again. */
@@ -103,7 +103,7 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
     if (!n) return
     const result = await client.sendEvent({
       event_type: 'error_report', severity: 'warning',
-      message: `The agent dropped ${n} samples, the oldest first, while the server could not be reached: its spool holds at most ${settings.spoolMax} (--spool-max)`,
+      message: `The agent dropped ${n} samples: the oldest past its spool's bound while the server could not be reached (--spool-max ${settings.spoolMax}), or spooled ones the server refused as invalid (422)`,
       data: { dropped_samples: n, spool_max: settings.spoolMax, agent_version: version },
     }, timeoutMs)
     if (result.kind !== 'ok') return
@@ -124,6 +124,11 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
       lastMs = now() - started
       observe(result)
       if (result.kind === 'ok') await spool.remove(batch)
+      else if (result.kind === 'refused' && result.invalidSamples?.length && result.invalidSamples.every(i => i < batch.count)) {
+        // Only those samples are at fault: drop them (counted, told to the server like the bound's drops), resend the rest.
+        refused(result, `${result.invalidSamples.length} of a spooled batch of ${batch.count} samples`, 'they are dropped and counted, the rest is sent')
+        await spool.dropSamples(batch, result.invalidSamples)
+      }
       else if (result.kind === 'refused') {
         refused(result, `a spooled batch of ${batch.count} samples`)
         await spool.setAside(batch, 'refused')

@@ -13,6 +13,9 @@ import type { Log } from './log'
 /** A batch file's body around its samples: `{"samples":[` + `]}`. */
 const ENVELOPE_BYTES = Buffer.byteLength('{"samples":[]}')
 const SEGMENT = /^(\d{12})\.json$/
+const ASIDE = /^(\d{12})\.json\.(refused|corrupt)$/
+/** Set-aside files kept (the oldest beyond are removed): they are for a look by hand, not a second spool. */
+export const MAX_SET_ASIDE = 10
 const LOCK = 'agent.lock'
 const DROPPED = 'dropped.json'
 
@@ -157,8 +160,10 @@ export interface Spool {
   oldest: () => Promise<SpooledBatch | undefined>
   /** Removes a batch the server stored. */
   remove: (batch: SpooledBatch) => Promise<void>
-  /** Moves a batch the server refused for good to `<name>.refused`, out of the way. */
+  /** Moves a batch the server refused for good to `<name>.refused`, out of the way (at most {@link MAX_SET_ASIDE} are kept). */
   setAside: (batch: SpooledBatch, why: 'refused' | 'corrupt') => Promise<void>
+  /** Drops the batch's samples at these indexes (the server refused them), counting them as dropped; the rest stay to be sent. */
+  dropSamples: (batch: SpooledBatch, indexes: number[]) => Promise<void>
   /** The server has been told of the drops: start counting again. */
   resetDropped: () => Promise<void>
   /** Releases the lock. */
@@ -187,9 +192,13 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
   const segments: Segment[] = []
   let count = 0
   let dropped = 0
+  // Numbering goes on past set-aside files too, so a later rename never overwrites one.
+  let highestAside = 0
   try {
     const names = (await fsp.readdir(dir)).sort()
     for (const name of names) {
+      const aside = ASIDE.exec(name)
+      if (aside) highestAside = Math.max(highestAside, Number(aside[1]))
       // A temporary file is a write that never finished: its data is in no batch yet, and never will be.
       if (/\.tmp-\d+$/.test(name)) {
         await fsp.rm(join(dir, name), { force: true })
@@ -213,12 +222,14 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
     await unlock()
     throw error
   }
-  let nextSeq = (segments.at(-1)?.seq ?? 0) + 1
+  let nextSeq = Math.max(segments.at(-1)?.seq ?? 0, highestAside) + 1
 
   const file = (seq: number) => join(dir, `${String(seq).padStart(12, '0')}.json`)
 
   async function moveAside(name: string, why: 'refused' | 'corrupt') {
     await fsp.rename(join(dir, name), join(dir, `${name}.${why}`)).catch(() => fsp.rm(join(dir, name), { force: true }))
+    const aside = (await fsp.readdir(dir).catch(() => [] as string[])).filter(n => ASIDE.test(n)).sort()
+    for (const old of aside.slice(0, Math.max(0, aside.length - MAX_SET_ASIDE))) await fsp.rm(join(dir, old), { force: true })
     log.warn(why === 'corrupt'
       ? `spool file ${join(dir, name)} is unreadable (truncated or corrupt); moved it aside as ${name}.corrupt and went on`
       : `the server refused the spooled batch ${name} for good; moved it aside as ${name}.refused`)
@@ -313,6 +324,32 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
       const seg = segments.find(s => s.seq === batch.seq)
       if (seg) forget(seg)
       await moveAside(`${String(batch.seq).padStart(12, '0')}.json`, why)
+    },
+
+    async dropSamples(batch, indexes) {
+      const seg = segments.find(s => s.seq === batch.seq)
+      if (!seg) return
+      const samples = await samplesOf(seg)
+      if (!samples) {
+        forget(seg)
+        await moveAside(`${String(seg.seq).padStart(12, '0')}.json`, 'corrupt')
+        return
+      }
+      const bad = new Set(indexes)
+      const kept = samples.filter((_, i) => !bad.has(i))
+      const n = samples.length - kept.length
+      if (!kept.length) {
+        await fsp.rm(file(seg.seq), { force: true })
+        forget(seg)
+      }
+      else {
+        const body = batchBody(kept)
+        await writeAtomic(file(seg.seq), body)
+        count -= n
+        Object.assign(seg, { count: kept.length, bytes: Buffer.byteLength(body), samples: seg.samples ? kept : undefined })
+      }
+      dropped += n
+      await writeAtomic(join(dir, DROPPED), JSON.stringify({ dropped }))
     },
 
     async resetDropped() {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -148,5 +148,27 @@ describe('the agent loop when the server refuses the token or the node (running)
     expect(t.lines.filter(l => l.includes('no node 1'))).toHaveLength(1)
     expect(t.lines).toContain('the server accepted the token and node 1 again; sending 2 spooled samples')
     expect(t.spool.count).toBe(0)
+  })
+})
+
+describe('a 422 for a spooled batch', () => {
+  it('drops only the samples the server names, counts them as dropped, and sends the rest', async () => {
+    let up = false
+    const t = await setup((body, n) => {
+      if (!up) return down
+      // Live sample 4 goes, then the batch [1, 2, 3]: its second sample is refused once.
+      if (n === 5) return { kind: 'refused', status: 422, message: '422 Invalid body: samples.1.timestamp: is more than 5 minutes in the future', invalidSamples: [1] }
+      return { kind: 'ok' }
+    })
+    for (let i = 0; i < 3; i++) await t.agent.once()
+    up = true
+    expect(await t.agent.once()).toBe(EXIT.sent)
+    expect(t.sent.slice(3).map(t.cpus)).toEqual([[4], [1, 2, 3], [1, 3]])
+    expect(t.spool.count).toBe(0)
+    expect(t.spool.dropped).toBe(1)
+    expect(readdirSync(t.spool.dir).filter(f => f.endsWith('.refused'))).toEqual([])
+    // Told to the server like the bound's drops, with the next run that reaches it.
+    await t.agent.once()
+    expect(t.events).toEqual([expect.objectContaining({ event_type: 'error_report', data: expect.objectContaining({ dropped_samples: 1 }) })])
   })
 })

@@ -127,6 +127,40 @@ describe('the spool', () => {
     expect(readdirSync(d)).toContain('000000000001.json.refused')
   })
 
+  it('keeps at most 10 set-aside files (oldest removed), and numbers new files past them so a rename never overwrites one', async () => {
+    const d = dir()
+    // An earlier run left set-aside files numbered past any live one.
+    writeFileSync(join(d, '000000000007.json.refused'), 'earlier')
+    const s = await spoolAt(d)
+    await s.add(sample(1))
+    const first = await s.oldest()
+    expect(first!.seq).toBe(8)
+    await s.setAside(first!, 'refused')
+    expect(readFileSync(join(d, '000000000007.json.refused'), 'utf8')).toBe('earlier')
+    for (let i = 0; i < 12; i++) {
+      await s.add(sample(i + 2))
+      await s.setAside((await s.oldest())!, 'refused')
+    }
+    const aside = readdirSync(d).filter(f => f.endsWith('.refused')).sort()
+    expect(aside).toHaveLength(10)
+    expect(aside.at(-1)).toBe('000000000020.json.refused')
+    expect(aside[0]).toBe('000000000011.json.refused')
+  })
+
+  it('drops the samples of a batch the server refused, counts them, keeps the rest', async () => {
+    const d = dir()
+    const s = await spoolAt(d)
+    for (let i = 1; i <= 4; i++) await s.add(sample(i))
+    await s.dropSamples((await s.oldest())!, [0, 2])
+    expect(s.count).toBe(2)
+    expect(s.dropped).toBe(2)
+    expect(timestampsOf((await s.oldest())!.body)).toEqual([sample(2), sample(4)].map(x => (JSON.parse(x) as { timestamp: string }).timestamp))
+    await s.close()
+    const again = await spoolAt(d)
+    expect(again.count).toBe(2)
+    expect(again.dropped).toBe(2)
+  })
+
   it('is locked: a second agent on the same directory is refused, a stale lock is taken over', async () => {
     const d = dir()
     const a = await spoolAt(d)
