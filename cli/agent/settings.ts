@@ -87,7 +87,9 @@ function readToken(flags: AgentFlags, env: Env, warnings: string[]): string {
   }
   else if (file) {
     try {
-      token = readFileSync(file.value, 'utf8').trim()
+      // /dev/stdin is read from the descriptor itself: opening it anew fails (ENXIO) when stdin is a
+      // socket (a pipe from another program may be one) rather than a FIFO. Read once, whatever it is.
+      token = readFileSync(file.value === '/dev/stdin' || file.value === '-' ? 0 : file.value, 'utf8').trim()
     }
     catch (error) {
       throw new SettingsError(`cannot read the token file ${file.value} (${file.from}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
