@@ -156,12 +156,16 @@ describe('an outage', () => {
       let before: string[] = []
       let atKill: string[] = []
       let second = first
+      let killedAt = 0
+      let restartedAt = 0
       await d.srv.restart(async () => {
         before = proxy.reports.flatMap(r => r.timestamps)
         await first.waitFor('server unreachable')
         await sleep(3000)
+        killedAt = Date.now()
         await first.kill()
         atKill = spooled(env.NODEPULSE_SPOOL_DIR)
+        restartedAt = Date.now()
         second = startAgent(['--interval', '1'], env)
         await second.waitFor('server unreachable')
         await sleep(5000)
@@ -181,6 +185,13 @@ describe('an outage', () => {
       const ofSecond = [...unique].filter(ts => !before.includes(ts) && !atKill.includes(ts) && ts > atKill.at(-1)!)
       expect(ofSecond.length).toBe(taken)
       expect(second.output()).toMatch(/server reachable again after \d+ s; sending \d+ spooled samples/)
+      // Not circular: whatever either agent says it took or spooled, the stored timeline of the node
+      // has no hole longer than 2.5 intervals but the one across the agent's own restart.
+      const times = [...unique].map(ts => Date.parse(ts)).sort((a, b) => a - b)
+      const holes = times.slice(1).map((t, i) => ({ from: times[i]!, to: t })).filter(h => h.to - h.from > 2_500)
+      const acrossRestart = (h: { from: number, to: number }) => h.from <= killedAt + 500 && h.to >= restartedAt - 500
+      expect(holes.filter(h => !acrossRestart(h)).map(h => `${new Date(h.from).toISOString()} → ${new Date(h.to).toISOString()}`), 'holes in the stored samples').toEqual([])
+      expect(holes.length).toBeLessThanOrEqual(1)
     }
     finally {
       await killAgents()
