@@ -172,11 +172,13 @@ export function createFilesystemReader(statfs: StatfsFn = p => fsp.statfs(p), wa
     if (pending.has(mount)) return undefined
     pending.add(mount)
     const call = statfs(mount).finally(() => pending.delete(mount))
-    let timer: ReturnType<typeof setTimeout> | undefined
+    let cancel = () => {}
     try {
       const s = await Promise.race([call, new Promise<undefined>((resolve) => {
-        timer = setTimeout(resolve, waitMs)
-        timer.unref?.()
+        const t = setTimeout(resolve, waitMs)
+        // Not keeping the process alive for a wait (this file is also type-checked for the browser).
+        ;(t as { unref?: () => void }).unref?.()
+        cancel = () => clearTimeout(t)
       })])
       if (!s) return undefined
       const size = s.blocks * s.bsize
@@ -190,7 +192,7 @@ export function createFilesystemReader(statfs: StatfsFn = p => fsp.statfs(p), wa
       return undefined
     }
     finally {
-      clearTimeout(timer)
+      cancel()
       // A late rejection of a call this sample stopped waiting for must not go unhandled.
       call.catch(() => {})
     }
