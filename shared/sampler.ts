@@ -42,12 +42,31 @@ const rate = (n: number): number => clamp(round(n), 0, MAX_RATE)
 const name = (s: string): string => s.slice(0, DETAIL_LIMITS.name)
 const summary = (f: Filesystem): NonNullable<HostDetail['disk']> => ({ mount: f.mount, fs: f.fs, size_bytes: f.size_bytes, used_bytes: f.used_bytes, percent: f.percent })
 
-// Filesystems that hold no disk data of their own.
-const PSEUDO_FS = new Set([
-  'proc', 'sysfs', 'tmpfs', 'devtmpfs', 'devpts', 'overlay', 'squashfs', 'cgroup', 'cgroup2', 'securityfs', 'pstore',
-  'debugfs', 'tracefs', 'configfs', 'fusectl', 'mqueue', 'hugetlbfs', 'bpf', 'autofs', 'binfmt_misc', 'rpc_pipefs',
-  'nsfs', 'efivarfs', 'ramfs', 'selinuxfs', 'nfsd', 'fuse.lxcfs', 'fuse.gvfsd-fuse', 'fuse.portal', 'fuse.snapfuse',
+/**
+ * Filesystems on local block devices: the only ones statfs runs on each sample (the shell agent
+ * keeps the same list). Everything else is left out: pseudo filesystems hold no disk data, and a
+ * network filesystem (nfs, cifs, sshfs, glusterfs, ceph, …) can block statfs for minutes when its
+ * server is gone — a hard NFS mount blocks it forever — holding a thread of libuv's small pool.
+ */
+export const LOCAL_FS_TYPES: ReadonlySet<string> = new Set([
+  'ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'bcachefs', 'vfat', 'exfat',
+  'ntfs', 'ntfs3', 'fuseblk', 'hfsplus', 'nilfs2', 'ufs', 'apfs',
 ])
+
+/** The mounts whose filesystem is local (see {@link LOCAL_FS_TYPES}), each device once (its first mount: bind mounts are one filesystem). */
+export function localMounts<T extends { device: string, type: string }>(mounts: T[]): T[] {
+  const seen = new Set<string>()
+  return mounts.filter((m) => {
+    if (!LOCAL_FS_TYPES.has(m.type) || seen.has(m.device)) return false
+    seen.add(m.device)
+    return true
+  })
+}
+
+type StatfsFn = (path: string) => Promise<{ blocks: number, bfree: number, bavail: number, bsize: number }>
+
+/** How long a sample waits for one statfs; a slower one is left out of this sample (and still pending, not started again). */
+const STATFS_WAIT_MS = 2_000
 
 /** Picks the filesystem that holds `path`: the longest mount point that is a prefix of it. */
 export function pickFilesystem<T extends { mount: string }>(filesystems: T[], path: string): T | undefined {
@@ -141,34 +160,51 @@ export function readOsInfo(): Promise<OsInfo> {
 const osDetail = (o: OsInfo): NonNullable<HostDetail['os']> =>
   ({ platform: name(o.platform), distro: name(o.distro), release: name(o.release), kernel: name(o.kernel), arch: name(o.arch), hostname: name(o.hostname) })
 
-/** A filesystem's size and use from statfs, as `df` computes them (reserved blocks count as used-up space). */
-async function statFilesystem(mount: string, device: string, type: string): Promise<Filesystem | undefined> {
-  try {
-    const s = await fsp.statfs(mount)
-    const size = s.blocks * s.bsize
-    if (size <= 0) return undefined
-    const used = (s.blocks - s.bfree) * s.bsize
-    const avail = s.bavail * s.bsize
-    return { mount: name(mount), fs: name(device), type: name(type), size_bytes: bytes(size), used_bytes: bytes(used), percent: used + avail > 0 ? percent((used / (used + avail)) * 100) : 0 }
-  }
-  catch {
-    // Unreadable (permissions, a hung network mount): left out rather than failing the sample.
-    return undefined
+/**
+ * Reads filesystems with statfs, never starting one on a mount whose previous statfs is still
+ * pending (a hung mount then holds at most one of libuv's threads, not one more per sample), and
+ * waiting at most `waitMs` for an answer (a slow one is left out of this sample).
+ */
+export function createFilesystemReader(statfs: StatfsFn = p => fsp.statfs(p), waitMs = STATFS_WAIT_MS) {
+  const pending = new Set<string>()
+  /** A filesystem's size and use from statfs, as `df` computes them (reserved blocks count as used-up space); undefined when unreadable or pending. */
+  return async function statFilesystem(mount: string, device: string, type: string): Promise<Filesystem | undefined> {
+    if (pending.has(mount)) return undefined
+    pending.add(mount)
+    const call = statfs(mount).finally(() => pending.delete(mount))
+    let cancel = () => {}
+    try {
+      const s = await Promise.race([call, new Promise<undefined>((resolve) => {
+        const t = setTimeout(resolve, waitMs)
+        // Not keeping the process alive for a wait (this file is also type-checked for the browser).
+        ;(t as { unref?: () => void }).unref?.()
+        cancel = () => clearTimeout(t)
+      })])
+      if (!s) return undefined
+      const size = s.blocks * s.bsize
+      if (size <= 0) return undefined
+      const used = (s.blocks - s.bfree) * s.bsize
+      const avail = s.bavail * s.bsize
+      return { mount: name(mount), fs: name(device), type: name(type), size_bytes: bytes(size), used_bytes: bytes(used), percent: used + avail > 0 ? percent((used / (used + avail)) * 100) : 0 }
+    }
+    catch {
+      // Unreadable (permissions, a mount gone): left out rather than failing the sample.
+      return undefined
+    }
+    finally {
+      cancel()
+      // A late rejection of a call this sample stopped waiting for must not go unhandled.
+      call.catch(() => {})
+    }
   }
 }
 
-/** The real filesystems (largest first, at most 8) and the one holding `diskPath`. */
-async function linuxFilesystems(diskPath: string): Promise<{ disks: Filesystem[], disk: HostDetail['disk'] | null }> {
-  const mounts = parseMounts(await readText('/proc/self/mounts') ?? '')
-  const seen = new Set<string>()
-  const real = mounts.filter((m) => {
-    if (PSEUDO_FS.has(m.type) || m.type.startsWith('cgroup')) return false
-    // The same device mounted twice (bind mounts) is one filesystem: keep its first mount.
-    if (seen.has(m.device)) return false
-    seen.add(m.device)
-    return true
-  })
-  const disks = (await Promise.all(real.map(m => statFilesystem(m.mount, m.device, m.type)))).filter((f): f is Filesystem => f !== undefined)
+type FilesystemReader = ReturnType<typeof createFilesystemReader>
+
+/** The local filesystems (largest first, at most 8) and the one holding `diskPath`. */
+async function linuxFilesystems(diskPath: string, statFilesystem: FilesystemReader, mountsText: () => Promise<string | undefined>): Promise<{ disks: Filesystem[], disk: HostDetail['disk'] | null }> {
+  const mounts = parseMounts(await mountsText() ?? '')
+  const disks = (await Promise.all(localMounts(mounts).map(m => statFilesystem(m.mount, m.device, m.type)))).filter((f): f is Filesystem => f !== undefined)
   disks.sort((a, b) => b.size_bytes - a.size_bytes)
   // diskPath may live on a filesystem left out above (the overlay root of a container): read that one too.
   const holder = pickFilesystem(mounts, diskPath)
@@ -194,7 +230,9 @@ async function linuxTemperatures(): Promise<NonNullable<HostDetail['temperatures
 }
 
 /** Linux: everything from /proc and /sys (no child processes); rates against the previous call. */
-function createLinuxSampler(diskPath: string): HostSampler {
+function createLinuxSampler(diskPath: string, opts: SamplerOptions): HostSampler {
+  const statFilesystem = createFilesystemReader(opts.statfs)
+  const mountsText = opts.mounts ?? (() => readText('/proc/self/mounts'))
   let prevCpu: { all: CpuTimes, cores: CpuTimes[] } | undefined
   let prevIo: { at: number, read: number, written: number } | undefined
   let prevNet = new Map<string, { at: number, rx: number, tx: number }>()
@@ -239,9 +277,11 @@ function createLinuxSampler(diskPath: string): HostSampler {
 
   return {
     async sample() {
-      const at = Date.now()
+      // Rates are over monotonic time (a wall-clock step must not skew them); the timestamp is the wall clock's.
+      const at = performance.now()
+      const wall = new Date()
       const [stat, meminfo, fs, net, io, temperatures, proc, osI] = await Promise.all([
-        readText('/proc/stat'), readText('/proc/meminfo'), linuxFilesystems(diskPath), network(at), diskIo(at),
+        readText('/proc/stat'), readText('/proc/meminfo'), linuxFilesystems(diskPath, statFilesystem, mountsText), network(at), diskIo(at),
         linuxTemperatures(), listDir('/proc'), readOsInfo(),
       ])
       const cpu = stat ? parseProcStat(stat) : { all: { busy: 0, total: 0 }, cores: [] }
@@ -259,7 +299,7 @@ function createLinuxSampler(diskPath: string): HostSampler {
         disk_percent: fs.disk?.percent ?? 0,
         uptime_seconds: clamp(Math.round(os.uptime()), 0, 3_155_760_000),
         active_backups: 0,
-        timestamp: new Date(at).toISOString(),
+        timestamp: wall.toISOString(),
         detail: {
           load: { '1m': rate(l1 ?? 0), '5m': rate(l5 ?? 0), '15m': rate(l15 ?? 0) },
           cpu_cores: cpu.cores.slice(0, DETAIL_LIMITS.cores).map((c, i) => busyPercent(c, before?.cores[i])),
@@ -286,7 +326,8 @@ function createPortableSampler(diskPath: string): HostSampler {
   return {
     async sample() {
       const si = (await import('systeminformation')).default
-      const at = Date.now()
+      const at = performance.now()
+      const wall = new Date()
       const [load, mem, fsList, net, io, temps, procs, osI] = await Promise.all([
         si.currentLoad(), si.mem(), si.fsSize(), si.networkStats('*'), si.fsStats().catch(() => null),
         si.cpuTemperature().catch(() => null), si.processes().catch(() => null), readOsInfo(),
@@ -308,7 +349,7 @@ function createPortableSampler(diskPath: string): HostSampler {
         disk_percent: holder?.percent ?? 0,
         uptime_seconds: clamp(Math.round(os.uptime()), 0, 3_155_760_000),
         active_backups: 0,
-        timestamp: new Date(at).toISOString(),
+        timestamp: wall.toISOString(),
         detail: {
           load: { '1m': rate(l1 ?? 0), '5m': rate(l5 ?? 0), '15m': rate(l15 ?? 0) },
           cpu_cores: load.cpus.slice(0, DETAIL_LIMITS.cores).map(c => percent(c.load)),
@@ -334,8 +375,16 @@ function createPortableSampler(diskPath: string): HostSampler {
   }
 }
 
-/** A sampler of this host; `diskPath` (default `/`) picks the filesystem of the summary's disk_percent. */
-export function createHostSampler(opts: { diskPath?: string } = {}): HostSampler {
+export interface SamplerOptions {
+  /** Picks the filesystem of the summary's disk_percent (default `/`). */
+  diskPath?: string
+  /** Tests only (Linux): stand-ins for statfs and for reading /proc/self/mounts. */
+  statfs?: StatfsFn
+  mounts?: () => Promise<string | undefined>
+}
+
+/** A sampler of this host. */
+export function createHostSampler(opts: SamplerOptions = {}): HostSampler {
   const diskPath = opts.diskPath ?? '/'
-  return os.platform() === 'linux' ? createLinuxSampler(diskPath) : createPortableSampler(diskPath)
+  return os.platform() === 'linux' ? createLinuxSampler(diskPath, opts) : createPortableSampler(diskPath)
 }

@@ -47,24 +47,33 @@ export interface AgentCommandInput {
 }
 
 /**
- * The one-line command that downloads an agent and runs it for one node. The token goes in the
- * environment, not in argv (where `ps` shows it to every local user); every value from the server
- * or the user is shell-quoted where it needs to be.
+ * The one-line command that downloads an agent and runs it for one node. The token never goes in
+ * argv (where `ps` shows it to every local user): the foreground run gets it in the environment;
+ * the service install gets it on stdin (`printf` is a shell builtin, so no process's argv holds it,
+ * and `sudo VAR=…` would put it in sudo's). Every value from the server or the user is
+ * shell-quoted where it needs to be.
  */
 export function agentCommand({ kind, mode, serverUrl, path, nodeId, token }: AgentCommandInput): string {
   const server = serverUrl.replace(/\/+$/, '')
   const file = FILES[kind]
   const download = ['curl -fsSL', shellWord(`${server}${path.startsWith('/') ? '' : '/'}${path}`), '-o', file]
-  const run = [
-    ...(mode === 'service' ? ['sudo'] : []),
-    `NODEPULSE_TOKEN=${shellQuote(token ?? TOKEN_PLACEHOLDER)}`,
-    INTERPRETERS[kind],
-    // The flags matter where the agent keeps running; the service's unit carries its own.
-    ...(kind === 'node' && mode === 'foreground' ? NODE_AGENT_FLAGS : []),
-    file,
-    '--server', shellWord(server),
-    '--node-id', String(nodeId),
-    ...(mode === 'service' ? ['--install-service'] : []),
-  ]
+  const quotedToken = shellQuote(token ?? TOKEN_PLACEHOLDER)
+  const run = mode === 'service'
+    ? [
+        'printf', '\'%s\\n\'', quotedToken, '|', 'sudo', INTERPRETERS[kind], file,
+        // The unit carries its own Node flags.
+        '--token-file', '/dev/stdin',
+        '--server', shellWord(server),
+        '--node-id', String(nodeId),
+        '--install-service',
+      ]
+    : [
+        `NODEPULSE_TOKEN=${quotedToken}`,
+        INTERPRETERS[kind],
+        ...(kind === 'node' ? NODE_AGENT_FLAGS : []),
+        file,
+        '--server', shellWord(server),
+        '--node-id', String(nodeId),
+      ]
   return `${download.join(' ')} && ${run.join(' ')}`
 }

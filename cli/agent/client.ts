@@ -14,8 +14,11 @@ export type SendOutcome =
   | { kind: 'auth', status: number, message: string }
   /** 404: the server has no such node. */
   | { kind: 'unknown-node', message: string }
-  /** Any other 4xx: the server will never take this body; resending it would loop forever. */
-  | { kind: 'refused', status: number, message: string }
+  /**
+   * Any other 4xx: the server will never take this body; resending it would loop forever. For a 422
+   * naming only fields of samples in a batch (`samples.12.timestamp`), `invalidSamples` lists those samples.
+   */
+  | { kind: 'refused', status: number, message: string, invalidSamples?: number[] }
 
 /** An answer, with the server's clock offset when it sent a Date header. */
 export type SendResult = SendOutcome & { skewMs?: number }
@@ -45,6 +48,30 @@ const serverMessage = (text: string): string => {
   return text.slice(0, 200)
 }
 
+/**
+ * The samples of a batch a 422 names, from the error body's `data.issues[].path` (server/error.ts,
+ * server/utils/http.ts): `samples.<i>.<field>`. Undefined when any issue is not about one sample
+ * (or the body is not that shape): then the whole batch is at fault.
+ */
+export function invalidSampleIndexes(text: string): number[] | undefined {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  }
+  catch {
+    return undefined
+  }
+  const issues = (body as { data?: { issues?: unknown } } | null)?.data?.issues
+  if (!Array.isArray(issues) || !issues.length) return undefined
+  const out = new Set<number>()
+  for (const issue of issues) {
+    const m = /^samples\.(\d+)(?:\.|$)/.exec(typeof issue?.path === 'string' ? issue.path : '')
+    if (!m) return undefined
+    out.add(Number(m[1]))
+  }
+  return [...out].sort((a, b) => a - b)
+}
+
 /** Maps an HTTP answer to what the agent does next. */
 export function classify(status: number, headers: IncomingHttpHeaders, text: string, nodeId: number): SendOutcome {
   if (status >= 200 && status < 300) return { kind: 'ok' }
@@ -55,7 +82,8 @@ export function classify(status: number, headers: IncomingHttpHeaders, text: str
   if (status === 429 || status === 408 || status >= 500) {
     return { kind: 'retry', reason: `the server answered ${status}${said ? ` (${said})` : ''}`, retryAfterMs: parseRetryAfter(headers['retry-after'] ?? null) }
   }
-  return { kind: 'refused', status, message: `${status} ${said}` }
+  const invalidSamples = status === 422 ? invalidSampleIndexes(text) : undefined
+  return { kind: 'refused', status, message: `${status} ${said}`, ...(invalidSamples ? { invalidSamples } : {}) }
 }
 
 const reasonOf = (error: unknown): string => {

@@ -6,8 +6,9 @@ import { AGENT_VERSION } from '../version'
 import { createClient } from './client'
 import { createLog } from './log'
 import { createAgent, EXIT } from './run'
-import { installService, ServiceError, uninstallService } from './service'
-import { resolveSettings, SettingsError, type AgentFlags } from './settings'
+import type { Log } from './log'
+import { installService, preflight, SERVICE_PATHS, ServiceError, uninstallService } from './service'
+import { resolveSettings, SettingsError, type AgentFlags, type AgentSettings } from './settings'
 import { openSpool, SpoolLockedError } from './spool'
 
 const ARGS = {
@@ -34,6 +35,31 @@ function unknownFlags(rawArgs: string[]): string[] {
     .filter(name => !KNOWN.has(name) && name !== 'help')
 }
 
+/**
+ * Before --install-service writes anything: one real sample, sent with the token, so a wrong token
+ * or node id is said now, not found later in the journal. Refused: exit 2 (token) or 3 (node).
+ * An unreachable server does not stop the install (the service spools until it answers).
+ */
+async function checkBeforeInstall(settings: AgentSettings, log: Log): Promise<number | undefined> {
+  const result = await createClient(settings, AGENT_VERSION).sendStats(JSON.stringify(await createHostSampler().sample()), 10_000)
+  switch (result.kind) {
+    case 'ok':
+      return undefined
+    case 'auth':
+      log.warn(`not installed: ${result.message}`)
+      return EXIT.badToken
+    case 'unknown-node':
+      log.warn(`not installed: ${result.message}`)
+      return EXIT.unknownNode
+    case 'retry':
+      log.warn(`warning: could not check the token, the server is unreachable (${result.reason}); installing anyway: the service keeps its samples in ${SERVICE_PATHS.spool} until the server answers`)
+      return undefined
+    case 'refused':
+      log.warn(`warning: the server refused the check's sample (${result.message}); installing anyway`)
+      return undefined
+  }
+}
+
 /** Runs the agent as the flags and environment say; resolves to the process's exit code. */
 export async function runAgentCommand(flags: AgentFlags, rawArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const bootLog = createLog()
@@ -49,11 +75,14 @@ export async function runAgentCommand(flags: AgentFlags, rawArgs: string[], env:
   catch (error) {
     if (!(error instanceof SettingsError)) throw error
     bootLog.warn(error.message)
-    return EXIT.failed
+    return error.exitCode
   }
   for (const w of mode.warnings) bootLog.warn(`warning: ${w}`)
   try {
     if (mode.mode === 'install-service') {
+      preflight(mode.root, '--install-service')
+      const refused = await checkBeforeInstall(mode.settings, bootLog)
+      if (refused !== undefined) return refused
       await installService(mode.settings, fileURLToPath(import.meta.url), mode.root, bootLog)
       return EXIT.sent
     }

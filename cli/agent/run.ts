@@ -10,7 +10,7 @@ import type { Log } from './log'
 import type { AgentSettings } from './settings'
 import type { Spool } from './spool'
 
-/** Exit codes of `nodepulse agent` (also of the service: 2 and 3 stop systemd's restarts). */
+/** Exit codes of `nodepulse agent`; 2 and 3 come from --once only (a running agent keeps sampling and asks again). */
 export const EXIT = { sent: 0, failed: 1, badToken: 2, unknownNode: 3 } as const
 
 export interface AgentDeps {
@@ -22,13 +22,23 @@ export interface AgentDeps {
   version: string
   /** Aborted on SIGTERM/SIGINT: the loop ends after spooling what it holds. */
   stop: AbortSignal
+  /** While the server refuses the token or the node: the first wait before asking again, and the longest (default 1 and 10 min). */
+  recheckMs?: { first: number, max: number }
 }
 
+const RECHECK_MS = { first: 60_000, max: 600_000 }
+
 const ONCE_TIMEOUT_MS = 10_000
+/**
+ * The clock for scheduling, deadlines and durations: monotonic, so a wall-clock step (NTP, a
+ * manual date change, a VM resumed) neither stalls the loop for the size of a backward step nor
+ * skips slots on a forward one. Date is for sample timestamps only.
+ */
+const now = (): number => performance.now()
 const seconds = (ms: number) => Math.round(ms / 1000)
 
 /** The agent for one node: `once()` for cron, `run()` until stopped; both resolve to the exit code. */
-export function createAgent({ settings, sampler, client, spool, log, version, stop }: AgentDeps) {
+export function createAgent({ settings, sampler, client, spool, log, version, stop, recheckMs = RECHECK_MS }: AgentDeps) {
   const intervalMs = settings.intervalSeconds * 1000
   // Long enough for a loaded server, short enough that a hung one costs about one interval.
   const timeoutMs = Math.min(10_000, Math.max(2_000, intervalMs))
@@ -40,6 +50,10 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
   let magnitude = spool.count ? Math.floor(Math.log10(spool.count)) : -1
   const refusalsTold = new Set<number>()
   let taken = 0
+  // The server refused the token or the node (401/403/404): samples go to the spool until recheckAt.
+  let rejected: Extract<SendOutcome, { kind: 'auth' | 'unknown-node' }> | undefined
+  let recheckAt = 0
+  let recheckDelay = recheckMs.first
 
   function observe(result: SendResult): void {
     if (skewTold || result.skewMs === undefined || Math.abs(result.skewMs) <= MAX_FUTURE_SKEW_MS) return
@@ -49,18 +63,18 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
   }
 
   function down(reason: string, retryAfterMs?: number): void {
-    if (retryAfterMs !== undefined) retryAt = Date.now() + retryAfterMs
+    if (retryAfterMs !== undefined) retryAt = now() + retryAfterMs
     // An aborted request at shutdown says nothing about the server.
     if (reachable === false || stop.aborted) return
     reachable = false
-    downSince = Date.now()
+    downSince = now()
     const wait = retryAfterMs === undefined ? '' : `, asked to retry in ${seconds(retryAfterMs)} s`
     log.warn(`server unreachable (${reason}${wait}); keeping samples in ${spool.dir}`)
   }
 
   function up(): void {
     if (reachable === false) {
-      log.info(`server reachable again after ${seconds(Date.now() - downSince)} s${spool.count ? `; sending ${spool.count} spooled samples` : ''}`)
+      log.info(`server reachable again after ${seconds(now() - downSince)} s${spool.count ? `; sending ${spool.count} spooled samples` : ''}`)
     }
     reachable = true
   }
@@ -77,10 +91,10 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
     }
   }
 
-  function refused(outcome: Extract<SendOutcome, { kind: 'refused' }>, what: string): void {
+  function refused(outcome: Extract<SendOutcome, { kind: 'refused' }>, what: string, then = 'it is not sent again'): void {
     if (refusalsTold.has(outcome.status)) return
     refusalsTold.add(outcome.status)
-    log.warn(`the server refused ${what} (${outcome.message}); it is not sent again`)
+    log.warn(`the server refused ${what} (${outcome.message}); ${then}`)
   }
 
   /** Tells the server how many samples the spool's bound dropped, once it answers again. */
@@ -89,7 +103,7 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
     if (!n) return
     const result = await client.sendEvent({
       event_type: 'error_report', severity: 'warning',
-      message: `The agent dropped ${n} samples, the oldest first, while the server could not be reached: its spool holds at most ${settings.spoolMax} (--spool-max)`,
+      message: `The agent dropped ${n} samples: the oldest past its spool's bound while the server could not be reached (--spool-max ${settings.spoolMax}), or spooled ones the server refused as invalid (422)`,
       data: { dropped_samples: n, spool_max: settings.spoolMax, agent_version: version },
     }, timeoutMs)
     if (result.kind !== 'ok') return
@@ -102,14 +116,19 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
   async function drain(deadline: number): Promise<SendOutcome | undefined> {
     let lastMs = 0
     const before = spool.count
-    while (spool.count && !stop.aborted && Date.now() >= retryAt && Date.now() + lastMs < deadline) {
+    while (spool.count && !stop.aborted && now() >= retryAt && now() + lastMs < deadline) {
       const batch = await spool.oldest()
       if (!batch) break
-      const started = Date.now()
+      const started = now()
       const result = await client.sendStats(batch.body, timeoutMs)
-      lastMs = Date.now() - started
+      lastMs = now() - started
       observe(result)
       if (result.kind === 'ok') await spool.remove(batch)
+      else if (result.kind === 'refused' && result.invalidSamples?.length && result.invalidSamples.every(i => i < batch.count)) {
+        // Only those samples are at fault: drop them (counted, told to the server like the bound's drops), resend the rest.
+        refused(result, `${result.invalidSamples.length} of a spooled batch of ${batch.count} samples`, 'they are dropped and counted, the rest is sent')
+        await spool.dropSamples(batch, result.invalidSamples)
+      }
       else if (result.kind === 'refused') {
         refused(result, `a spooled batch of ${batch.count} samples`)
         await spool.setAside(batch, 'refused')
@@ -127,36 +146,57 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
     return undefined
   }
 
-  /** What a live sample's answer means: undefined to go on, else the exit code. */
-  async function deliver(sample: string, deadline: number): Promise<number | undefined> {
-    if (Date.now() < retryAt) {
+  /**
+   * The server refused the token or the node. Restarting cannot fix that, and stopping would lose
+   * every sample until someone notices: say once what is wrong and how to fix it, keep sampling into
+   * the (bounded) spool, and ask again after 1 min, then less and less often, at most every 10 min.
+   */
+  function reject(outcome: Extract<SendOutcome, { kind: 'auth' | 'unknown-node' }>): void {
+    if (!rejected) {
+      log.warn(`${outcome.message}. Fix it (for the service: run the install command the Nodes page shows again, or edit /etc/nodepulse/agent.env and restart nodepulse-agent); until then samples are kept in ${spool.dir} (at most ${settings.spoolMax}) and the server is asked again every ${seconds(recheckMs.first)}–${seconds(recheckMs.max)} s`)
+    }
+    rejected = outcome
+    recheckAt = now() + recheckDelay
+    recheckDelay = Math.min(recheckDelay * 2, recheckMs.max)
+  }
+
+  function accepted(): void {
+    if (!rejected) return
+    rejected = undefined
+    recheckDelay = recheckMs.first
+    log.info(`the server accepted the token and node ${settings.nodeId} again${spool.count ? `; sending ${spool.count} spooled samples` : ''}`)
+  }
+
+  /** Sends a live sample (or spools it), then drains the spool for the rest of the interval. */
+  async function deliver(sample: string, deadline: number): Promise<void> {
+    if (now() < retryAt || (rejected && now() < recheckAt)) {
       await toSpool(sample)
       return undefined
     }
     const result = await client.sendStats(sample, timeoutMs)
     observe(result)
-    let stopping: SendOutcome | undefined
     switch (result.kind) {
-      case 'ok':
+      case 'ok': {
         up()
+        accepted()
         await reportDrops()
-        stopping = await drain(deadline)
-        break
+        const stopping = await drain(deadline)
+        if (stopping?.kind === 'auth' || stopping?.kind === 'unknown-node') reject(stopping)
+        return
+      }
       case 'retry':
         await toSpool(sample)
         down(result.reason, result.retryAfterMs)
-        return undefined
+        return
       case 'refused':
         refused(result, 'a sample')
-        return undefined
+        return
       default:
-        // Kept: once the token or the node id is fixed, a restart sends it.
+        // Kept: once the token or the node id is fixed, it goes with the spool.
         await toSpool(sample)
-        stopping = result
+        up()
+        reject(result)
     }
-    if (!stopping || stopping.kind === 'ok' || stopping.kind === 'retry' || stopping.kind === 'refused') return undefined
-    log.warn(`stopping: ${stopping.message}`)
-    return stopping.kind === 'auth' ? EXIT.badToken : EXIT.unknownNode
   }
 
   const take = async (): Promise<string> => {
@@ -195,15 +235,14 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
       }
     },
 
-    /** Samples every interval until stopped (exit 0) or until the server refuses the token or the node (2, 3). */
+    /** Samples every interval until stopped (exit 0); a refused token or node does not stop it (see reject). */
     async run(): Promise<number> {
       log.info(`started ${version}: node ${settings.nodeId} → ${settings.server} every ${settings.intervalSeconds} s; spool ${spool.dir} (${spool.count} waiting, at most ${settings.spoolMax})`)
-      let next = Date.now()
-      let code: number | undefined
-      while (!stop.aborted && code === undefined) {
+      let next = now()
+      while (!stop.aborted) {
         const slot = next
         try {
-          code = await deliver(await take(), slot + intervalMs)
+          await deliver(await take(), slot + intervalMs)
         }
         catch (error) {
           // A sampling or spool failure costs this sample, never the agent.
@@ -211,11 +250,11 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
         }
         next = slot + intervalMs
         // More than one interval behind (a hung request, a suspended host): skip the missed slots.
-        if (Date.now() > next + intervalMs) next = Date.now()
-        await sleep(next - Date.now(), stop)
+        if (now() > next + intervalMs) next = now()
+        await sleep(next - now(), stop)
       }
       log.info(`stopped: ${taken} samples taken this run, ${spool.count} waiting in the spool`)
-      return code ?? EXIT.sent
+      return EXIT.sent
     },
   }
 }

@@ -52,8 +52,6 @@ EnvironmentFile=${SERVICE_PATHS.env}
 ExecStart=${nodePath} ${NODE_AGENT_FLAGS.join(' ')} ${SERVICE_PATHS.agent} agent
 Restart=always
 RestartSec=5
-# 2: the token is refused, 3: the node is unknown. Restarting cannot fix either; the log says what to do.
-RestartPreventExitStatus=2 3
 DynamicUser=yes
 StateDirectory=nodepulse
 StateDirectoryMode=0700
@@ -82,7 +80,8 @@ WantedBy=multi-user.target
 `
 }
 
-function preflight(root: string | undefined, what: string): void {
+/** Whether this host can take the service (systemd, root); throws ServiceError saying why not. `root` (tests) skips it. */
+export function preflight(root: string | undefined, what: string): void {
   if (root) return
   if (process.platform !== 'linux' || !existsSync('/run/systemd/system')) {
     throw new ServiceError(`${what} needs systemd, and this host does not run it; start the agent with your init system instead (see cli/README.md)`)
@@ -111,7 +110,7 @@ async function systemctl(root: string | undefined, log: Log, ...args: string[]):
 
 const at = (root: string | undefined, path: string) => (root ? join(root, path) : path)
 
-/** Copies the running agent file, writes the env file (0600) and the unit, then enables and starts the service. */
+/** Copies the running agent file, writes the env file (0600) and the unit, then enables and (re)starts the service. */
 export async function installService(settings: AgentSettings, agentFile: string, root: string | undefined, log: Log): Promise<void> {
   preflight(root, '--install-service')
   if (!agentFile.endsWith('.mjs')) {
@@ -133,7 +132,10 @@ export async function installService(settings: AgentSettings, agentFile: string,
   await writeAtomic(unitPath, unitFile(nodePath, settings.server), 0o644)
   await fsp.chmod(unitPath, 0o644)
   await systemctl(root, log, 'daemon-reload')
-  await systemctl(root, log, 'enable', '--now', SERVICE_NAME)
+  // `enable --now` only starts a stopped unit: a re-install must restart a running one, so it runs
+  // with the new file and settings.
+  await systemctl(root, log, 'enable', SERVICE_NAME)
+  await systemctl(root, log, 'restart', SERVICE_NAME)
   log.warn(`installed ${SERVICE_NAME}: ${unitPath}, settings in ${envPath} (mode 0600); follow it with: journalctl -u ${SERVICE_NAME} -f`)
 }
 

@@ -45,7 +45,13 @@ export type AgentMode =
   | { mode: 'uninstall-service', root?: string, purge: boolean, warnings: string[] }
 
 /** A setting the agent cannot run with; the message says which and how to fix it. */
-export class SettingsError extends Error {}
+export class SettingsError extends Error {
+  /** The exit code: 1, or 2 for a token that cannot be one. */
+  exitCode = 1
+}
+
+/** Stands in for the token on the Nodes page when it cannot show it (utils/agentInstall.ts). */
+export const TOKEN_PLACEHOLDER = 'PASTE-THE-NODE-TOKEN-HERE'
 
 /** Where the service keeps its spool (systemd's StateDirectory=nodepulse). */
 export const SERVICE_SPOOL_DIR = '/var/lib/nodepulse'
@@ -81,7 +87,9 @@ function readToken(flags: AgentFlags, env: Env, warnings: string[]): string {
   }
   else if (file) {
     try {
-      token = readFileSync(file.value, 'utf8').trim()
+      // /dev/stdin is read from the descriptor itself: opening it anew fails (ENXIO) when stdin is a
+      // socket (a pipe from another program may be one) rather than a FIFO. Read once, whatever it is.
+      token = readFileSync(file.value === '/dev/stdin' || file.value === '-' ? 0 : file.value, 'utf8').trim()
     }
     catch (error) {
       throw new SettingsError(`cannot read the token file ${file.value} (${file.from}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
@@ -91,6 +99,9 @@ function readToken(flags: AgentFlags, env: Env, warnings: string[]): string {
   else token = env.NODEPULSE_TOKEN || undefined
   if (!token) throw new SettingsError('no node token: set NODEPULSE_TOKEN, or give --token-file FILE (the token is shown once when the node is added)')
   if (/\s/.test(token)) throw new SettingsError('the node token contains whitespace: copy it again from the Nodes page')
+  if (token === TOKEN_PLACEHOLDER) {
+    throw Object.assign(new SettingsError(`the token is the Nodes page's placeholder ${TOKEN_PLACEHOLDER}, not the node's token: put the token in its place (it is shown once when the node is added; "Rotate token" on the node's row on the Nodes page shows a new one)`), { exitCode: 2 })
+  }
   return token
 }
 

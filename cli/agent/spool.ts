@@ -13,6 +13,9 @@ import type { Log } from './log'
 /** A batch file's body around its samples: `{"samples":[` + `]}`. */
 const ENVELOPE_BYTES = Buffer.byteLength('{"samples":[]}')
 const SEGMENT = /^(\d{12})\.json$/
+const ASIDE = /^(\d{12})\.json\.(refused|corrupt)$/
+/** Set-aside files kept (the oldest beyond are removed): they are for a look by hand, not a second spool. */
+export const MAX_SET_ASIDE = 10
 const LOCK = 'agent.lock'
 const DROPPED = 'dropped.json'
 
@@ -48,35 +51,95 @@ async function syncDir(dir: string): Promise<void> {
 /** The spool directory is used by another running agent. */
 export class SpoolLockedError extends Error {}
 
-/** Takes the spool's lock file (this process's pid); a lock left by a process that is gone is taken over. */
-export async function lockSpool(dir: string): Promise<() => Promise<void>> {
-  const path = join(dir, LOCK)
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await fsp.open(path, 'wx', 0o600)
-      await handle.writeFile(`${process.pid}\n`)
-      await handle.close()
-      return () => fsp.rm(path, { force: true })
-    }
-    catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    const pid = Number((await fsp.readFile(path, 'utf8').catch(() => '')).trim())
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-      throw new SpoolLockedError(`another agent (pid ${pid}) uses the spool directory ${dir}; give each agent a --spool-dir of its own`)
-    }
-    await fsp.rm(path, { force: true })
-  }
-  throw new SpoolLockedError(`cannot take the lock ${path}`)
+/** This boot's id (Linux), so a lock from before a reboot is known stale whatever its pid; undefined elsewhere. */
+const readBootId = async (): Promise<string | undefined> =>
+  (await fsp.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => ''))!.trim() || undefined
+
+/** What a lock file says: the holder's pid (first line, what the shell agent reads and writes) and, from the Node agent, the boot id. */
+export function parseLock(text: string): { pid: number, bootId?: string } {
+  const [pid = '', bootId = ''] = text.split('\n').map(l => l.trim())
+  return { pid: /^\d+$/.test(pid) ? Number(pid) : Number.NaN, ...(bootId ? { bootId } : {}) }
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether the lock's holder is an agent still running: the pid is alive and (on Linux) its
+ * /proc/<pid>/cmdline mentions nodepulse, and the lock is of this boot. After a power loss the
+ * old pid often belongs to another process (under DynamicUser, a root one: kill(pid, 0) says
+ * EPERM), which must not keep the service out for good. Off Linux: kill(pid, 0), EPERM = alive.
+ */
+export async function lockHeld(text: string, bootId: string | undefined, ownPid = process.pid): Promise<boolean> {
+  const lock = parseLock(text)
+  if (!Number.isInteger(lock.pid) || lock.pid <= 0 || lock.pid === ownPid) return false
+  if (lock.bootId && bootId && lock.bootId !== bootId) return false
+  if (process.platform === 'linux') {
+    const cmdline = await fsp.readFile(`/proc/${lock.pid}/cmdline`, 'utf8').catch(() => undefined)
+    if (cmdline !== undefined) return /nodepulse/i.test(cmdline)
+    // No /proc entry: gone (or /proc is not there: then kill tells).
+    if (await fsp.access('/proc/self/cmdline').then(() => true, () => false)) return false
+  }
   try {
-    process.kill(pid, 0)
+    process.kill(lock.pid, 0)
     return true
   }
   catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Takes the spool's lock file, `agent.lock`: `<pid>\n<boot id>\n` (the boot id on Linux only; the
+ * shell agent reads the pid on the first line). The file is written whole, then linked into place,
+ * which fails if a lock exists: no other agent ever reads a half-written lock. A lock whose holder is
+ * not a running agent (see {@link lockHeld}) is taken over, by one agent at a time: only the holder of
+ * `agent.lock.takeover` (taken the same way) removes it, and only when it still reads as the stale
+ * lock it judged; then every contender links its own, and exactly one link succeeds.
+ */
+export async function lockSpool(dir: string, opts: { pid?: number } = {}): Promise<() => Promise<void>> {
+  const path = join(dir, LOCK)
+  const takeover = `${path}.takeover`
+  const pid = opts.pid ?? process.pid
+  const bootId = await readBootId()
+  const mine = `${pid}\n${bootId ? `${bootId}\n` : ''}`
+  const tmp = join(dir, `${LOCK}.new-${pid}-${Math.random().toString(36).slice(2)}`)
+  const link = (to: string) => fsp.link(tmp, to).then(() => true, (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST') return false
+    throw error
+  })
+  const read = (file: string) => fsp.readFile(file, 'utf8').catch(() => undefined)
+  await writeAtomic(tmp, mine)
+  try {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (await link(path)) {
+        return async () => {
+          // Only our own lock: never one another agent took after ours was taken over.
+          if (await read(path) === mine) await fsp.rm(path, { force: true })
+        }
+      }
+      const text = await read(path)
+      if (text === undefined) continue
+      if (await lockHeld(text, bootId, pid)) {
+        throw new SpoolLockedError(`another agent (pid ${parseLock(text).pid}) uses the spool directory ${dir}; give each agent a --spool-dir of its own`)
+      }
+      if (await link(takeover)) {
+        try {
+          if (await read(path) === text) await fsp.rm(path, { force: true })
+        }
+        finally {
+          await fsp.rm(takeover, { force: true })
+        }
+        continue
+      }
+      // Another agent is taking over; one that died doing so leaves a takeover file that is stale too.
+      const other = await read(takeover)
+      if (other !== undefined && !(await lockHeld(other, bootId, pid))) {
+        if (await read(takeover) === other) await fsp.rm(takeover, { force: true })
+      }
+      await new Promise(resolve => setTimeout(resolve, 5 + Math.random() * 20))
+    }
+    throw new SpoolLockedError(`cannot take the lock ${path}`)
+  }
+  finally {
+    await fsp.rm(tmp, { force: true })
   }
 }
 
@@ -97,8 +160,10 @@ export interface Spool {
   oldest: () => Promise<SpooledBatch | undefined>
   /** Removes a batch the server stored. */
   remove: (batch: SpooledBatch) => Promise<void>
-  /** Moves a batch the server refused for good to `<name>.refused`, out of the way. */
+  /** Moves a batch the server refused for good to `<name>.refused`, out of the way (at most {@link MAX_SET_ASIDE} are kept). */
   setAside: (batch: SpooledBatch, why: 'refused' | 'corrupt') => Promise<void>
+  /** Drops the batch's samples at these indexes (the server refused them), counting them as dropped; the rest stay to be sent. */
+  dropSamples: (batch: SpooledBatch, indexes: number[]) => Promise<void>
   /** The server has been told of the drops: start counting again. */
   resetDropped: () => Promise<void>
   /** Releases the lock. */
@@ -127,9 +192,13 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
   const segments: Segment[] = []
   let count = 0
   let dropped = 0
+  // Numbering goes on past set-aside files too, so a later rename never overwrites one.
+  let highestAside = 0
   try {
     const names = (await fsp.readdir(dir)).sort()
     for (const name of names) {
+      const aside = ASIDE.exec(name)
+      if (aside) highestAside = Math.max(highestAside, Number(aside[1]))
       // A temporary file is a write that never finished: its data is in no batch yet, and never will be.
       if (/\.tmp-\d+$/.test(name)) {
         await fsp.rm(join(dir, name), { force: true })
@@ -153,12 +222,14 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
     await unlock()
     throw error
   }
-  let nextSeq = (segments.at(-1)?.seq ?? 0) + 1
+  let nextSeq = Math.max(segments.at(-1)?.seq ?? 0, highestAside) + 1
 
   const file = (seq: number) => join(dir, `${String(seq).padStart(12, '0')}.json`)
 
   async function moveAside(name: string, why: 'refused' | 'corrupt') {
     await fsp.rename(join(dir, name), join(dir, `${name}.${why}`)).catch(() => fsp.rm(join(dir, name), { force: true }))
+    const aside = (await fsp.readdir(dir).catch(() => [] as string[])).filter(n => ASIDE.test(n)).sort()
+    for (const old of aside.slice(0, Math.max(0, aside.length - MAX_SET_ASIDE))) await fsp.rm(join(dir, old), { force: true })
     log.warn(why === 'corrupt'
       ? `spool file ${join(dir, name)} is unreadable (truncated or corrupt); moved it aside as ${name}.corrupt and went on`
       : `the server refused the spooled batch ${name} for good; moved it aside as ${name}.refused`)
@@ -253,6 +324,32 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
       const seg = segments.find(s => s.seq === batch.seq)
       if (seg) forget(seg)
       await moveAside(`${String(batch.seq).padStart(12, '0')}.json`, why)
+    },
+
+    async dropSamples(batch, indexes) {
+      const seg = segments.find(s => s.seq === batch.seq)
+      if (!seg) return
+      const samples = await samplesOf(seg)
+      if (!samples) {
+        forget(seg)
+        await moveAside(`${String(seg.seq).padStart(12, '0')}.json`, 'corrupt')
+        return
+      }
+      const bad = new Set(indexes)
+      const kept = samples.filter((_, i) => !bad.has(i))
+      const n = samples.length - kept.length
+      if (!kept.length) {
+        await fsp.rm(file(seg.seq), { force: true })
+        forget(seg)
+      }
+      else {
+        const body = batchBody(kept)
+        await writeAtomic(file(seg.seq), body)
+        count -= n
+        Object.assign(seg, { count: kept.length, bytes: Buffer.byteLength(body), samples: seg.samples ? kept : undefined })
+      }
+      dropped += n
+      await writeAtomic(join(dir, DROPPED), JSON.stringify({ dropped }))
     },
 
     async resetDropped() {

@@ -132,7 +132,7 @@ test('a node\'s row shows its install commands with a token placeholder, and rot
   // A build without the shell agent says so instead (`shell_agent: null`); a server without the route (HTML) has the defaults.
   const version = await (await page.request.get('/agent/version')).json().catch(() => null) as AgentVersionView | null
   if (version?.shell_agent === null) await expect(dialog.getByTestId('install-shell-missing')).toBeVisible()
-  else await expect(dialog.getByTestId('install-shell-service')).toContainText(`sudo NODEPULSE_TOKEN='${TOKEN_PLACEHOLDER}' sh nodepulse-agent.sh`)
+  else await expect(dialog.getByTestId('install-shell-service')).toContainText(`printf '%s\\n' '${TOKEN_PLACEHOLDER}' | sudo sh nodepulse-agent.sh --token-file /dev/stdin`)
 
   // Rotate from there: confirm, and the new token's commands appear.
   await dialog.getByTestId('install-rotate').click()

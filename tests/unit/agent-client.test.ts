@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { classify, clockSkewMs, createClient, parseRetryAfter } from '../../cli/agent/client'
+import { classify, clockSkewMs, createClient, invalidSampleIndexes, parseRetryAfter } from '../../cli/agent/client'
 
 const json = (body: unknown) => JSON.stringify(body)
 const err = (statusCode: number, message: string) => json({ statusCode, message })
@@ -101,5 +101,24 @@ describe('createClient', () => {
       silent.closeAllConnections()
       silent.close()
     }
+  })
+})
+
+describe('a 422 naming samples of a batch', () => {
+  // The error body server/error.ts sends for a body that fails the contract (server/utils/http.ts).
+  const body = (paths: string[]) => JSON.stringify({ statusCode: 422, statusMessage: 'Unprocessable Entity', message: 'Invalid body: …', data: { issues: paths.map(path => ({ path, message: 'bad' })) } })
+
+  it('lists the samples the issues name, once each, in order', () => {
+    expect(invalidSampleIndexes(body(['samples.12.timestamp', 'samples.3.cpu_percent', 'samples.12.detail.load.1m']))).toEqual([3, 12])
+    expect(classify(422, {}, body(['samples.0.timestamp']), 1)).toMatchObject({ kind: 'refused', status: 422, invalidSamples: [0] })
+  })
+
+  it('names none when any issue is not about one sample, or the body is not that shape', () => {
+    expect(invalidSampleIndexes(body(['samples.1.timestamp', 'samples']))).toBeUndefined()
+    expect(invalidSampleIndexes(body(['cpu_percent']))).toBeUndefined()
+    expect(invalidSampleIndexes(body([]))).toBeUndefined()
+    expect(invalidSampleIndexes('not json')).toBeUndefined()
+    expect(invalidSampleIndexes(JSON.stringify({ message: 'samples.1.timestamp: bad' }))).toBeUndefined()
+    expect(classify(422, {}, 'x', 1)).not.toHaveProperty('invalidSamples')
   })
 })

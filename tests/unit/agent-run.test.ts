@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { AgentClient, SendResult } from '../../cli/agent/client'
 import type { Log } from '../../cli/agent/log'
 import { createAgent, EXIT } from '../../cli/agent/run'
@@ -11,11 +11,12 @@ import type { HostSample, HostSampler } from '../../shared/sampler'
 
 const spools: Spool[] = []
 afterEach(async () => {
+  vi.restoreAllMocks()
   await Promise.all(spools.splice(0).map(s => s.close()))
 })
 
 /** An agent with a fake host (sample n has cpu_percent n) and a scripted server. */
-async function setup(answer: (body: string, n: number) => SendResult, opts: { spoolMax?: number } = {}) {
+async function setup(answer: (body: string, n: number) => SendResult, opts: { spoolMax?: number, recheckMs?: { first: number, max: number } } = {}) {
   const lines: string[] = []
   const log: Log = { info: m => lines.push(m), warn: m => lines.push(m) }
   const settings: AgentSettings = {
@@ -41,7 +42,7 @@ async function setup(answer: (body: string, n: number) => SendResult, opts: { sp
     },
   }
   const stop = new AbortController()
-  const agent = createAgent({ settings, sampler, client, spool, log, version: 'test', stop: stop.signal })
+  const agent = createAgent({ settings, sampler, client, spool, log, version: 'test', stop: stop.signal, recheckMs: opts.recheckMs })
   const cpus = (body: string): number[] => {
     const parsed = JSON.parse(body) as { samples?: { cpu_percent: number }[], cpu_percent?: number }
     return parsed.samples ? parsed.samples.map(s => s.cpu_percent) : [parsed.cpu_percent!]
@@ -108,5 +109,66 @@ describe('the agent loop (--once)', () => {
     await t.agent.once()
     await t.agent.once()
     expect(t.lines.filter(l => l.includes('clock is 600 s ahead of the server'))).toHaveLength(1)
+  })
+})
+
+describe('the agent loop and the wall clock', () => {
+  it('keeps sampling every interval when the wall clock steps back an hour (scheduling is monotonic)', async () => {
+    const t = await setup(() => ({ kind: 'ok' }))
+    const realNow = Date.now.bind(Date)
+    let step = 0
+    // The first sample is sent, then the clock steps back by an hour (NTP, a manual date change).
+    setTimeout(() => (step = -3_600_000), 300)
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + step)
+    setTimeout(() => t.stop.abort(), 3_300)
+    expect(await t.agent.run()).toBe(EXIT.sent)
+    // Samples at about 0, 1, 2 and 3 s: none lost to the step.
+    expect(t.sent.length).toBeGreaterThanOrEqual(3)
+  })
+})
+
+describe('the agent loop when the server refuses the token or the node (running)', () => {
+  it('does not exit: logs once, keeps sampling into the spool, asks again with a backoff', async () => {
+    const t = await setup(() => ({ kind: 'auth', status: 401, message: 'the server refused the token (401 Unauthorized)' }), { recheckMs: { first: 1_500, max: 3_000 } })
+    setTimeout(() => t.stop.abort(), 3_300)
+    expect(await t.agent.run()).toBe(EXIT.sent)
+    // Asked at 0 s; at 1 s the 1.5 s wait is not over (spooled unasked); asked at 2 s; next not before 5 s.
+    expect(t.sent.map(t.cpus)).toEqual([[1], [3]])
+    expect(t.spool.count).toBe(4)
+    const told = t.lines.filter(l => l.includes('refused the token'))
+    expect(told).toHaveLength(1)
+    expect(told[0]).toMatch(/Fix it .*install command.*samples are kept in/)
+  })
+
+  it('sends again once the token is accepted, says so, and drains the spool', async () => {
+    const t = await setup((_, n) => (n <= 2 ? { kind: 'unknown-node', message: 'the server has no node 1 (404 Not Found)' } : { kind: 'ok' }), { recheckMs: { first: 500, max: 800 } })
+    setTimeout(() => t.stop.abort(), 2_500)
+    expect(await t.agent.run()).toBe(EXIT.sent)
+    expect(t.sent.map(t.cpus).slice(0, 4)).toEqual([[1], [2], [3], [1, 2]])
+    expect(t.lines.filter(l => l.includes('no node 1'))).toHaveLength(1)
+    expect(t.lines).toContain('the server accepted the token and node 1 again; sending 2 spooled samples')
+    expect(t.spool.count).toBe(0)
+  })
+})
+
+describe('a 422 for a spooled batch', () => {
+  it('drops only the samples the server names, counts them as dropped, and sends the rest', async () => {
+    let up = false
+    const t = await setup((body, n) => {
+      if (!up) return down
+      // Live sample 4 goes, then the batch [1, 2, 3]: its second sample is refused once.
+      if (n === 5) return { kind: 'refused', status: 422, message: '422 Invalid body: samples.1.timestamp: is more than 5 minutes in the future', invalidSamples: [1] }
+      return { kind: 'ok' }
+    })
+    for (let i = 0; i < 3; i++) await t.agent.once()
+    up = true
+    expect(await t.agent.once()).toBe(EXIT.sent)
+    expect(t.sent.slice(3).map(t.cpus)).toEqual([[4], [1, 2, 3], [1, 3]])
+    expect(t.spool.count).toBe(0)
+    expect(t.spool.dropped).toBe(1)
+    expect(readdirSync(t.spool.dir).filter(f => f.endsWith('.refused'))).toEqual([])
+    // Told to the server like the bound's drops, with the next run that reaches it.
+    await t.agent.once()
+    expect(t.events).toEqual([expect.objectContaining({ event_type: 'error_report', data: expect.objectContaining({ dropped_samples: 1 }) })])
   })
 })

@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { platform, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { openSpool, SpoolLockedError, writeAtomic, type Spool } from '../../cli/agent/spool'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { lockSpool, openSpool, SpoolLockedError, writeAtomic, type Spool } from '../../cli/agent/spool'
 import type { Log } from '../../cli/agent/log'
 import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
 
@@ -27,6 +27,17 @@ async function drainAll(s: Spool): Promise<string[]> {
   }
   return out
 }
+
+// Processes whose command line names nodepulse, as a running agent's does; killed after the file.
+const standIns: ChildProcess[] = []
+const agentStandIn = (): ChildProcess & { pid: number } => {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'nodepulse-agent-stand-in'], { stdio: 'ignore' })
+  standIns.push(child)
+  return child as ChildProcess & { pid: number }
+}
+afterAll(() => {
+  for (const c of standIns) c.kill()
+})
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map(s => s.close()))
@@ -116,21 +127,89 @@ describe('the spool', () => {
     expect(readdirSync(d)).toContain('000000000001.json.refused')
   })
 
+  it('keeps at most 10 set-aside files (oldest removed), and numbers new files past them so a rename never overwrites one', async () => {
+    const d = dir()
+    // An earlier run left set-aside files numbered past any live one.
+    writeFileSync(join(d, '000000000007.json.refused'), 'earlier')
+    const s = await spoolAt(d)
+    await s.add(sample(1))
+    const first = await s.oldest()
+    expect(first!.seq).toBe(8)
+    await s.setAside(first!, 'refused')
+    expect(readFileSync(join(d, '000000000007.json.refused'), 'utf8')).toBe('earlier')
+    for (let i = 0; i < 12; i++) {
+      await s.add(sample(i + 2))
+      await s.setAside((await s.oldest())!, 'refused')
+    }
+    const aside = readdirSync(d).filter(f => f.endsWith('.refused')).sort()
+    expect(aside).toHaveLength(10)
+    expect(aside.at(-1)).toBe('000000000020.json.refused')
+    expect(aside[0]).toBe('000000000011.json.refused')
+  })
+
+  it('drops the samples of a batch the server refused, counts them, keeps the rest', async () => {
+    const d = dir()
+    const s = await spoolAt(d)
+    for (let i = 1; i <= 4; i++) await s.add(sample(i))
+    await s.dropSamples((await s.oldest())!, [0, 2])
+    expect(s.count).toBe(2)
+    expect(s.dropped).toBe(2)
+    expect(timestampsOf((await s.oldest())!.body)).toEqual([sample(2), sample(4)].map(x => (JSON.parse(x) as { timestamp: string }).timestamp))
+    await s.close()
+    const again = await spoolAt(d)
+    expect(again.count).toBe(2)
+    expect(again.dropped).toBe(2)
+  })
+
   it('is locked: a second agent on the same directory is refused, a stale lock is taken over', async () => {
     const d = dir()
     const a = await spoolAt(d)
+    expect(readFileSync(join(d, 'agent.lock'), 'utf8').split('\n')[0]).toBe(String(process.pid))
     await a.close()
     expect(existsSync(join(d, 'agent.lock'))).toBe(false)
-    // A live process holds it (our parent stands in for another agent). Our own pid would be a
-    // stale lock: a restarted agent in a container is pid 1 again.
-    writeFileSync(join(d, 'agent.lock'), `${process.ppid}\n`)
+    // A live agent holds it (a process whose command line names nodepulse stands in for one). Our
+    // own pid would be a stale lock: a restarted agent in a container is pid 1 again.
+    const other = agentStandIn()
+    writeFileSync(join(d, 'agent.lock'), `${other.pid}\n`)
     await expect(openSpool(d, 10, log)).rejects.toThrow(SpoolLockedError)
-    await expect(openSpool(d, 10, log)).rejects.toThrow(`another agent (pid ${process.ppid}) uses the spool directory ${d}`)
+    await expect(openSpool(d, 10, log)).rejects.toThrow(`another agent (pid ${other.pid}) uses the spool directory ${d}`)
     // A pid that has exited: its lock is stale.
     const gone = spawnSync(process.execPath, ['-e', '0']).pid
     writeFileSync(join(d, 'agent.lock'), `${gone}\n`)
     const b = await spoolAt(d)
-    expect(readFileSync(join(d, 'agent.lock'), 'utf8').trim()).toBe(String(process.pid))
+    expect(readFileSync(join(d, 'agent.lock'), 'utf8').split('\n')[0]).toBe(String(process.pid))
     await b.close()
+  })
+
+  it.runIf(platform() === 'linux')('takes over a lock whose pid now belongs to another program (after a power loss), or to another boot', async () => {
+    const d = dir()
+    // pid 1 is alive, and not an agent (as root kill(1, 0) succeeds; else it says EPERM).
+    writeFileSync(join(d, 'agent.lock'), '1\n')
+    const a = await spoolAt(d)
+    await a.close()
+    // A live agent's pid, but written before the last reboot.
+    const other = agentStandIn()
+    writeFileSync(join(d, 'agent.lock'), `${other.pid}\n00000000-0000-4000-8000-000000000000\n`)
+    const b = await spoolAt(d)
+    const [pid, bootId] = readFileSync(join(d, 'agent.lock'), 'utf8').split('\n')
+    expect(pid).toBe(String(process.pid))
+    expect(bootId).toBe(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim())
+    await b.close()
+    // The same live agent in this boot holds it.
+    writeFileSync(join(d, 'agent.lock'), `${other.pid}\n${bootId}\n`)
+    await expect(openSpool(d, 10, log)).rejects.toThrow(SpoolLockedError)
+  })
+
+  it.runIf(platform() === 'linux')('two agents taking over the same stale lock at once: exactly one gets it', async () => {
+    const holders = [agentStandIn(), agentStandIn(), agentStandIn()]
+    for (let round = 0; round < 30; round++) {
+      const d = dir()
+      writeFileSync(join(d, 'agent.lock'), '1\n')
+      const results = await Promise.allSettled(holders.map(h => lockSpool(d, { pid: h.pid })))
+      const won = results.filter(r => r.status === 'fulfilled')
+      expect(won.length, `round ${round}`).toBe(1)
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(SpoolLockedError)
+      expect(readdirSync(d)).toEqual(['agent.lock'])
+    }
   })
 })

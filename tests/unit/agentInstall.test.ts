@@ -36,10 +36,14 @@ describe('agentCommand', () => {
     )
   })
 
-  it('installs a service with sudo and --install-service', () => {
+  it('installs a service with sudo and --install-service, the token on stdin (not in sudo\'s argv)', () => {
     expect(agentCommand({ ...base, mode: 'service' })).toBe(
       'curl -fsSL http://10.0.0.5:3000/agent/nodepulse-agent.mjs -o nodepulse-agent.mjs'
-      + ' && sudo NODEPULSE_TOKEN=\'npa_abc-DEF_123\' node nodepulse-agent.mjs --server http://10.0.0.5:3000 --node-id 7 --install-service',
+      + ' && printf \'%s\\n\' \'npa_abc-DEF_123\' | sudo node nodepulse-agent.mjs --token-file /dev/stdin --server http://10.0.0.5:3000 --node-id 7 --install-service',
+    )
+    expect(agentCommand({ ...base, kind: 'shell', mode: 'service', path: '/agent/nodepulse-agent.sh' })).toBe(
+      'curl -fsSL http://10.0.0.5:3000/agent/nodepulse-agent.sh -o nodepulse-agent.sh'
+      + ' && printf \'%s\\n\' \'npa_abc-DEF_123\' | sudo sh nodepulse-agent.sh --token-file /dev/stdin --server http://10.0.0.5:3000 --node-id 7 --install-service',
     )
   })
 
@@ -58,37 +62,52 @@ describe('agentCommand', () => {
 })
 
 describe('agentCommand in a real shell', () => {
-  // Stand-ins for curl, sudo and node that record what the shell hands them.
+  // Stand-ins for curl, sudo, node and sh that record every argv the shell hands them (and what
+  // node/sh get in NODEPULSE_TOKEN and on stdin).
   const dir = mkdtempSync(join(tmpdir(), 'np-install-'))
   const log = join(dir, 'log')
+  const argvLog = join(dir, 'argv')
   const stub = (name: string, body: string) => {
-    writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`)
+    writeFileSync(join(dir, name), `#!/bin/sh\nfor a in "$0" "$@"; do printf '[%s]' "$a" >> "${argvLog}"; done; echo >> "${argvLog}"\n${body}\n`)
     chmodSync(join(dir, name), 0o755)
   }
+  const agentStub = (name: string) => `printf '${name} token=[%s]' "$NODEPULSE_TOKEN" >> "${log}"; for a in "$@"; do printf ' [%s]' "$a" >> "${log}"; done
+case " $* " in *" --token-file /dev/stdin "*) printf ' stdin=[%s]' "$(cat)" >> "${log}";; esac; echo >> "${log}"`
   stub('curl', `printf 'curl' >> "${log}"; for a in "$@"; do printf ' [%s]' "$a" >> "${log}"; done; echo >> "${log}"`)
-  stub('sudo', 'exec env "$@"')
-  stub('node', `printf 'node token=[%s]' "$NODEPULSE_TOKEN" >> "${log}"; for a in "$@"; do printf ' [%s]' "$a" >> "${log}"; done; echo >> "${log}"`)
+  stub('sudo', `PATH="${dir}:$PATH" exec env "$@"`)
+  stub('env', `exec /usr/bin/env "$@"`)
+  stub('node', agentStub('node'))
+  stub('sh', agentStub('sh'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   function run(input: AgentCommandInput): string {
     writeFileSync(log, '')
+    writeFileSync(argvLog, '')
     execFileSync('/bin/sh', ['-c', agentCommand(input)], { cwd: dir, env: { PATH: `${dir}:/usr/bin:/bin` } })
     return readFileSync(log, 'utf8')
   }
 
-  it('hands the agent the token, server and node id unchanged, even with quotes and $ in them', () => {
+  it('hands the agent the token on stdin, server and node id unchanged, even with quotes and $ in them; no argv holds the token', () => {
     const serverUrl = 'https://np.example.com/it\'s $PATH'
-    expect(run({ ...base, mode: 'service', serverUrl, token: NASTY })).toBe(
+    const token = `npa_it's-$HOME-\`id\`-"q"`
+    expect(run({ ...base, mode: 'service', serverUrl, token })).toBe(
       `curl [-fsSL] [${serverUrl}/agent/nodepulse-agent.mjs] [-o] [nodepulse-agent.mjs]\n`
-      + `node token=[${NASTY}] [nodepulse-agent.mjs] [--server] [${serverUrl}] [--node-id] [7] [--install-service]\n`,
+      + `node token=[] [nodepulse-agent.mjs] [--token-file] [/dev/stdin] [--server] [${serverUrl}] [--node-id] [7] [--install-service] stdin=[${token}]\n`,
     )
+    const argv = readFileSync(argvLog, 'utf8')
+    expect(argv).toMatch(/sudo\]\[node\]/)
+    expect(argv).not.toContain(token)
+    expect(run({ ...base, kind: 'shell', mode: 'service', path: '/agent/nodepulse-agent.sh', token })).toContain(`sh token=[] [nodepulse-agent.sh] [--token-file] [/dev/stdin]`)
+    expect(readFileSync(log, 'utf8')).toContain(`stdin=[${token}]`)
+    expect(readFileSync(argvLog, 'utf8')).not.toContain(token)
   })
 
-  it('runs the foreground command as it reads', () => {
+  it('runs the foreground command as it reads, the token in the environment only', () => {
     expect(run(base)).toBe(
       'curl [-fsSL] [http://10.0.0.5:3000/agent/nodepulse-agent.mjs] [-o] [nodepulse-agent.mjs]\n'
       + 'node token=[npa_abc-DEF_123] [--lite-mode] [--no-expose-wasm] [nodepulse-agent.mjs] [--server] [http://10.0.0.5:3000] [--node-id] [7]\n',
     )
+    expect(readFileSync(argvLog, 'utf8')).not.toContain('npa_abc-DEF_123')
   })
 })
 

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs'
 import { machine, platform } from 'node:os'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { DETAIL_LIMITS, statsSample } from '../../shared/contracts/ingest'
-import { createHostSampler, parseDiskstats, parseMeminfo, parseMounts, parseProcStat, pickFilesystem } from '../../shared/sampler'
+import { createFilesystemReader, createHostSampler, LOCAL_FS_TYPES, localMounts, parseDiskstats, parseMeminfo, parseMounts, parseProcStat, pickFilesystem } from '../../shared/sampler'
 
 const fs = (...mounts: string[]) => mounts.map(mount => ({ mount, use: mounts.indexOf(mount) }))
 
@@ -62,6 +62,63 @@ describe('the /proc parsers', () => {
   })
 })
 
+describe('filesystems: local ones only, one statfs per mount at a time', () => {
+  const MOUNTS = [
+    '/dev/sda1 / ext4 rw 0 0',
+    'proc /proc proc rw 0 0',
+    'srv:/export /mnt/nfs nfs4 rw,hard 0 0',
+    '//nas/share /mnt/smb cifs rw 0 0',
+    'me@host:/ /mnt/ssh fuse.sshfs rw 0 0',
+    '/dev/sdb1 /data xfs rw 0 0',
+    '/dev/sdb1 /bind xfs rw 0 0',
+    '/dev/sdc1 /usb vfat rw 0 0',
+    'tmpfs /dev/shm tmpfs rw 0 0',
+  ].join('\n')
+  const stat = { blocks: 1000, bfree: 400, bavail: 300, bsize: 4096 }
+
+  it('keeps local filesystem types only (no network, no pseudo), each device once', () => {
+    expect(localMounts(parseMounts(MOUNTS)).map(m => m.mount)).toEqual(['/', '/data', '/usb'])
+    for (const t of ['ext4', 'xfs', 'btrfs', 'zfs', 'vfat', 'ntfs3', 'fuseblk']) expect(LOCAL_FS_TYPES.has(t)).toBe(true)
+    for (const t of ['nfs', 'nfs4', 'cifs', 'smb3', 'fuse.sshfs', 'ceph', 'glusterfs', 'tmpfs', 'overlay']) expect(LOCAL_FS_TYPES.has(t)).toBe(false)
+  })
+
+  it('never starts a statfs on a mount whose previous one is still pending, and does not wait for it', async () => {
+    const calls: string[] = []
+    let release: (() => void) | undefined
+    const read = createFilesystemReader(async (path) => {
+      calls.push(path)
+      if (path === '/hung' && !release) await new Promise<void>(r => (release = r))
+      return stat
+    }, 20)
+    expect(await read('/hung', 'srv:/x', 'ext4')).toBeUndefined()
+    expect(await read('/hung', 'srv:/x', 'ext4')).toBeUndefined()
+    expect(await read('/', '/dev/sda1', 'ext4')).toMatchObject({ mount: '/', size_bytes: 4_096_000 })
+    expect(calls).toEqual(['/hung', '/'])
+    release!()
+    await new Promise(r => setTimeout(r, 0))
+    expect(await read('/hung', 'srv:/x', 'ext4')).toMatchObject({ mount: '/hung' })
+    expect(calls).toEqual(['/hung', '/', '/hung'])
+  })
+
+  it.runIf(platform() === 'linux')('the sampler runs statfs on local mounts only, and not again on a hung one', async () => {
+    const calls: string[] = []
+    const sampler = createHostSampler({
+      mounts: async () => MOUNTS,
+      statfs: async (path) => {
+        calls.push(path)
+        if (path === '/data') await new Promise(() => {})
+        return stat
+      },
+    })
+    const first = await sampler.sample()
+    expect(calls.sort()).toEqual(['/', '/data', '/usb'])
+    expect(first.detail.disks!.map(f => f.mount)).toEqual(['/', '/usb'])
+    calls.length = 0
+    await sampler.sample()
+    expect(calls.sort()).toEqual(['/', '/usb'])
+  }, 15_000)
+})
+
 describe.runIf(platform() === 'linux')('createHostSampler on this machine', () => {
   it('samples passing the agent contract, with rates after the second sample', async () => {
     const sampler = createHostSampler()
@@ -104,5 +161,22 @@ describe.runIf(platform() === 'linux')('createHostSampler on this machine', () =
     const s = await createHostSampler({ diskPath: '/dev/shm/x' }).sample()
     expect(s.detail.disk?.mount).toBe('/dev/shm')
     expect(s.detail.disks!.map(f => f.mount)).not.toContain('/dev/shm')
+  })
+})
+
+describe.runIf(platform() === 'linux')('createHostSampler and the wall clock', () => {
+  it('computes rates over monotonic time: a backward wall-clock step does not void them', async () => {
+    const sampler = createHostSampler()
+    await sampler.sample()
+    await new Promise(r => setTimeout(r, 200))
+    const realNow = Date.now.bind(Date)
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000)
+    try {
+      const second = await sampler.sample()
+      expect(second.detail.disk_io).toEqual({ read_bytes_per_sec: expect.any(Number), write_bytes_per_sec: expect.any(Number) })
+    }
+    finally {
+      vi.restoreAllMocks()
+    }
   })
 })

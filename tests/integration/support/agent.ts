@@ -28,12 +28,13 @@ export interface AgentProcess {
 const running = new Set<AgentProcess>()
 
 /** Starts `node dist/agent/nodepulse-agent.mjs agent …args` with only `env` (plus PATH and HOME). */
-export function startAgent(args: string[], env: Record<string, string> = {}, opts: { cwd?: string, file?: string } = {}): AgentProcess {
+export function startAgent(args: string[], env: Record<string, string> = {}, opts: { cwd?: string, file?: string, stdin?: string } = {}): AgentProcess {
   const file = opts.file ?? AGENT_BUNDLE
   if (!existsSync(file)) throw new Error(`${file} is missing: build first (npx nuxi build builds the agent too)`)
   const child = spawn(process.execPath, [file, 'agent', ...args], {
-    cwd: opts.cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: opts.cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   })
+  if (opts.stdin !== undefined) child.stdin!.end(opts.stdin)
   let out = ''
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()))
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()))
@@ -76,7 +77,7 @@ export async function killAgents(): Promise<void> {
 }
 
 /** Runs the agent to its end (e.g. --once) and returns its exit code and output. */
-export async function runAgent(args: string[], env: Record<string, string> = {}, opts: { cwd?: string, file?: string } = {}): Promise<{ code: number | string, output: string }> {
+export async function runAgent(args: string[], env: Record<string, string> = {}, opts: { cwd?: string, file?: string, stdin?: string } = {}): Promise<{ code: number | string, output: string }> {
   const agent = startAgent(args, env, opts)
   const killer = setTimeout(() => agent.child.kill('SIGKILL'), 30_000)
   const code = await agent.exited
