@@ -132,9 +132,26 @@ uid=$(id -u 2>/dev/null || echo 65534)
 
 load_settings() {
 	if [ -z "$token" ] && [ -n "$token_file" ]; then
-		[ -r "$token_file" ] || die 1 "cannot read the token file $token_file"
-		IFS= read -r token <"$token_file" || [ -n "$token" ] || die 1 "the token file $token_file is empty"
-		token=${token%"$(printf '\r')"}
+		stdin=0
+		case $token_file in /dev/stdin | /dev/fd/0 | /proc/self/fd/0) stdin=1 ;; esac
+		[ "$stdin" = 1 ] || [ -r "$token_file" ] || die 1 "cannot read the token file $token_file"
+		if [ "$stdin" = 0 ] && [ -f "$token_file" ]; then
+			IFS= read -r token <"$token_file" || [ -n "$token" ] || die 1 "the token file $token_file is empty"
+			token=${token%"$(printf '\r')"}
+		else
+			# A pipe (printf '%s\n' TOKEN | sh nodepulse-agent.sh --token-file /dev/stdin ...): it can be
+			# read only once, so all of it is read here, and blanks and line ends around the token go.
+			# Standard input is read as it is (fd 0), not opened again by name: that fails for a socket.
+			if [ "$stdin" = 1 ]; then
+				[ -t 0 ] && die 1 "--token-file $token_file: nothing is piped in (printf '%s\n' TOKEN | sh nodepulse-agent.sh --token-file /dev/stdin ...)"
+				token=$(cat) || die 1 "cannot read the token from standard input"
+			else
+				token=$(cat -- "$token_file") || die 1 "cannot read the token file $token_file"
+			fi
+			token=${token#"${token%%[![:space:]]*}"}
+			token=${token%"${token##*[![:space:]]}"}
+			[ -n "$token" ] || die 1 "the token file $token_file is empty"
+		fi
 	fi
 	[ -n "$server" ] || die 1 "no server: give --server URL or NODEPULSE_SERVER"
 	case $server in http://?* | https://?*) ;; *) die 1 "--server must be an http:// or https:// URL, not '$server'" ;; esac

@@ -49,13 +49,15 @@ interface Agent {
 const running = new Set<Agent>()
 
 /** Starts the agent under `shell` in a process group of its own (so its children can be ended with it). */
-function startAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number } = {}): Agent {
+function startAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number, input?: string } = {}): Agent {
+  const { input, ...spawnOpts } = opts
   const child = spawn(shell[0]!, [...shell.slice(1), SCRIPT, ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached: true,
-    ...opts,
+    ...spawnOpts,
   })
+  if (input !== undefined) child.stdin!.end(input)
   let out = ''
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()))
@@ -91,7 +93,7 @@ afterEach(async () => {
 })
 
 /** Runs the agent to its end (for --once and the service options). */
-async function runAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number } = {}) {
+async function runAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number, input?: string } = {}) {
   const agent = startAgent(shell, args, env, opts)
   const code = await agent.exit
   return { code, out: agent.out() }
@@ -353,6 +355,23 @@ describe('the shell agent', () => {
       expect(refused.code).toBe(1)
       expect(refused.out).toContain('--install-service needs root')
     }
+  })
+
+  it.each(SHELLS)('--install-service under $name reads the token piped on stdin (--token-file /dev/stdin) once, trimmed, into the 0600 env file', async ({ argv }) => {
+    const root = join(work, `root-stdin-${randomBytes(4).toString('hex')}`)
+    const token = `npa_${randomBytes(16).toString('hex')}`
+    const dead = `http://127.0.0.1:${await freePort()}`
+    const install = await runAgent(argv, ['--install-service', '--root', root, '--server', dead, '--node-id', '7', '--token-file', '/dev/stdin'], {}, { input: ` ${token} \r\n\n` })
+    expect(install.code, install.out).toBe(0)
+    const envFile = join(root, 'etc/nodepulse/agent.env')
+    expect(statSync(envFile).mode & 0o777).toBe(0o600)
+    expect(readFileSync(envFile, 'utf8')).toContain(`\nNODEPULSE_TOKEN=${token}\n`)
+    expect(install.out).not.toContain(token)
+    // Nothing piped in: said, not waited on.
+    const empty = await runAgent(argv, ['--install-service', '--root', root, '--server', dead, '--node-id', '7', '--token-file', '/dev/stdin'], {}, { input: ' \n' })
+    expect(empty.code, empty.out).toBe(1)
+    expect(empty.out).toContain('the token file /dev/stdin is empty')
+    rmSync(root, { recursive: true, force: true })
   })
 
   it('--token works but warns, and the agent runs on without it on its command line', async () => {
