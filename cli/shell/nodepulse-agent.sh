@@ -224,7 +224,9 @@ WantedBy=multi-user.target
 EOF
 	mv -f "$unit.tmp" "$unit" || die 1 "could not write $unit"
 	run_systemctl daemon-reload
-	run_systemctl enable --now "$UNIT_NAME"
+	# restart, not start: a re-install must replace a running agent with the new script and settings.
+	run_systemctl enable "$UNIT_NAME"
+	run_systemctl restart "$UNIT_NAME"
 	log "installed $UNIT_NAME (settings and token in $ENV_PATH, mode 0600); logs: journalctl -u $UNIT_NAME"
 	exit 0
 }

@@ -330,7 +330,8 @@ describe('the shell agent', () => {
     const install = await runAgent(['dash'], ['--install-service', '--root', root, '--server', 'http://np.example:3000', '--node-id', '7', '--token-file', tokenFile, '--interval', '10'])
     expect(install.code, install.out).toBe(0)
     expect(install.out).toContain('would run: systemctl daemon-reload')
-    expect(install.out).toContain('would run: systemctl enable --now nodepulse-agent.service')
+    expect(install.out, 'enabled, then restarted: a re-install replaces a running agent').toMatch(/would run: systemctl daemon-reload\nwould run: systemctl enable nodepulse-agent.service\nwould run: systemctl restart nodepulse-agent.service\n/)
+    expect(install.out).not.toContain('--now')
 
     const envFile = join(root, 'etc/nodepulse/agent.env')
     expect(statSync(envFile).mode & 0o777).toBe(0o600)
