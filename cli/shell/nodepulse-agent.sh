@@ -899,6 +899,15 @@ spool_add() {
 
 state=starting
 hold_until=0
+# While the server refuses the token or the node (401, 403, 404) a long run keeps sampling into the
+# spool and asks again after 1 min, then twice as long each time, at most every 10 min.
+# NODEPULSE_RECHECK_BACKOFF="FIRST MAX" (seconds) shortens that for tests.
+recheck_first=60 recheck_max=600
+case ${NODEPULSE_RECHECK_BACKOFF-} in
+*[0-9]' '*[0-9]*) recheck_first=${NODEPULSE_RECHECK_BACKOFF%% *} recheck_max=${NODEPULSE_RECHECK_BACKOFF##* } ;;
+esac
+is_uint "$recheck_first" && is_uint "$recheck_max" || recheck_first=60 recheck_max=600
+recheck_wait=0
 stats_url=$server/api/v1/nodes/$node_id/stats
 
 # Classifies the last answer into $result: ok, refused (the body: never retried), auth, unknown, retry.
@@ -927,16 +936,19 @@ set_state() {
 
 report_problem() {
 	answer_field message
-	msg=${REPLY:+: $REPLY}
+	msg=${REPLY:+ ($REPLY)}
+	if [ "$once" = 1 ]; then kept="the sample is kept in the spool"
+	else kept="samples are kept in the spool (at most $spool_max) and the server is asked again in $(secs "$recheck_first"), then at most every $(secs "$recheck_max")"
+	fi
 	case $result in
 	auth)
 		if [ "$http_status" = 401 ]; then
-			set_state auth401 "the server refused the token (401): it is wrong or was revoked; check NODEPULSE_TOKEN or --token-file$msg; spooling samples"
+			set_state auth401 "the server refused the token (401): it is wrong or was revoked$msg; put the node's current token (Nodes page) in NODEPULSE_TOKEN, --token-file or $ENV_PATH; $kept"
 		else
-			set_state auth403 "the token belongs to another node (403): check --node-id $node_id against the token$msg; spooling samples"
+			set_state auth403 "the token belongs to another node (403)$msg: check --node-id $node_id against the token (Nodes page); $kept"
 		fi
 		;;
-	unknown) set_state unknown "node $node_id does not exist on the server (404): check --node-id$msg; spooling samples" ;;
+	unknown) set_state unknown "node $node_id does not exist on the server (404)$msg: check --node-id, or add the node on the Nodes page; $kept" ;;
 	retry)
 		case $http_status in
 		000) set_state unreachable "server unreachable ($http_error): spooling samples in $spool_dir" ;;
@@ -947,10 +959,31 @@ report_problem() {
 	esac
 }
 
+# "1 min", "90 s": seconds $1 as said in a log line.
+secs() {
+	if [ $(($1 % 60)) = 0 ] && [ "$1" -gt 0 ]; then printf '%s min' $(($1 / 60)); else printf '%s s' "$1"; fi
+}
+
+# After a 401, 403 or 404 in a long run: no request until the next re-check, each further apart.
+hold_recheck() {
+	[ "$once" = 1 ] && return 0
+	if [ "$recheck_wait" = 0 ]; then recheck_wait=$recheck_first
+	else
+		recheck_wait=$((recheck_wait * 2))
+		[ "$recheck_wait" -gt "$recheck_max" ] && recheck_wait=$recheck_max
+	fi
+	now_cs
+	hold_until=$((REPLY + recheck_wait * 100))
+	debug "asking the server again in $recheck_wait s"
+}
+
 went_ok() {
+	recheck_wait=0
 	if [ "$state" != ok ]; then
 		if [ "$state" = starting ]; then
 			set_state ok "sending to $server as node $node_id"
+		elif [ "$state" = auth401 ] || [ "$state" = auth403 ] || [ "$state" = unknown ]; then
+			set_state ok "the server accepted the token for node $node_id again: sending $spool_count spooled samples"
 		else
 			set_state ok "server back: sending $spool_count spooled samples"
 		fi
@@ -1051,7 +1084,9 @@ tick() {
 	ok)
 		debug "sample $sample_ms sent"
 		went_ok
-		[ "$spool_count" -gt 0 ] || [ "$dropped" -gt 0 ] && drain "$1"
+		if [ "$spool_count" -gt 0 ] || [ "$dropped" -gt 0 ]; then
+			drain "$1" || case $result in auth | unknown) hold_recheck ;; esac
+		fi
 		result=ok
 		;;
 	refused)
@@ -1062,6 +1097,7 @@ tick() {
 	*)
 		report_problem
 		spool_add "$sample_json" && debug "sample $sample_ms spooled"
+		case $result in auth | unknown) hold_recheck ;; esac
 		;;
 	esac
 }

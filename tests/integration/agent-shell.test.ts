@@ -418,6 +418,49 @@ describe('the shell agent', () => {
     }
   })
 
+  it('when the token is refused during a long run: says so once, spools, asks again with a growing backoff, and drains once accepted again', async () => {
+    // A stand-in server: 401 for the first two requests, then 200 (a batch answered with its count).
+    const requests: { at: number, batch: number }[] = []
+    const fake = createServer((req, res) => {
+      let body = ''
+      req.on('data', (b: Buffer) => (body += b.toString()))
+      req.on('end', () => {
+        const samples = (JSON.parse(body) as { samples?: unknown[] }).samples
+        requests.push({ at: Date.now(), batch: samples?.length ?? 0 })
+        res.setHeader('content-type', 'application/json')
+        if (requests.length <= 2) {
+          res.writeHead(401)
+          res.end('{"statusCode":401,"message":"invalid node token"}')
+          return
+        }
+        const n = samples?.length ?? 1
+        res.writeHead(200)
+        res.end(`{"node_id":1,"accepted":${n},"stored":${n},"duplicates":0,"last_seen":"x"}`)
+      })
+    })
+    await new Promise<void>(r => fake.listen(0, '127.0.0.1', r))
+    try {
+      const port = (fake.address() as AddressInfo).port
+      const spool = spoolDir()
+      const agent = startAgent(['dash'], agentArgs({ id: 1 }, spool, ['--interval', '1'], `http://127.0.0.1:${port}`), { NODEPULSE_TOKEN: 'npa_test', NODEPULSE_RECHECK_BACKOFF: '2 4' })
+      await until('the spool drained once the token is accepted again', () => agent.out().includes('spool drained'), 20_000)
+      const out = agent.out()
+      expect(out.match(/refused the token \(401\)/g), out).toHaveLength(1)
+      expect(out).toContain('put the node\'s current token (Nodes page) in NODEPULSE_TOKEN')
+      expect(out).toContain('the server is asked again in 2 s, then at most every 4 s')
+      expect(agent.child.exitCode, 'it keeps running').toBeNull()
+      expect(requests[1]!.at - requests[0]!.at, 'no request until the first re-check').toBeGreaterThanOrEqual(1900)
+      expect(requests[2]!.at - requests[1]!.at, 'the second wait is twice as long').toBeGreaterThanOrEqual(3900)
+      expect(out).toMatch(/the server accepted the token for node 1 again: sending \d+ spooled samples/)
+      const drained = requests.slice(3).reduce((n, r) => n + r.batch, 0)
+      expect(drained, 'every sample taken while refused is sent').toBeGreaterThanOrEqual(5)
+      expect(spooledLines(spool)).toEqual([])
+    }
+    finally {
+      await new Promise(r => fake.close(r))
+    }
+  })
+
   it('sends with wget when told to (or without curl): GNU wget keeps the token off its command line', async () => {
     const node = await createNode()
     const agent = startAgent(['dash'], agentArgs(node, spoolDir(), ['--interval', '1']), { NODEPULSE_TOKEN: node.token, NODEPULSE_HTTP_CLIENT: 'wget' })
