@@ -19,6 +19,8 @@ MAX_BATCH_SAMPLES=1000
 MAX_BATCH_BYTES=65536
 # The server refuses samples more than 5 minutes ahead of its clock.
 MAX_SKEW=300
+# What the Nodes page shows where the token goes until one is pasted in.
+TOKEN_PLACEHOLDER=PASTE-THE-NODE-TOKEN-HERE
 
 usage() {
 	cat <<EOF
@@ -159,6 +161,7 @@ load_settings() {
 	while :; do case $server in */) server=${server%/} ;; *) break ;; esac; done
 	is_uint "$node_id" && [ "$node_id" -gt 0 ] || die 1 "no valid node id: give --node-id N or NODEPULSE_NODE_ID (a positive number, not '$node_id')"
 	[ -n "$token" ] || die 1 "no token: set NODEPULSE_TOKEN, give --token-file FILE, or --token TOKEN"
+	[ "$token" = "$TOKEN_PLACEHOLDER" ] && die 2 "the token is still the placeholder $TOKEN_PLACEHOLDER: put the node's token there (the Nodes page shows it when the node is added; a new one is made there too)"
 	case $token in *[!A-Za-z0-9._~+/=-]*) die 1 "the token holds characters a node token never has: check it" ;; esac
 	is_uint "$interval" && [ "$interval" -ge 1 ] && [ "$interval" -le 86400 ] || die 1 "--interval must be whole seconds from 1 to 86400, not '$interval'"
 	if [ -z "$spool_max" ]; then spool_max=$((86400 / interval)); fi
@@ -173,10 +176,40 @@ load_settings() {
 # ---------------------------------------------------------------------------------------------
 # --install-service / --uninstall-service
 
-service_action() {
+need_root() {
 	if [ -z "$root" ] && [ "$uid" != 0 ]; then
 		die 1 "--$action-service needs root: run it with sudo (or as root)"
 	fi
+}
+
+# One authenticated request before anything is written: one real sample sent to the server.
+# A refused token (2) or unknown node (3) installs nothing; an unreachable server is only a warning.
+verify_token() {
+	read_os
+	take_sample
+	printf '%s' "$sample_json" >"$body_f"
+	http_post "$stats_url" "$body_f"
+	classify
+	answer_field message
+	msg=${REPLY:+ ($REPLY)}
+	case $result in
+	ok) log "the server at $server accepted the token for node $node_id" ;;
+	auth)
+		if [ "$http_status" = 401 ]; then
+			die 2 "the server refused the token (401): it is wrong or was revoked$msg; nothing installed: copy the node's current token from the Nodes page"
+		fi
+		die 2 "the token belongs to another node (403)$msg; nothing installed: check --node-id $node_id against the token (Nodes page)"
+		;;
+	unknown) die 3 "node $node_id does not exist on the server (404)$msg; nothing installed: check --node-id, or add the node on the Nodes page" ;;
+	refused) log "warning: the server refused the test sample ($http_status$msg) but took the token: installing" ;;
+	*)
+		if [ "$http_status" = 000 ]; then why="unreachable: $http_error"; else why="answered $http_status$msg"; fi
+		log "warning: could not check the token: the server at $server is $why; installing anyway (the service keeps samples in its spool until the server answers; follow it with journalctl -u $UNIT_NAME -f)"
+		;;
+	esac
+}
+
+service_action() {
 	unit=$root$UNIT_PATH env_file=$root$ENV_PATH script=$root$SCRIPT_PATH
 	if [ "$action" = uninstall ]; then
 		run_systemctl disable --now "$UNIT_NAME"
@@ -186,8 +219,8 @@ service_action() {
 		log "removed $UNIT_NAME, $ENV_PATH and $SCRIPT_PATH; samples still spooled stay in $SERVICE_SPOOL"
 		exit 0
 	fi
-	load_settings
 	[ -r "$0" ] || die 1 "cannot read this script ($0) to install it: download it to a file first"
+	verify_token
 	umask 022
 	mkdir -p "${script%/*}" "${unit%/*}" || die 1 "could not create ${script%/*}"
 	if [ "$0" != "$script" ]; then cp "$0" "$script.tmp" && mv -f "$script.tmp" "$script" || die 1 "could not copy the script to $script"; fi
@@ -239,8 +272,16 @@ run_systemctl() {
 	fi
 }
 
-if [ "$action" != run ]; then service_action; fi
+if [ "$action" != run ]; then need_root; fi
+if [ "$action" = uninstall ]; then service_action; fi
 load_settings
+# The install's check of the token sends with this agent's own code; its files go in a directory
+# of their own, removed at the end.
+work_dir=
+if [ "$action" = install ]; then
+	work_dir=$(mktemp -d 2>/dev/null) || { work_dir=${TMPDIR:-/tmp}/nodepulse-install.$$ && mkdir -m 0700 "$work_dir"; } || die 1 "cannot make a temporary directory"
+	spool_dir=$work_dir
+fi
 
 unset NODEPULSE_TOKEN
 
@@ -272,6 +313,8 @@ cleanup() {
 	rm -f "$tmp_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f" "$fifo_f"
 	[ -n "$lock_f" ] && rm -f "$lock_f"
 	lock_f=
+	[ -n "$work_dir" ] && rm -rf "$work_dir"
+	work_dir=
 }
 trap cleanup EXIT
 trap 'exit 143' TERM
@@ -294,7 +337,7 @@ take_lock() {
 	done
 	die 1 "could not take the lock $f"
 }
-take_lock
+[ "$action" = run ] && take_lock
 
 # ---------------------------------------------------------------------------------------------
 # HTTP: the token never goes on a child's command line. For an http:// server the agent speaks
@@ -1117,6 +1160,7 @@ nap() {
 
 # ---------------------------------------------------------------------------------------------
 
+if [ "$action" = install ]; then service_action; fi
 count_spool
 read_os
 log "started: version $NODEPULSE_AGENT_VERSION, node $node_id, server $server, every $interval s, $http_client, spool $spool_dir ($spool_count samples, at most $spool_max)"

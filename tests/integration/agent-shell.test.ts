@@ -322,13 +322,15 @@ describe('the shell agent', () => {
     expect(readdirSync(spool).sort()).toEqual([`${t}.corrupt`, `${t + 3000}.corrupt`, `${t + 4000}.rejected`])
   })
 
-  it('--install-service writes the unit and a 0600 env file holding the token under --root; --uninstall-service removes them', async () => {
+  it('--install-service checks the token with the server, then writes the unit and a 0600 env file holding the token under --root; --uninstall-service removes them', async () => {
     const root = join(work, 'root')
     const tokenFile = join(work, 'token')
-    const token = `npa_${randomBytes(16).toString('hex')}`
+    const node = await createNode()
+    const token = node.token
     writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 })
-    const install = await runAgent(['dash'], ['--install-service', '--root', root, '--server', 'http://np.example:3000', '--node-id', '7', '--token-file', tokenFile, '--interval', '10'])
+    const install = await runAgent(['dash'], ['--install-service', '--root', root, '--server', server.baseURL, '--node-id', String(node.id), '--token-file', tokenFile, '--interval', '10'])
     expect(install.code, install.out).toBe(0)
+    expect(install.out).toContain(`accepted the token for node ${node.id}`)
     expect(install.out).toContain('would run: systemctl daemon-reload')
     expect(install.out, 'enabled, then restarted: a re-install replaces a running agent').toMatch(/would run: systemctl daemon-reload\nwould run: systemctl enable nodepulse-agent.service\nwould run: systemctl restart nodepulse-agent.service\n/)
     expect(install.out).not.toContain('--now')
@@ -336,7 +338,7 @@ describe('the shell agent', () => {
     const envFile = join(root, 'etc/nodepulse/agent.env')
     expect(statSync(envFile).mode & 0o777).toBe(0o600)
     const envText = readFileSync(envFile, 'utf8')
-    for (const l of ['NODEPULSE_SERVER=http://np.example:3000', 'NODEPULSE_NODE_ID=7', `NODEPULSE_TOKEN=${token}`, 'NODEPULSE_INTERVAL=10', 'NODEPULSE_SPOOL_DIR=/var/lib/nodepulse']) expect(envText).toContain(`${l}\n`)
+    for (const l of [`NODEPULSE_SERVER=${server.baseURL}`, `NODEPULSE_NODE_ID=${node.id}`, `NODEPULSE_TOKEN=${token}`, 'NODEPULSE_INTERVAL=10', 'NODEPULSE_SPOOL_DIR=/var/lib/nodepulse']) expect(envText).toContain(`${l}\n`)
     const unit = readFileSync(join(root, 'etc/systemd/system/nodepulse-agent.service'), 'utf8')
     for (const l of ['EnvironmentFile=/etc/nodepulse/agent.env', 'ExecStart=/bin/sh /usr/local/lib/nodepulse/nodepulse-agent.sh', 'Restart=always', 'StateDirectory=nodepulse']) expect(unit).toContain(`${l}\n`)
     const script = join(root, 'usr/local/lib/nodepulse/nodepulse-agent.sh')
@@ -364,6 +366,7 @@ describe('the shell agent', () => {
     const dead = `http://127.0.0.1:${await freePort()}`
     const install = await runAgent(argv, ['--install-service', '--root', root, '--server', dead, '--node-id', '7', '--token-file', '/dev/stdin'], {}, { input: ` ${token} \r\n\n` })
     expect(install.code, install.out).toBe(0)
+    expect(install.out, 'an unreachable server only warns').toMatch(/warning: could not check the token: the server at \S+ is unreachable.*installing anyway/)
     const envFile = join(root, 'etc/nodepulse/agent.env')
     expect(statSync(envFile).mode & 0o777).toBe(0o600)
     expect(readFileSync(envFile, 'utf8')).toContain(`\nNODEPULSE_TOKEN=${token}\n`)
@@ -373,6 +376,27 @@ describe('the shell agent', () => {
     expect(empty.code, empty.out).toBe(1)
     expect(empty.out).toContain('the token file /dev/stdin is empty')
     rmSync(root, { recursive: true, force: true })
+  })
+
+  it('--install-service refuses a wrong token (2), an unknown node (3) and the page\'s placeholder (2) before writing anything', async () => {
+    const [node, other] = await Promise.all([createNode(), createNode()])
+    const root = join(work, `root-refused-${randomBytes(4).toString('hex')}`)
+    const install = (id: number, token: string) => runAgent(['dash'], ['--install-service', '--root', root, '--server', server.baseURL, '--node-id', String(id), '--token-file', '/dev/stdin'], {}, { input: `${token}\n` })
+    const [wrong, foreign, unknown, placeholder] = await Promise.all([
+      install(node.id, `npa_${randomBytes(16).toString('hex')}`),
+      install(node.id, other.token),
+      install(999_999, node.token),
+      install(node.id, 'PASTE-THE-NODE-TOKEN-HERE'),
+    ])
+    expect(wrong.code, wrong.out).toBe(2)
+    expect(wrong.out).toMatch(/refused the token \(401\).*nothing installed/)
+    expect(foreign.code, foreign.out).toBe(2)
+    expect(foreign.out).toMatch(/belongs to another node \(403\).*nothing installed/)
+    expect(unknown.code, unknown.out).toBe(3)
+    expect(unknown.out).toMatch(/node 999999 does not exist on the server \(404\).*nothing installed/)
+    expect(placeholder.code, placeholder.out).toBe(2)
+    expect(placeholder.out).toContain('the token is still the placeholder PASTE-THE-NODE-TOKEN-HERE')
+    expect(walk(root), 'nothing written').toEqual([])
   })
 
   it('--token works but warns, and the agent runs on without it on its command line', async () => {
