@@ -599,10 +599,16 @@ pct() {
 	REPLY=$((v / 10)).$((v % 10))
 }
 
-# A per-second rate of the counter delta $1 over $2 centiseconds, in REPLY.
+# The per-second rate of a counter that went from $2 to $1 in $3 centiseconds, times $4 (default 1),
+# in REPLY; null when it cannot be known. A counter below 2^32 that went back wrapped (a 32-bit
+# counter): it is counted on past the wrap. One that went back from higher was reset: null.
 rate() {
-	if [ "$2" -le 0 ] || [ "$1" -lt 0 ]; then REPLY=0; return; fi
-	REPLY=$(($1 * 100 / $2))
+	rd=$(($1 - $2))
+	if [ "$rd" -lt 0 ]; then
+		if [ "$2" -lt 4294967296 ]; then rd=$(($1 + 4294967296 - $2)); else REPLY=null; return; fi
+	fi
+	if [ "$3" -le 0 ]; then REPLY=null; return; fi
+	REPLY=$((rd * ${4:-1} * 100 / $3))
 }
 
 # $1 as a JSON string, in REPLY: quotes and backslashes escaped, control characters dropped.
@@ -707,23 +713,33 @@ read_mem() {
 	memory_json="{\"total_bytes\":$((mt * 1024)),\"used_bytes\":$(((mt - ma) * 1024)),\"available_bytes\":$((ma * 1024)),\"swap_total_bytes\":$((st * 1024)),\"swap_used_bytes\":$(((st - sf) * 1024))}"
 }
 
-io_r= io_w= io_cs=
-# disk_io_json: bytes/s read and written by whole physical disks (those with a device in /sys/block).
+io_prev= io_cs=
+# disk_io_json: bytes/s read and written by whole physical disks (those with a device in /sys/block),
+# each disk's sector counters followed on their own (so one wrapping is told from one reset);
+# null for the first sample and when a counter went back in a way no rate can be had from.
 read_disk_io() {
-	r=0 w=0
+	rsum=0 wsum=0 new= known=1
 	while read -r _ _ dev _ _ rs _ _ _ ws _; do
 		[ -e "/sys/block/$dev/device" ] || continue
-		r=$((r + rs)) w=$((w + ws))
+		new="$new $dev:$rs:$ws"
+		case $io_prev in
+		*" $dev:"*)
+			p=${io_prev#*" $dev:"}
+			prs=${p%%:*} p=${p#*:}
+			pws=${p%% *}
+			rate "$rs" "$prs" $((now - io_cs)) 512
+			[ "$REPLY" = null ] && known=0 || rsum=$((rsum + REPLY))
+			rate "$ws" "$pws" $((now - io_cs)) 512
+			[ "$REPLY" = null ] && known=0 || wsum=$((wsum + REPLY))
+			;;
+		esac
 	done </proc/diskstats
-	if [ -n "$io_cs" ]; then
-		rate $(((r - io_r) * 512)) $((now - io_cs))
-		rr=$REPLY
-		rate $(((w - io_w) * 512)) $((now - io_cs))
-		disk_io_json="{\"read_bytes_per_sec\":$rr,\"write_bytes_per_sec\":$REPLY}"
+	if [ -n "$io_cs" ] && [ "$known" = 1 ]; then
+		disk_io_json="{\"read_bytes_per_sec\":$rsum,\"write_bytes_per_sec\":$wsum}"
 	else
 		disk_io_json=null
 	fi
-	io_r=$r io_w=$w io_cs=$now
+	io_prev="$new " io_cs=$now
 }
 
 net_prev= net_cs= net_all=0
@@ -741,9 +757,9 @@ read_net() {
 			p=${net_prev#*" $ifn:"}
 			prx=${p%%:*} p=${p#*:}
 			ptx=${p%% *}
-			rate $((rx - prx)) $((now - net_cs))
+			rate "$rx" "$prx" $((now - net_cs))
 			rr=$REPLY
-			rate $((tx - ptx)) $((now - net_cs))
+			rate "$tx" "$ptx" $((now - net_cs))
 			tr=$REPLY
 			;;
 		esac

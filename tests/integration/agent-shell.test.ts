@@ -150,6 +150,20 @@ describe.each(SHELLS)('the shell agent under $name', ({ argv }) => {
     expect(view.body.detail?.os?.platform).toBe('linux')
   })
 
+  it('rates count on past a 32-bit counter\'s wrap and are null (not 0) when a counter went back from higher', () => {
+    // The script's own rate(), taken out of it and run by this shell: rate NOW PREV CENTISECONDS [FACTOR].
+    const cases: [string, string][] = [
+      ['1100 100 100', '1000'],
+      ['10 4294967290 100', '16'], // a 32-bit counter wrapped: 6 to the wrap, 10 after it
+      ['5 5000000000 100', 'null'], // a 64-bit counter went back: reset, unknown
+      ['3 1 100 512', '1024'], // disk sectors, 512 bytes each
+      ['5 5 0', 'null'],
+    ]
+    const script = `eval "$(sed -n '/^rate() {/,/^}/p' "$1")"; shift; for a in "$@"; do rate $a; echo "$REPLY"; done`
+    const res = spawnSync(argv[0]!, [...argv.slice(1), '-c', script, 'sh', SCRIPT, ...cases.map(c => c[0])])
+    expect(res.stdout.toString().trim().split('\n'), res.stderr.toString()).toEqual(cases.map(c => c[1]))
+  })
+
   it('sends live samples every second with the host detail, and no child process shows the token', async () => {
     const node = await createNode()
     const agent = startAgent(argv, agentArgs(node, spoolDir(), ['--interval', '1']), { NODEPULSE_TOKEN: node.token })
