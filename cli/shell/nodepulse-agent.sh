@@ -241,16 +241,37 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
+Type=simple
 EnvironmentFile=$ENV_PATH
 ExecStart=/bin/sh $SCRIPT_PATH
 Restart=always
 RestartSec=5
+RestartPreventExitStatus=2 3
+# A user of its own, no capabilities, and a read-only system but for the spool ($SERVICE_SPOOL,
+# where the FIFO and wgetrc live too). /proc, /sys and df stay readable; home directories stay
+# visible read-only so df measures a /home filesystem as it is.
+DynamicUser=yes
 StateDirectory=nodepulse
 StateDirectoryMode=0700
+ReadWritePaths=$SERVICE_SPOOL
 NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectSystem=full
+ProtectSystem=strict
 ProtectHome=read-only
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictSUIDSGID=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+CapabilityBoundingSet=
+SystemCallArchitectures=native
 
 [Install]
 WantedBy=multi-user.target

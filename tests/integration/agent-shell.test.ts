@@ -19,6 +19,7 @@ import type { NodeWithDetail } from '../../shared/contracts/rest'
 import type { EventPage } from '../../shared/contracts/seed002'
 import { api, asAdmin, server, unique } from './helpers'
 import { freePort } from './support/server'
+import { unitFile } from '../../cli/agent/service'
 import { startDedicated, until, type CreatedAgent } from './support/dedicated'
 
 const SCRIPT = fileURLToPath(new URL('../../cli/shell/nodepulse-agent.sh', import.meta.url))
@@ -355,6 +356,12 @@ describe('the shell agent', () => {
     for (const l of [`NODEPULSE_SERVER=${server.baseURL}`, `NODEPULSE_NODE_ID=${node.id}`, `NODEPULSE_TOKEN=${token}`, 'NODEPULSE_INTERVAL=10', 'NODEPULSE_SPOOL_DIR=/var/lib/nodepulse']) expect(envText).toContain(`${l}\n`)
     const unit = readFileSync(join(root, 'etc/systemd/system/nodepulse-agent.service'), 'utf8')
     for (const l of ['EnvironmentFile=/etc/nodepulse/agent.env', 'ExecStart=/bin/sh /usr/local/lib/nodepulse/nodepulse-agent.sh', 'Restart=always', 'StateDirectory=nodepulse']) expect(unit).toContain(`${l}\n`)
+    // Not root, no capabilities, a read-only system but for the spool: as the Node agent's unit.
+    const sandbox = ['DynamicUser=yes', 'StateDirectoryMode=0700', 'ReadWritePaths=/var/lib/nodepulse', 'ProtectSystem=strict', 'ProtectHome=read-only', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'CapabilityBoundingSet=', 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX', 'PrivateDevices=yes', 'ProtectKernelTunables=yes', 'RestrictSUIDSGID=yes', 'SystemCallArchitectures=native']
+    for (const l of sandbox) expect(unit).toContain(`\n${l}\n`)
+    const nodeUnit = unitFile('/usr/bin/node', server.baseURL)
+    const settings = (text: string) => text.split('\n').filter(l => /^(DynamicUser|State|ReadWrite|Protect|Private|Restrict|NoNew|Capab|Lock|SystemCall)/.test(l)).sort()
+    expect(settings(unit), 'the same sandbox as the Node agent\'s unit').toEqual(settings(nodeUnit))
     const script = join(root, 'usr/local/lib/nodepulse/nodepulse-agent.sh')
     expect(readFileSync(script, 'utf8')).toBe(readFileSync(SCRIPT, 'utf8'))
     expect(statSync(script).mode & 0o777).toBe(0o755)
