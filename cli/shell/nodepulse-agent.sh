@@ -15,6 +15,8 @@ UNIT_PATH=/etc/systemd/system/$UNIT_NAME
 ENV_PATH=/etc/nodepulse/agent.env
 SCRIPT_PATH=/usr/local/lib/nodepulse/nodepulse-agent.sh
 SERVICE_SPOOL=/var/lib/nodepulse
+# Where systemd keeps a DynamicUser's StateDirectory ($SERVICE_SPOOL links to it).
+SERVICE_PRIVATE_SPOOL=/var/lib/private/nodepulse
 MAX_BATCH_SAMPLES=1000
 MAX_BATCH_BYTES=65536
 # The server refuses samples more than 5 minutes ahead of its clock.
@@ -44,7 +46,8 @@ server answers again.
                         1 anything else (the sample is spooled when it can be sent later)
   --debug               also log every sample's fate (NODEPULSE_DEBUG=1)
   --install-service     install and start the systemd unit $UNIT_NAME (as root)
-  --uninstall-service   stop and remove it
+  --uninstall-service   stop and remove it; the spool is kept unless --purge is given
+  --purge               with --uninstall-service: remove the service's spool too
   --root DIR            with --install-service/--uninstall-service: write under DIR and do
                         not call systemctl (for tests)
   --version             print the version
@@ -72,6 +75,7 @@ spool_max=${NODEPULSE_SPOOL_MAX-}
 debug=${NODEPULSE_DEBUG:-0}
 once=0
 action=run
+purge=0
 root=
 token_flag=0
 
@@ -123,6 +127,7 @@ while [ $# -gt 0 ]; do
 	--debug) debug=1; shift ;;
 	--install-service) action=install; shift ;;
 	--uninstall-service) action=uninstall; shift ;;
+	--purge) purge=1; shift ;;
 	--version) printf 'nodepulse-agent-sh %s\n' "$NODEPULSE_AGENT_VERSION"; exit 0 ;;
 	--help | -h) usage; exit 0 ;;
 	*) die 1 "unknown option: $opt (see --help)" ;;
@@ -130,6 +135,7 @@ while [ $# -gt 0 ]; do
 done
 
 is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+[ "$purge" = 1 ] && [ "$action" != uninstall ] && die 1 "--purge goes with --uninstall-service"
 uid=$(id -u 2>/dev/null || echo 65534)
 
 load_settings() {
@@ -164,7 +170,9 @@ load_settings() {
 	[ "$token" = "$TOKEN_PLACEHOLDER" ] && die 2 "the token is still the placeholder $TOKEN_PLACEHOLDER: put the node's token there (the Nodes page shows it when the node is added; a new one is made there too)"
 	case $token in *[!A-Za-z0-9._~+/=-]*) die 1 "the token holds characters a node token never has: check it" ;; esac
 	is_uint "$interval" && [ "$interval" -ge 1 ] && [ "$interval" -le 86400 ] || die 1 "--interval must be whole seconds from 1 to 86400, not '$interval'"
-	if [ -z "$spool_max" ]; then spool_max=$((86400 / interval)); fi
+	# Given (flag or environment): the service's env file keeps it; else the default follows the interval.
+	spool_max_given=0
+	if [ -z "$spool_max" ]; then spool_max=$((86400 / interval)); else spool_max_given=1; fi
 	is_uint "$spool_max" && [ "$spool_max" -ge 1 ] || die 1 "--spool-max must be a positive number of samples, not '$spool_max'"
 	if [ -z "$spool_dir" ]; then
 		if [ "$uid" = 0 ]; then spool_dir=$SERVICE_SPOOL
@@ -215,8 +223,15 @@ service_action() {
 		run_systemctl disable --now "$UNIT_NAME"
 		rm -f "$unit" "$env_file" "$script" || die 1 "could not remove the service files"
 		rmdir "${env_file%/*}" "${script%/*}" 2>/dev/null
+		if [ "$purge" = 1 ]; then
+			rm -rf "$root$SERVICE_SPOOL" "$root$SERVICE_PRIVATE_SPOOL" || die 1 "could not remove the spool $SERVICE_SPOOL"
+		fi
 		run_systemctl daemon-reload
-		log "removed $UNIT_NAME, $ENV_PATH and $SCRIPT_PATH; samples still spooled stay in $SERVICE_SPOOL"
+		if [ "$purge" = 1 ]; then
+			log "removed $UNIT_NAME, $ENV_PATH, $SCRIPT_PATH and the spool $SERVICE_SPOOL"
+		else
+			log "removed $UNIT_NAME, $ENV_PATH and $SCRIPT_PATH; samples still spooled stay in $SERVICE_SPOOL (add --purge to remove them)"
+		fi
 		exit 0
 	fi
 	[ -r "$0" ] || die 1 "cannot read this script ($0) to install it: download it to a file first"
@@ -232,6 +247,7 @@ service_action() {
 		printf '# NodePulse agent settings, read by %s. Holds the node token: keep it 0600.\n' "$UNIT_NAME"
 		printf 'NODEPULSE_SERVER=%s\nNODEPULSE_NODE_ID=%s\nNODEPULSE_TOKEN=%s\n' "$server" "$node_id" "$token"
 		printf 'NODEPULSE_INTERVAL=%s\nNODEPULSE_SPOOL_DIR=%s\n' "$interval" "$SERVICE_SPOOL"
+		if [ "$spool_max_given" = 1 ]; then printf 'NODEPULSE_SPOOL_MAX=%s\n' "$spool_max"; fi
 	} >"$env_file.tmp" && chmod 0600 "$env_file.tmp" && mv -f "$env_file.tmp" "$env_file" || die 1 "could not write $env_file"
 	umask 022
 	cat >"$unit.tmp" <<EOF || die 1 "could not write $unit"

@@ -391,7 +391,26 @@ describe('the shell agent', () => {
     const envFile = join(root, 'etc/nodepulse/agent.env')
     expect(statSync(envFile).mode & 0o777).toBe(0o600)
     expect(readFileSync(envFile, 'utf8')).toContain(`\nNODEPULSE_TOKEN=${token}\n`)
+    expect(readFileSync(envFile, 'utf8'), 'no --spool-max given: the default follows the interval').not.toContain('NODEPULSE_SPOOL_MAX')
     expect(install.out).not.toContain(token)
+
+    // --spool-max goes into the env file; --purge removes the spool (and systemd's private copy of it).
+    const again = await runAgent(argv, ['--install-service', '--root', root, '--server', dead, '--node-id', '7', '--spool-max', '500', '--token-file', '/dev/stdin'], {}, { input: token })
+    expect(again.code, again.out).toBe(0)
+    expect(readFileSync(envFile, 'utf8')).toContain('\nNODEPULSE_SPOOL_MAX=500\n')
+    for (const dir of ['var/lib/nodepulse', 'var/lib/private/nodepulse']) {
+      mkdirSync(join(root, dir), { recursive: true })
+      writeFileSync(join(root, dir, '0000000000001.jsonl'), '{}\n')
+    }
+    const keep = await runAgent(argv, ['--uninstall-service', '--root', root])
+    expect(keep.code, keep.out).toBe(0)
+    expect(keep.out).toContain('add --purge to remove them')
+    expect(walk(root).map(f => f.slice(root.length)).sort()).toEqual(['/var/lib/nodepulse/0000000000001.jsonl', '/var/lib/private/nodepulse/0000000000001.jsonl'])
+    const purge = await runAgent(argv, ['--uninstall-service', '--purge', '--root', root])
+    expect(purge.code, purge.out).toBe(0)
+    expect(purge.out).toContain('and the spool /var/lib/nodepulse')
+    expect(walk(root)).toEqual([])
+    expect((await runAgent(argv, ['--purge', '--once'])).out).toContain('--purge goes with --uninstall-service')
     // Nothing piped in: said, not waited on.
     const empty = await runAgent(argv, ['--install-service', '--root', root, '--server', dead, '--node-id', '7', '--token-file', '/dev/stdin'], {}, { input: ' \n' })
     expect(empty.code, empty.out).toBe(1)
