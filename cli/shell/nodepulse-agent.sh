@@ -323,7 +323,7 @@ fi
 unset NODEPULSE_TOKEN
 
 # ---------------------------------------------------------------------------------------------
-# Files: everything lives in the spool dir (mode 0700). Spool files are <first timestamp ms>.jsonl,
+# Files: everything lives in the spool dir (mode 0700). Spool files are <rising number>.jsonl,
 # one sample per line, each written to a .tmp file and renamed, so a crash never leaves half a file.
 
 umask 077
@@ -933,6 +933,31 @@ count_spool() {
 	fi
 }
 
+# spool_seq: the highest number a spool file has (set-aside ones included), so the next file's
+# name is one past it: never a name in use, and always after every file already there.
+highest_spool_seq() {
+	spool_seq=0
+	for f in "$spool_dir"/[0-9]*; do
+		n=${f##*/}
+		n=${n%%.*}
+		is_uint "$n" && [ "${#n}" -le 18 ] || continue
+		n=${n#"${n%%[!0]*}"}
+		[ "${n:-0}" -gt "$spool_seq" ] && spool_seq=$n
+	done
+}
+
+# The name of a new spool file in REPLY: the next number, 13 digits (as the first sample's unix ms
+# named files before, so those still sort in order), and never a file that is there.
+new_spool_file() {
+	while :; do
+		spool_seq=$((spool_seq + 1))
+		REPLY=0000000000000$spool_seq
+		[ "${#spool_seq}" -ge 13 ] && REPLY=$spool_seq || REPLY=${REPLY#"${REPLY%?????????????}"}
+		[ -e "$spool_dir/$REPLY.jsonl" ] || [ -e "$spool_dir/$REPLY.corrupt" ] || [ -e "$spool_dir/$REPLY.rejected" ] || break
+	done
+	REPLY=$spool_dir/$REPLY.jsonl
+}
+
 oldest_spool_file() {
 	REPLY=
 	for f in "$spool_dir"/[0-9]*.jsonl; do
@@ -983,7 +1008,8 @@ spool_add() {
 		{ cat -- "$open_f" && printf '%s\n' "$1"; } >"$tmp_f" && mv -f "$tmp_f" "$open_f" || { log "could not write the spool in $spool_dir"; return 1; }
 		open_n=$((open_n + 1)) open_b=$((open_b + len))
 	else
-		open_f=$spool_dir/$sample_ms.jsonl
+		new_spool_file
+		open_f=$REPLY
 		printf '%s\n' "$1" >"$tmp_f" && mv -f "$tmp_f" "$open_f" || { log "could not write the spool in $spool_dir"; open_f=; return 1; }
 		open_n=1 open_b=$len
 	fi
@@ -1215,6 +1241,7 @@ nap() {
 
 if [ "$action" = install ]; then service_action; fi
 count_spool
+highest_spool_seq
 read_os
 log "started: version $NODEPULSE_AGENT_VERSION, node $node_id, server $server, every $interval s, $http_client, spool $spool_dir ($spool_count samples, at most $spool_max)"
 # A first reading, so the first sample's cpu and rates cover a second.

@@ -319,6 +319,27 @@ describe('the shell agent', () => {
     expect(events.body.events[0]!.data).toMatchObject({ dropped_samples: dropped, spool_max: 3 })
   })
 
+  it('names spool files by a rising number, after every file there, so a clock stepped back neither overwrites a file nor drops the newest', async () => {
+    const node = await createNode()
+    const spool = spoolDir()
+    // Files an earlier run wrote (named by its samples' ms, as before) while the clock was an hour ahead.
+    const ahead = Date.now() + 3_600_000
+    const line = (ts: number) => JSON.stringify({ cpu_percent: 1, memory_percent: 1, disk_percent: 1, timestamp: ts })
+    writeFileSync(join(spool, `${ahead}.jsonl`), `${line(ahead)}\n${line(ahead + 1000)}\n`)
+    writeFileSync(join(spool, `${ahead + 5000}.corrupt`), 'x\n')
+    const away = `http://127.0.0.1:${await freePort()}`
+    const agent = startAgent(['dash'], agentArgs(node, spool, ['--interval', '1', '--spool-max', '4'], away), { NODEPULSE_TOKEN: node.token })
+    await until('five samples spooled', () => produced(agent.out()).length >= 5, 15_000)
+    await stopAgent(agent)
+    const made = produced(agent.out())
+    const files = readdirSync(spool).filter(f => /^\d+\.(jsonl|corrupt)$/.test(f)).sort()
+    expect(files[0], 'the set-aside file is kept').toBe(`${ahead + 5000}.corrupt`)
+    for (const f of files.slice(1)) expect(Number(f.split('.')[0]), f).toBeGreaterThan(ahead + 5000)
+    const kept = files.filter(f => f.endsWith('.jsonl')).flatMap(f => readFileSync(join(spool, f), 'utf8').split('\n').filter(Boolean)).map(l => (JSON.parse(l) as { timestamp: number }).timestamp)
+    expect(kept, 'the oldest (the earlier run\'s) dropped, the newest four kept, in order').toEqual(made.slice(-4))
+    expect(Number(readFileSync(join(spool, 'dropped'), 'utf8'))).toBe(made.length + 2 - 4)
+  })
+
   it('sets a damaged spool file aside, sends its whole lines, moves a refused batch aside and goes on', async () => {
     const node = await createNode()
     const spool = spoolDir()
