@@ -348,7 +348,7 @@ cleanup() {
 	[ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
 	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
 	rm -f "$tmp_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f" "$fifo_f"
-	[ -n "$lock_f" ] && rm -f "$lock_f"
+	[ -n "$lock_f" ] && drop_lock
 	lock_f=
 	[ -n "$work_dir" ] && rm -rf "$work_dir"
 	work_dir=
@@ -358,21 +358,41 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
 
-# One agent per spool: a pid file created exclusively; a stale one (its process gone) is replaced.
+# One agent per spool: agent.lock, its first line the pid, created exclusively (set -C) - the same
+# file the Node agent takes, so the two never share a spool. A lock is stale when its process is
+# gone or is no NodePulse agent (its pid reused): it is removed and made again, then read back, in
+# case another agent took it over at the same moment.
 take_lock() {
-	f=$spool_dir/agent.pid
-	for _ in 1 2; do
-		if (set -C && printf '%s\n' "$$" >"$f") 2>/dev/null; then lock_f=$f; return 0; fi
+	f=$spool_dir/agent.lock
+	for _ in 1 2 3; do
+		if (set -C && printf '%s\n' "$$" >"$f") 2>/dev/null; then
+			sleep 0.1 2>/dev/null || sleep 1
+			other=
+			{ read -r other <"$f"; } 2>/dev/null
+			if [ "$other" = "$$" ]; then lock_f=$f; return 0; fi
+			continue
+		fi
 		other=
-		[ -r "$f" ] && read -r other <"$f"
-		if is_uint "$other" && [ -r "/proc/$other/cmdline" ]; then
-			case $(tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null) in
-			*nodepulse-agent*) die 1 "another agent (pid $other) already uses the spool dir $spool_dir: stop it or give --spool-dir" ;;
+		{ read -r other <"$f"; } 2>/dev/null
+		if is_uint "$other" && [ "$other" != "$$" ] && [ -d "/proc/$other" ]; then
+			# Unreadable (another user's process, hidden): taken as an agent, never taken over.
+			cmd=nodepulse
+			[ -r "/proc/$other/cmdline" ] && cmd=$(tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null)
+			case $cmd in
+			*nodepulse*) die 1 "another agent (pid $other) already uses the spool dir $spool_dir: stop it or give --spool-dir" ;;
 			esac
 		fi
+		debug "taking over the stale lock $f (pid ${other:-none})"
 		rm -f "$f"
 	done
 	die 1 "could not take the lock $f"
+}
+
+# Removes the lock if it is still this agent's.
+drop_lock() {
+	other=
+	{ read -r other <"$lock_f"; } 2>/dev/null
+	[ "$other" = "$$" ] && rm -f "$lock_f"
 }
 [ "$action" = run ] && take_lock
 

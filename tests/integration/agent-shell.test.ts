@@ -472,6 +472,45 @@ describe('the shell agent', () => {
     expect(second.out).toContain(`another agent (pid ${agent.pid}) already uses the spool dir`)
   })
 
+  it('locks the spool with agent.lock (its pid on the first line, as the Node agent does), and takes over a stale one', async () => {
+    const node = await createNode()
+    const spool = spoolDir()
+    const lock = join(spool, 'agent.lock')
+    const once = () => runAgent(['dash'], agentArgs(node, spool, ['--once']), { NODEPULSE_TOKEN: node.token })
+    const agent = startAgent(['dash'], agentArgs(node, spool, ['--interval', '1'], `http://127.0.0.1:${await freePort()}`), { NODEPULSE_TOKEN: node.token })
+    await until('the lock taken', () => agent.out().includes('started:'), 10_000)
+    expect(readFileSync(lock, 'utf8')).toBe(`${agent.pid}\n`)
+    const second = await once()
+    expect(second.code, second.out).toBe(1)
+    expect(second.out).toContain(`another agent (pid ${agent.pid}) already uses the spool dir`)
+    await stopAgent(agent)
+    expect(existsSync(lock), 'removed on exit').toBe(false)
+
+    // A Node agent's lock (a live process whose command line names nodepulse) is respected...
+    const other = spawn('sleep', ['30'], { argv0: 'nodepulse-agent.mjs', stdio: 'ignore' })
+    // ...one whose pid now belongs to something else, or to nothing, is stale.
+    const unrelated = spawn('sleep', ['30'], { stdio: 'ignore' })
+    const gone = spawnSync('true').pid
+    try {
+      writeFileSync(lock, `${other.pid}\n`)
+      const held = await once()
+      expect(held.code, held.out).toBe(1)
+      expect(held.out).toContain(`another agent (pid ${other.pid}) already uses the spool dir`)
+      expect(readFileSync(lock, 'utf8')).toBe(`${other.pid}\n`)
+      for (const pid of [unrelated.pid!, gone]) {
+        writeFileSync(lock, `${pid}\n`)
+        const took = await once()
+        expect(took.code, took.out).toBe(0)
+        expect(took.out).toContain(`taking over the stale lock ${lock} (pid ${pid})`)
+        expect(existsSync(lock)).toBe(false)
+      }
+    }
+    finally {
+      other.kill()
+      unrelated.kill()
+    }
+  })
+
   it.each(CLIENTS)('with %s honours Retry-After on 429 and says once when its clock is off from the server\'s Date', async (client) => {
     // A stand-in server: 429 with Retry-After 3 for the first report, then 200 with a Date an hour behind.
     const requests: number[] = []
