@@ -15,10 +15,14 @@ UNIT_PATH=/etc/systemd/system/$UNIT_NAME
 ENV_PATH=/etc/nodepulse/agent.env
 SCRIPT_PATH=/usr/local/lib/nodepulse/nodepulse-agent.sh
 SERVICE_SPOOL=/var/lib/nodepulse
+# Where systemd keeps a DynamicUser's StateDirectory ($SERVICE_SPOOL links to it).
+SERVICE_PRIVATE_SPOOL=/var/lib/private/nodepulse
 MAX_BATCH_SAMPLES=1000
 MAX_BATCH_BYTES=65536
 # The server refuses samples more than 5 minutes ahead of its clock.
 MAX_SKEW=300
+# What the Nodes page shows where the token goes until one is pasted in.
+TOKEN_PLACEHOLDER=PASTE-THE-NODE-TOKEN-HERE
 
 usage() {
 	cat <<EOF
@@ -42,7 +46,8 @@ server answers again.
                         1 anything else (the sample is spooled when it can be sent later)
   --debug               also log every sample's fate (NODEPULSE_DEBUG=1)
   --install-service     install and start the systemd unit $UNIT_NAME (as root)
-  --uninstall-service   stop and remove it
+  --uninstall-service   stop and remove it; the spool is kept unless --purge is given
+  --purge               with --uninstall-service: remove the service's spool too
   --root DIR            with --install-service/--uninstall-service: write under DIR and do
                         not call systemctl (for tests)
   --version             print the version
@@ -70,6 +75,7 @@ spool_max=${NODEPULSE_SPOOL_MAX-}
 debug=${NODEPULSE_DEBUG:-0}
 once=0
 action=run
+purge=0
 root=
 token_flag=0
 
@@ -121,6 +127,7 @@ while [ $# -gt 0 ]; do
 	--debug) debug=1; shift ;;
 	--install-service) action=install; shift ;;
 	--uninstall-service) action=uninstall; shift ;;
+	--purge) purge=1; shift ;;
 	--version) printf 'nodepulse-agent-sh %s\n' "$NODEPULSE_AGENT_VERSION"; exit 0 ;;
 	--help | -h) usage; exit 0 ;;
 	*) die 1 "unknown option: $opt (see --help)" ;;
@@ -128,13 +135,31 @@ while [ $# -gt 0 ]; do
 done
 
 is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; esac; }
+[ "$purge" = 1 ] && [ "$action" != uninstall ] && die 1 "--purge goes with --uninstall-service"
 uid=$(id -u 2>/dev/null || echo 65534)
 
 load_settings() {
 	if [ -z "$token" ] && [ -n "$token_file" ]; then
-		[ -r "$token_file" ] || die 1 "cannot read the token file $token_file"
-		IFS= read -r token <"$token_file" || [ -n "$token" ] || die 1 "the token file $token_file is empty"
-		token=${token%"$(printf '\r')"}
+		stdin=0
+		case $token_file in /dev/stdin | /dev/fd/0 | /proc/self/fd/0) stdin=1 ;; esac
+		[ "$stdin" = 1 ] || [ -r "$token_file" ] || die 1 "cannot read the token file $token_file"
+		if [ "$stdin" = 0 ] && [ -f "$token_file" ]; then
+			IFS= read -r token <"$token_file" || [ -n "$token" ] || die 1 "the token file $token_file is empty"
+			token=${token%"$(printf '\r')"}
+		else
+			# A pipe (printf '%s\n' TOKEN | sh nodepulse-agent.sh --token-file /dev/stdin ...): it can be
+			# read only once, so all of it is read here, and blanks and line ends around the token go.
+			# Standard input is read as it is (fd 0), not opened again by name: that fails for a socket.
+			if [ "$stdin" = 1 ]; then
+				[ -t 0 ] && die 1 "--token-file $token_file: nothing is piped in (printf '%s\n' TOKEN | sh nodepulse-agent.sh --token-file /dev/stdin ...)"
+				token=$(cat) || die 1 "cannot read the token from standard input"
+			else
+				token=$(cat -- "$token_file") || die 1 "cannot read the token file $token_file"
+			fi
+			token=${token#"${token%%[![:space:]]*}"}
+			token=${token%"${token##*[![:space:]]}"}
+			[ -n "$token" ] || die 1 "the token file $token_file is empty"
+		fi
 	fi
 	[ -n "$server" ] || die 1 "no server: give --server URL or NODEPULSE_SERVER"
 	case $server in http://?* | https://?*) ;; *) die 1 "--server must be an http:// or https:// URL, not '$server'" ;; esac
@@ -142,9 +167,12 @@ load_settings() {
 	while :; do case $server in */) server=${server%/} ;; *) break ;; esac; done
 	is_uint "$node_id" && [ "$node_id" -gt 0 ] || die 1 "no valid node id: give --node-id N or NODEPULSE_NODE_ID (a positive number, not '$node_id')"
 	[ -n "$token" ] || die 1 "no token: set NODEPULSE_TOKEN, give --token-file FILE, or --token TOKEN"
+	[ "$token" = "$TOKEN_PLACEHOLDER" ] && die 2 "the token is still the placeholder $TOKEN_PLACEHOLDER: put the node's token there (the Nodes page shows it when the node is added; a new one is made there too)"
 	case $token in *[!A-Za-z0-9._~+/=-]*) die 1 "the token holds characters a node token never has: check it" ;; esac
 	is_uint "$interval" && [ "$interval" -ge 1 ] && [ "$interval" -le 86400 ] || die 1 "--interval must be whole seconds from 1 to 86400, not '$interval'"
-	if [ -z "$spool_max" ]; then spool_max=$((86400 / interval)); fi
+	# Given (flag or environment): the service's env file keeps it; else the default follows the interval.
+	spool_max_given=0
+	if [ -z "$spool_max" ]; then spool_max=$((86400 / interval)); else spool_max_given=1; fi
 	is_uint "$spool_max" && [ "$spool_max" -ge 1 ] || die 1 "--spool-max must be a positive number of samples, not '$spool_max'"
 	if [ -z "$spool_dir" ]; then
 		if [ "$uid" = 0 ]; then spool_dir=$SERVICE_SPOOL
@@ -156,21 +184,58 @@ load_settings() {
 # ---------------------------------------------------------------------------------------------
 # --install-service / --uninstall-service
 
-service_action() {
+need_root() {
 	if [ -z "$root" ] && [ "$uid" != 0 ]; then
 		die 1 "--$action-service needs root: run it with sudo (or as root)"
 	fi
+}
+
+# One authenticated request before anything is written: one real sample sent to the server.
+# A refused token (2) or unknown node (3) installs nothing; an unreachable server is only a warning.
+verify_token() {
+	read_os
+	take_sample
+	printf '%s' "$sample_json" >"$body_f"
+	http_post "$stats_url" "$body_f"
+	classify
+	answer_field message
+	msg=${REPLY:+ ($REPLY)}
+	case $result in
+	ok) log "the server at $server accepted the token for node $node_id" ;;
+	auth)
+		if [ "$http_status" = 401 ]; then
+			die 2 "the server refused the token (401): it is wrong or was revoked$msg; nothing installed: copy the node's current token from the Nodes page"
+		fi
+		die 2 "the token belongs to another node (403)$msg; nothing installed: check --node-id $node_id against the token (Nodes page)"
+		;;
+	unknown) die 3 "node $node_id does not exist on the server (404)$msg; nothing installed: check --node-id, or add the node on the Nodes page" ;;
+	refused) log "warning: the server refused the test sample ($http_status$msg) but took the token: installing" ;;
+	*)
+		if [ "$http_status" = 000 ]; then why="unreachable: $http_error"; else why="answered $http_status$msg"; fi
+		log "warning: could not check the token: the server at $server is $why; installing anyway (the service keeps samples in its spool until the server answers; follow it with journalctl -u $UNIT_NAME -f)"
+		;;
+	esac
+}
+
+service_action() {
 	unit=$root$UNIT_PATH env_file=$root$ENV_PATH script=$root$SCRIPT_PATH
 	if [ "$action" = uninstall ]; then
 		run_systemctl disable --now "$UNIT_NAME"
 		rm -f "$unit" "$env_file" "$script" || die 1 "could not remove the service files"
 		rmdir "${env_file%/*}" "${script%/*}" 2>/dev/null
+		if [ "$purge" = 1 ]; then
+			rm -rf "$root$SERVICE_SPOOL" "$root$SERVICE_PRIVATE_SPOOL" || die 1 "could not remove the spool $SERVICE_SPOOL"
+		fi
 		run_systemctl daemon-reload
-		log "removed $UNIT_NAME, $ENV_PATH and $SCRIPT_PATH; samples still spooled stay in $SERVICE_SPOOL"
+		if [ "$purge" = 1 ]; then
+			log "removed $UNIT_NAME, $ENV_PATH, $SCRIPT_PATH and the spool $SERVICE_SPOOL"
+		else
+			log "removed $UNIT_NAME, $ENV_PATH and $SCRIPT_PATH; samples still spooled stay in $SERVICE_SPOOL (add --purge to remove them)"
+		fi
 		exit 0
 	fi
-	load_settings
 	[ -r "$0" ] || die 1 "cannot read this script ($0) to install it: download it to a file first"
+	verify_token
 	umask 022
 	mkdir -p "${script%/*}" "${unit%/*}" || die 1 "could not create ${script%/*}"
 	if [ "$0" != "$script" ]; then cp "$0" "$script.tmp" && mv -f "$script.tmp" "$script" || die 1 "could not copy the script to $script"; fi
@@ -182,6 +247,7 @@ service_action() {
 		printf '# NodePulse agent settings, read by %s. Holds the node token: keep it 0600.\n' "$UNIT_NAME"
 		printf 'NODEPULSE_SERVER=%s\nNODEPULSE_NODE_ID=%s\nNODEPULSE_TOKEN=%s\n' "$server" "$node_id" "$token"
 		printf 'NODEPULSE_INTERVAL=%s\nNODEPULSE_SPOOL_DIR=%s\n' "$interval" "$SERVICE_SPOOL"
+		if [ "$spool_max_given" = 1 ]; then printf 'NODEPULSE_SPOOL_MAX=%s\n' "$spool_max"; fi
 	} >"$env_file.tmp" && chmod 0600 "$env_file.tmp" && mv -f "$env_file.tmp" "$env_file" || die 1 "could not write $env_file"
 	umask 022
 	cat >"$unit.tmp" <<EOF || die 1 "could not write $unit"
@@ -191,23 +257,46 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
+Type=simple
 EnvironmentFile=$ENV_PATH
 ExecStart=/bin/sh $SCRIPT_PATH
 Restart=always
 RestartSec=5
+RestartPreventExitStatus=2 3
+# A user of its own, no capabilities, and a read-only system but for the spool ($SERVICE_SPOOL,
+# where the FIFO and wgetrc live too). /proc, /sys and df stay readable; home directories stay
+# visible read-only so df measures a /home filesystem as it is.
+DynamicUser=yes
 StateDirectory=nodepulse
 StateDirectoryMode=0700
+ReadWritePaths=$SERVICE_SPOOL
 NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectSystem=full
+ProtectSystem=strict
 ProtectHome=read-only
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictSUIDSGID=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+CapabilityBoundingSet=
+SystemCallArchitectures=native
 
 [Install]
 WantedBy=multi-user.target
 EOF
 	mv -f "$unit.tmp" "$unit" || die 1 "could not write $unit"
 	run_systemctl daemon-reload
-	run_systemctl enable --now "$UNIT_NAME"
+	# restart, not start: a re-install must replace a running agent with the new script and settings.
+	run_systemctl enable "$UNIT_NAME"
+	run_systemctl restart "$UNIT_NAME"
 	log "installed $UNIT_NAME (settings and token in $ENV_PATH, mode 0600); logs: journalctl -u $UNIT_NAME"
 	exit 0
 }
@@ -220,13 +309,21 @@ run_systemctl() {
 	fi
 }
 
-if [ "$action" != run ]; then service_action; fi
+if [ "$action" != run ]; then need_root; fi
+if [ "$action" = uninstall ]; then service_action; fi
 load_settings
+# The install's check of the token sends with this agent's own code; its files go in a directory
+# of their own, removed at the end.
+work_dir=
+if [ "$action" = install ]; then
+	work_dir=$(mktemp -d 2>/dev/null) || { work_dir=${TMPDIR:-/tmp}/nodepulse-install.$$ && mkdir -m 0700 "$work_dir"; } || die 1 "cannot make a temporary directory"
+	spool_dir=$work_dir
+fi
 
 unset NODEPULSE_TOKEN
 
 # ---------------------------------------------------------------------------------------------
-# Files: everything lives in the spool dir (mode 0700). Spool files are <first timestamp ms>.jsonl,
+# Files: everything lives in the spool dir (mode 0700). Spool files are <rising number>.jsonl,
 # one sample per line, each written to a .tmp file and renamed, so a crash never leaves half a file.
 
 umask 077
@@ -251,31 +348,53 @@ cleanup() {
 	[ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
 	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
 	rm -f "$tmp_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f" "$fifo_f"
-	[ -n "$lock_f" ] && rm -f "$lock_f"
+	[ -n "$lock_f" ] && drop_lock
 	lock_f=
+	[ -n "$work_dir" ] && rm -rf "$work_dir"
+	work_dir=
 }
 trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 trap 'exit 129' HUP
 
-# One agent per spool: a pid file created exclusively; a stale one (its process gone) is replaced.
+# One agent per spool: agent.lock, its first line the pid, created exclusively (set -C) - the same
+# file the Node agent takes, so the two never share a spool. A lock is stale when its process is
+# gone or is no NodePulse agent (its pid reused): it is removed and made again, then read back, in
+# case another agent took it over at the same moment.
 take_lock() {
-	f=$spool_dir/agent.pid
-	for _ in 1 2; do
-		if (set -C && printf '%s\n' "$$" >"$f") 2>/dev/null; then lock_f=$f; return 0; fi
+	f=$spool_dir/agent.lock
+	for _ in 1 2 3; do
+		if (set -C && printf '%s\n' "$$" >"$f") 2>/dev/null; then
+			sleep 0.1 2>/dev/null || sleep 1
+			other=
+			{ read -r other <"$f"; } 2>/dev/null
+			if [ "$other" = "$$" ]; then lock_f=$f; return 0; fi
+			continue
+		fi
 		other=
-		[ -r "$f" ] && read -r other <"$f"
-		if is_uint "$other" && [ -r "/proc/$other/cmdline" ]; then
-			case $(tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null) in
-			*nodepulse-agent*) die 1 "another agent (pid $other) already uses the spool dir $spool_dir: stop it or give --spool-dir" ;;
+		{ read -r other <"$f"; } 2>/dev/null
+		if is_uint "$other" && [ "$other" != "$$" ] && [ -d "/proc/$other" ]; then
+			# Unreadable (another user's process, hidden): taken as an agent, never taken over.
+			cmd=nodepulse
+			[ -r "/proc/$other/cmdline" ] && cmd=$(tr '\0' ' ' <"/proc/$other/cmdline" 2>/dev/null)
+			case $cmd in
+			*nodepulse*) die 1 "another agent (pid $other) already uses the spool dir $spool_dir: stop it or give --spool-dir" ;;
 			esac
 		fi
+		debug "taking over the stale lock $f (pid ${other:-none})"
 		rm -f "$f"
 	done
 	die 1 "could not take the lock $f"
 }
-take_lock
+
+# Removes the lock if it is still this agent's.
+drop_lock() {
+	other=
+	{ read -r other <"$lock_f"; } 2>/dev/null
+	[ "$other" = "$$" ] && rm -f "$lock_f"
+}
+[ "$action" = run ] && take_lock
 
 # ---------------------------------------------------------------------------------------------
 # HTTP: the token never goes on a child's command line. For an http:// server the agent speaks
@@ -537,10 +656,16 @@ pct() {
 	REPLY=$((v / 10)).$((v % 10))
 }
 
-# A per-second rate of the counter delta $1 over $2 centiseconds, in REPLY.
+# The per-second rate of a counter that went from $2 to $1 in $3 centiseconds, times $4 (default 1),
+# in REPLY; null when it cannot be known. A counter below 2^32 that went back wrapped (a 32-bit
+# counter): it is counted on past the wrap. One that went back from higher was reset: null.
 rate() {
-	if [ "$2" -le 0 ] || [ "$1" -lt 0 ]; then REPLY=0; return; fi
-	REPLY=$(($1 * 100 / $2))
+	rd=$(($1 - $2))
+	if [ "$rd" -lt 0 ]; then
+		if [ "$2" -lt 4294967296 ]; then rd=$(($1 + 4294967296 - $2)); else REPLY=null; return; fi
+	fi
+	if [ "$3" -le 0 ]; then REPLY=null; return; fi
+	REPLY=$((rd * ${4:-1} * 100 / $3))
 }
 
 # $1 as a JSON string, in REPLY: quotes and backslashes escaped, control characters dropped.
@@ -645,23 +770,33 @@ read_mem() {
 	memory_json="{\"total_bytes\":$((mt * 1024)),\"used_bytes\":$(((mt - ma) * 1024)),\"available_bytes\":$((ma * 1024)),\"swap_total_bytes\":$((st * 1024)),\"swap_used_bytes\":$(((st - sf) * 1024))}"
 }
 
-io_r= io_w= io_cs=
-# disk_io_json: bytes/s read and written by whole physical disks (those with a device in /sys/block).
+io_prev= io_cs=
+# disk_io_json: bytes/s read and written by whole physical disks (those with a device in /sys/block),
+# each disk's sector counters followed on their own (so one wrapping is told from one reset);
+# null for the first sample and when a counter went back in a way no rate can be had from.
 read_disk_io() {
-	r=0 w=0
+	rsum=0 wsum=0 new= known=1
 	while read -r _ _ dev _ _ rs _ _ _ ws _; do
 		[ -e "/sys/block/$dev/device" ] || continue
-		r=$((r + rs)) w=$((w + ws))
+		new="$new $dev:$rs:$ws"
+		case $io_prev in
+		*" $dev:"*)
+			p=${io_prev#*" $dev:"}
+			prs=${p%%:*} p=${p#*:}
+			pws=${p%% *}
+			rate "$rs" "$prs" $((now - io_cs)) 512
+			[ "$REPLY" = null ] && known=0 || rsum=$((rsum + REPLY))
+			rate "$ws" "$pws" $((now - io_cs)) 512
+			[ "$REPLY" = null ] && known=0 || wsum=$((wsum + REPLY))
+			;;
+		esac
 	done </proc/diskstats
-	if [ -n "$io_cs" ]; then
-		rate $(((r - io_r) * 512)) $((now - io_cs))
-		rr=$REPLY
-		rate $(((w - io_w) * 512)) $((now - io_cs))
-		disk_io_json="{\"read_bytes_per_sec\":$rr,\"write_bytes_per_sec\":$REPLY}"
+	if [ -n "$io_cs" ] && [ "$known" = 1 ]; then
+		disk_io_json="{\"read_bytes_per_sec\":$rsum,\"write_bytes_per_sec\":$wsum}"
 	else
 		disk_io_json=null
 	fi
-	io_r=$r io_w=$w io_cs=$now
+	io_prev="$new " io_cs=$now
 }
 
 net_prev= net_cs= net_all=0
@@ -679,9 +814,9 @@ read_net() {
 			p=${net_prev#*" $ifn:"}
 			prx=${p%%:*} p=${p#*:}
 			ptx=${p%% *}
-			rate $((rx - prx)) $((now - net_cs))
+			rate "$rx" "$prx" $((now - net_cs))
 			rr=$REPLY
-			rate $((tx - ptx)) $((now - net_cs))
+			rate "$tx" "$ptx" $((now - net_cs))
 			tr=$REPLY
 			;;
 		esac
@@ -818,6 +953,31 @@ count_spool() {
 	fi
 }
 
+# spool_seq: the highest number a spool file has (set-aside ones included), so the next file's
+# name is one past it: never a name in use, and always after every file already there.
+highest_spool_seq() {
+	spool_seq=0
+	for f in "$spool_dir"/[0-9]*; do
+		n=${f##*/}
+		n=${n%%.*}
+		is_uint "$n" && [ "${#n}" -le 18 ] || continue
+		n=${n#"${n%%[!0]*}"}
+		[ "${n:-0}" -gt "$spool_seq" ] && spool_seq=$n
+	done
+}
+
+# The name of a new spool file in REPLY: the next number, 13 digits (as the first sample's unix ms
+# named files before, so those still sort in order), and never a file that is there.
+new_spool_file() {
+	while :; do
+		spool_seq=$((spool_seq + 1))
+		REPLY=0000000000000$spool_seq
+		[ "${#spool_seq}" -ge 13 ] && REPLY=$spool_seq || REPLY=${REPLY#"${REPLY%?????????????}"}
+		[ -e "$spool_dir/$REPLY.jsonl" ] || [ -e "$spool_dir/$REPLY.corrupt" ] || [ -e "$spool_dir/$REPLY.rejected" ] || break
+	done
+	REPLY=$spool_dir/$REPLY.jsonl
+}
+
 oldest_spool_file() {
 	REPLY=
 	for f in "$spool_dir"/[0-9]*.jsonl; do
@@ -868,7 +1028,8 @@ spool_add() {
 		{ cat -- "$open_f" && printf '%s\n' "$1"; } >"$tmp_f" && mv -f "$tmp_f" "$open_f" || { log "could not write the spool in $spool_dir"; return 1; }
 		open_n=$((open_n + 1)) open_b=$((open_b + len))
 	else
-		open_f=$spool_dir/$sample_ms.jsonl
+		new_spool_file
+		open_f=$REPLY
 		printf '%s\n' "$1" >"$tmp_f" && mv -f "$tmp_f" "$open_f" || { log "could not write the spool in $spool_dir"; open_f=; return 1; }
 		open_n=1 open_b=$len
 	fi
@@ -880,6 +1041,15 @@ spool_add() {
 
 state=starting
 hold_until=0
+# While the server refuses the token or the node (401, 403, 404) a long run keeps sampling into the
+# spool and asks again after 1 min, then twice as long each time, at most every 10 min.
+# NODEPULSE_RECHECK_BACKOFF="FIRST MAX" (seconds) shortens that for tests.
+recheck_first=60 recheck_max=600
+case ${NODEPULSE_RECHECK_BACKOFF-} in
+*[0-9]' '*[0-9]*) recheck_first=${NODEPULSE_RECHECK_BACKOFF%% *} recheck_max=${NODEPULSE_RECHECK_BACKOFF##* } ;;
+esac
+is_uint "$recheck_first" && is_uint "$recheck_max" || recheck_first=60 recheck_max=600
+recheck_wait=0
 stats_url=$server/api/v1/nodes/$node_id/stats
 
 # Classifies the last answer into $result: ok, refused (the body: never retried), auth, unknown, retry.
@@ -908,16 +1078,19 @@ set_state() {
 
 report_problem() {
 	answer_field message
-	msg=${REPLY:+: $REPLY}
+	msg=${REPLY:+ ($REPLY)}
+	if [ "$once" = 1 ]; then kept="the sample is kept in the spool"
+	else kept="samples are kept in the spool (at most $spool_max) and the server is asked again in $(secs "$recheck_first"), then at most every $(secs "$recheck_max")"
+	fi
 	case $result in
 	auth)
 		if [ "$http_status" = 401 ]; then
-			set_state auth401 "the server refused the token (401): it is wrong or was revoked; check NODEPULSE_TOKEN or --token-file$msg; spooling samples"
+			set_state auth401 "the server refused the token (401): it is wrong or was revoked$msg; put the node's current token (Nodes page) in NODEPULSE_TOKEN, --token-file or $ENV_PATH; $kept"
 		else
-			set_state auth403 "the token belongs to another node (403): check --node-id $node_id against the token$msg; spooling samples"
+			set_state auth403 "the token belongs to another node (403)$msg: check --node-id $node_id against the token (Nodes page); $kept"
 		fi
 		;;
-	unknown) set_state unknown "node $node_id does not exist on the server (404): check --node-id$msg; spooling samples" ;;
+	unknown) set_state unknown "node $node_id does not exist on the server (404)$msg: check --node-id, or add the node on the Nodes page; $kept" ;;
 	retry)
 		case $http_status in
 		000) set_state unreachable "server unreachable ($http_error): spooling samples in $spool_dir" ;;
@@ -928,10 +1101,31 @@ report_problem() {
 	esac
 }
 
+# "1 min", "90 s": seconds $1 as said in a log line.
+secs() {
+	if [ $(($1 % 60)) = 0 ] && [ "$1" -gt 0 ]; then printf '%s min' $(($1 / 60)); else printf '%s s' "$1"; fi
+}
+
+# After a 401, 403 or 404 in a long run: no request until the next re-check, each further apart.
+hold_recheck() {
+	[ "$once" = 1 ] && return 0
+	if [ "$recheck_wait" = 0 ]; then recheck_wait=$recheck_first
+	else
+		recheck_wait=$((recheck_wait * 2))
+		[ "$recheck_wait" -gt "$recheck_max" ] && recheck_wait=$recheck_max
+	fi
+	now_cs
+	hold_until=$((REPLY + recheck_wait * 100))
+	debug "asking the server again in $recheck_wait s"
+}
+
 went_ok() {
+	recheck_wait=0
 	if [ "$state" != ok ]; then
 		if [ "$state" = starting ]; then
 			set_state ok "sending to $server as node $node_id"
+		elif [ "$state" = auth401 ] || [ "$state" = auth403 ] || [ "$state" = unknown ]; then
+			set_state ok "the server accepted the token for node $node_id again: sending $spool_count spooled samples"
 		else
 			set_state ok "server back: sending $spool_count spooled samples"
 		fi
@@ -1032,7 +1226,9 @@ tick() {
 	ok)
 		debug "sample $sample_ms sent"
 		went_ok
-		[ "$spool_count" -gt 0 ] || [ "$dropped" -gt 0 ] && drain "$1"
+		if [ "$spool_count" -gt 0 ] || [ "$dropped" -gt 0 ]; then
+			drain "$1" || case $result in auth | unknown) hold_recheck ;; esac
+		fi
 		result=ok
 		;;
 	refused)
@@ -1043,6 +1239,7 @@ tick() {
 	*)
 		report_problem
 		spool_add "$sample_json" && debug "sample $sample_ms spooled"
+		case $result in auth | unknown) hold_recheck ;; esac
 		;;
 	esac
 }
@@ -1062,7 +1259,9 @@ nap() {
 
 # ---------------------------------------------------------------------------------------------
 
+if [ "$action" = install ]; then service_action; fi
 count_spool
+highest_spool_seq
 read_os
 log "started: version $NODEPULSE_AGENT_VERSION, node $node_id, server $server, every $interval s, $http_client, spool $spool_dir ($spool_count samples, at most $spool_max)"
 # A first reading, so the first sample's cpu and rates cover a second.

@@ -19,6 +19,7 @@ import type { NodeWithDetail } from '../../shared/contracts/rest'
 import type { EventPage } from '../../shared/contracts/seed002'
 import { api, asAdmin, server, unique } from './helpers'
 import { freePort } from './support/server'
+import { unitFile } from '../../cli/agent/service'
 import { startDedicated, until, type CreatedAgent } from './support/dedicated'
 
 const SCRIPT = fileURLToPath(new URL('../../cli/shell/nodepulse-agent.sh', import.meta.url))
@@ -49,13 +50,15 @@ interface Agent {
 const running = new Set<Agent>()
 
 /** Starts the agent under `shell` in a process group of its own (so its children can be ended with it). */
-function startAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number } = {}): Agent {
+function startAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number, input?: string } = {}): Agent {
+  const { input, ...spawnOpts } = opts
   const child = spawn(shell[0]!, [...shell.slice(1), SCRIPT, ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached: true,
-    ...opts,
+    ...spawnOpts,
   })
+  if (input !== undefined) child.stdin!.end(input)
   let out = ''
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()))
@@ -91,7 +94,7 @@ afterEach(async () => {
 })
 
 /** Runs the agent to its end (for --once and the service options). */
-async function runAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number } = {}) {
+async function runAgent(shell: string[], args: string[], env: Record<string, string> = {}, opts: { uid?: number, input?: string } = {}) {
   const agent = startAgent(shell, args, env, opts)
   const code = await agent.exit
   return { code, out: agent.out() }
@@ -146,6 +149,20 @@ describe.each(SHELLS)('the shell agent under $name', ({ argv }) => {
     const view = await api<NodeWithDetail>('GET', `/api/v1/nodes/${node.id}`, { auth: await asAdmin() })
     expect(view.status, view.text).toBe(200)
     expect(view.body.detail?.os?.platform).toBe('linux')
+  })
+
+  it('rates count on past a 32-bit counter\'s wrap and are null (not 0) when a counter went back from higher', () => {
+    // The script's own rate(), taken out of it and run by this shell: rate NOW PREV CENTISECONDS [FACTOR].
+    const cases: [string, string][] = [
+      ['1100 100 100', '1000'],
+      ['10 4294967290 100', '16'], // a 32-bit counter wrapped: 6 to the wrap, 10 after it
+      ['5 5000000000 100', 'null'], // a 64-bit counter went back: reset, unknown
+      ['3 1 100 512', '1024'], // disk sectors, 512 bytes each
+      ['5 5 0', 'null'],
+    ]
+    const script = `eval "$(sed -n '/^rate() {/,/^}/p' "$1")"; shift; for a in "$@"; do rate $a; echo "$REPLY"; done`
+    const res = spawnSync(argv[0]!, [...argv.slice(1), '-c', script, 'sh', SCRIPT, ...cases.map(c => c[0])])
+    expect(res.stdout.toString().trim().split('\n'), res.stderr.toString()).toEqual(cases.map(c => c[1]))
   })
 
   it('sends live samples every second with the host detail, and no child process shows the token', async () => {
@@ -302,6 +319,27 @@ describe('the shell agent', () => {
     expect(events.body.events[0]!.data).toMatchObject({ dropped_samples: dropped, spool_max: 3 })
   })
 
+  it('names spool files by a rising number, after every file there, so a clock stepped back neither overwrites a file nor drops the newest', async () => {
+    const node = await createNode()
+    const spool = spoolDir()
+    // Files an earlier run wrote (named by its samples' ms, as before) while the clock was an hour ahead.
+    const ahead = Date.now() + 3_600_000
+    const line = (ts: number) => JSON.stringify({ cpu_percent: 1, memory_percent: 1, disk_percent: 1, timestamp: ts })
+    writeFileSync(join(spool, `${ahead}.jsonl`), `${line(ahead)}\n${line(ahead + 1000)}\n`)
+    writeFileSync(join(spool, `${ahead + 5000}.corrupt`), 'x\n')
+    const away = `http://127.0.0.1:${await freePort()}`
+    const agent = startAgent(['dash'], agentArgs(node, spool, ['--interval', '1', '--spool-max', '4'], away), { NODEPULSE_TOKEN: node.token })
+    await until('five samples spooled', () => produced(agent.out()).length >= 5, 15_000)
+    await stopAgent(agent)
+    const made = produced(agent.out())
+    const files = readdirSync(spool).filter(f => /^\d+\.(jsonl|corrupt)$/.test(f)).sort()
+    expect(files[0], 'the set-aside file is kept').toBe(`${ahead + 5000}.corrupt`)
+    for (const f of files.slice(1)) expect(Number(f.split('.')[0]), f).toBeGreaterThan(ahead + 5000)
+    const kept = files.filter(f => f.endsWith('.jsonl')).flatMap(f => readFileSync(join(spool, f), 'utf8').split('\n').filter(Boolean)).map(l => (JSON.parse(l) as { timestamp: number }).timestamp)
+    expect(kept, 'the oldest (the earlier run\'s) dropped, the newest four kept, in order').toEqual(made.slice(-4))
+    expect(Number(readFileSync(join(spool, 'dropped'), 'utf8'))).toBe(made.length + 2 - 4)
+  })
+
   it('sets a damaged spool file aside, sends its whole lines, moves a refused batch aside and goes on', async () => {
     const node = await createNode()
     const spool = spoolDir()
@@ -320,22 +358,31 @@ describe('the shell agent', () => {
     expect(readdirSync(spool).sort()).toEqual([`${t}.corrupt`, `${t + 3000}.corrupt`, `${t + 4000}.rejected`])
   })
 
-  it('--install-service writes the unit and a 0600 env file holding the token under --root; --uninstall-service removes them', async () => {
+  it('--install-service checks the token with the server, then writes the unit and a 0600 env file holding the token under --root; --uninstall-service removes them', async () => {
     const root = join(work, 'root')
     const tokenFile = join(work, 'token')
-    const token = `npa_${randomBytes(16).toString('hex')}`
+    const node = await createNode()
+    const token = node.token
     writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 })
-    const install = await runAgent(['dash'], ['--install-service', '--root', root, '--server', 'http://np.example:3000', '--node-id', '7', '--token-file', tokenFile, '--interval', '10'])
+    const install = await runAgent(['dash'], ['--install-service', '--root', root, '--server', server.baseURL, '--node-id', String(node.id), '--token-file', tokenFile, '--interval', '10'])
     expect(install.code, install.out).toBe(0)
+    expect(install.out).toContain(`accepted the token for node ${node.id}`)
     expect(install.out).toContain('would run: systemctl daemon-reload')
-    expect(install.out).toContain('would run: systemctl enable --now nodepulse-agent.service')
+    expect(install.out, 'enabled, then restarted: a re-install replaces a running agent').toMatch(/would run: systemctl daemon-reload\nwould run: systemctl enable nodepulse-agent.service\nwould run: systemctl restart nodepulse-agent.service\n/)
+    expect(install.out).not.toContain('--now')
 
     const envFile = join(root, 'etc/nodepulse/agent.env')
     expect(statSync(envFile).mode & 0o777).toBe(0o600)
     const envText = readFileSync(envFile, 'utf8')
-    for (const l of ['NODEPULSE_SERVER=http://np.example:3000', 'NODEPULSE_NODE_ID=7', `NODEPULSE_TOKEN=${token}`, 'NODEPULSE_INTERVAL=10', 'NODEPULSE_SPOOL_DIR=/var/lib/nodepulse']) expect(envText).toContain(`${l}\n`)
+    for (const l of [`NODEPULSE_SERVER=${server.baseURL}`, `NODEPULSE_NODE_ID=${node.id}`, `NODEPULSE_TOKEN=${token}`, 'NODEPULSE_INTERVAL=10', 'NODEPULSE_SPOOL_DIR=/var/lib/nodepulse']) expect(envText).toContain(`${l}\n`)
     const unit = readFileSync(join(root, 'etc/systemd/system/nodepulse-agent.service'), 'utf8')
     for (const l of ['EnvironmentFile=/etc/nodepulse/agent.env', 'ExecStart=/bin/sh /usr/local/lib/nodepulse/nodepulse-agent.sh', 'Restart=always', 'StateDirectory=nodepulse']) expect(unit).toContain(`${l}\n`)
+    // Not root, no capabilities, a read-only system but for the spool: as the Node agent's unit.
+    const sandbox = ['DynamicUser=yes', 'StateDirectoryMode=0700', 'ReadWritePaths=/var/lib/nodepulse', 'ProtectSystem=strict', 'ProtectHome=read-only', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'CapabilityBoundingSet=', 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX', 'PrivateDevices=yes', 'ProtectKernelTunables=yes', 'RestrictSUIDSGID=yes', 'SystemCallArchitectures=native']
+    for (const l of sandbox) expect(unit).toContain(`\n${l}\n`)
+    const nodeUnit = unitFile('/usr/bin/node', server.baseURL)
+    const settings = (text: string) => text.split('\n').filter(l => /^(DynamicUser|State|ReadWrite|Protect|Private|Restrict|NoNew|Capab|Lock|SystemCall)/.test(l)).sort()
+    expect(settings(unit), 'the same sandbox as the Node agent\'s unit').toEqual(settings(nodeUnit))
     const script = join(root, 'usr/local/lib/nodepulse/nodepulse-agent.sh')
     expect(readFileSync(script, 'utf8')).toBe(readFileSync(SCRIPT, 'utf8'))
     expect(statSync(script).mode & 0o777).toBe(0o755)
@@ -355,6 +402,64 @@ describe('the shell agent', () => {
     }
   })
 
+  it.each(SHELLS)('--install-service under $name reads the token piped on stdin (--token-file /dev/stdin) once, trimmed, into the 0600 env file', async ({ argv }) => {
+    const root = join(work, `root-stdin-${randomBytes(4).toString('hex')}`)
+    const token = `npa_${randomBytes(16).toString('hex')}`
+    const dead = `http://127.0.0.1:${await freePort()}`
+    const install = await runAgent(argv, ['--install-service', '--root', root, '--server', dead, '--node-id', '7', '--token-file', '/dev/stdin'], {}, { input: ` ${token} \r\n\n` })
+    expect(install.code, install.out).toBe(0)
+    expect(install.out, 'an unreachable server only warns').toMatch(/warning: could not check the token: the server at \S+ is unreachable.*installing anyway/)
+    const envFile = join(root, 'etc/nodepulse/agent.env')
+    expect(statSync(envFile).mode & 0o777).toBe(0o600)
+    expect(readFileSync(envFile, 'utf8')).toContain(`\nNODEPULSE_TOKEN=${token}\n`)
+    expect(readFileSync(envFile, 'utf8'), 'no --spool-max given: the default follows the interval').not.toContain('NODEPULSE_SPOOL_MAX')
+    expect(install.out).not.toContain(token)
+
+    // --spool-max goes into the env file; --purge removes the spool (and systemd's private copy of it).
+    const again = await runAgent(argv, ['--install-service', '--root', root, '--server', dead, '--node-id', '7', '--spool-max', '500', '--token-file', '/dev/stdin'], {}, { input: token })
+    expect(again.code, again.out).toBe(0)
+    expect(readFileSync(envFile, 'utf8')).toContain('\nNODEPULSE_SPOOL_MAX=500\n')
+    for (const dir of ['var/lib/nodepulse', 'var/lib/private/nodepulse']) {
+      mkdirSync(join(root, dir), { recursive: true })
+      writeFileSync(join(root, dir, '0000000000001.jsonl'), '{}\n')
+    }
+    const keep = await runAgent(argv, ['--uninstall-service', '--root', root])
+    expect(keep.code, keep.out).toBe(0)
+    expect(keep.out).toContain('add --purge to remove them')
+    expect(walk(root).map(f => f.slice(root.length)).sort()).toEqual(['/var/lib/nodepulse/0000000000001.jsonl', '/var/lib/private/nodepulse/0000000000001.jsonl'])
+    const purge = await runAgent(argv, ['--uninstall-service', '--purge', '--root', root])
+    expect(purge.code, purge.out).toBe(0)
+    expect(purge.out).toContain('and the spool /var/lib/nodepulse')
+    expect(walk(root)).toEqual([])
+    expect((await runAgent(argv, ['--purge', '--once'])).out).toContain('--purge goes with --uninstall-service')
+    // Nothing piped in: said, not waited on.
+    const empty = await runAgent(argv, ['--install-service', '--root', root, '--server', dead, '--node-id', '7', '--token-file', '/dev/stdin'], {}, { input: ' \n' })
+    expect(empty.code, empty.out).toBe(1)
+    expect(empty.out).toContain('the token file /dev/stdin is empty')
+    rmSync(root, { recursive: true, force: true })
+  })
+
+  it('--install-service refuses a wrong token (2), an unknown node (3) and the page\'s placeholder (2) before writing anything', async () => {
+    const [node, other] = await Promise.all([createNode(), createNode()])
+    const root = join(work, `root-refused-${randomBytes(4).toString('hex')}`)
+    const install = (id: number, token: string) => runAgent(['dash'], ['--install-service', '--root', root, '--server', server.baseURL, '--node-id', String(id), '--token-file', '/dev/stdin'], {}, { input: `${token}\n` })
+    const [wrong, foreign, unknown, placeholder] = await Promise.all([
+      install(node.id, `npa_${randomBytes(16).toString('hex')}`),
+      install(node.id, other.token),
+      install(999_999, node.token),
+      install(node.id, 'PASTE-THE-NODE-TOKEN-HERE'),
+    ])
+    expect(wrong.code, wrong.out).toBe(2)
+    expect(wrong.out).toMatch(/refused the token \(401\).*nothing installed/)
+    expect(foreign.code, foreign.out).toBe(2)
+    expect(foreign.out).toMatch(/belongs to another node \(403\).*nothing installed/)
+    expect(unknown.code, unknown.out).toBe(3)
+    expect(unknown.out).toMatch(/node 999999 does not exist on the server \(404\).*nothing installed/)
+    expect(placeholder.code, placeholder.out).toBe(2)
+    expect(placeholder.out).toContain('the token is still the placeholder PASTE-THE-NODE-TOKEN-HERE')
+    expect(walk(root), 'nothing written').toEqual([])
+  })
+
   it('--token works but warns, and the agent runs on without it on its command line', async () => {
     const node = await createNode()
     const agent = startAgent(['dash'], [...agentArgs(node, spoolDir(), ['--interval', '1']), '--token', node.token])
@@ -365,6 +470,45 @@ describe('the shell agent', () => {
     const second = await runAgent(['dash'], agentArgs(node, spool, ['--once']), { NODEPULSE_TOKEN: node.token })
     expect(second.code, second.out).toBe(1)
     expect(second.out).toContain(`another agent (pid ${agent.pid}) already uses the spool dir`)
+  })
+
+  it('locks the spool with agent.lock (its pid on the first line, as the Node agent does), and takes over a stale one', async () => {
+    const node = await createNode()
+    const spool = spoolDir()
+    const lock = join(spool, 'agent.lock')
+    const once = () => runAgent(['dash'], agentArgs(node, spool, ['--once']), { NODEPULSE_TOKEN: node.token })
+    const agent = startAgent(['dash'], agentArgs(node, spool, ['--interval', '1'], `http://127.0.0.1:${await freePort()}`), { NODEPULSE_TOKEN: node.token })
+    await until('the lock taken', () => agent.out().includes('started:'), 10_000)
+    expect(readFileSync(lock, 'utf8')).toBe(`${agent.pid}\n`)
+    const second = await once()
+    expect(second.code, second.out).toBe(1)
+    expect(second.out).toContain(`another agent (pid ${agent.pid}) already uses the spool dir`)
+    await stopAgent(agent)
+    expect(existsSync(lock), 'removed on exit').toBe(false)
+
+    // A Node agent's lock (a live process whose command line names nodepulse) is respected...
+    const other = spawn('sleep', ['30'], { argv0: 'nodepulse-agent.mjs', stdio: 'ignore' })
+    // ...one whose pid now belongs to something else, or to nothing, is stale.
+    const unrelated = spawn('sleep', ['30'], { stdio: 'ignore' })
+    const gone = spawnSync('true').pid
+    try {
+      writeFileSync(lock, `${other.pid}\n`)
+      const held = await once()
+      expect(held.code, held.out).toBe(1)
+      expect(held.out).toContain(`another agent (pid ${other.pid}) already uses the spool dir`)
+      expect(readFileSync(lock, 'utf8')).toBe(`${other.pid}\n`)
+      for (const pid of [unrelated.pid!, gone]) {
+        writeFileSync(lock, `${pid}\n`)
+        const took = await once()
+        expect(took.code, took.out).toBe(0)
+        expect(took.out).toContain(`taking over the stale lock ${lock} (pid ${pid})`)
+        expect(existsSync(lock)).toBe(false)
+      }
+    }
+    finally {
+      other.kill()
+      unrelated.kill()
+    }
   })
 
   it.each(CLIENTS)('with %s honours Retry-After on 429 and says once when its clock is off from the server\'s Date', async (client) => {
@@ -392,6 +536,49 @@ describe('the shell agent', () => {
       expect(agent.out()).toContain('server busy (429, retry after 3 s)')
       expect(requests[1]! - requests[0]!, 'no request while Retry-After holds').toBeGreaterThanOrEqual(2900)
       expect(agent.out().match(/clock skew: this host's clock is 3\d{3} s ahead of the server's/g)).toHaveLength(1)
+    }
+    finally {
+      await new Promise(r => fake.close(r))
+    }
+  })
+
+  it('when the token is refused during a long run: says so once, spools, asks again with a growing backoff, and drains once accepted again', async () => {
+    // A stand-in server: 401 for the first two requests, then 200 (a batch answered with its count).
+    const requests: { at: number, batch: number }[] = []
+    const fake = createServer((req, res) => {
+      let body = ''
+      req.on('data', (b: Buffer) => (body += b.toString()))
+      req.on('end', () => {
+        const samples = (JSON.parse(body) as { samples?: unknown[] }).samples
+        requests.push({ at: Date.now(), batch: samples?.length ?? 0 })
+        res.setHeader('content-type', 'application/json')
+        if (requests.length <= 2) {
+          res.writeHead(401)
+          res.end('{"statusCode":401,"message":"invalid node token"}')
+          return
+        }
+        const n = samples?.length ?? 1
+        res.writeHead(200)
+        res.end(`{"node_id":1,"accepted":${n},"stored":${n},"duplicates":0,"last_seen":"x"}`)
+      })
+    })
+    await new Promise<void>(r => fake.listen(0, '127.0.0.1', r))
+    try {
+      const port = (fake.address() as AddressInfo).port
+      const spool = spoolDir()
+      const agent = startAgent(['dash'], agentArgs({ id: 1 }, spool, ['--interval', '1'], `http://127.0.0.1:${port}`), { NODEPULSE_TOKEN: 'npa_test', NODEPULSE_RECHECK_BACKOFF: '2 4' })
+      await until('the spool drained once the token is accepted again', () => agent.out().includes('spool drained'), 20_000)
+      const out = agent.out()
+      expect(out.match(/refused the token \(401\)/g), out).toHaveLength(1)
+      expect(out).toContain('put the node\'s current token (Nodes page) in NODEPULSE_TOKEN')
+      expect(out).toContain('the server is asked again in 2 s, then at most every 4 s')
+      expect(agent.child.exitCode, 'it keeps running').toBeNull()
+      expect(requests[1]!.at - requests[0]!.at, 'no request until the first re-check').toBeGreaterThanOrEqual(1900)
+      expect(requests[2]!.at - requests[1]!.at, 'the second wait is twice as long').toBeGreaterThanOrEqual(3900)
+      expect(out).toMatch(/the server accepted the token for node 1 again: sending \d+ spooled samples/)
+      const drained = requests.slice(3).reduce((n, r) => n + r.batch, 0)
+      expect(drained, 'every sample taken while refused is sent').toBeGreaterThanOrEqual(5)
+      expect(spooledLines(spool)).toEqual([])
     }
     finally {
       await new Promise(r => fake.close(r))
