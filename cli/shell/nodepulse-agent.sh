@@ -262,7 +262,6 @@ EnvironmentFile=$ENV_PATH
 ExecStart=/bin/sh $SCRIPT_PATH
 Restart=always
 RestartSec=5
-RestartPreventExitStatus=2 3
 # A user of its own, no capabilities, and a read-only system but for the spool ($SERVICE_SPOOL,
 # where the FIFO and wgetrc live too). /proc, /sys and df stay readable; home directories stay
 # visible read-only so df measures a /home filesystem as it is.
