@@ -32,6 +32,8 @@ export const clusterNode = z.object({
   flags: z.array(z.string()),
   replicas: z.array(z.string()).optional(),
   masterNodeId: z.string().optional(),
+  /** NodePulse's addition, only when several clusters are watched: the name of the node's cluster (one cluster's list stays exactly the seed's). */
+  cluster: z.string().optional(),
 })
 export type ClusterNode = z.output<typeof clusterNode>
 
@@ -93,6 +95,8 @@ export const onlineNodeMetrics = z.object({
   uptime: z.string(),
   keyCount: z.number(),
   slots: z.string(),
+  /** As in {@link clusterNode}: the node's cluster, only when several are watched. */
+  cluster: z.string().optional(),
 })
 
 /** A node that did not answer (`offline`) or answered with an error (`error`); `error` says why, without addresses or secrets. */
@@ -103,6 +107,7 @@ export const downNodeMetrics = z.object({
   status: z.enum(['offline', 'error']),
   error: z.string(),
   slots: z.string(),
+  cluster: z.string().optional(),
 })
 
 export const valkeyNodeMetrics = z.discriminatedUnion('status', [onlineNodeMetrics, downNodeMetrics])

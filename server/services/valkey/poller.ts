@@ -1,6 +1,6 @@
 import type { ClusterInfo, ClusterNode, ValkeyNodeMetrics, ValkeyRole } from '../../../shared/contracts/seed004'
 import type { Severity } from '../../../shared/contracts/seed002'
-import type { ValkeyClusterConfig } from '../config'
+import type { ValkeyClusterConfig } from './config'
 import type { EventLog, NewEvent } from '../events'
 import type { Ingest } from '../ingest'
 import type { NodeState, Registry } from '../registry'
