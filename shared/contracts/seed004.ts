@@ -19,6 +19,18 @@ export const CLUSTER_SLOTS = 16_384
 export const VALKEY_ROLES = ['master', 'slave'] as const
 export type ValkeyRole = (typeof VALKEY_ROLES)[number]
 
+/**
+ * Labels of a Valkey node in NodePulse's registry: its cluster's name, its cluster node id, its role
+ * (`master` or `replica`), and `valkey_state: left` once it left the cluster.
+ */
+export const VALKEY_LABEL = { cluster: 'valkey_cluster', id: 'valkey_node_id', role: 'valkey_role', state: 'valkey_state' } as const
+
+/** The role a Valkey node's labels give (the label says `replica`, the wire `slave`); null for other nodes. */
+export function valkeyRoleOf(labels: Record<string, string>): ValkeyRole | null {
+  const role = labels[VALKEY_LABEL.role]
+  return role === 'master' ? 'master' : role === 'replica' ? 'slave' : null
+}
+
 /** The link state `CLUSTER NODES` reports for the cluster bus. */
 export const LINK_STATES = ['connected', 'disconnected'] as const
 
