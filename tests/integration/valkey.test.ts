@@ -73,6 +73,8 @@ describe('Valkey cluster discovery', () => {
       expect(replicas.find(r => r.nodeId === m.replicas![0])?.masterNodeId).toBe(m.nodeId)
     }
     for (const r of replicas) expect(r).not.toHaveProperty('slots')
+    // The browser learns from /me that there is a cluster to show (the header's Valkey link).
+    expect((await d.call<{ valkey: boolean }>('GET', '/api/v1/auth/me')).body.valkey).toBe(true)
   })
 
   it('lists the other nodes too, each with its kind, and refuses an unknown kind', async () => {
