@@ -2,17 +2,11 @@ import type { NodeView } from '~~/shared/contracts/rest'
 
 /**
  * Which nodes are in maintenance (their status changes are logged but do not alert), and the
- * admin switch. The list is read once and again whenever a node_maintenance event arrives, so
- * every view agrees with the Nodes page without polling.
+ * admin switch; the list is {@link useNodeViews}'.
  */
 export function useMaintenance() {
   const { $api } = useNuxtApp()
-  const store = useEventsStore()
-  const { items, refresh } = useApiList<NodeView>('/api/v1/nodes')
-  onMounted(refresh)
-
-  const newest = computed(() => store.events.find(e => e.event_type === 'node_maintenance')?.id ?? null)
-  watch(newest, () => void refresh())
+  const { inMaintenance, refresh } = useNodeViews()
 
   /** Switches maintenance on or off (admins only); resolves to the node as it now is. */
   async function setMaintenance(id: number, maintenance: boolean): Promise<NodeView> {
@@ -21,9 +15,5 @@ export function useMaintenance() {
     return node
   }
 
-  return {
-    /** Ids of the nodes in maintenance. */
-    inMaintenance: computed(() => new Set(items.value.filter(n => n.maintenance).map(n => n.id))),
-    setMaintenance,
-  }
+  return { inMaintenance, setMaintenance }
 }

@@ -4,10 +4,10 @@ import type { ApiError } from '~/utils/apiError'
 const REFRESH_MS = 5000
 
 /**
- * The watched Valkey cluster(s) for the cluster view: seed 004's node list (roles, slots, replica
- * links) and metrics, read every 5 s while the page is open. `message` says why there are no nodes
- * (Valkey not configured, not in cluster mode); `loadError` holds the last failed read's message
- * while the last good figures stay shown.
+ * The watched Valkey clusters for the cluster view, each with its own nodes: seed 004's node
+ * list (roles, slots, replica links) and metrics, read every 5 s while the page is open.
+ * `message` says why there are no nodes (Valkey not configured, not in cluster mode);
+ * `loadError` holds the last failed read's message while the last good figures stay shown.
  */
 export function useValkeyCluster() {
   const { $api } = useNuxtApp()
@@ -38,7 +38,6 @@ export function useValkeyCluster() {
   }
   usePolling(refresh, REFRESH_MS)
 
-  const groups = computed(() => groupByMaster(nodes.value, metrics.value?.nodes ?? []))
-  const notOk = computed(() => notOkNodes(nodes.value, metrics.value?.nodes ?? []))
-  return { nodes, metrics, groups, notOk, message, loaded, loadError, refresh }
+  const clusters = computed(() => byCluster(metrics.value?.clusters ?? [], nodes.value, metrics.value?.nodes ?? []))
+  return { nodes, metrics, clusters, message, loaded, loadError, refresh }
 }

@@ -1,4 +1,4 @@
-import type { ClusterNode, ValkeyNodeMetrics } from '../shared/contracts/seed004'
+import type { ClusterNode, ValkeyNodeMetrics, WatchedCluster } from '../shared/contracts/seed004'
 
 /** A Valkey node as the cluster view draws it: its place in the cluster and its latest metrics. */
 export interface ValkeyCardNode {
@@ -30,6 +30,19 @@ export function groupByMaster(nodes: ClusterNode[], metrics: ValkeyNodeMetrics[]
     else orphans.push(card(r))
   }
   return orphans.length ? [...groups, { master: null, replicas: orphans }] : groups
+}
+
+/** One watched cluster as the view draws it: its state, its masters with their replicas, and what keeps it degraded. */
+export interface ValkeyClusterView { cluster: WatchedCluster, groups: ValkeyGroup[], notOk: string[] }
+
+/** Splits the nodes by cluster (a node without `cluster` belongs to the only watched one). */
+export function byCluster(clusters: WatchedCluster[], nodes: ClusterNode[], metrics: ValkeyNodeMetrics[]): ValkeyClusterView[] {
+  const of = (n: { cluster?: string }) => n.cluster ?? clusters[0]?.name
+  return clusters.map((cluster) => {
+    const own = nodes.filter(n => of(n) === cluster.name)
+    const figures = metrics.filter(m => of(m) === cluster.name)
+    return { cluster, groups: groupByMaster(own, figures), notOk: notOkNodes(own, figures) }
+  })
 }
 
 /** "address (why)" of each node that keeps the cluster degraded: not answering, or flagged by the cluster. */

@@ -1,20 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
-import { loadClusterConfig, type ClusterConfig } from './federation/config'
-
-/** One watched Valkey/Redis cluster: where to find it and how to log in (the same for every node). */
-export interface ValkeyClusterConfig {
-  name: string
-  /** Seed addresses tried in order for discovery. */
-  seeds: { host: string, port: number }[]
-  /** VALKEY_USE_CLUSTER: false answers the seed's "not in cluster mode" (empty lists with a message) and polls nothing. */
-  useCluster: boolean
-  username?: string
-  password?: string
-  /** rediss:// (or VALKEY_TLS_CA / VALKEY_TLS_INSECURE given): TLS to every node. */
-  tls: { ca?: string, rejectUnauthorized: boolean } | null
-}
+import { readConfigFile } from './configFile'
+import { NO_CLUSTER, parseClusterConfig, type ClusterConfig } from './federation/config'
+import { parseValkeyConfig, valkeyFromEnv, type ValkeyClusterConfig } from './valkey/config'
 
 export interface Config {
   databaseUrl?: string
@@ -45,7 +33,7 @@ export interface Config {
   webhookMaxAttempts: number
   /** The server's address as agents reach it (install commands, /agent/version); else each request's own origin. */
   publicUrl?: string
-  /** Watched Valkey/Redis clusters (VALKEY_URL gives one, named "valkey"); empty when none is configured. */
+  /** Watched Valkey/Redis clusters: VALKEY_URL's (named "valkey") and the config file's `valkey:` list; empty when none is configured. */
   valkey: ValkeyClusterConfig[]
   valkeyPollIntervalSeconds: number
   valkeyTimeoutSeconds: number
@@ -75,51 +63,6 @@ function url(env: Env, key: string): string | undefined {
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`
 }
 
-const VALKEY_SCHEMES = new Set(['redis:', 'rediss:', 'valkey:', 'valkeys:'])
-
-/**
- * VALKEY_URL: one or more seed addresses, comma-separated, each `host:port` or a URL
- * (`redis://user:password@host:port`, `rediss://…` for TLS); credentials may also come from
- * VALKEY_USERNAME / VALKEY_PASSWORD, which win over the URL's.
- */
-export function valkeyFromEnv(env: Env): ValkeyClusterConfig[] {
-  const raw = env.VALKEY_URL?.trim()
-  if (!raw) return []
-  let username: string | undefined
-  let password: string | undefined
-  let secure = false
-  const seeds = raw.split(',').map(s => s.trim()).filter(Boolean).map((item) => {
-    const text = /^[a-z]+:\/\//i.test(item) ? item : `redis://${item}`
-    const url = URL.canParse(text) ? new URL(text) : null
-    const port = url ? Number(url.port || 6379) : Number.NaN
-    if (!url || !VALKEY_SCHEMES.has(url.protocol) || !url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new Error(`VALKEY_URL has an invalid address "${item.replace(/\/\/[^@/]*@/, '//…@')}": expected host:port or redis[s]://[user:password@]host:port`)
-    }
-    if (url.protocol === 'rediss:' || url.protocol === 'valkeys:') secure = true
-    if (url.username) username ??= decodeURIComponent(url.username)
-    if (url.password) password ??= decodeURIComponent(url.password)
-    return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port }
-  })
-  if (!seeds.length) return []
-  const caPath = env.VALKEY_TLS_CA || undefined
-  let ca: string | undefined
-  if (caPath) {
-    try {
-      ca = readFileSync(caPath, 'utf8')
-    }
-    catch (error) {
-      throw new Error(`VALKEY_TLS_CA=${caPath} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
-    }
-  }
-  const insecure = env.VALKEY_TLS_INSECURE === 'true'
-  const useCluster = env.VALKEY_USE_CLUSTER === undefined || env.VALKEY_USE_CLUSTER === '' ? true : env.VALKEY_USE_CLUSTER === 'true'
-  return [{
-    name: 'valkey', seeds, useCluster,
-    username: env.VALKEY_USERNAME || username, password: env.VALKEY_PASSWORD || password,
-    tls: secure || ca || insecure ? { ca, rejectUnauthorized: !insecure } : null,
-  }]
-}
-
 /** Reads NodePulse's settings from the environment; a bad value stops start-up with a message naming it. */
 export function loadConfig(env: Env = process.env): Config {
   // NUXT_SESSION_PASSWORD is nuxt-auth-utils' name for the same secret, read when ours is unset.
@@ -128,6 +71,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (sessionSecret && sessionSecret.length < 32) {
     throw new Error(`${secretVar} must be at least 32 characters long`)
   }
+  const file = readConfigFile(env.NODEPULSE_CONFIG || undefined)
+  const valkey = valkeyFromEnv(env)
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.NODEPULSE_DATA_DIR?.startsWith('memory://') ? env.NODEPULSE_DATA_DIR : resolve(env.NODEPULSE_DATA_DIR || '.data/db'),
@@ -156,9 +101,9 @@ export function loadConfig(env: Env = process.env): Config {
     webhookTimeoutSeconds: num(env, 'NODEPULSE_WEBHOOK_TIMEOUT', 10, 1, 300),
     webhookMaxAttempts: num(env, 'NODEPULSE_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
     publicUrl: url(env, 'NODEPULSE_PUBLIC_URL'),
-    valkey: valkeyFromEnv(env),
+    valkey: [...valkey, ...(file ? parseValkeyConfig(file.text, file.name, valkey.map(c => c.name)) : [])],
     valkeyPollIntervalSeconds: num(env, 'VALKEY_POLL_INTERVAL', 10, 0.5, 3600),
     valkeyTimeoutSeconds: num(env, 'VALKEY_TIMEOUT', 5, 0.1, 60),
-    cluster: loadClusterConfig(env.NODEPULSE_CONFIG || undefined),
+    cluster: file ? parseClusterConfig(file.text, file.name) : NO_CLUSTER,
   }
 }

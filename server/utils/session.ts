@@ -20,13 +20,19 @@ async function cookieSession(event: H3Event) {
   })
 }
 
+/** Who is calling, as `/me`, login and setup answer it. */
+export async function toMeView(p: Pick<Principal, 'userId' | 'username' | 'role' | 'via'>): Promise<MeView> {
+  const { config } = await useInstance()
+  return { id: p.userId, username: p.username, role: p.role, via: p.via, valkey: config.valkey.length > 0 }
+}
+
 /** Logs a user in: a new server-side session, referenced from the sealed cookie; answers who is now logged in. */
 export async function startUserSession(event: H3Event, user: UserView): Promise<MeView> {
   const sessions = await useSessions()
   const session = await cookieSession(event)
   if (session.data.sid) await sessions.end(session.data.sid)
   await session.update({ sid: await sessions.start(user.id, SESSION_MAX_AGE) })
-  return { id: user.id, username: user.username, role: user.role, via: 'session' }
+  return toMeView({ userId: user.id, username: user.username, role: user.role, via: 'session' })
 }
 
 /** Logs out: the server-side session is deleted, so a copy of the cookie is worthless too. */

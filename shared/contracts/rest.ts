@@ -74,7 +74,14 @@ export interface TokenView { id: number, name: string, role: Role, created_at: s
 /** `POST /api/v1/tokens`: the new token with its secret, shown this once. */
 export interface CreatedToken extends TokenView { token: string }
 /** Who is calling: `GET /api/v1/auth/me`, and the answer to login and setup. */
-export interface MeView { id: number | null, username: string, role: Role, via: 'session' | 'token' }
+export interface MeView {
+  id: number | null
+  username: string
+  role: Role
+  via: 'session' | 'token'
+  /** Whether this server watches a Valkey cluster (the header shows the Valkey page's link only then). */
+  valkey: boolean
+}
 /** `GET /api/v1/auth/setup`. */
 export interface SetupState { setup_required: boolean }
 /** `POST /api/v1/auth/stream-token`: a short-lived token for `?token=` on stream URLs. */

@@ -19,6 +19,18 @@ export const CLUSTER_SLOTS = 16_384
 export const VALKEY_ROLES = ['master', 'slave'] as const
 export type ValkeyRole = (typeof VALKEY_ROLES)[number]
 
+/**
+ * Labels of a Valkey node in NodePulse's registry: its cluster's name, its cluster node id, its role
+ * (`master` or `replica`), and `valkey_state: left` once it left the cluster.
+ */
+export const VALKEY_LABEL = { cluster: 'valkey_cluster', id: 'valkey_node_id', role: 'valkey_role', state: 'valkey_state' } as const
+
+/** The role a Valkey node's labels give (the label says `replica`, the wire `slave`); null for other nodes. */
+export function valkeyRoleOf(labels: Record<string, string>): ValkeyRole | null {
+  const role = labels[VALKEY_LABEL.role]
+  return role === 'master' ? 'master' : role === 'replica' ? 'slave' : null
+}
+
 /** The link state `CLUSTER NODES` reports for the cluster bus. */
 export const LINK_STATES = ['connected', 'disconnected'] as const
 
@@ -32,6 +44,8 @@ export const clusterNode = z.object({
   flags: z.array(z.string()),
   replicas: z.array(z.string()).optional(),
   masterNodeId: z.string().optional(),
+  /** NodePulse's addition, only when several clusters are watched: the name of the node's cluster (one cluster's list stays exactly the seed's). */
+  cluster: z.string().optional(),
 })
 export type ClusterNode = z.output<typeof clusterNode>
 
@@ -93,6 +107,8 @@ export const onlineNodeMetrics = z.object({
   uptime: z.string(),
   keyCount: z.number(),
   slots: z.string(),
+  /** As in {@link clusterNode}: the node's cluster, only when several are watched. */
+  cluster: z.string().optional(),
 })
 
 /** A node that did not answer (`offline`) or answered with an error (`error`); `error` says why, without addresses or secrets. */
@@ -103,6 +119,7 @@ export const downNodeMetrics = z.object({
   status: z.enum(['offline', 'error']),
   error: z.string(),
   slots: z.string(),
+  cluster: z.string().optional(),
 })
 
 export const valkeyNodeMetrics = z.discriminatedUnion('status', [onlineNodeMetrics, downNodeMetrics])

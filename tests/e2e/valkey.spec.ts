@@ -36,6 +36,10 @@ test('the Valkey page groups replicas under masters, shows coverage and state, a
   await page.getByTestId('login-password').fill(srv.info.adminPassword)
   await page.getByTestId('login-submit').click()
   await expect(page.getByTestId('current-user')).toContainText(srv.info.adminUser)
+  // The dashboard's cards of Valkey nodes carry their role.
+  const grid = page.getByTestId('node-grid')
+  await expect(grid.locator('[data-testid="valkey-role"][data-role="master"]')).toHaveCount(3, { timeout: 15_000 })
+  await expect(grid.locator('[data-testid="valkey-role"][data-role="slave"]')).toHaveCount(3)
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Valkey' }).click()
   await expect(page).toHaveURL(url => url.pathname === '/valkey')
 

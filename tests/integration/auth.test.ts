@@ -28,7 +28,7 @@ describe('POST /api/v1/auth/login', () => {
   it('logs in with the right password and sets an HttpOnly session cookie', async () => {
     const res = await api<MeView>('POST', '/api/v1/auth/login', { json: { username: server.adminUser, password: server.adminPassword } })
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ id: expect.any(Number), username: server.adminUser, role: 'admin', via: 'session' })
+    expect(res.body).toEqual({ id: expect.any(Number), username: server.adminUser, role: 'admin', via: 'session', valkey: false })
     const setCookie = res.headers.getSetCookie().find(c => c.startsWith('nodepulse_session='))!
     expect(setCookie).toMatch(/^nodepulse_session=[^;]+;/)
     expect(setCookie).toMatch(/HttpOnly/i)
@@ -92,7 +92,7 @@ describe('GET /api/v1/auth/me', () => {
   it('returns the user of a session cookie', async () => {
     const res = await api<MeView>('GET', '/api/v1/auth/me', { auth: await asAdmin() })
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ id: expect.any(Number), username: server.adminUser, role: 'admin', via: 'session' })
+    expect(res.body).toEqual({ id: expect.any(Number), username: server.adminUser, role: 'admin', via: 'session', valkey: false })
   })
 
   it('returns the principal of a bearer API token with the token\'s role', async () => {
@@ -100,13 +100,13 @@ describe('GET /api/v1/auth/me', () => {
     const token = await createApiToken('viewer')
     const res = await api<MeView>('GET', '/api/v1/auth/me', { auth: { bearer: token.token } })
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ id: admin.body.id, username: server.adminUser, role: 'viewer', via: 'token' })
+    expect(res.body).toEqual({ id: admin.body.id, username: server.adminUser, role: 'viewer', via: 'token', valkey: false })
   })
 
   it('returns a viewer as a viewer', async () => {
     const user = await createUser()
     const res = await api<MeView>('GET', '/api/v1/auth/me', { auth: user.auth })
-    expect(res.body).toEqual({ id: user.id, username: user.username, role: 'viewer', via: 'session' })
+    expect(res.body).toEqual({ id: user.id, username: user.username, role: 'viewer', via: 'session', valkey: false })
   })
 
   it('answers 401 without credentials', async () => {

@@ -38,7 +38,7 @@ describe('first run without NODEPULSE_ADMIN_PASSWORD', () => {
 
     const me = await call<MeView>('GET', '/api/v1/auth/me', { cookie })
     expect(me.status, me.text).toBe(200)
-    expect(me.body).toEqual({ id: created.body.id, username: OWNER.username, role: 'admin', via: 'session' })
+    expect(me.body).toEqual({ id: created.body.id, username: OWNER.username, role: 'admin', via: 'session', valkey: false })
     // An admin indeed: it may create an API token.
     expect((await call('POST', '/api/v1/tokens', { cookie, json: { name: 'first', role: 'viewer' } })).status).toBe(201)
 

@@ -5,6 +5,9 @@
  * The cluster and the server are this file's own; both are torn down even when a test fails.
  */
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cluster } from 'iovalkey'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -70,6 +73,8 @@ describe('Valkey cluster discovery', () => {
       expect(replicas.find(r => r.nodeId === m.replicas![0])?.masterNodeId).toBe(m.nodeId)
     }
     for (const r of replicas) expect(r).not.toHaveProperty('slots')
+    // The browser learns from /me that there is a cluster to show (the header's Valkey link).
+    expect((await d.call<{ valkey: boolean }>('GET', '/api/v1/auth/me')).body.valkey).toBe(true)
   })
 
   it('lists the other nodes too, each with its kind, and refuses an unknown kind', async () => {
@@ -225,6 +230,34 @@ describe('Valkey failover', () => {
   })
 })
 
+describe('Valkey clusters from the config file', () => {
+  it('watches VALKEY_URL\'s cluster and the file\'s named one side by side, each node saying whose it is', async () => {
+    // Both name the same real cluster (its surviving nodes), so each is watched as a cluster of its own.
+    const file = join(mkdtempSync(join(tmpdir(), 'nodepulse-valkey-')), 'nodepulse.yaml')
+    writeFileSync(file, `valkey:\n  - name: sessions\n    url:\n      - 127.0.0.1:${BASE_PORT + 2}\n    password: "${redis.password}"\n`)
+    const two = await startDedicated('valkey-file', {
+      NODEPULSE_CONFIG: file, VALKEY_URL: `127.0.0.1:${BASE_PORT + 1}`, VALKEY_PASSWORD: redis.password, VALKEY_POLL_INTERVAL: '1', VALKEY_TIMEOUT: '1',
+    })
+    try {
+      const list = async () => envelope(clusterNodesData).parse((await two.call('GET', '/api/cluster/nodes?kind=valkey')).body).data.nodes as ClusterNode[]
+      await until('both clusters listed', async () => new Set((await list()).map(n => n.cluster)).size === 2, 20_000)
+      const nodes = await list()
+      for (const n of nodes) expect(clusterNode.strict().parse(n)).toEqual(n)
+      const of = (name: string) => nodes.filter(n => n.cluster === name).map(n => n.nodeId).sort()
+      expect(of('sessions')).toHaveLength(5)
+      expect(of('sessions')).toEqual(of('valkey'))
+      const m = envelope(clusterMetricsData).parse((await two.call('GET', '/api/cluster/nodes/metrics')).body).data
+      expect(m.clusters.map(c => c.name)).toEqual(['valkey', 'sessions'])
+      expect(m.nodes.filter(n => n.cluster === 'sessions')).toHaveLength(5)
+      const registered = (await two.call<NodeView[]>('GET', '/api/v1/nodes')).body.filter(n => n.kind === 'valkey')
+      expect(registered.filter(n => n.labels.valkey_cluster === 'sessions')).toHaveLength(5)
+    }
+    finally {
+      await two.stop()
+    }
+  })
+})
+
 describe('Valkey misconfigured', () => {
   it('answers the seed\'s empty lists with a message, and 503 for one node, when Valkey is not configured', async () => {
     // The project's shared server has no VALKEY_URL.
@@ -252,7 +285,7 @@ describe('Valkey misconfigured', () => {
     try {
       const res = await wrong.call('GET', '/api/cluster/nodes?kind=valkey')
       expect(res.status, res.text).toBe(500)
-      expect(res.body.message).toBe('Valkey cluster valkey: authentication failed (check VALKEY_USERNAME / VALKEY_PASSWORD)')
+      expect(res.body.message).toBe('Valkey cluster valkey: authentication failed (check the cluster\'s username and password)')
       expect(res.text).not.toMatch(/127\.0\.0\.1|not-the-password/)
       expect((await wrong.call('GET', `/api/nodes/${'a'.repeat(40)}/metrics`)).status).toBe(500)
       // The unfiltered list still shows NodePulse's own nodes, with Valkey's failure as the message.

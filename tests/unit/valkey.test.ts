@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { clusterNode } from '../../shared/contracts/seed004'
 import { cpuPercent, formatBytes, formatUptime, nodeMetrics, sampleFromInfo } from '../../server/services/valkey/metrics'
 import { formatSlots, keyspaceKeys, parseClusterNodes, parseInfo, toClusterNode, uncoveredSlots } from '../../server/services/valkey/parse'
-import { alarmFlags, coverageText, formatThousands, groupByMaster, notOkNodes } from '../../utils/valkey'
+import { alarmFlags, byCluster, coverageText, formatThousands, groupByMaster, notOkNodes } from '../../utils/valkey'
 
 /** Outputs recorded from a 6-node redis-server 7.0 cluster (ports 27110–27115). */
 const recorded = (name: string) => readFileSync(new URL(`./fixtures/valkey/${name}`, import.meta.url), 'utf8')
@@ -173,6 +173,16 @@ describe('the cluster view\'s grouping', () => {
     const metrics = { nodeId: ID.r1, nodeAddress: replica.nodeAddress, role: 'slave' as const, status: 'offline' as const, error: 'timed out', slots: '' }
     const groups = groupByMaster([replica], [metrics])
     expect(groups).toEqual([{ master: null, replicas: [{ node: replica, metrics }] }])
+  })
+
+  it('splits several clusters by each node\'s cluster, and gives the only cluster every node without one', () => {
+    const watched = (name: string) => ({ name, totalNodes: 0, mastersCount: 0, slavesCount: 0, clusterState: 'ok' as const, uncoveredSlots: [], polledAt: null, error: null })
+    const [a, b] = [watched('sessions'), watched('cache')]
+    const tagged = nodes.map((n, i) => ({ ...n, cluster: i < 3 ? 'sessions' : 'cache' }))
+    const views = byCluster([a, b], tagged, [])
+    expect(views.map(v => [v.cluster.name, v.groups.flatMap(g => [g.master, ...g.replicas]).filter(Boolean).length])).toEqual([['sessions', 3], ['cache', nodes.length - 3]])
+    expect(byCluster([a], nodes, [])[0]!.groups).toEqual(groupByMaster(nodes, []))
+    expect(byCluster([], nodes, [])).toEqual([])
   })
 
   it('says which slots are not served, and badges only alarming flags', () => {

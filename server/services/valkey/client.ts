@@ -1,5 +1,5 @@
 import Valkey from 'iovalkey'
-import type { ValkeyClusterConfig } from '../config'
+import type { ValkeyClusterConfig } from './config'
 
 /** How a failure is answered: a connection that did not come up is temporary (503), a refused command is not (500). */
 export type FailureKind = 'unreachable' | 'failed'
@@ -20,10 +20,10 @@ export function describeFailure(error: unknown): Failure {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { kind: 'unreachable', message: 'host name not found' }
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { kind: 'unreachable', message: 'host unreachable' }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /Connection is closed|connection closed/i.test(text)) return { kind: 'unreachable', message: 'connection closed' }
-  if (/certificate|SSL|TLS|self.signed/i.test(text) || /^ERR_TLS|^CERT_|^DEPTH_ZERO|^UNABLE_TO/.test(code)) return { kind: 'failed', message: 'TLS handshake failed (check VALKEY_TLS_CA or VALKEY_TLS_INSECURE)' }
-  if (/^(NOAUTH|WRONGPASS)/.test(text) || /invalid (username|password)|AUTH.*(failed|without)/i.test(text)) return { kind: 'failed', message: 'authentication failed (check VALKEY_USERNAME / VALKEY_PASSWORD)' }
+  if (/certificate|SSL|TLS|self.signed/i.test(text) || /^ERR_TLS|^CERT_|^DEPTH_ZERO|^UNABLE_TO/.test(code)) return { kind: 'failed', message: 'TLS handshake failed (check the cluster\'s CA file, or its insecure setting in a lab)' }
+  if (/^(NOAUTH|WRONGPASS)/.test(text) || /invalid (username|password)|AUTH.*(failed|without)/i.test(text)) return { kind: 'failed', message: 'authentication failed (check the cluster\'s username and password)' }
   if (/^NOPERM/.test(text)) return { kind: 'failed', message: 'permission denied (the user needs CLUSTER NODES, INFO and DBSIZE)' }
-  if (/cluster support disabled/i.test(text)) return { kind: 'failed', message: 'cluster mode is disabled on the server (set VALKEY_USE_CLUSTER=false for a standalone server)' }
+  if (/cluster support disabled/i.test(text)) return { kind: 'failed', message: 'cluster mode is disabled on the server (a standalone server is watched with VALKEY_USE_CLUSTER=false or use_cluster: false)' }
   if (/^LOADING/.test(text)) return { kind: 'unreachable', message: 'the node is loading its data' }
   return { kind: 'failed', message: 'unexpected error (the server log has the details)' }
 }

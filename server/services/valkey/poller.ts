@@ -1,6 +1,6 @@
-import type { ClusterInfo, ClusterNode, ValkeyNodeMetrics, ValkeyRole } from '../../../shared/contracts/seed004'
+import { VALKEY_LABEL as LABEL, type ClusterInfo, type ClusterNode, type ValkeyNodeMetrics, type ValkeyRole } from '../../../shared/contracts/seed004'
 import type { Severity } from '../../../shared/contracts/seed002'
-import type { ValkeyClusterConfig } from '../config'
+import type { ValkeyClusterConfig } from './config'
 import type { EventLog, NewEvent } from '../events'
 import type { Ingest } from '../ingest'
 import type { NodeState, Registry } from '../registry'
@@ -27,9 +27,6 @@ export interface ClusterSnapshot {
 }
 
 export interface PollerDeps { registry: Registry, ingest: Ingest, log: EventLog }
-
-/** Labels of a Valkey node in the registry: which cluster, which cluster node, its role, and `left` once gone. */
-export const LABEL = { cluster: 'valkey_cluster', id: 'valkey_node_id', role: 'valkey_role', state: 'valkey_state' } as const
 
 const HEALTH_SEVERITY: Record<Health, Severity> = { ok: 'success', pfail: 'warning', fail: 'error', unreachable: 'warning' }
 const HEALTH_TEXT: Record<Exclude<Health, 'ok'>, string> = {

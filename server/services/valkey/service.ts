@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm'
 import type { ClusterInfo, ClusterNode, ClusterMetricsData, ValkeyNodeMetrics, WatchedCluster } from '../../../shared/contracts/seed004'
 import type { Database } from '../../db'
 import { settings } from '../../db/schema'
-import type { ValkeyClusterConfig } from '../config'
+import type { ValkeyClusterConfig } from './config'
 import { BackendError, NotFoundError, UnavailableError } from '../errors'
 import { startedInstance } from '../started'
 import { createClusterPoller, type ClusterPoller, type ClusterSnapshot, type PollerDeps } from './poller'
@@ -18,8 +18,8 @@ export interface ValkeyOptions {
 const settingKey = (name: string) => `valkey:${name}`
 
 /** What the list endpoints answer when Valkey gives no nodes, and why. */
-const NOT_CONFIGURED = 'Valkey is not configured: set VALKEY_URL (and VALKEY_USE_CLUSTER=true) to watch a cluster'
-const NOT_CLUSTER = 'Not in cluster mode: set VALKEY_USE_CLUSTER=true to discover the cluster\'s nodes'
+const NOT_CONFIGURED = 'Valkey is not configured: set VALKEY_URL, or list clusters under valkey: in the NODEPULSE_CONFIG file, to watch a cluster'
+const NOT_CLUSTER = 'Not in cluster mode: set VALKEY_USE_CLUSTER=true (use_cluster: true in the config file) to discover the cluster\'s nodes'
 
 /**
  * The watched Valkey/Redis clusters as seed 004's endpoints show them: the leader polls (see
@@ -73,6 +73,10 @@ export function createValkey(db: Database, deps: PollerDeps, opts: ValkeyOptions
     return { ok, message: failed.length ? failed.map(s => `Valkey cluster ${s.name}: ${s.error!.message}`).join('; ') : undefined }
   }
 
+  // With several clusters every node says whose it is; one cluster's lists stay exactly the seed's.
+  const several = pollers.length > 1
+  const tagged = <T extends object>(s: ClusterSnapshot, list: T[]): T[] => (several ? list.map(n => ({ ...n, cluster: s.name })) : list)
+
   const notClusterMode = () => opts.clusters.length > 0 && !clustered.length
 
   return {
@@ -84,7 +88,7 @@ export function createValkey(db: Database, deps: PollerDeps, opts: ValkeyOptions
       if (!opts.clusters.length) return { nodes: [], message: NOT_CONFIGURED }
       if (notClusterMode()) return { nodes: [], message: NOT_CLUSTER }
       const { ok, message } = healthy(await snapshots())
-      return { nodes: ok.flatMap(s => s.nodes), ...(message ? { message } : {}) }
+      return { nodes: ok.flatMap(s => tagged(s, s.nodes)), ...(message ? { message } : {}) }
     },
 
     /** Seed 004's metrics of every node with the `clusterInfo` summary (over all watched clusters) and each cluster's own. */
@@ -97,7 +101,7 @@ export function createValkey(db: Database, deps: PollerDeps, opts: ValkeyOptions
       const clusters: WatchedCluster[] = all.map(s => ({ name: s.name, ...s.clusterInfo, uncoveredSlots: s.uncoveredSlots, polledAt: s.polledAt, error: s.error?.message ?? null }))
       const sum = (k: 'totalNodes' | 'mastersCount' | 'slavesCount') => ok.reduce((n, s) => n + s.clusterInfo[k], 0)
       return {
-        nodes: ok.flatMap(s => s.metrics),
+        nodes: ok.flatMap(s => tagged(s, s.metrics)),
         clusterInfo: {
           totalNodes: sum('totalNodes'), mastersCount: sum('mastersCount'), slavesCount: sum('slavesCount'),
           clusterState: all.every(s => s.clusterInfo.clusterState === 'ok') ? 'ok' : 'degraded',
@@ -116,7 +120,7 @@ export function createValkey(db: Database, deps: PollerDeps, opts: ValkeyOptions
       for (const s of all) {
         const id = byNumber === null ? nodeId.toLowerCase() : Object.entries(s.registryIds).find(([, n]) => n === byNumber)?.[0]
         const found = id === undefined ? undefined : s.metrics.find(m => m.nodeId === id)
-        if (found) return found
+        if (found) return tagged(s, [found])[0]!
       }
       healthy(all)
       throw new NotFoundError(`Node ${nodeId} is not a node of a watched Valkey cluster`)

@@ -1,0 +1,30 @@
+import type { NodeView } from '~~/shared/contracts/rest'
+import { valkeyRoleOf, type ValkeyRole } from '~~/shared/contracts/seed004'
+
+// Events after which the REST list differs: maintenance switched, a node added, a Valkey role changed.
+const CHANGES = new Set(['node_maintenance', 'node_registered', 'valkey_failover', 'valkey_node_up', 'valkey_node_joined'])
+
+/**
+ * The REST node list, for what the live stream's summaries lack (maintenance, labels): read once
+ * and again whenever an event that changes it arrives, so every view agrees with the Nodes page
+ * without polling.
+ */
+export function useNodeViews() {
+  const store = useEventsStore()
+  const { items, refresh } = useApiList<NodeView>('/api/v1/nodes')
+  onMounted(refresh)
+
+  const newest = computed(() => store.events.find(e => CHANGES.has(e.event_type))?.id ?? null)
+  watch(newest, () => void refresh())
+
+  return {
+    refresh,
+    /** Ids of the nodes in maintenance. */
+    inMaintenance: computed(() => new Set(items.value.filter(n => n.maintenance).map(n => n.id))),
+    /** Each Valkey node's role, by node id. */
+    valkeyRoles: computed(() => new Map(items.value.flatMap((n): [number, ValkeyRole][] => {
+      const role = valkeyRoleOf(n.labels)
+      return role ? [[n.id, role]] : []
+    }))),
+  }
+}
