@@ -39,8 +39,8 @@ server answers again.
                                                               (NODEPULSE_TOKEN)
   --interval SECONDS    seconds between samples, default 5    (NODEPULSE_INTERVAL)
   --spool-dir DIR       where unsent samples wait             (NODEPULSE_SPOOL_DIR)
-                        default \${XDG_STATE_HOME:-\$HOME/.local/state}/nodepulse,
-                        $SERVICE_SPOOL when run as root
+                        default \${XDG_STATE_HOME:-\$HOME/.local/state}/nodepulse
+                        ($SERVICE_SPOOL for the service)
   --spool-max N         most samples kept, default 24 h at the interval (NODEPULSE_SPOOL_MAX)
   --once                sample, send and exit: 0 sent, 2 token refused, 3 unknown node,
                         1 anything else (the sample is spooled when it can be sent later)
@@ -174,11 +174,9 @@ load_settings() {
 	spool_max_given=0
 	if [ -z "$spool_max" ]; then spool_max=$((86400 / interval)); else spool_max_given=1; fi
 	is_uint "$spool_max" && [ "$spool_max" -ge 1 ] || die 1 "--spool-max must be a positive number of samples, not '$spool_max'"
-	if [ -z "$spool_dir" ]; then
-		if [ "$uid" = 0 ]; then spool_dir=$SERVICE_SPOOL
-		else spool_dir=${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/nodepulse
-		fi
-	fi
+	# As the Node agent: the user's state directory, root's too (the service's env file names
+	# $SERVICE_SPOOL), so a run by hand never shares the service's spool.
+	[ -n "$spool_dir" ] || spool_dir=${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/nodepulse
 }
 
 # ---------------------------------------------------------------------------------------------

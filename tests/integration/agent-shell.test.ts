@@ -319,6 +319,15 @@ describe('the shell agent', () => {
     expect(events.body.events[0]!.data).toMatchObject({ dropped_samples: dropped, spool_max: 3 })
   })
 
+  it('spools under $XDG_STATE_HOME/nodepulse without --spool-dir, as root too (never the service\'s spool)', async () => {
+    const node = await createNode()
+    const state = spoolDir()
+    const away = await runAgent(SHELLS[0]!.argv, ['--server', `http://127.0.0.1:${await freePort()}`, '--node-id', String(node.id), '--once'], { NODEPULSE_TOKEN: node.token, XDG_STATE_HOME: state })
+    expect(away.code, away.out).toBe(1)
+    expect(away.out).toContain(`spool ${join(state, 'nodepulse')}`)
+    expect(spooledLines(join(state, 'nodepulse'))).toHaveLength(1)
+  })
+
   it('names spool files by a rising number, after every file there, so a clock stepped back neither overwrites a file nor drops the newest', async () => {
     const node = await createNode()
     const spool = spoolDir()
