@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url'
 import { defineCommand } from 'citty'
 import { createHostSampler } from '../../shared/sampler'
+import { unknownFlags } from '../flags'
 import { AGENT_VERSION } from '../version'
 import { createClient } from './client'
 import { createLog } from './log'
@@ -27,13 +28,6 @@ const ARGS = {
   'root': { type: 'string', description: 'Tests only: write the service files under this directory, run no systemctl' },
 } as const
 
-const KNOWN = new Set(Object.keys(ARGS).flatMap(k => [k, k.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())]))
-
-/** Flags citty does not know (it accepts anything): a typo must not be silently ignored. */
-function unknownFlags(rawArgs: string[]): string[] {
-  return rawArgs.filter(a => a.startsWith('--') && a !== '--').map(a => a.slice(2).split('=')[0]!.replace(/^no-/, ''))
-    .filter(name => !KNOWN.has(name) && name !== 'help')
-}
 
 /**
  * Before --install-service writes anything: one real sample, sent with the token, so a wrong token
@@ -63,7 +57,7 @@ async function checkBeforeInstall(settings: AgentSettings, log: Log): Promise<nu
 /** Runs the agent as the flags and environment say; resolves to the process's exit code. */
 export async function runAgentCommand(flags: AgentFlags, rawArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const bootLog = createLog()
-  const unknown = unknownFlags(rawArgs)
+  const unknown = unknownFlags(ARGS, rawArgs)
   if (unknown.length) {
     bootLog.warn(`unknown option ${unknown.map(u => `--${u}`).join(', ')}; see nodepulse agent --help`)
     return EXIT.failed

@@ -2,9 +2,9 @@
  * The agent's settings from flags and environment (flags win), checked once at start: a bad value
  * stops the agent with a message that names the flag and the variable.
  */
-import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { readToken } from '../flags'
 
 export type Env = Record<string, string | undefined>
 
@@ -77,28 +77,9 @@ export function defaultSpoolDir(env: Env): string {
   return env.XDG_STATE_HOME ? join(env.XDG_STATE_HOME, 'nodepulse') : join(env.HOME || homedir(), '.local', 'state', 'nodepulse')
 }
 
-function readToken(flags: AgentFlags, env: Env, warnings: string[]): string {
-  const file = pick(flags['token-file'], env, 'NODEPULSE_TOKEN_FILE')
-  const flag = flags.token !== undefined && flags.token !== ''
-  let token: string | undefined
-  if (flag) {
-    token = flags.token
-    warnings.push('--token shows in `ps` to every user of this host; prefer NODEPULSE_TOKEN in the environment or --token-file FILE (mode 0600)')
-  }
-  else if (file) {
-    try {
-      // /dev/stdin is read from the descriptor itself: opening it anew fails (ENXIO) when stdin is a
-      // socket (a pipe from another program may be one) rather than a FIFO. Read once, whatever it is.
-      token = readFileSync(file.value === '/dev/stdin' || file.value === '-' ? 0 : file.value, 'utf8').trim()
-    }
-    catch (error) {
-      throw new SettingsError(`cannot read the token file ${file.value} (${file.from}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
-    }
-    if (!token) throw new SettingsError(`the token file ${file.value} (${file.from}) is empty`)
-  }
-  else token = env.NODEPULSE_TOKEN || undefined
+function nodeToken(flags: AgentFlags, env: Env, warnings: string[]): string {
+  const token = readToken(flags, env, warnings, message => new SettingsError(message), { name: 'node token', page: 'Nodes' })
   if (!token) throw new SettingsError('no node token: set NODEPULSE_TOKEN, or give --token-file FILE (the token is shown once when the node is added)')
-  if (/\s/.test(token)) throw new SettingsError('the node token contains whitespace: copy it again from the Nodes page')
   if (token === TOKEN_PLACEHOLDER) {
     throw Object.assign(new SettingsError(`the token is the Nodes page's placeholder ${TOKEN_PLACEHOLDER}, not the node's token: put the token in its place (it is shown once when the node is added; "Rotate token" on the node's row on the Nodes page shows a new one)`), { exitCode: 2 })
   }
@@ -123,7 +104,7 @@ function readRun(flags: AgentFlags, env: Env, warnings: string[]): AgentSettings
   return {
     server: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
     nodeId,
-    token: readToken(flags, env, warnings),
+    token: nodeToken(flags, env, warnings),
     intervalSeconds,
     spoolDir: resolve(spoolDir ?? defaultSpoolDir(env)),
     spoolMax,

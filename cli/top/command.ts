@@ -4,6 +4,7 @@
  */
 import { defineCommand } from 'citty'
 import type { NodeStats, NodeStatsSnapshot } from '../../shared/contracts/seed000'
+import { unknownFlags } from '../flags'
 import { AGENT_VERSION } from '../version'
 import { openScreen, type Screen } from './screen'
 import { resolveTopSettings, TopSettingsError, type TopFlags } from './settings'
@@ -23,9 +24,6 @@ const ARGS = {
   'json': { type: 'boolean', description: 'Print each stream message as one JSON line' },
 } as const
 
-const KNOWN = new Set(Object.keys(ARGS).flatMap(k => [k, k.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())]))
-const unknownFlags = (rawArgs: string[]) => rawArgs.filter(a => a.startsWith('--') && a !== '--')
-  .map(a => a.slice(2).split('=')[0]!.replace(/^no-/, '')).filter(name => !KNOWN.has(name) && name !== 'help')
 
 const STATUSES = new Set(['online', 'stale', 'offline'])
 const isNode = (n: unknown): n is NodeStats => typeof n === 'object' && n !== null && 'id' in n && typeof n.id === 'number'
@@ -45,7 +43,7 @@ export interface TopIo {
 /** Runs top as the flags and environment say; resolves to the process's exit code. */
 export async function runTopCommand(flags: TopFlags, rawArgs: string[], env: NodeJS.ProcessEnv = process.env, io: TopIo = process): Promise<number> {
   const warn = (message: string) => io.stderr.write(`nodepulse top: ${message}\n`)
-  const unknown = unknownFlags(rawArgs)
+  const unknown = unknownFlags(ARGS, rawArgs)
   if (unknown.length) {
     warn(`unknown option ${unknown.map(u => `--${u}`).join(', ')}; see nodepulse top --help`)
     return TOP_EXIT.failed

@@ -1,5 +1,5 @@
 /** `nodepulse top`'s settings from flags and environment (flags win), checked once at start. */
-import { readFileSync } from 'node:fs'
+import { readToken } from '../flags'
 import { SORT_KEYS, type SortKey } from './table'
 
 export type Env = Record<string, string | undefined>
@@ -30,25 +30,9 @@ export class TopSettingsError extends Error {}
 const isSortKey = (s: string): s is SortKey => (SORT_KEYS as readonly string[]).includes(s)
 const given = (v: string | undefined): v is string => v !== undefined && v !== ''
 
-function readToken(flags: TopFlags, env: Env, warnings: string[]): string {
-  let token: string | undefined
-  if (given(flags.token)) {
-    token = flags.token
-    warnings.push('--token shows in `ps` to every user of this host; prefer NODEPULSE_TOKEN in the environment or --token-file FILE (mode 0600)')
-  }
-  else if (given(flags['token-file']) || given(env.NODEPULSE_TOKEN_FILE)) {
-    const [file, from] = given(flags['token-file']) ? [flags['token-file'], '--token-file'] : [env.NODEPULSE_TOKEN_FILE!, 'NODEPULSE_TOKEN_FILE']
-    try {
-      token = readFileSync(file, 'utf8').trim()
-    }
-    catch (error) {
-      throw new TopSettingsError(`cannot read the token file ${file} (${from}): ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
-    }
-    if (!token) throw new TopSettingsError(`the token file ${file} (${from}) is empty`)
-  }
-  else token = env.NODEPULSE_TOKEN || undefined
+function apiToken(flags: TopFlags, env: Env, warnings: string[]): string {
+  const token = readToken(flags, env, warnings, message => new TopSettingsError(message), { name: 'token', page: 'Tokens' })
   if (!token) throw new TopSettingsError('no API token: set NODEPULSE_TOKEN or give --token-file FILE (an API token from the Tokens page; viewer is enough)')
-  if (/\s/.test(token)) throw new TopSettingsError('the token contains whitespace: copy it again from the Tokens page')
   return token
 }
 
@@ -67,7 +51,7 @@ export function resolveTopSettings(flags: TopFlags, env: Env): TopSettings {
   if (!isSortKey(sort)) throw new TopSettingsError(`--sort=${sort} is invalid: expected one of ${SORT_KEYS.join(', ')}`)
   return {
     server: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
-    token: readToken(flags, env, warnings),
+    token: apiToken(flags, env, warnings),
     intervalSeconds: interval,
     sort,
     json: flags.json === true,
