@@ -7,8 +7,8 @@ import { expect, test } from '@playwright/test'
 import { startRedisCluster, type RedisCluster } from '../integration/support/redisCluster'
 import { startServer, type RunningServer } from '../integration/support/server'
 
-// Apart from the integration tests' ports (27100–27115).
-const BASE_PORT = 27130
+// Apart from the integration tests' ports (21100–21115); bus ports +10000 stay below the ephemeral range.
+const BASE_PORT = 21130
 
 let redis: RedisCluster
 let srv: RunningServer

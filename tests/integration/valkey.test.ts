@@ -21,7 +21,9 @@ import { startDedicated, until, type Dedicated } from './support/dedicated'
 import { startRedisCluster, type RedisCluster } from './support/redisCluster'
 
 // Each project has its own ports, so the PGlite and Postgres runs never meet.
-const BASE_PORT = inject('server').driver === 'postgres' ? 27110 : 27100
+// Nodes on 211xx, their cluster bus ports (+10000) on 311xx: both below Linux's ephemeral range
+// (32768–60999), so no client socket of another test can take one between the check and the bind.
+const BASE_PORT = inject('server').driver === 'postgres' ? 21110 : 21100
 const CHECK_SCRIPT = fileURLToPath(new URL('../../scripts/check-cluster.mjs', import.meta.url))
 
 let redis: RedisCluster
