@@ -74,6 +74,13 @@ export async function startRedisCluster(basePort: number, password = 'np-test-pw
     cli(ports[0]!, '--cluster', 'create', ...ports.map(p => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes')
     await waitFor('the cluster to be ok on every node', () => ports.every(p => /cluster_state:ok/.test(cli(p, 'cluster', 'info'))
       && cli(p, 'cluster', 'nodes').trim().split('\n').length === 6), 30_000)
+    // Replicas' first sync forks a background save on their master: wait until it is over, so a
+    // test sees the settled cluster (no save in progress: active_backups 0) rather than that moment.
+    await waitFor('the replicas to be in sync and no background save to run', () => ports.every((p) => {
+      const info = cli(p, 'info', 'all')
+      return /rdb_bgsave_in_progress:0/.test(info) && /aof_rewrite_in_progress:0/.test(info)
+        && (!/role:slave/.test(info) || (/master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info)))
+    }), 30_000)
   }
   catch (error) {
     await stop()
