@@ -25,14 +25,17 @@ export function readToken(
   warnings: string[],
   fail: (message: string) => Error,
   what: { name: string, page: string },
+  /** The flag and variable names when they are not --token / NODEPULSE_TOKEN (e.g. the agent's --listen-token). */
+  names: { flag: string, env: string } = { flag: 'token', env: 'NODEPULSE_TOKEN' },
 ): string | undefined {
   let token: string | undefined
+  const fileEnv = `${names.env}_FILE`
   if (given(flags.token)) {
     token = flags.token
-    warnings.push('--token shows in `ps` to every user of this host; prefer NODEPULSE_TOKEN in the environment or --token-file FILE (mode 0600)')
+    warnings.push(`--${names.flag} shows in \`ps\` to every user of this host; prefer ${names.env} in the environment or --${names.flag}-file FILE (mode 0600)`)
   }
-  else if (given(flags['token-file']) || given(env.NODEPULSE_TOKEN_FILE)) {
-    const [file, from] = given(flags['token-file']) ? [flags['token-file'], '--token-file'] : [env.NODEPULSE_TOKEN_FILE!, 'NODEPULSE_TOKEN_FILE']
+  else if (given(flags['token-file']) || given(env[fileEnv])) {
+    const [file, from] = given(flags['token-file']) ? [flags['token-file'], `--${names.flag}-file`] : [env[fileEnv]!, fileEnv]
     try {
       // /dev/stdin is read from the descriptor itself: opening it anew fails (ENXIO) when stdin is a
       // socket (a pipe from another program may be one) rather than a FIFO. Read once, whatever it is.
@@ -43,7 +46,7 @@ export function readToken(
     }
     if (!token) throw fail(`the token file ${file} (${from}) is empty`)
   }
-  else token = env.NODEPULSE_TOKEN || undefined
+  else token = env[names.env] || undefined
   if (token && /\s/.test(token)) throw fail(`the ${what.name} contains whitespace: copy it again from the ${what.page} page`)
   return token
 }

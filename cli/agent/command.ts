@@ -6,10 +6,11 @@ import { unknownFlags } from '../flags'
 import { AGENT_VERSION } from '../version'
 import { createClient } from './client'
 import { createLog } from './log'
-import { createAgent, EXIT } from './run'
+import type { ReadingStore } from './readings'
+import { createAgent, EXIT, runListenOnly } from './run'
 import type { Log } from './log'
 import { installService, preflight, SERVICE_PATHS, ServiceError, uninstallService } from './service'
-import { resolveSettings, SettingsError, type AgentFlags, type AgentSettings } from './settings'
+import { resolveSettings, SettingsError, type AgentFlags, type AgentSettings, type ListenSettings } from './settings'
 import { openSpool, SpoolLockedError } from './spool'
 
 const ARGS = {
@@ -26,6 +27,12 @@ const ARGS = {
   'uninstall-service': { type: 'boolean', description: 'Stop and remove the systemd service (root)' },
   'purge': { type: 'boolean', description: 'With --uninstall-service: remove the spool too' },
   'root': { type: 'string', description: 'Tests only: write the service files under this directory, run no systemctl' },
+  'listen': { type: 'string', description: 'Serve the member API (seed 003) on this port for an aggregating server (env NODEPULSE_LISTEN); without --server: listen only' },
+  'listen-host': { type: 'string', description: 'Address to listen on (env NODEPULSE_LISTEN_HOST); default every interface with a token, 127.0.0.1 with --listen-insecure' },
+  'listen-token': { type: 'string', description: 'The Bearer token readers must send; shows in `ps`: prefer env NODEPULSE_LISTEN_TOKEN or --listen-token-file' },
+  'listen-token-file': { type: 'string', description: 'Read the listen token from this file (env NODEPULSE_LISTEN_TOKEN_FILE)' },
+  'listen-insecure': { type: 'boolean', description: 'Listen without a token (on 127.0.0.1 unless --listen-host says otherwise)' },
+  'announce': { type: 'boolean', default: true, description: 'With --listen: announce _nodepulse._tcp over mDNS (--no-announce: do not)' },
 } as const
 
 
@@ -105,10 +112,18 @@ export async function runAgentCommand(flags: AgentFlags, rawArgs: string[], env:
   const onSignal = () => stop.abort()
   process.once('SIGTERM', onSignal)
   process.once('SIGINT', onSignal)
+  const closing: (() => Promise<unknown>)[] = []
   try {
+    let onSample: ((sample: Parameters<ReadingStore['add']>[0]) => Promise<unknown>) | undefined
+    if (settings.listen) {
+      const listening = await startListening(settings, settings.listen, log, closing)
+      if (listening === undefined) return EXIT.failed
+      onSample = listening
+    }
+    const sampler = createHostSampler()
+    if (!settings.push) return await runListenOnly({ intervalSeconds: settings.intervalSeconds, sampler, onSample: onSample!, log, stop: stop.signal })
     const agent = createAgent({
-      settings, spool, log, stop: stop.signal, version: AGENT_VERSION,
-      sampler: createHostSampler(),
+      settings, spool, log, stop: stop.signal, version: AGENT_VERSION, sampler, onSample,
       client: createClient(settings, AGENT_VERSION, stop.signal),
     })
     return settings.once ? await agent.once() : await agent.run()
@@ -116,8 +131,38 @@ export async function runAgentCommand(flags: AgentFlags, rawArgs: string[], env:
   finally {
     process.off('SIGTERM', onSignal)
     process.off('SIGINT', onSignal)
+    for (const close of closing.reverse()) await close().catch(() => {})
     await spool.close()
   }
+}
+
+/**
+ * --listen: opens the readings kept beside the spool, serves the member API and (unless
+ * --no-announce) announces it over mDNS. The modules are imported here only, so an agent that only
+ * pushes never loads them (nor node:crypto, nor bonjour-service). Resolves to the sample keeper,
+ * or undefined (logged) when the port cannot be bound.
+ */
+async function startListening(settings: AgentSettings, listen: ListenSettings, log: Log, closing: (() => Promise<unknown>)[]) {
+  const { openReadings } = await import('./readings')
+  const { announce, loadAgentInstance, startListener } = await import('./listen')
+  const readings = await openReadings(settings.spoolDir, listen.keep)
+  closing.push(() => readings.close())
+  const instance = await loadAgentInstance(settings.spoolDir)
+  let listener
+  try {
+    listener = await startListener({
+      port: listen.port, host: listen.host, token: listen.token, intervalSeconds: settings.intervalSeconds, version: AGENT_VERSION,
+      instance, readings, log, nodeId: settings.nodeId,
+    })
+  }
+  catch (error) {
+    log.warn(`cannot listen on ${listen.host ?? 'every interface'} port ${listen.port}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
+    return undefined
+  }
+  closing.push(listener.close)
+  log.info(`serving the member API on ${listen.host ?? 'every interface'} port ${listener.port}${listen.token ? ' (Bearer token required)' : ' WITHOUT a token (--listen-insecure)'}; instance ${instance}, ${readings.count} readings kept (at most ${listen.keep})`)
+  if (listen.announce) closing.push(await announce({ port: listener.port, instance, version: AGENT_VERSION, log }))
+  return readings.add
 }
 
 export default defineCommand({

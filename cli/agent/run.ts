@@ -24,7 +24,11 @@ export interface AgentDeps {
   stop: AbortSignal
   /** While the server refuses the token or the node: the first wait before asking again, and the longest (default 1 and 10 min). */
   recheckMs?: { first: number, max: number }
+  /** Each sample as it is taken (--listen keeps it for the member API); a failure is logged, the sample still goes. */
+  onSample?: (sample: StatsSample) => Promise<unknown>
 }
+
+type StatsSample = Awaited<ReturnType<HostSampler['sample']>>
 
 const RECHECK_MS = { first: 60_000, max: 600_000 }
 
@@ -38,7 +42,7 @@ const now = (): number => performance.now()
 const seconds = (ms: number) => Math.round(ms / 1000)
 
 /** The agent for one node: `once()` for cron, `run()` until stopped; both resolve to the exit code. */
-export function createAgent({ settings, sampler, client, spool, log, version, stop, recheckMs = RECHECK_MS }: AgentDeps) {
+export function createAgent({ settings, sampler, client, spool, log, version, stop, recheckMs = RECHECK_MS, onSample }: AgentDeps) {
   const intervalMs = settings.intervalSeconds * 1000
   // Long enough for a loaded server, short enough that a hung one costs about one interval.
   const timeoutMs = Math.min(10_000, Math.max(2_000, intervalMs))
@@ -201,7 +205,9 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
 
   const take = async (): Promise<string> => {
     taken++
-    return JSON.stringify(await sampler.sample())
+    const sample = await sampler.sample()
+    await keep(onSample, sample, log)
+    return JSON.stringify(sample)
   }
 
   return {
@@ -257,6 +263,40 @@ export function createAgent({ settings, sampler, client, spool, log, version, st
       return EXIT.sent
     },
   }
+}
+
+async function keep(onSample: AgentDeps['onSample'], sample: StatsSample, log: Log): Promise<void> {
+  try {
+    await onSample?.(sample)
+  }
+  catch (error) {
+    log.warn(`could not keep this sample for the member API: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+/**
+ * `--listen` without `--server`: samples every interval on the same monotonic schedule as
+ * {@link createAgent}'s run, only for `onSample`; resolves to exit code 0 when stopped.
+ */
+export async function runListenOnly(deps: { intervalSeconds: number, sampler: HostSampler, onSample: NonNullable<AgentDeps['onSample']>, log: Log, stop: AbortSignal }): Promise<number> {
+  const intervalMs = deps.intervalSeconds * 1000
+  let taken = 0
+  let next = now()
+  while (!deps.stop.aborted) {
+    const slot = next
+    try {
+      taken++
+      await keep(deps.onSample, await deps.sampler.sample(), deps.log)
+    }
+    catch (error) {
+      deps.log.warn(`this sample failed: ${error instanceof Error ? error.message : String(error)}`)
+    }
+    next = slot + intervalMs
+    if (now() > next + intervalMs) next = now()
+    await sleep(next - now(), deps.stop)
+  }
+  deps.log.info(`stopped: ${taken} samples taken this run`)
+  return EXIT.sent
 }
 
 function sleep(ms: number, stop: AbortSignal): Promise<void> {

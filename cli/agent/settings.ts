@@ -23,10 +23,31 @@ export interface AgentFlags {
   'uninstall-service'?: boolean
   'purge'?: boolean
   'root'?: string
+  'listen'?: string
+  'listen-host'?: string
+  'listen-token'?: string
+  'listen-token-file'?: string
+  'listen-insecure'?: boolean
+  'announce'?: boolean
+}
+
+/** `--listen`: the member API the agent serves (cli/agent/listen.ts). */
+export interface ListenSettings {
+  port: number
+  /** undefined: every interface (only with a token). */
+  host: string | undefined
+  /** undefined only with --listen-insecure. */
+  token: string | undefined
+  /** Announce `_nodepulse._tcp` over mDNS (off with --no-announce). */
+  announce: boolean
+  /** Readings kept for the aggregator: 24 h of samples at the interval. */
+  keep: number
 }
 
 export interface AgentSettings {
-  /** The server's origin and base path, without a trailing slash. */
+  /** Whether samples are sent to a server; false: --listen without --server (listen only). */
+  push: boolean
+  /** The server's origin and base path, without a trailing slash ('' when listening only). */
   server: string
   nodeId: number
   token: string
@@ -37,6 +58,7 @@ export interface AgentSettings {
   spoolMaxGiven: boolean
   once: boolean
   quiet: boolean
+  listen?: ListenSettings
 }
 
 export type AgentMode =
@@ -86,9 +108,51 @@ function nodeToken(flags: AgentFlags, env: Env, warnings: string[]): string {
   return token
 }
 
+/** A listen token must not be guessable: the member API serves this host's figures to whoever has it. */
+const MIN_LISTEN_TOKEN = 16
+
+function readListen(flags: AgentFlags, env: Env, warnings: string[], intervalSeconds: number): ListenSettings | undefined {
+  const portSetting = pick(flags.listen, env, 'NODEPULSE_LISTEN')
+  if (!portSetting) {
+    for (const f of ['listen-host', 'listen-token', 'listen-token-file', 'listen-insecure'] as const) {
+      if (flags[f] !== undefined && flags[f] !== false && flags[f] !== '') throw new SettingsError(`--${f} only goes with --listen PORT`)
+    }
+    return undefined
+  }
+  const port = number(portSetting, 0, 1, 65_535, true)
+  const token = readToken(
+    { 'token': flags['listen-token'], 'token-file': flags['listen-token-file'] }, env, warnings, message => new SettingsError(message),
+    { name: 'listen token', page: 'agent\'s settings' }, { flag: 'listen-token', env: 'NODEPULSE_LISTEN_TOKEN' },
+  )
+  const insecure = flags['listen-insecure'] === true
+  if (token && insecure) throw new SettingsError('--listen-insecure means no token: give a listen token or --listen-insecure, not both')
+  if (!token && !insecure) {
+    throw new SettingsError('refusing to listen without a token: give --listen-token-file FILE or set NODEPULSE_LISTEN_TOKEN (a long random string, e.g. `openssl rand -hex 24`; the aggregator uses it as the member\'s token), or --listen-insecure to serve without one on 127.0.0.1')
+  }
+  if (token && token.length < MIN_LISTEN_TOKEN) throw new SettingsError(`the listen token is ${token.length} characters long: use at least ${MIN_LISTEN_TOKEN} (e.g. \`openssl rand -hex 24\`)`)
+  const hostSetting = pick(flags['listen-host'], env, 'NODEPULSE_LISTEN_HOST')?.value
+  const host = hostSetting ?? (insecure ? '127.0.0.1' : undefined)
+  if (insecure && host && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host)) {
+    warnings.push(`--listen-insecure on ${host}: anyone who reaches this port reads this host's figures without a token`)
+  }
+  return { port, host, token, announce: flags.announce !== false, keep: Math.ceil(DAY_SECONDS / intervalSeconds) }
+}
+
 function readRun(flags: AgentFlags, env: Env, warnings: string[]): AgentSettings {
   const server = pick(flags.server, env, 'NODEPULSE_SERVER')
-  if (!server) throw new SettingsError('no server: give --server URL or set NODEPULSE_SERVER (e.g. https://nodepulse.example.com)')
+  const intervalEarly = number(pick(flags.interval, env, 'NODEPULSE_INTERVAL'), 5, 1, 3600, false)
+  const listen = readListen(flags, env, warnings, intervalEarly)
+  if (!server && listen) {
+    if (flags.once) throw new SettingsError('--once goes with --server: a listening agent runs until stopped')
+    const spoolDir = pick(flags['spool-dir'], env, 'NODEPULSE_SPOOL_DIR')?.value
+    const nodeIdSetting = pick(flags['node-id'], env, 'NODEPULSE_NODE_ID')
+    return {
+      push: false, server: '', nodeId: number(nodeIdSetting, 1, 1, 2_147_483_647, true), token: '', intervalSeconds: intervalEarly,
+      spoolDir: resolve(spoolDir ?? defaultSpoolDir(env)), spoolMax: 1, spoolMaxGiven: false, once: false, quiet: flags.quiet === true, listen,
+    }
+  }
+  if (!server) throw new SettingsError('no server: give --server URL or set NODEPULSE_SERVER (e.g. https://nodepulse.example.com), or --listen PORT to serve the member API')
+  if (listen && flags.once) throw new SettingsError('--once and --listen do not go together: a listening agent runs until stopped')
   if (!URL.canParse(server.value) || !/^https?:$/.test(new URL(server.value).protocol)) {
     throw new SettingsError(`${server.from}=${server.value} is not an http:// or https:// URL`)
   }
@@ -102,6 +166,7 @@ function readRun(flags: AgentFlags, env: Env, warnings: string[]): AgentSettings
   const spoolMax = number(spoolMaxSetting, Math.ceil(DAY_SECONDS / intervalSeconds), 1, 10_000_000, true)
   const spoolDir = pick(flags['spool-dir'], env, 'NODEPULSE_SPOOL_DIR')?.value
   return {
+    push: true,
     server: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
     nodeId,
     token: nodeToken(flags, env, warnings),
@@ -111,6 +176,7 @@ function readRun(flags: AgentFlags, env: Env, warnings: string[]): AgentSettings
     spoolMaxGiven: spoolMaxSetting !== undefined,
     once: flags.once === true,
     quiet: flags.quiet === true,
+    ...(listen ? { listen } : {}),
   }
 }
 
@@ -124,6 +190,7 @@ export function resolveSettings(flags: AgentFlags, env: Env): AgentMode {
   if (flags['uninstall-service']) return { mode: 'uninstall-service', root, purge: flags.purge === true, warnings }
   if (flags['install-service']) {
     if (flags.once) throw new SettingsError('--once and --install-service do not go together')
+    if (flags.listen || env.NODEPULSE_LISTEN) throw new SettingsError('--listen is not installed as a service yet: run `nodepulse agent --listen PORT …` under your own supervisor, or install the pushing agent')
     // The service keeps its spool where systemd gives it a state directory.
     const settings = readRun({ ...flags, 'spool-dir': SERVICE_SPOOL_DIR }, env, warnings)
     return { mode: 'install-service', settings, root, warnings }

@@ -1,29 +1,37 @@
 /**
  * The spool: samples the server did not take yet, on disk, so an outage, a crash or a restart
- * loses none. Each file is one ready-to-send batch (`{"samples":[…]}`, ≤ 1,000 samples and
- * ≤ MAX_REPORT_BYTES), named by a rising sequence number so the oldest goes first. Every write
- * is a temporary file, fsync, rename and directory fsync: a power cut leaves the old file or the
- * new one, never half of one.
+ * loses none. The format is the shell agent's too (cli/shell/nodepulse-agent.sh), so a host that
+ * switches agent kind keeps its backlog:
+ *
+ * - segment files `<13-digit rising number>.jsonl`, one serialized sample per line, oldest number
+ *   first; a segment is one send batch, so it is sealed at {@link MAX_SAMPLES_PER_REPORT} samples
+ *   or {@link SEGMENT_MAX_BYTES} bytes, and at a restart the newest is appended to only while it
+ *   ends in a whole line;
+ * - a sample is appended (never a rewrite of the file) and fsynced at most every
+ *   {@link SYNC_EVERY_MS} (and when a segment is sealed or the agent stops): a crash loses at most
+ *   those seconds and may tear the last line;
+ * - a torn or unreadable line is skipped, counted and moved aside to `<number>.corrupt` when the
+ *   segment is read; a batch the server refused for good goes aside as `<number>.rejected`;
+ * - `dropped`: the number of samples dropped (the bound, refused samples) the server was not told of yet;
+ * - `agent.lock`: the running agent's pid on the first line.
+ *
+ * A segment is removed only after the server stored it; a crash between the two resends it, which
+ * stores nothing twice (the server keys samples by node and timestamp).
  */
 import { promises as fsp } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/limits'
 import type { Log } from './log'
 
-/** A batch file's body around its samples: `{"samples":[` + `]}`. */
-const ENVELOPE_BYTES = Buffer.byteLength('{"samples":[]}')
-const SEGMENT = /^(\d{12})\.json$/
-const ASIDE = /^(\d{12})\.json\.(refused|corrupt)$/
+/** A segment's most bytes: its batch body (`{"samples":[` + lines joined by commas + `]}`) stays under MAX_REPORT_BYTES. */
+export const SEGMENT_MAX_BYTES = MAX_REPORT_BYTES - 64
+/** Appended samples are fsynced at most this often (and when a segment is sealed or the agent stops). */
+export const SYNC_EVERY_MS = 10_000
 /** Set-aside files kept (the oldest beyond are removed): they are for a look by hand, not a second spool. */
 export const MAX_SET_ASIDE = 10
 const LOCK = 'agent.lock'
-const DROPPED = 'dropped.json'
-
-/** Whether one more sample of `size` bytes fits a batch of `count` samples and `bytes` bytes (the contract's limits). */
-export const fitsBatch = (count: number, bytes: number, size: number): boolean =>
-  count < MAX_SAMPLES_PER_REPORT && bytes + size + (count ? 1 : 0) <= MAX_REPORT_BYTES
-
-const batchBody = (samples: string[]) => `{"samples":[${samples.join(',')}]}`
+const DROPPED = 'dropped'
 
 /** Writes `data` to `path` so that a crash leaves either the old file or the whole new one. */
 export async function writeAtomic(path: string, data: string, mode = 0o600): Promise<void> {
@@ -143,7 +151,7 @@ export async function lockSpool(dir: string, opts: { pid?: number } = {}): Promi
   }
 }
 
-interface Segment { seq: number, count: number, bytes: number, samples?: string[] }
+interface Segment { seq: number, count: number, bytes: number }
 
 /** A spooled batch, ready to send as it is. */
 export interface SpooledBatch { seq: number, body: string, count: number }
@@ -156,35 +164,59 @@ export interface Spool {
   readonly dropped: number
   /** Adds one sample (a serialized statsSample); past the bound the oldest are dropped and counted. */
   add: (sample: string) => Promise<void>
-  /** The oldest batch; an unreadable file is set aside as `.corrupt` (and logged) and the next one returned. */
+  /** The oldest batch; unreadable lines are moved aside (and logged), an empty segment is removed and the next one returned. */
   oldest: () => Promise<SpooledBatch | undefined>
   /** Removes a batch the server stored. */
   remove: (batch: SpooledBatch) => Promise<void>
-  /** Moves a batch the server refused for good to `<name>.refused`, out of the way (at most {@link MAX_SET_ASIDE} are kept). */
+  /** Moves a batch the server refused for good aside as `<number>.rejected` (at most {@link MAX_SET_ASIDE} are kept). */
   setAside: (batch: SpooledBatch, why: 'refused' | 'corrupt') => Promise<void>
   /** Drops the batch's samples at these indexes (the server refused them), counting them as dropped; the rest stay to be sent. */
   dropSamples: (batch: SpooledBatch, indexes: number[]) => Promise<void>
   /** The server has been told of the drops: start counting again. */
   resetDropped: () => Promise<void>
-  /** Releases the lock. */
+  /** Syncs what was appended and releases the lock. */
   close: () => Promise<void>
 }
 
-/** Reads a batch file's samples; undefined when it is not a batch the agent wrote (truncated, corrupt). */
-function parseBatch(text: string): unknown[] | undefined {
+/** Whether a spool line is a sample an agent wrote: a JSON object with a timestamp. */
+export function isSampleLine(line: string): boolean {
+  if (!line.startsWith('{') || !line.endsWith('}')) return false
   try {
-    const body: unknown = JSON.parse(text)
-    if (typeof body !== 'object' || body === null || !('samples' in body) || !Array.isArray(body.samples) || body.samples.length === 0) return undefined
-    return body.samples.every(s => typeof s === 'object' && s !== null && typeof (s as { timestamp?: unknown }).timestamp === 'string') ? body.samples : undefined
+    const s: unknown = JSON.parse(line)
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) return false
+    const t = (s as { timestamp?: unknown }).timestamp
+    return typeof t === 'string' || typeof t === 'number'
   }
   catch {
-    return undefined
+    return false
   }
 }
 
+/** A segment's whole, readable lines and the rest (a torn last line has no newline after it). */
+export function splitSegment(text: string): { good: string[], bad: string[] } {
+  const lines = text.split('\n')
+  // The piece after the last newline: '' for a whole file, else a line a crash cut short.
+  const torn = lines.pop()!
+  const good: string[] = []
+  const bad: string[] = []
+  for (const line of lines) {
+    if (line === '') continue
+    ;(isSampleLine(line) ? good : bad).push(line)
+  }
+  if (torn !== '') bad.push(torn)
+  return { good, bad }
+}
+
+const NAME = /^(\d{13})\.jsonl$/
+const ASIDE_NAME = /^(\d{13})\.(rejected|corrupt)$/
+/** The Node agent's earlier format: one `{"samples":[…]}` batch per file. Read once and rewritten as segments. */
+const LEGACY = /^(\d{12})\.json$/
+const LEGACY_DROPPED = 'dropped.json'
+const seqName = (seq: number) => String(seq).padStart(13, '0')
+
 /**
- * Opens (creating it, mode 0700) and locks the spool directory, reads what an earlier run left,
- * and keeps at most `max` samples.
+ * Opens (creating it, mode 0700) and locks the spool directory, reads what an earlier run left
+ * (either agent's), and keeps at most `max` samples.
  */
 export async function openSpool(dir: string, max: number, log: Log): Promise<Spool> {
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 })
@@ -192,53 +224,90 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
   const segments: Segment[] = []
   let count = 0
   let dropped = 0
-  // Numbering goes on past set-aside files too, so a later rename never overwrites one.
-  let highestAside = 0
+  let highest = 0
+  const file = (seq: number) => join(dir, `${seqName(seq)}.jsonl`)
   try {
     const names = (await fsp.readdir(dir)).sort()
     for (const name of names) {
-      const aside = ASIDE.exec(name)
-      if (aside) highestAside = Math.max(highestAside, Number(aside[1]))
-      // A temporary file is a write that never finished: its data is in no batch yet, and never will be.
-      if (/\.tmp-\d+$/.test(name)) {
-        await fsp.rm(join(dir, name), { force: true })
-        continue
-      }
-      const m = SEGMENT.exec(name)
+      const n = /^(\d+)\./.exec(name)
+      if (n && n[1]!.length <= 15) highest = Math.max(highest, Number(n[1]))
+      // A temporary file is a write that never finished: its data is in no segment yet, and never will be.
+      if (/\.tmp-\d+$/.test(name)) await fsp.rm(join(dir, name), { force: true })
+    }
+    for (const name of names) {
+      const m = NAME.exec(name)
       if (!m) continue
       const text = await fsp.readFile(join(dir, name), 'utf8').catch(() => '')
-      const samples = parseBatch(text)
-      if (!samples) {
-        await moveAside(name, 'corrupt')
-        continue
-      }
-      segments.push({ seq: Number(m[1]), count: samples.length, bytes: Buffer.byteLength(text) })
-      count += samples.length
+      // Counted as the shell agent counts: whole lines; unreadable ones are sorted out when the segment is sent.
+      const lines = text.split('\n').length - 1
+      segments.push({ seq: Number(m[1]), count: lines, bytes: Buffer.byteLength(text) })
+      count += lines
     }
-    const saved = JSON.parse(await fsp.readFile(join(dir, DROPPED), 'utf8').catch(() => '{}')) as { dropped?: unknown }
-    dropped = typeof saved.dropped === 'number' && saved.dropped > 0 ? saved.dropped : 0
+    // Batches the Node agent wrote before the segments: their samples become segments after the rest.
+    for (const name of names) {
+      if (!LEGACY.test(name)) continue
+      const samples = legacySamples(await fsp.readFile(join(dir, name), 'utf8').catch(() => ''))
+      if (samples?.length) {
+        const seq = ++highest
+        const text = `${samples.join('\n')}\n`
+        await writeAtomic(file(seq), text)
+        segments.push({ seq, count: samples.length, bytes: Buffer.byteLength(text) })
+        count += samples.length
+      }
+      await fsp.rm(join(dir, name), { force: true })
+    }
+    const saved = (await fsp.readFile(join(dir, DROPPED), 'utf8').catch(() => '')).trim()
+    dropped = /^\d+$/.test(saved) ? Number(saved) : 0
+    const legacy = JSON.parse(await fsp.readFile(join(dir, LEGACY_DROPPED), 'utf8').catch(() => '{}')) as { dropped?: unknown }
+    if (typeof legacy.dropped === 'number' && legacy.dropped > 0) {
+      dropped += legacy.dropped
+      await saveDropped()
+      await fsp.rm(join(dir, LEGACY_DROPPED), { force: true })
+    }
   }
   catch (error) {
     await unlock()
     throw error
   }
-  let nextSeq = Math.max(segments.at(-1)?.seq ?? 0, highestAside) + 1
 
-  const file = (seq: number) => join(dir, `${String(seq).padStart(12, '0')}.json`)
-
-  async function moveAside(name: string, why: 'refused' | 'corrupt') {
-    await fsp.rename(join(dir, name), join(dir, `${name}.${why}`)).catch(() => fsp.rm(join(dir, name), { force: true }))
-    const aside = (await fsp.readdir(dir).catch(() => [] as string[])).filter(n => ASIDE.test(n)).sort()
-    for (const old of aside.slice(0, Math.max(0, aside.length - MAX_SET_ASIDE))) await fsp.rm(join(dir, old), { force: true })
-    log.warn(why === 'corrupt'
-      ? `spool file ${join(dir, name)} is unreadable (truncated or corrupt); moved it aside as ${name}.corrupt and went on`
-      : `the server refused the spooled batch ${name} for good; moved it aside as ${name}.refused`)
+  // The segment samples are appended to: the newest, while it ends in a whole line, has room and no file is numbered after it.
+  let open: { seg: Segment, handle: FileHandle | undefined } | undefined
+  let unsynced = false
+  let syncedAt = 0
+  const newest = segments.at(-1)
+  if (newest && newest.seq === highest && newest.count < MAX_SAMPLES_PER_REPORT && newest.bytes < SEGMENT_MAX_BYTES) {
+    const text = await fsp.readFile(file(newest.seq), 'utf8').catch(() => '')
+    if (text.endsWith('\n')) open = { seg: newest, handle: undefined }
   }
 
-  async function samplesOf(seg: Segment): Promise<string[] | undefined> {
-    if (seg.samples) return seg.samples
-    const parsed = parseBatch(await fsp.readFile(file(seg.seq), 'utf8').catch(() => ''))
-    return parsed?.map(s => JSON.stringify(s))
+  async function saveDropped() {
+    if (dropped > 0) await writeAtomic(join(dir, DROPPED), `${dropped}\n`)
+    else await fsp.rm(join(dir, DROPPED), { force: true })
+  }
+
+  async function sync(force: boolean) {
+    if (!open?.handle || !unsynced) return
+    if (!force && performance.now() - syncedAt < SYNC_EVERY_MS) return
+    await open.handle.sync()
+    unsynced = false
+    syncedAt = performance.now()
+  }
+
+  async function seal() {
+    if (!open) return
+    const handle = open.handle
+    await sync(true)
+    open = undefined
+    await handle?.close()
+  }
+
+  async function moveAside(seq: number, why: 'rejected' | 'corrupt', lines?: string[]) {
+    const to = join(dir, `${seqName(seq)}.${why}`)
+    if (lines) await fsp.appendFile(to, `${lines.join('\n')}\n`, { mode: 0o600 })
+    else await fsp.rename(file(seq), to).catch(() => fsp.rm(file(seq), { force: true }))
+    const aside = (await fsp.readdir(dir).catch(() => [] as string[])).filter(n => ASIDE_NAME.test(n)).sort()
+    for (const old of aside.slice(0, Math.max(0, aside.length - MAX_SET_ASIDE))) await fsp.rm(join(dir, old), { force: true })
+    return to
   }
 
   const forget = (seg: Segment) => {
@@ -246,31 +315,56 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
     count -= seg.count
   }
 
+  /** Removes a segment's file (sealing it first when samples are appended to it). */
+  async function removeSegment(seg: Segment) {
+    if (open?.seg === seg) await seal()
+    await fsp.rm(file(seg.seq), { force: true })
+    forget(seg)
+  }
+
+  /** Rewrites a segment with these lines only (rare: a drop inside it, or a repair), or removes it when none are left. */
+  async function rewrite(seg: Segment, lines: string[]) {
+    if (!lines.length) return removeSegment(seg)
+    if (open?.seg === seg) await seal()
+    const text = `${lines.join('\n')}\n`
+    await writeAtomic(file(seg.seq), text)
+    count += lines.length - seg.count
+    Object.assign(seg, { count: lines.length, bytes: Buffer.byteLength(text) })
+  }
+
+  /** A segment's readable lines; unreadable ones are moved aside to `<number>.corrupt`, counted and logged. */
+  async function linesOf(seg: Segment): Promise<string[]> {
+    if (open?.seg === seg) await sync(true)
+    const { good, bad } = splitSegment(await fsp.readFile(file(seg.seq), 'utf8').catch(() => ''))
+    if (bad.length) {
+      const aside = await moveAside(seg.seq, 'corrupt', bad)
+      log.warn(`spool file ${seqName(seg.seq)}.jsonl was damaged: ${bad.length} line(s) moved aside as ${aside.slice(dir.length + 1)}, the rest kept`)
+      await rewrite(seg, good)
+    }
+    else if (good.length !== seg.count) {
+      count += good.length - seg.count
+      seg.count = good.length
+    }
+    return good
+  }
+
   async function dropOldest(excess: number) {
     while (excess > 0 && segments.length) {
       const seg = segments[0]!
       if (seg.count <= excess) {
-        await fsp.rm(file(seg.seq), { force: true })
-        forget(seg)
-        dropped += seg.count
         excess -= seg.count
+        dropped += seg.count
+        await removeSegment(seg)
         continue
       }
-      const samples = await samplesOf(seg)
-      if (!samples) {
-        forget(seg)
-        await moveAside(`${String(seg.seq).padStart(12, '0')}.json`, 'corrupt')
-        continue
-      }
-      const kept = samples.slice(excess)
-      const body = batchBody(kept)
-      await writeAtomic(file(seg.seq), body)
-      count -= excess
-      dropped += excess
-      Object.assign(seg, { count: kept.length, bytes: Buffer.byteLength(body), samples: seg.samples ? kept : undefined })
-      excess = 0
+      const lines = await linesOf(seg)
+      if (!segments.includes(seg)) continue
+      const n = Math.min(excess, lines.length)
+      await rewrite(seg, lines.slice(n))
+      dropped += n
+      excess -= n
     }
-    await writeAtomic(join(dir, DROPPED), JSON.stringify({ dropped }))
+    await saveDropped()
   }
 
   return {
@@ -283,80 +377,81 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
     },
 
     async add(sample) {
-      const size = Buffer.byteLength(sample)
-      const last = segments.at(-1)
-      // Append to the newest file while it is one this run wrote (its samples are in memory) and the batch has room.
-      if (last?.samples && fitsBatch(last.count, last.bytes, size)) {
-        const samples = [...last.samples, sample]
-        const body = batchBody(samples)
-        await writeAtomic(file(last.seq), body)
-        Object.assign(last, { samples, count: samples.length, bytes: Buffer.byteLength(body) })
-      }
-      else {
-        const seg: Segment = { seq: nextSeq++, count: 1, bytes: ENVELOPE_BYTES + size, samples: [sample] }
-        await writeAtomic(file(seg.seq), batchBody(seg.samples!))
+      const size = Buffer.byteLength(sample) + 1
+      if (open && !(open.seg.count < MAX_SAMPLES_PER_REPORT && open.seg.bytes + size <= SEGMENT_MAX_BYTES && segments.includes(open.seg))) await seal()
+      if (!open) {
+        const seg: Segment = { seq: ++highest, count: 0, bytes: 0 }
         segments.push(seg)
+        open = { seg, handle: undefined }
       }
+      open.handle ??= await fsp.open(file(open.seg.seq), 'a', 0o600)
+      await open.handle.write(`${sample}\n`)
+      unsynced = true
+      open.seg.count++
+      open.seg.bytes += size
       count++
+      await sync(false)
       if (count > max) await dropOldest(count - max)
     },
 
     async oldest() {
       while (segments.length) {
         const seg = segments[0]!
-        const name = `${String(seg.seq).padStart(12, '0')}.json`
-        const text = seg.samples ? batchBody(seg.samples) : await fsp.readFile(file(seg.seq), 'utf8').catch(() => '')
-        const samples = seg.samples ?? parseBatch(text)
-        if (samples) return { seq: seg.seq, body: text, count: seg.count }
-        forget(seg)
-        await moveAside(name, 'corrupt')
+        // Sent as it is now: later samples go to a new segment, so removing this one after the send loses none.
+        if (open?.seg === seg) await seal()
+        const lines = await linesOf(seg)
+        if (lines.length && segments.includes(seg)) return { seq: seg.seq, body: `{"samples":[${lines.join(',')}]}`, count: lines.length }
+        if (segments.includes(seg)) await removeSegment(seg)
       }
       return undefined
     },
 
     async remove(batch) {
       const seg = segments.find(s => s.seq === batch.seq)
-      await fsp.rm(file(batch.seq), { force: true })
-      if (seg) forget(seg)
+      if (seg) await removeSegment(seg)
     },
 
     async setAside(batch, why) {
       const seg = segments.find(s => s.seq === batch.seq)
-      if (seg) forget(seg)
-      await moveAside(`${String(batch.seq).padStart(12, '0')}.json`, why)
+      if (!seg) return
+      if (open?.seg === seg) await seal()
+      forget(seg)
+      const to = await moveAside(seg.seq, why === 'refused' ? 'rejected' : 'corrupt')
+      log.warn(`the server refused the spooled batch ${seqName(seg.seq)}.jsonl for good; moved it aside as ${to.slice(dir.length + 1)}`)
     },
 
     async dropSamples(batch, indexes) {
       const seg = segments.find(s => s.seq === batch.seq)
       if (!seg) return
-      const samples = await samplesOf(seg)
-      if (!samples) {
-        forget(seg)
-        await moveAside(`${String(seg.seq).padStart(12, '0')}.json`, 'corrupt')
-        return
-      }
+      const lines = await linesOf(seg)
+      if (!segments.includes(seg)) return
       const bad = new Set(indexes)
-      const kept = samples.filter((_, i) => !bad.has(i))
-      const n = samples.length - kept.length
-      if (!kept.length) {
-        await fsp.rm(file(seg.seq), { force: true })
-        forget(seg)
-      }
-      else {
-        const body = batchBody(kept)
-        await writeAtomic(file(seg.seq), body)
-        count -= n
-        Object.assign(seg, { count: kept.length, bytes: Buffer.byteLength(body), samples: seg.samples ? kept : undefined })
-      }
-      dropped += n
-      await writeAtomic(join(dir, DROPPED), JSON.stringify({ dropped }))
+      const kept = lines.filter((_, i) => !bad.has(i))
+      dropped += lines.length - kept.length
+      await rewrite(seg, kept)
+      await saveDropped()
     },
 
     async resetDropped() {
       dropped = 0
-      await fsp.rm(join(dir, DROPPED), { force: true })
+      await saveDropped()
     },
 
-    close: unlock,
+    async close() {
+      await seal().catch(() => {})
+      await unlock()
+    },
+  }
+}
+
+/** The samples of a batch file of the Node agent's earlier format, serialized again; undefined when unreadable. */
+function legacySamples(text: string): string[] | undefined {
+  try {
+    const body: unknown = JSON.parse(text)
+    if (typeof body !== 'object' || body === null || !('samples' in body) || !Array.isArray(body.samples)) return undefined
+    return body.samples.map(s => JSON.stringify(s)).filter(isSampleLine)
+  }
+  catch {
+    return undefined
   }
 }

@@ -320,12 +320,17 @@ fi
 unset NODEPULSE_TOKEN
 
 # ---------------------------------------------------------------------------------------------
-# Files: everything lives in the spool dir (mode 0700). Spool files are <rising number>.jsonl,
-# one sample per line, each written to a .tmp file and renamed, so a crash never leaves half a file.
+# Files: everything lives in the spool dir (mode 0700), in the format the Node agent uses too
+# (cli/agent/spool.ts), so a host that switches agent kind keeps its backlog: segment files
+# <13-digit rising number>.jsonl, one sample per line, appended to (never rewritten but to drop
+# the oldest samples past --spool-max) and sealed at one send batch; a line a crash cut short, or
+# any unreadable line, is moved aside to <number>.corrupt when the segment is sent; `dropped` holds
+# the count of dropped samples the server was not told of; agent.lock the running agent's pid.
 
 umask 077
 mkdir -p "$spool_dir" 2>/dev/null && [ -w "$spool_dir" ] || die 1 "cannot write the spool dir $spool_dir (give --spool-dir DIR)"
 tmp_f=$spool_dir/.spool.tmp
+bad_f=$spool_dir/.bad.tmp
 body_f=$spool_dir/.body.tmp
 resp_f=$spool_dir/.response.tmp
 hdr_f=$spool_dir/.headers.tmp
@@ -344,7 +349,7 @@ cleanup() {
 	samples_taken=-1
 	[ -n "$sleep_pid" ] && kill "$sleep_pid" 2>/dev/null
 	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
-	rm -f "$tmp_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f" "$fifo_f"
+	rm -f "$tmp_f" "$bad_f" "$body_f" "$resp_f" "$hdr_f" "$err_f" "$wgetrc_f" "$fifo_f"
 	[ -n "$lock_f" ] && drop_lock
 	lock_f=
 	[ -n "$work_dir" ] && rm -rf "$work_dir"
@@ -1017,20 +1022,34 @@ drop_oldest() {
 	fi
 }
 
-# Keeps one sample ($1) in the spool: appended to the newest file while it stays a valid batch.
+# Keeps one sample ($1) in the spool: appended to the newest segment while it stays one valid batch.
+# The kernel writes it back within its dirty-page delay (~30 s); a crash may lose those seconds or
+# tear the last line, which the next read sets aside.
 spool_add() {
 	[ $((spool_count + 1)) -gt "$spool_max" ] && drop_oldest $((spool_count + 1 - spool_max))
 	len=$((${#1} + 1))
-	if [ -n "$open_f" ] && [ -f "$open_f" ] && [ "$open_n" -lt "$MAX_BATCH_SAMPLES" ] && [ $((open_b + len)) -le "$seg_max_b" ]; then
-		{ cat -- "$open_f" && printf '%s\n' "$1"; } >"$tmp_f" && mv -f "$tmp_f" "$open_f" || { log "could not write the spool in $spool_dir"; return 1; }
-		open_n=$((open_n + 1)) open_b=$((open_b + len))
-	else
+	if [ -z "$open_f" ] || [ ! -f "$open_f" ] || [ "$open_n" -ge "$MAX_BATCH_SAMPLES" ] || [ $((open_b + len)) -gt "$seg_max_b" ]; then
 		new_spool_file
-		open_f=$REPLY
-		printf '%s\n' "$1" >"$tmp_f" && mv -f "$tmp_f" "$open_f" || { log "could not write the spool in $spool_dir"; open_f=; return 1; }
-		open_n=1 open_b=$len
+		open_f=$REPLY open_n=0 open_b=0
 	fi
+	printf '%s\n' "$1" >>"$open_f" || { log "could not write the spool in $spool_dir"; open_f=; return 1; }
+	open_n=$((open_n + 1)) open_b=$((open_b + len))
 	spool_count=$((spool_count + 1))
+}
+
+# At start: samples go on in the newest segment (the Node agent's or this one's) while it ends in a
+# whole line, has room and no file is numbered after it.
+open_newest_segment() {
+	f=
+	for g in "$spool_dir"/[0-9]*.jsonl; do [ -f "$g" ] && f=$g; done
+	[ -n "$f" ] && [ -s "$f" ] && [ -z "$(tail -c 1 "$f")" ] || return 0
+	n=${f##*/}
+	n=${n%.jsonl}
+	n=${n#"${n%%[!0]*}"}
+	[ "${n:-0}" = "$spool_seq" ] || return 0
+	n=$(wc -l <"$f") b=$(wc -c <"$f")
+	n=$((n + 0)) b=$((b + 0))
+	if [ "$n" -lt "$MAX_BATCH_SAMPLES" ] && [ "$b" -lt "$seg_max_b" ]; then open_f=$f open_n=$n open_b=$b; fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -1162,17 +1181,28 @@ drain() {
 		now_cs
 		[ "$REPLY" -lt "$1" ] || return 0
 		[ "$f" = "$open_f" ] && open_f=
-		# A damaged file (not written by this agent's atomic rename): keep its whole lines, set the rest aside.
-		bad=$(grep -c -v '^{".*}$' "$f")
+		# A damaged segment (a crash cut its last line short, or bytes went bad): keep its whole
+		# sample lines, move the rest aside. A last line without its newline is a torn one.
+		torn=0
+		[ -s "$f" ] && [ -n "$(tail -c 1 "$f")" ] && torn=1
+		# sed, not grep: grep takes a file with a NUL byte for binary and prints no lines of it.
+		if [ "$torn" = 1 ]; then
+			{ sed '$d' "$f" | sed -n '/^{".*}$/!p'; tail -n 1 "$f"; echo; } >"$bad_f"
+		else
+			sed -n '/^{".*}$/!p' "$f" >"$bad_f"
+		fi
+		bad=$(wc -l <"$bad_f")
 		if [ "$((bad + 0))" -gt 0 ]; then
 			aside=${f%.jsonl}.corrupt
-			grep '^{".*}$' "$f" >"$tmp_f"
-			mv -f "$f" "$aside"
-			if [ -s "$tmp_f" ]; then mv -f "$tmp_f" "$f"; else rm -f "$tmp_f"; fi
+			if [ "$torn" = 1 ]; then sed '$d' "$f" | sed -n '/^{".*}$/p' >"$tmp_f"; else sed -n '/^{".*}$/p' "$f" >"$tmp_f"; fi
+			cat "$bad_f" >>"$aside"
+			if [ -s "$tmp_f" ]; then mv -f "$tmp_f" "$f"; else rm -f "$tmp_f" "$f"; fi
+			rm -f "$bad_f"
 			count_spool
-			log "spool file ${f##*/} was damaged: $bad line(s) moved aside as ${aside##*/}, the rest kept"
+			log "spool file ${f##*/} was damaged: $((bad + 0)) line(s) moved aside as ${aside##*/}, the rest kept"
 			continue
 		fi
+		if [ ! -s "$f" ]; then rm -f "$f"; continue; fi
 		sed -e '1s/^/{"samples":[/' -e '$!s/$/,/' -e '$s/$/]}/' "$f" >"$body_f"
 		http_post "$stats_url" "$body_f"
 		classify
@@ -1259,6 +1289,7 @@ nap() {
 if [ "$action" = install ]; then service_action; fi
 count_spool
 highest_spool_seq
+open_newest_segment
 read_os
 log "started: version $NODEPULSE_AGENT_VERSION, node $node_id, server $server, every $interval s, $http_client, spool $spool_dir ($spool_count samples, at most $spool_max)"
 # A first reading, so the first sample's cpu and rates cover a second.

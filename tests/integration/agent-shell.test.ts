@@ -21,6 +21,7 @@ import { api, asAdmin, server, unique } from './helpers'
 import { freePort } from './support/server'
 import { unitFile } from '../../cli/agent/service'
 import { startDedicated, until, type CreatedAgent } from './support/dedicated'
+import { killAgents as killNodeAgents, runAgent as runNodeAgent, startRecordingProxy, type RecordingProxy } from './support/agent'
 
 const SCRIPT = fileURLToPath(new URL('../../cli/shell/nodepulse-agent.sh', import.meta.url))
 const onPath = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0
@@ -347,6 +348,63 @@ describe('the shell agent', () => {
     const kept = files.filter(f => f.endsWith('.jsonl')).flatMap(f => readFileSync(join(spool, f), 'utf8').split('\n').filter(Boolean)).map(l => (JSON.parse(l) as { timestamp: number }).timestamp)
     expect(kept, 'the oldest (the earlier run\'s) dropped, the newest four kept, in order').toEqual(made.slice(-4))
     expect(Number(readFileSync(join(spool, 'dropped'), 'utf8'))).toBe(made.length + 2 - 4)
+  })
+
+  describe('switching agent kind on a host keeps the backlog (one spool format)', () => {
+    const proxies: RecordingProxy[] = []
+    afterEach(async () => {
+      await killNodeAgents()
+      await Promise.all(proxies.splice(0).map(p => p.close()))
+    })
+    const recording = async () => {
+      const p = await startRecordingProxy(server.baseURL)
+      proxies.push(p)
+      return p
+    }
+
+    it('shell → Node: the Node agent sends the samples the shell agent spooled, each once', async () => {
+      const node = await createNode()
+      const spool = spoolDir()
+      const away = `http://127.0.0.1:${await freePort()}`
+      const shell = startAgent(['dash'], agentArgs(node, spool, ['--interval', '1'], away), { NODEPULSE_TOKEN: node.token })
+      await until('three samples spooled', () => spooledLines(spool).length >= 3, 15_000)
+      await stopAgent(shell)
+      const made = produced(shell.out())
+      expect(spooledLines(spool).map(l => (JSON.parse(l) as { timestamp: number }).timestamp)).toEqual(made)
+
+      const proxy = await recording()
+      const run = await runNodeAgent(['--once'], { NODEPULSE_SERVER: proxy.url, NODEPULSE_NODE_ID: String(node.id), NODEPULSE_TOKEN: node.token, NODEPULSE_SPOOL_DIR: spool })
+      expect(run.code, run.output).toBe(0)
+      expect(spooledLines(spool), 'spool empty').toEqual([])
+      const sent = proxy.reports.filter(r => r.status === 200)
+      // The live sample, then the shell agent's batch as it was spooled.
+      expect(sent.flatMap(r => r.timestamps).slice(1)).toEqual(made)
+      expect(sent.reduce((n, r) => n + r.stored, 0)).toBe(made.length + 1)
+      expect(sent.reduce((n, r) => n + r.duplicates, 0)).toBe(0)
+    })
+
+    it('Node → shell: the shell agent appends to and sends the Node agent\'s spool, each sample once', async () => {
+      const node = await createNode()
+      const spool = spoolDir()
+      const env = { NODEPULSE_SERVER: `http://127.0.0.1:${await freePort()}`, NODEPULSE_NODE_ID: String(node.id), NODEPULSE_TOKEN: node.token, NODEPULSE_SPOOL_DIR: spool }
+      for (let i = 0; i < 3; i++) expect((await runNodeAgent(['--once'], env)).code).toBe(1)
+      const made = spooledLines(spool).map(l => (JSON.parse(l) as { timestamp: string }).timestamp)
+      expect(made).toHaveLength(3)
+      // Three runs, one segment: each appended to the newest.
+      expect(readdirSync(spool).filter(f => f.endsWith('.jsonl'))).toEqual(['0000000000001.jsonl'])
+      // A shell run while the server is away appends to the same segment.
+      const away = await runAgent(['dash'], agentArgs(node, spool, ['--once'], env.NODEPULSE_SERVER), { NODEPULSE_TOKEN: node.token })
+      expect(away.code, away.out).toBe(1)
+      expect(readdirSync(spool).filter(f => f.endsWith('.jsonl'))).toEqual(['0000000000001.jsonl'])
+      expect(spooledLines(spool)).toHaveLength(4)
+
+      const proxy = await recording()
+      const back = await runAgent(['dash'], agentArgs(node, spool, ['--once'], proxy.url), { NODEPULSE_TOKEN: node.token })
+      expect(back.code, back.out).toBe(0)
+      expect(back.out).toMatch(/batch 0000000000001\.jsonl of 4 samples sent: 4 stored, 0 duplicates/)
+      expect(spooledLines(spool), 'spool empty').toEqual([])
+      expect(proxy.reports.flatMap(r => r.timestamps).slice(1, 4)).toEqual(made)
+    })
   })
 
   it('sets a damaged spool file aside, sends its whole lines, moves a refused batch aside and goes on', async () => {

@@ -17,9 +17,9 @@ const tmp = (label: string) => mkdtempSync(join(tmpdir(), `np-agent-${label}-`))
 const envFor = (node: CreatedNode, url = server.baseURL, extra: Record<string, string> = {}) => ({
   NODEPULSE_SERVER: url, NODEPULSE_NODE_ID: String(node.id), NODEPULSE_TOKEN: node.token, NODEPULSE_SPOOL_DIR: tmp('spool'), ...extra,
 })
-/** Samples waiting in a spool directory, by timestamp. */
-const spooled = (dir: string): string[] => readdirSync(dir).filter(f => /^\d+\.json$/.test(f))
-  .flatMap(f => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { samples: { timestamp: string }[] }).samples.map(s => s.timestamp))
+/** Samples waiting in a spool directory (segments of one sample per line), by timestamp. */
+const spooled = (dir: string): string[] => readdirSync(dir).filter(f => /^\d+\.jsonl$/.test(f)).sort()
+  .flatMap(f => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map(l => (JSON.parse(l) as { timestamp: string }).timestamp))
 const closedPort = 'http://127.0.0.1:1'
 const detailOf = async (id: number) => (await api<NodeWithDetail>('GET', `/api/v1/nodes/${id}`, { auth: await asAdmin() })).body.detail
 
@@ -110,18 +110,20 @@ describe('nodepulse agent (running)', () => {
     expect(agent.output().trim().split('\n')).toHaveLength(2)
   })
 
-  it('a corrupt or truncated spool file is set aside and the rest is sent', async () => {
+  it('a torn or corrupt spool line is set aside and the rest is sent', async () => {
     const node = await createAgent()
     const env = envFor(node, closedPort)
     expect((await runAgent(['--once'], env)).code).toBe(1)
     const good = spooled(env.NODEPULSE_SPOOL_DIR)
-    writeFileSync(join(env.NODEPULSE_SPOOL_DIR, '000000000005.json'), '{"samples":[{"cpu_percent":3,"disk_perc')
+    // A crash cut a line short after a whole one.
+    writeFileSync(join(env.NODEPULSE_SPOOL_DIR, '0000000000005.jsonl'), `{"cpu_percent":3,"disk_percent":1,"timestamp":"${new Date(Date.now() - 30_000).toISOString()}"}\n{"cpu_percent":3,"disk_perc`)
     const proxy = await proxyTo(server.baseURL)
     const agent = startAgent(['--interval', '1'], { ...env, NODEPULSE_SERVER: proxy.url })
     await agent.waitFor('spool drained')
-    expect(agent.output()).toContain('000000000005.json.corrupt')
+    expect(agent.output()).toContain('spool file 0000000000005.jsonl was damaged: 1 line(s) moved aside as 0000000000005.corrupt')
     expect(proxy.reports.flatMap(r => r.timestamps)).toContain(good[0])
-    expect(readdirSync(env.NODEPULSE_SPOOL_DIR)).toContain('000000000005.json.corrupt')
+    expect(proxy.reports.flatMap(r => r.timestamps).length).toBeGreaterThanOrEqual(3)
+    expect(readFileSync(join(env.NODEPULSE_SPOOL_DIR, '0000000000005.corrupt'), 'utf8')).toBe('{"cpu_percent":3,"disk_perc\n')
     expect(await agent.stop()).toBe(0)
   })
 
@@ -130,9 +132,9 @@ describe('nodepulse agent (running)', () => {
     const env = envFor(node, closedPort, { NODEPULSE_SPOOL_MAX: '3' })
     const offline = startAgent(['--interval', '1'], env)
     await offline.waitFor('dropping the oldest samples')
-    await until('two drops', () => JSON.parse(readFileSync(join(env.NODEPULSE_SPOOL_DIR, 'dropped.json'), 'utf8')).dropped >= 2, 10_000)
+    await until('two drops', () => Number(readFileSync(join(env.NODEPULSE_SPOOL_DIR, 'dropped'), 'utf8')) >= 2, 10_000)
     await offline.stop()
-    const dropped = JSON.parse(readFileSync(join(env.NODEPULSE_SPOOL_DIR, 'dropped.json'), 'utf8')).dropped as number
+    const dropped = Number(readFileSync(join(env.NODEPULSE_SPOOL_DIR, 'dropped'), 'utf8'))
     expect(spooled(env.NODEPULSE_SPOOL_DIR)).toHaveLength(3)
 
     const proxy = await proxyTo(server.baseURL)

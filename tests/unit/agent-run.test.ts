@@ -20,7 +20,7 @@ async function setup(answer: (body: string, n: number) => SendResult, opts: { sp
   const lines: string[] = []
   const log: Log = { info: m => lines.push(m), warn: m => lines.push(m) }
   const settings: AgentSettings = {
-    server: 'http://np', nodeId: 1, token: 't', intervalSeconds: 1, spoolDir: mkdtempSync(join(tmpdir(), 'np-run-')),
+    push: true, server: 'http://np', nodeId: 1, token: 't', intervalSeconds: 1, spoolDir: mkdtempSync(join(tmpdir(), 'np-run-')),
     spoolMax: opts.spoolMax ?? 1000, spoolMaxGiven: false, once: true, quiet: false,
   }
   const spool = await openSpool(settings.spoolDir, settings.spoolMax, log)

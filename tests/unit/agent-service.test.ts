@@ -7,7 +7,7 @@ import { installService, unitFile } from '../../cli/agent/service'
 import type { AgentSettings } from '../../cli/agent/settings'
 
 const settings: AgentSettings = {
-  server: 'http://np', nodeId: 1, token: 'npa_t', intervalSeconds: 5, spoolDir: '/var/lib/nodepulse',
+  push: true, server: 'http://np', nodeId: 1, token: 'npa_t', intervalSeconds: 5, spoolDir: '/var/lib/nodepulse',
   spoolMax: 100, spoolMaxGiven: false, once: false, quiet: false,
 }
 

@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { platform, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { lockSpool, openSpool, SpoolLockedError, writeAtomic, type Spool } from '../../cli/agent/spool'
+import { lockSpool, openSpool, SEGMENT_MAX_BYTES, SpoolLockedError, writeAtomic, type Spool } from '../../cli/agent/spool'
 import type { Log } from '../../cli/agent/log'
 import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
 
@@ -69,20 +69,71 @@ describe('the spool', () => {
     expect(b.count).toBe(0)
   })
 
-  it('packs each file as a sendable batch: at most 1,000 samples and MAX_REPORT_BYTES bytes', async () => {
+  it('packs each segment as a sendable batch: at most 1,000 samples and a body within MAX_REPORT_BYTES', async () => {
     const d = dir()
     const s = await spoolAt(d, 100_000)
     for (let i = 0; i < 1500; i++) await s.add(sample(i))
     for (let i = 0; i < 200; i++) await s.add(sample(i + 2000, 1500))
-    const files = readdirSync(d).filter(f => f.endsWith('.json') && f !== 'dropped.json')
-    const sizes = files.map(f => readFileSync(join(d, f)))
-    for (const body of sizes) {
-      expect(body.length).toBeLessThanOrEqual(MAX_REPORT_BYTES)
-      expect(timestampsOf(body.toString()).length).toBeLessThanOrEqual(MAX_SAMPLES_PER_REPORT)
+    const files = readdirSync(d).filter(f => /^\d{13}\.jsonl$/.test(f))
+    for (const f of files) {
+      const text = readFileSync(join(d, f), 'utf8')
+      expect(text.length).toBeLessThanOrEqual(SEGMENT_MAX_BYTES)
+      expect(text.split('\n').length - 1).toBeLessThanOrEqual(MAX_SAMPLES_PER_REPORT)
     }
     // Full batches, not one file per sample.
-    expect(files.length).toBeLessThanOrEqual(2 + Math.ceil((200 * 1560) / MAX_REPORT_BYTES) + 1)
+    expect(files.length).toBeLessThanOrEqual(2 + Math.ceil((200 * 1560) / SEGMENT_MAX_BYTES) + 1)
     expect(s.count).toBe(1700)
+    for (let b = await s.oldest(); b; b = await s.oldest()) {
+      expect(Buffer.byteLength(b.body)).toBeLessThanOrEqual(MAX_REPORT_BYTES)
+      expect(timestampsOf(b.body).length).toBeLessThanOrEqual(MAX_SAMPLES_PER_REPORT)
+      await s.remove(b)
+    }
+  })
+
+  it('appends: one sample per line, the segment file grows in place and is never rewritten', async () => {
+    const d = dir()
+    const s = await spoolAt(d)
+    await s.add(sample(1))
+    const name = readdirSync(d).find(f => f.endsWith('.jsonl'))!
+    expect(name).toBe('0000000000001.jsonl')
+    const ino = statSync(join(d, name)).ino
+    for (let i = 2; i <= 50; i++) await s.add(sample(i))
+    expect(statSync(join(d, name)).ino).toBe(ino)
+    expect(readFileSync(join(d, name), 'utf8')).toBe(Array.from({ length: 50 }, (_, i) => `${sample(i + 1)}\n`).join(''))
+  })
+
+  it('appends to the newest segment after a restart, but never after a torn last line', async () => {
+    const d = dir()
+    const a = await spoolAt(d)
+    await a.add(sample(1))
+    await a.close()
+    const b = await spoolAt(d)
+    await b.add(sample(2))
+    await b.close()
+    expect(readdirSync(d).filter(f => f.endsWith('.jsonl'))).toEqual(['0000000000001.jsonl'])
+    // A crash cut the last line short: the next sample goes to a new segment, not onto the torn line.
+    writeFileSync(join(d, '0000000000001.jsonl'), `${sample(1)}\n${sample(2)}\n${sample(3).slice(0, 25)}`)
+    const c = await spoolAt(d)
+    await c.add(sample(4))
+    expect(readdirSync(d).filter(f => f.endsWith('.jsonl')).sort()).toEqual(['0000000000001.jsonl', '0000000000002.jsonl'])
+    expect(await drainAll(c)).toEqual([1, 2, 4].map(i => JSON.parse(sample(i)).timestamp))
+    expect(readFileSync(join(d, '0000000000001.corrupt'), 'utf8')).toBe(`${sample(3).slice(0, 25)}\n`)
+    expect(logged.join('\n')).toContain('spool file 0000000000001.jsonl was damaged: 1 line(s) moved aside as 0000000000001.corrupt, the rest kept')
+  })
+
+  it('reads the shell agent\'s segments (numeric timestamps) and rewrites the earlier Node format (one batch per .json file) as segments', async () => {
+    const d = dir()
+    writeFileSync(join(d, '0000000000003.jsonl'), '{"cpu_percent":1,"memory_percent":2,"disk_percent":3,"timestamp":1735689600000}\n')
+    writeFileSync(join(d, '000000000001.json'), `{"samples":[${sample(5)},${sample(6)}]}`)
+    writeFileSync(join(d, 'dropped.json'), '{"dropped":4}')
+    const s = await spoolAt(d)
+    expect(s.count).toBe(3)
+    expect(s.dropped).toBe(4)
+    expect(readdirSync(d).sort()).toEqual(['0000000000003.jsonl', '0000000000004.jsonl', 'agent.lock', 'dropped'])
+    const first = (await s.oldest())!
+    expect(JSON.parse(first.body)).toEqual({ samples: [{ cpu_percent: 1, memory_percent: 2, disk_percent: 3, timestamp: 1735689600000 }] })
+    await s.remove(first)
+    expect(await drainAll(s)).toEqual([5, 6].map(i => JSON.parse(sample(i)).timestamp))
   })
 
   it('drops the oldest past the bound, counts them, and keeps the count across a restart', async () => {
@@ -101,50 +152,53 @@ describe('the spool', () => {
     expect((await spoolAt(d, 5)).dropped).toBe(0)
   })
 
-  it('sets a corrupt or truncated file aside, logs it, and keeps the rest', async () => {
+  it('skips unreadable lines and empty segments, moves the lines aside, logs it, and keeps the rest', async () => {
     const d = dir()
     const a = await spoolAt(d)
     await a.add(sample(1))
     await a.close()
-    writeFileSync(join(d, '000000000002.json'), '{"samples":[{"cpu_percent":1,"timesta')
-    writeFileSync(join(d, '000000000003.json'), '{"samples":[]}')
-    writeFileSync(join(d, '000000000004.json.tmp-99999'), 'half a write')
+    writeFileSync(join(d, '0000000000002.jsonl'), `\0\0garbage\n${sample(2)}\n{"no":"timestamp"}\n`)
+    writeFileSync(join(d, '0000000000003.jsonl'), '')
+    writeFileSync(join(d, '0000000000004.jsonl.tmp-99999'), 'half a write')
     const b = await spoolAt(d)
     await b.add(sample(5))
-    expect(b.count).toBe(2)
-    expect(await drainAll(b)).toEqual([1, 5].map(i => JSON.parse(sample(i)).timestamp))
-    expect(readdirSync(d).sort()).toEqual(['000000000002.json.corrupt', '000000000003.json.corrupt', 'agent.lock'])
-    expect(logged.filter(l => l.includes('.corrupt'))).toHaveLength(2)
+    expect(await drainAll(b)).toEqual([1, 2, 5].map(i => JSON.parse(sample(i)).timestamp))
+    expect(b.count).toBe(0)
+    expect(readdirSync(d).sort()).toEqual(['0000000000002.corrupt', 'agent.lock'])
+    expect(readFileSync(join(d, '0000000000002.corrupt'), 'utf8')).toBe('\0\0garbage\n{"no":"timestamp"}\n')
+    expect(logged.filter(l => l.includes('.corrupt'))).toEqual(['spool file 0000000000002.jsonl was damaged: 2 line(s) moved aside as 0000000000002.corrupt, the rest kept'])
   })
 
-  it('moves a batch the server refused aside as .refused', async () => {
+  it('moves a batch the server refused aside as .rejected; later samples go to a new segment', async () => {
     const d = dir()
     const s = await spoolAt(d)
     await s.add(sample(1))
     const batch = (await s.oldest())!
+    await s.add(sample(2))
     await s.setAside(batch, 'refused')
-    expect(s.count).toBe(0)
-    expect(readdirSync(d)).toContain('000000000001.json.refused')
+    expect(s.count).toBe(1)
+    expect(readdirSync(d)).toContain('0000000000001.rejected')
+    expect(await drainAll(s)).toEqual([JSON.parse(sample(2)).timestamp])
   })
 
   it('keeps at most 10 set-aside files (oldest removed), and numbers new files past them so a rename never overwrites one', async () => {
     const d = dir()
     // An earlier run left set-aside files numbered past any live one.
-    writeFileSync(join(d, '000000000007.json.refused'), 'earlier')
+    writeFileSync(join(d, '0000000000007.rejected'), 'earlier')
     const s = await spoolAt(d)
     await s.add(sample(1))
     const first = await s.oldest()
     expect(first!.seq).toBe(8)
     await s.setAside(first!, 'refused')
-    expect(readFileSync(join(d, '000000000007.json.refused'), 'utf8')).toBe('earlier')
+    expect(readFileSync(join(d, '0000000000007.rejected'), 'utf8')).toBe('earlier')
     for (let i = 0; i < 12; i++) {
       await s.add(sample(i + 2))
       await s.setAside((await s.oldest())!, 'refused')
     }
-    const aside = readdirSync(d).filter(f => f.endsWith('.refused')).sort()
+    const aside = readdirSync(d).filter(f => f.endsWith('.rejected')).sort()
     expect(aside).toHaveLength(10)
-    expect(aside.at(-1)).toBe('000000000020.json.refused')
-    expect(aside[0]).toBe('000000000011.json.refused')
+    expect(aside.at(-1)).toBe('0000000000020.rejected')
+    expect(aside[0]).toBe('0000000000011.rejected')
   })
 
   it('drops the samples of a batch the server refused, counts them, keeps the rest', async () => {
