@@ -15,7 +15,7 @@ const run = (flags: AgentFlags = {}, env: Env = ENV) => {
 describe('agent settings', () => {
   it('reads the environment, with defaults for the rest', () => {
     expect(run().settings).toEqual({
-      server: 'https://np.example.com', nodeId: 7, token: 'npn_secret', intervalSeconds: 5,
+      push: true, server: 'https://np.example.com', nodeId: 7, token: 'npn_secret', intervalSeconds: 5,
       spoolDir: '/home/ops/.local/state/nodepulse', spoolMax: 17_280, spoolMaxGiven: false, once: false, quiet: false,
     })
     expect(run({}, { ...ENV, XDG_STATE_HOME: '/state' }).settings.spoolDir).toBe('/state/nodepulse')
@@ -26,6 +26,28 @@ describe('agent settings', () => {
     expect(settings).toMatchObject({ server: 'http://10.0.0.1:3000/np', nodeId: 9, intervalSeconds: 2, spoolDir: '/tmp/sp', spoolMax: 43_200, once: true })
     expect(run({ 'spool-max': '10' }).settings).toMatchObject({ spoolMax: 10, spoolMaxGiven: true })
     expect(run({}, { ...ENV, NODEPULSE_SPOOL_MAX: '11', NODEPULSE_INTERVAL: '60' }).settings).toMatchObject({ spoolMax: 11, intervalSeconds: 60 })
+  })
+
+  it('--listen: a token (flag, file or NODEPULSE_LISTEN_TOKEN) and every interface, or --listen-insecure on 127.0.0.1; without --server it only listens', () => {
+    const token = '0123456789abcdef0123'
+    const both = run({ listen: '9101' }, { ...ENV, NODEPULSE_LISTEN_TOKEN: token })
+    expect(both.settings).toMatchObject({ push: true, listen: { port: 9101, host: undefined, token, announce: true, keep: 17_280 } })
+    const only = run({ 'listen': '9101', 'announce': false, 'listen-host': '::1' }, { HOME: '/home/ops', NODEPULSE_LISTEN_TOKEN: token })
+    expect(only.settings).toMatchObject({ push: false, nodeId: 1, listen: { port: 9101, host: '::1', token, announce: false } })
+    const insecure = run({ 'listen': '9101', 'listen-insecure': true }, { HOME: '/home/ops' })
+    expect(insecure.settings.listen).toMatchObject({ host: '127.0.0.1', token: undefined })
+    expect(run({ 'listen': '9101', 'listen-insecure': true, 'listen-host': '0.0.0.0' }, { HOME: '/home/ops' }).warnings.join()).toContain('without a token')
+    expect(run({ 'listen': '9101', 'listen-token': token }, { HOME: '/home/ops' }).warnings.join()).toMatch(/--listen-token shows in `ps`.*NODEPULSE_LISTEN_TOKEN.*--listen-token-file/)
+    const refused: [AgentFlags, Env, RegExp][] = [
+      [{ listen: '9101' }, { HOME: '/h' }, /refusing to listen without a token/],
+      [{ listen: '9101' }, { HOME: '/h', NODEPULSE_LISTEN_TOKEN: 'short' }, /at least 16/],
+      [{ 'listen': '9101', 'listen-insecure': true }, { HOME: '/h', NODEPULSE_LISTEN_TOKEN: token }, /not both/],
+      [{ listen: '70000' }, { HOME: '/h', NODEPULSE_LISTEN_TOKEN: token }, /--listen=70000 is invalid/],
+      [{ 'listen-token': token }, ENV, /--listen-token only goes with --listen/],
+      [{ listen: '9101', once: true }, { HOME: '/h', NODEPULSE_LISTEN_TOKEN: token }, /--once/],
+      [{ 'listen': '9101', 'install-service': true }, { ...ENV, NODEPULSE_LISTEN_TOKEN: token }, /not installed as a service/],
+    ]
+    for (const [flags, env, message] of refused) expect(() => resolveSettings(flags, env), JSON.stringify(flags)).toThrow(message)
   })
 
   it('accepts --token but warns that ps shows it, naming the safer ways', () => {
