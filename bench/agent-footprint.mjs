@@ -18,6 +18,8 @@
  * --node-flags: one Node agent (and one bare node) per flag set, `;` between sets; `-` is no flags.
  * Default: the flags the install commands and the systemd unit use, and none, to show what they save.
  * --clients: one shell agent per HTTP client (NODEPULSE_HTTP_CLIENT; `auto` lets the agent pick).
+ * --agent-files: Node agent bundles to run side by side, `name=path` separated by commas (default:
+ * `built=dist/agent/nodepulse-agent.mjs`), e.g. an earlier revision's build against this one's.
  * Needs `npx nuxi build` first (it builds dist/agent/ too); starts the server on a fresh database.
  */
 import { spawn } from 'node:child_process'
@@ -35,6 +37,7 @@ const { values: opts } = parseArgs({
     'node-flags': { type: 'string' },
     'shell': { type: 'string', default: 'dash' },
     'clients': { type: 'string', default: 'auto' },
+    'agent-files': { type: 'string', default: 'built=dist/agent/nodepulse-agent.mjs' },
   },
 })
 const CLK_TCK = 100
@@ -74,8 +77,12 @@ async function start(name, command, args, { node, env = {} } = {}) {
 
 const procs = []
 for (const flags of flagSets) procs.push(await start(`bare node, idle (${label(flags)})`, process.execPath, [...flags, '-e', 'setInterval(() => {}, 1000)']))
-for (const flags of flagSets) {
-  procs.push(await start(`Node agent (${label(flags)})`, process.execPath, [...flags, 'dist/agent/nodepulse-agent.mjs', 'agent'], { node: await createNode(`bench-node-${procs.length}`) }))
+const agentFiles = opts['agent-files'].split(',').map(s => s.split('='))
+for (const [name, file] of agentFiles) {
+  for (const flags of flagSets) {
+    const which = agentFiles.length > 1 ? `${name}, ` : ''
+    procs.push(await start(`Node agent (${which}${label(flags)})`, process.execPath, [...flags, file, 'agent'], { node: await createNode(`bench-node-${procs.length}`) }))
+  }
 }
 for (const client of opts.clients.split(',')) {
   const shell = opts.shell.split(' ')

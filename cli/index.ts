@@ -4,13 +4,15 @@
  * `nodepulse top` shows the cluster's nodes live from a server's stream.
  */
 import { defineCommand, runMain } from 'citty'
-import agent from './agent/command'
-import top from './top/command'
 import { AGENT_VERSION } from './version'
 
 const main = defineCommand({
   meta: { name: 'nodepulse', version: AGENT_VERSION, description: 'NodePulse command line' },
-  subCommands: { agent, top },
+  // Loaded when run: the agent never loads `top`'s modules (node:https, tls, crypto, readline), nor `top` the agent's.
+  subCommands: {
+    agent: () => import('./agent/command').then(m => m.default),
+    top: () => import('./top/command').then(m => m.default),
+  },
 })
 
 // The served file runs as `node nodepulse-agent.mjs --server …`: flags without a command mean the agent.

@@ -14,6 +14,21 @@ import { build } from 'esbuild'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const AGENT_DIST = join(root, 'dist', 'agent')
 
+/**
+ * Node built-ins as `require()` (the banner gives the bundle one) instead of ESM imports: esbuild
+ * hoists an ESM import of an external to the top of the bundle, so every built-in any command uses
+ * (node:https, tls and crypto for `top`, node:crypto for --listen) would load into every agent. As a
+ * require it runs where its module is first evaluated, and a module imported with `import()` (the
+ * commands, --listen) is evaluated only when it is (BENCHMARKS.md, "Agent footprint").
+ */
+const lazyBuiltins = {
+  name: 'lazy-node-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:(https|tls|crypto|readline)$/ }, a => ({ path: a.path, namespace: 'node-builtin' }))
+    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, a => ({ contents: `module.exports = require(${JSON.stringify(a.path)})`, loader: 'js' }))
+  },
+}
+
 /** Builds dist/agent/; returns the files written. */
 export async function buildAgent({ quiet = false } = {}) {
   const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'))
@@ -34,6 +49,7 @@ export async function buildAgent({ quiet = false } = {}) {
     },
     define: { __NODEPULSE_VERSION__: JSON.stringify(version) },
     logLevel: quiet ? 'warning' : 'info',
+    plugins: [lazyBuiltins],
   })
   const files = [outfile]
   const shell = join(root, 'cli', 'shell', 'nodepulse-agent.sh')
