@@ -24,7 +24,8 @@ export const AGENT_DIST = join(root, 'dist', 'agent')
 const lazyBuiltins = {
   name: 'lazy-node-builtins',
   setup(b) {
-    b.onResolve({ filter: /^node:(https|tls|crypto|readline)$/ }, a => ({ path: a.path, namespace: 'node-builtin' }))
+    // The shim's own require() is the real built-in (external), not the shim again.
+    b.onResolve({ filter: /^node:(https|tls|crypto|readline)$/ }, a => (a.namespace === 'node-builtin' ? { path: a.path, external: true } : { path: a.path, namespace: 'node-builtin' }))
     b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, a => ({ contents: `module.exports = require(${JSON.stringify(a.path)})`, loader: 'js' }))
   },
 }
