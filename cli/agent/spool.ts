@@ -351,8 +351,10 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
   async function dropOldest(excess: number) {
     while (excess > 0 && segments.length) {
       const seg = segments[0]!
-      if (seg.count <= excess) {
-        excess -= seg.count
+      // A sealed segment goes whole (a few dozen samples more than the bound asks, but no rewrite
+      // per sample through a long outage); only the segment being written is trimmed line by line.
+      if (seg.count <= excess || seg !== open?.seg) {
+        excess -= Math.min(excess, seg.count)
         dropped += seg.count
         await removeSegment(seg)
         continue

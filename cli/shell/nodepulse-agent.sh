@@ -996,7 +996,8 @@ save_dropped() {
 	fi
 }
 
-# Drops the $1 oldest samples: whole oldest files, or the first lines of one.
+# Drops at least the $1 oldest samples: whole oldest files (a sealed one goes whole, so a long
+# outage rewrites nothing), or the first lines of the one being written.
 drop_oldest() {
 	want=$1
 	while [ "$want" -gt 0 ]; do
@@ -1005,9 +1006,10 @@ drop_oldest() {
 		f=$REPLY
 		n=$(wc -l <"$f")
 		n=$((n + 0))
-		if [ "$n" -le "$want" ]; then
+		if [ "$n" -le "$want" ] || [ "$f" != "$open_f" ]; then
 			rm -f "$f"
 			[ "$f" = "$open_f" ] && open_f=
+			[ "$n" -gt "$want" ] && want=$n
 		else
 			n=$want
 			sed "1,${n}d" "$f" >"$tmp_f" && mv -f "$tmp_f" "$f"
