@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm'
 import {
-  bigint, boolean, doublePrecision, index, integer, jsonb, pgSequence, pgTable, serial, text, timestamp, uniqueIndex,
+  bigint, boolean, doublePrecision, index, integer, jsonb, pgSequence, pgTable, primaryKey, real, serial, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core'
+import { HISTORY_METRICS } from '../../shared/contracts/history'
 import { DELIVERY_STATES, ROLES } from '../../shared/contracts/rest'
 import { NODE_KINDS, type HostDetail } from '../../shared/contracts/seed000'
 import { SEVERITIES } from '../../shared/contracts/seed002'
@@ -58,6 +59,38 @@ export const nodeSamples = pgTable('node_samples', {
   index('node_samples_ts_idx').on(t.ts),
 ])
 
+/**
+ * History rollups (issue 12): per node and bucket of a tier's width, the sample count and, for
+ * every history metric, `<metric>_avg/_min/_max/_last` and `<metric>_n` (samples that had it,
+ * so coarser tiers weight averages right). `real` keeps a row near 350 bytes.
+ */
+export const historyRollups = pgTable('history_rollups', {
+  widthSeconds: integer('width_seconds').notNull(),
+  nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+  bucket: timestamp('bucket', { withTimezone: true }).notNull(),
+  samples: integer('samples').notNull(),
+  ...Object.fromEntries(HISTORY_METRICS.flatMap(m => [
+    [`${m}Avg`, real(`${m}_avg`)], [`${m}Min`, real(`${m}_min`)], [`${m}Max`, real(`${m}_max`)], [`${m}Last`, real(`${m}_last`)],
+    [`${m}N`, integer(`${m}_n`).notNull().default(0)],
+  ])),
+}, t => [
+  primaryKey({ columns: [t.widthSeconds, t.nodeId, t.bucket] }),
+  // Retention deletes a tier's oldest buckets across nodes.
+  index('history_rollups_width_bucket_idx').on(t.widthSeconds, t.bucket),
+])
+
+/**
+ * How far each tier is (keyed by width; 0 is raw): `cursor` is the newest sample id rolled into
+ * it (samples take ids in commit order, so new arrivals, late ones included, are id > cursor);
+ * `purgedBefore` is where retention deleted up to, so a bucket older than its source is never
+ * recomputed from a partial source.
+ */
+export const historyProgress = pgTable('history_progress', {
+  widthSeconds: integer('width_seconds').primaryKey(),
+  cursor: bigint('cursor', { mode: 'number' }).notNull().default(0),
+  purgedBefore: timestamp('purged_before', { withTimezone: true }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+})
 
 /** The persisted event log; its id is the replay cursor of the event streams. */
 export const events = pgTable('events', {

@@ -47,7 +47,7 @@ const whole = (min: number, max: number) => z.string({ error: 'must be given onc
 const once = z.string({ error: issue => (issue.input === undefined ? 'is required' : 'must be given once') })
 
 /** A comma-separated list (`a,b`), also accepted repeated (`?x=a&x=b`); empty items are refused. */
-const commaList = <T extends z.ZodType>(item: T) => z.union([z.string(), z.array(z.string())], { error: 'must be a comma-separated list' })
+const commaList = <T extends z.ZodType<unknown, string>>(item: T) => z.union([z.string(), z.array(z.string())], { error: 'must be a comma-separated list' })
   .transform(v => (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).map(s => s.trim()))
   .pipe(z.array(item))
 
