@@ -65,11 +65,13 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
     const rawPart = (newerThanTier: SQL) => sql`select node_id, ts, ${raw(fromRawRows)} from (
         select s.node_id, s.ts, ${raw(rawValues)} from node_samples s
         where s.ts >= ${iso(p.from)} and s.ts < ${iso(p.to)} ${only('s.node_id')} ${newerThanTier}) x`
+    // Read first, so the planner sees a number: the samples past it are few and found by id.
+    const cursor = w ? Number(rowsOf<{ c: string | number }>(await db.execute(sql`select coalesce(max(cursor), 0) as c from history_progress where width_seconds = ${w}`))[0]?.c ?? 0) : 0
     const source = w
       ? sql`select node_id, bucket as ts, ${raw(metrics.map(m => `${m}_avg::float8 as ${m}_a, ${m}_min::float8 as ${m}_lo, ${m}_max::float8 as ${m}_hi, ${m}_n`).join(', '))}
           from history_rollups where width_seconds = ${w} and bucket >= ${iso(p.from)} and bucket < ${iso(p.to)} ${only('node_id')}
         union all
-        ${rawPart(sql`and s.id > (select coalesce(max(cursor), 0) from history_progress where width_seconds = ${w})`)}`
+        ${rawPart(sql`and s.id > ${cursor}`)}`
       : rawPart(sql``)
     const figures = metrics.map(m => `sum(${m}_a * ${m}_n) / nullif(sum(${m}_n), 0) as ${m}_avg, min(${m}_lo) as ${m}_min, max(${m}_hi) as ${m}_max`).join(', ')
     const rows = rowsOf<Record<string, unknown>>(await db.execute(sql`with src as (${source})

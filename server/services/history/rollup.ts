@@ -16,7 +16,7 @@ export const ORIGIN = raw(`timestamptz '1970-01-01 00:00:00+00'`)
 const stride = (seconds: number) => sql`make_interval(secs => ${seconds})`
 
 export interface RollupOptions {
-  /** Raw samples per rollup transaction: bounds how long one holds the database (PGlite has one connection). */
+  /** Raw samples per rollup transaction (5000): bounds how long one holds the database (PGlite has one connection). */
   batchRows?: number
   /** Rows per retention delete. */
   deleteBatch?: number
@@ -52,7 +52,7 @@ const valuesOfRaw = HISTORY_METRICS.map(m => `${RAW_EXPRESSIONS[m]} as ${m}`).jo
 
 /** Rollups and retention over the configured tiers (the first is raw). */
 export function createHistoryRollup(db: Database, tiers: HistoryTier[], opts: RollupOptions = {}) {
-  const batchRows = opts.batchRows ?? 20_000
+  const batchRows = opts.batchRows ?? 5000
   const deleteBatch = opts.deleteBatch ?? 5000
   const pauseMs = opts.pauseMs ?? 20
   const rollups = tiers.filter(t => t.width_seconds > 0)
