@@ -49,8 +49,16 @@ const DAY = 86_400
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tmp = mkdtempSync(join(tmpdir(), 'nodepulse-history-bench-'))
-// Transpiled inside the tree, so the modules find the project's packages.
+// Transpiled inside the tree, so the modules find the project's packages (removed at the end, also on Ctrl-C).
 const modules = mkdtempSync(join(root, 'node_modules', '.cache', 'history-bench-'))
+const cleanUp = () => {
+  rmSync(tmp, { recursive: true, force: true })
+  rmSync(modules, { recursive: true, force: true })
+}
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => {
+  cleanUp()
+  process.exit(130)
+})
 const load = async file => import(await transpileTs(join(root, file), modules))
 const { openDatabase } = await load('server/db/index.ts')
 const { readMigrations } = await load('server/db/migrate.ts')
@@ -123,7 +131,8 @@ async function bench(label, handle) {
   const firstNode = Number(first.id)
   const registry = createRegistry(db)
   await registry.load()
-  const history = createHistory(db, registry, { tiers, eventRetentionDays: 7 })
+  // The batch size runtime.ts gives each driver.
+  const history = createHistory(db, registry, { tiers, eventRetentionDays: 7, batchRows: handle.driver === 'pglite' ? 5000 : 50_000 })
 
   const now = Math.floor(Date.now() / 1000)
   const rawStart = Math.floor((now - RAW_HOURS * HOUR) / HOUR) * HOUR
@@ -139,10 +148,25 @@ async function bench(label, handle) {
   }
   const rollupMs = since(t0)
   const perHour = rollupMs / RAW_HOURS
-  console.log(`rollup of ${total.toLocaleString()} samples into 1m/15m/1h: ${(rollupMs / 1000).toFixed(1)} s`
-    + ` = ${(perHour / 1000).toFixed(1)} s per hour of data for ${NODES} nodes (${Math.round(total / rollupMs * 1000).toLocaleString()} samples/s;`
-    + ` ${(perHour / 3600 / 10).toFixed(2)} % of the leader's time at ${NODES} nodes)`)
+  console.log(`catch-up rollup of ${total.toLocaleString()} samples into 1m/15m/1h: ${(rollupMs / 1000).toFixed(1)} s`
+    + ` = ${(perHour / 1000).toFixed(1)} s per hour of data for ${NODES} nodes (${Math.round(total / rollupMs * 1000).toLocaleString()} samples/s)`)
   const afterRollup = await sizes(db)
+
+  // Steady state: the leader's run every 15 s after 15 s of new samples (3 per node), the current buckets recomputed.
+  const steady = []
+  for (let k = 0; k < 5; k++) {
+    const t = rawStart + RAW_HOURS * HOUR + k * 15
+    await db.execute(sql.raw(`insert into node_samples (node_id, ts, cpu_percent, memory_percent, disk_percent, detail)
+      select n, to_timestamp(${t} + s * 5), 50, 50, 50, '{"load":{"1m":1,"5m":1,"15m":1},"network":[{"iface":"eth0","rx_bytes_per_sec":1,"tx_bytes_per_sec":1}]}'::jsonb
+      from generate_series(0, 2) s, generate_series(${firstNode}, ${firstNode + NODES - 1}) n order by s, n`))
+    const t1 = performance.now()
+    await history.rollup()
+    steady.push(since(t1))
+  }
+  steady.sort((a, b) => a - b)
+  const run15 = percentile(steady, 50)
+  console.log(`steady state, one 15 s run (${(3 * NODES).toLocaleString()} new samples): median ${ms(run15)}, max ${ms(steady.at(-1))}`
+    + ` = ${((run15 * 240) / 1000).toFixed(0)} s of rollup work per hour of data (${(run15 / 150).toFixed(1)} % of the leader's time)`)
 
   const hourTier = await writeTier(db, firstNode, 3600, rawStart - 30 * DAY, rawStart)
   const quarterTier = await writeTier(db, firstNode, 900, rawStart - QUARTER_DAYS * DAY, rawStart)
@@ -224,6 +248,5 @@ try {
   }
 }
 finally {
-  rmSync(tmp, { recursive: true, force: true })
-  rmSync(modules, { recursive: true, force: true })
+  cleanUp()
 }

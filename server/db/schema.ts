@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm'
 import {
   bigint, boolean, doublePrecision, index, integer, jsonb, pgSequence, pgTable, primaryKey, real, serial, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core'
+import { ALERT_COMPARISONS, ALERT_SEVERITIES, type AlertNodes } from '../../shared/contracts/alerts'
 import { HISTORY_METRICS } from '../../shared/contracts/history'
 import { DELIVERY_STATES, ROLES } from '../../shared/contracts/rest'
 import { NODE_KINDS, type HostDetail } from '../../shared/contracts/seed000'
@@ -91,6 +92,29 @@ export const historyProgress = pgTable('history_progress', {
   purgedBefore: timestamp('purged_before', { withTimezone: true }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 })
+
+/** Threshold alert rules (admins): a metric, the nodes it watches, the comparison, and how long it must hold. */
+export const alertRules = pgTable('alert_rules', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull(),
+  metric: text('metric', { enum: HISTORY_METRICS }).notNull(),
+  comparison: text('comparison', { enum: ALERT_COMPARISONS }).notNull(),
+  value: doublePrecision('value').notNull(),
+  durationSeconds: integer('duration_seconds').notNull(),
+  nodes: jsonb('nodes').$type<AlertNodes>().notNull().default(sql`'"all"'::jsonb`),
+  severity: text('severity', { enum: ALERT_SEVERITIES }).notNull().default('warning'),
+  enabled: boolean('enabled').notNull().default(true),
+  ...timestamps,
+}, t => [uniqueIndex('alert_rules_name_key').on(t.name)])
+
+/** A rule firing for a node: written with its threshold_exceeded event, deleted with its threshold_recovered one. */
+export const alertStates = pgTable('alert_states', {
+  ruleId: integer('rule_id').notNull().references(() => alertRules.id, { onDelete: 'cascade' }),
+  nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+  since: timestamp('since', { withTimezone: true }).notNull(),
+  value: doublePrecision('value'),
+  eventId: bigint('event_id', { mode: 'number' }),
+}, t => [primaryKey({ columns: [t.ruleId, t.nodeId] })])
 
 /** The persisted event log; its id is the replay cursor of the event streams. */
 export const events = pgTable('events', {
@@ -224,6 +248,7 @@ export type SampleRow = typeof nodeSamples.$inferSelect
 /** A sample's figures: what ingest stores and what the registry keeps of each node's newest sample. */
 export type SampleValues = Pick<SampleRow, 'ts' | 'cpuPercent' | 'memoryPercent' | 'diskPercent' | 'uptimeSeconds' | 'activeBackups' | 'detail'>
 export type EventRow = typeof events.$inferSelect
+export type AlertRuleRow = typeof alertRules.$inferSelect
 export type MemberRow = typeof members.$inferSelect
 export type WebhookRow = typeof webhooks.$inferSelect
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect

@@ -95,7 +95,7 @@ export const fleetHistoryQuery = z.object({
   nodes: commaList(nodeId).refine(l => l.length > 0, 'must name at least one node')
     .refine(l => l.length <= HISTORY_LIMITS.fleetNodes, `must name at most ${HISTORY_LIMITS.fleetNodes} nodes`).optional(),
   label: labelSelector.optional(),
-}).transform((q, ctx) => {
+}).transform((q, ctx): { metric: HistoryMetric, from: Date, to: Date, points: number, nodes?: number[], label?: { name: string, value: string } } => {
   if (q.nodes && q.label) ctx.addIssue({ code: 'custom', path: ['label'], message: 'give nodes or label, not both' })
   return {
     metric: q.metric,

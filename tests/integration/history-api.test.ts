@@ -3,6 +3,7 @@
  * agent come back as buckets, viewers may read, and every bad input is a 4xx naming the field.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
+import type { AlertRuleView } from '../../shared/contracts/alerts'
 import type { FleetHistory, NodeHistory, NodeUptime } from '../../shared/contracts/history'
 import { api, asAdmin, createAgent, createUser, expectError, report, sample, unique, type TestUser } from './helpers'
 
@@ -105,4 +106,59 @@ describe('GET /api/v1/nodes/{id}/uptime', () => {
     expectError(await api('GET', `/api/v1/nodes/${node.id}/uptime?days=9999`, { auth: viewer.auth }), 400, 'days: must be at most 731')
     expectError(await api('GET', '/api/v1/nodes/999999/uptime', { auth: viewer.auth }), 404, 'not found')
   })
+})
+
+describe('/api/v1/alerts/rules', () => {
+  const rule = { name: unique('cpu'), metric: 'cpu_percent', comparison: '>', value: 90, duration_seconds: 300 }
+
+  it('lets an admin create, read, change and delete a rule, and a viewer read it', async () => {
+    const admin = await asAdmin()
+    const created = await api<AlertRuleView>('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, nodes: { labels: { group: label } } } })
+    expect(created.status, created.text).toBe(201)
+    expect(created.body).toMatchObject({ ...rule, nodes: { labels: { group: label } }, severity: 'warning', enabled: true, firing: [] })
+    const id = created.body.id
+    const listed = await api<AlertRuleView[]>('GET', '/api/v1/alerts/rules', { auth: viewer.auth })
+    expect(listed.body.map(r => r.id)).toContain(id)
+    expect((await api<AlertRuleView>('GET', `/api/v1/alerts/rules/${id}`, { auth: viewer.auth })).body.name).toBe(rule.name)
+    const changed = await api<AlertRuleView>('PATCH', `/api/v1/alerts/rules/${id}`, { auth: admin, json: { value: 95, severity: 'error' } })
+    expect(changed.status, changed.text).toBe(200)
+    expect(changed.body).toMatchObject({ value: 95, severity: 'error' })
+    expect((await api('DELETE', `/api/v1/alerts/rules/${id}`, { auth: admin })).status).toBe(204)
+    expectError(await api('GET', `/api/v1/alerts/rules/${id}`, { auth: viewer.auth }), 404, `Alert rule ${id} not found`)
+  })
+
+  it('refuses viewers\' writes, bad fields (422 naming them), taken names and unknown ids', async () => {
+    const admin = await asAdmin()
+    expectError(await api('POST', '/api/v1/alerts/rules', { auth: viewer.auth, json: rule }), 403)
+    expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, metric: 'cpu' } }), 422, 'metric: must be one of')
+    expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, duration_seconds: 90 } }), 422, 'duration_seconds: must be whole minutes')
+    expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, comparison: '==' } }), 422, 'comparison')
+    expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, nodes: { ids: [] } } }), 422, 'nodes')
+    expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, extra: 1 } }), 422, 'extra')
+    expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, raw: '{' }), 400, 'Malformed JSON')
+    expect((await api('POST', '/api/v1/alerts/rules', { auth: admin, json: rule })).status).toBe(201)
+    expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: rule }), 409, 'already exists')
+    expectError(await api('PATCH', '/api/v1/alerts/rules/999999', { auth: admin, json: { value: 1 } }), 404, 'Alert rule 999999 not found')
+    expectError(await api('PATCH', '/api/v1/alerts/rules/1', { auth: admin, json: {} }), 422, 'give at least one field')
+    expectError(await api('DELETE', '/api/v1/alerts/rules/999999', { auth: admin }), 404)
+  })
+
+  it('the server\'s leader rolls up and evaluates: a node hot for the last whole minutes raises threshold_exceeded in the event log', async () => {
+    const hot = await createAgent(unique('hot'))
+    const minute = Math.floor(Date.now() / 60_000) * 60_000
+    const samples = [2, 1].flatMap(m => [0, 20, 40].map(s => ({ ...sample(0, { cpu_percent: 97 }), timestamp: new Date(minute - m * 60_000 + s * 1000).toISOString() })))
+    expect((await report(hot.id, hot.token, { json: { samples } })).status).toBe(200)
+    const created = await api<AlertRuleView>('POST', '/api/v1/alerts/rules', { auth: await asAdmin(), json: { ...rule, name: unique('hot'), duration_seconds: 60, nodes: { ids: [hot.id] } } })
+    expect(created.status, created.text).toBe(201)
+    const deadline = Date.now() + 50_000
+    let found: { event_type: string, data: Record<string, unknown> } | undefined
+    while (!found && Date.now() < deadline) {
+      const page = await api<{ events: { event_type: string, data: Record<string, unknown> }[] }>('GET', `/api/v1/events?node_id=${hot.id}&event_type=threshold_exceeded`, { auth: viewer.auth })
+      found = page.body.events[0]
+      if (!found) await new Promise(r => setTimeout(r, 1000))
+    }
+    expect(found, 'a threshold_exceeded event within 50 s').toBeDefined()
+    expect(found!.data).toMatchObject({ rule_id: created.body.id, metric: 'cpu_percent', value: 97 })
+    expect((await api<AlertRuleView>('GET', `/api/v1/alerts/rules/${created.body.id}`, { auth: viewer.auth })).body.firing.map(f => f.node_id)).toEqual([hot.id])
+  }, 70_000)
 })

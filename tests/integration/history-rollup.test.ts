@@ -4,21 +4,17 @@
  * themselves: samples are written as rows with chosen timestamps, and every rolled-up figure is
  * checked against the same figure computed here from the raw rows.
  */
-import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { sql } from 'drizzle-orm'
-import postgres from 'postgres'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HISTORY_METRICS, type HistoryMetric } from '../../shared/contracts/history'
 import type { HostDetail } from '../../shared/contracts/ingest'
-import { openDatabase, type DatabaseHandle } from '../../server/db'
-import { readMigrations } from '../../server/db/migrate'
+import type { DatabaseHandle } from '../../server/db'
 import { events, nodeSamples } from '../../server/db/schema'
 import { createHistory } from '../../server/services/history'
 import { createHistoryRollup } from '../../server/services/history/rollup'
 import { parseHistoryTiers } from '../../server/services/history/tiers'
 import { createRegistry, type Registry } from '../../server/services/registry'
+import { openHistoryDatabase } from './support/historyDb'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -27,35 +23,16 @@ const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (r
 
 let handle: DatabaseHandle
 let registry: Registry
-let dropDatabase = async () => {}
-
-/** A fresh database on the project's driver, migrated. */
-async function openTestDatabase(): Promise<DatabaseHandle> {
-  const drizzleDir = fileURLToPath(new URL('../../drizzle/', import.meta.url))
-  const migrations = await readMigrations(name => readFile(drizzleDir + name, 'utf8').catch(() => undefined))
-  if (inject('server').driver !== 'postgres') return openDatabase({ dataDir: 'memory://', migrations })
-  const adminUrl = process.env.TEST_DATABASE_URL!
-  const name = `np_test_history_${randomBytes(4).toString('hex')}`
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`create database ${name}`)
-  dropDatabase = async () => {
-    await admin.unsafe(`drop database if exists ${name} with (force)`)
-    await admin.end({ timeout: 5 })
-  }
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return openDatabase({ url: url.toString(), dataDir: '', migrations })
-}
+let close = async () => {}
 
 beforeAll(async () => {
-  handle = await openTestDatabase()
+  ({ handle, close } = await openHistoryDatabase())
   registry = createRegistry(handle.db)
   await registry.load()
 }, 90_000)
 
 afterAll(async () => {
-  await handle?.close()
-  await dropDatabase()
+  await close()
 })
 
 // ---- raw rows and the figures expected from them ----------------------------------------
