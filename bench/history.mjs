@@ -3,10 +3,12 @@
  * History storage and queries (issue 12), in-process against PGlite (files in a temp dir) and the
  * machine's Postgres (a database of its own, dropped at the end):
  *
- * 1. registers --nodes nodes and writes --raw-hours of raw samples at --interval s directly as rows
- *    (one INSERT … SELECT over generate_series per 5 minutes of data, full host detail in each);
- * 2. rolls them up with the leader's rollup (server/services/history) and reports the cost per
- *    hour of data for this many nodes;
+ * 1. registers --nodes nodes and writes --raw-hours of raw samples at --interval s for the first
+ *    --raw-nodes of them directly as rows (one INSERT … SELECT over generate_series per 5 minutes
+ *    of data, full host detail in each);
+ * 2. rolls them up with the leader's rollup (server/services/history), as after an outage, and
+ *    reports the cost per hour of data (scaled linearly to --nodes); then the steady state: the
+ *    leader's 15 s run after 15 s of samples from all --nodes;
  * 3. writes the older part of a 30-day history straight into the tiers (1 h buckets for 30 days,
  *    15 min buckets for --quarter-days days), as the rollups would have left it;
  * 4. times the queries: one node × 30 days × 5 metrics (300 points; --runs runs over random nodes),
@@ -15,7 +17,7 @@
  * 5. reports the database size and the bytes per row of raw samples and rollups, and from them
  *    the size 30 days at the default tiers would take (raw 48 h, 1 min 14 d, 15 min 90 d, 1 h 2 y).
  *
- *   node bench/history.mjs [--driver pglite,postgres] [--nodes 1000] [--raw-hours 1] [--interval 5]
+ *   node bench/history.mjs [--driver pglite,postgres] [--nodes 1000] [--raw-nodes 100] [--raw-hours 1] [--interval 5]
  *                          [--quarter-days 2] [--runs 50] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
  */
 import { randomBytes } from 'node:crypto'
@@ -32,6 +34,7 @@ const { values: opts } = parseArgs({
   options: {
     'driver': { type: 'string', default: 'pglite,postgres' },
     'nodes': { type: 'string', default: '1000' },
+    'raw-nodes': { type: 'string', default: '100' },
     'raw-hours': { type: 'string', default: '1' },
     'interval': { type: 'string', default: '5' },
     'quarter-days': { type: 'string', default: '2' },
@@ -40,6 +43,7 @@ const { values: opts } = parseArgs({
   },
 })
 const NODES = Number(opts.nodes)
+const RAW_NODES = Math.min(NODES, Number(opts['raw-nodes']))
 const RAW_HOURS = Number(opts['raw-hours'])
 const INTERVAL = Number(opts.interval)
 const QUARTER_DAYS = Number(opts['quarter-days'])
@@ -94,10 +98,10 @@ async function writeRaw(db, firstNode, start) {
           'disk_io', jsonb_build_object('read_bytes_per_sec', ${wave(5e7, 10)}, 'write_bytes_per_sec', ${wave(5e7, 11)}),
           'temperatures', jsonb_build_array(jsonb_build_object('label', 'cpu', 'celsius', 40 + ${wave(40, 12)})),
           'processes', 300)
-      from generate_series(${from}, ${to}) i, generate_series(${firstNode}, ${firstNode + NODES - 1}) n
+      from generate_series(${from}, ${to}) i, generate_series(${firstNode}, ${firstNode + RAW_NODES - 1}) n
       order by i, n`))
   }
-  return { rows: steps * NODES, ms: since(t0) }
+  return { rows: steps * RAW_NODES, ms: since(t0) }
 }
 
 /** Rollup rows of `width` for [from, to) of every node, with every metric's columns filled. */
@@ -125,7 +129,7 @@ async function sizes(db) {
 
 async function bench(label, handle) {
   const { db } = handle
-  console.log(`\n== ${label}: ${NODES} nodes, ${RAW_HOURS} h of raw samples every ${INTERVAL} s ==`)
+  console.log(`\n== ${label}: ${NODES} nodes (${RAW_NODES} with ${RAW_HOURS} h of raw samples every ${INTERVAL} s) ==`)
   const [first] = rowsOf(await db.execute(sql.raw(`insert into nodes (hostname, kind, labels, watched_status)
     select 'bench-' || g, 'agent', '{}'::jsonb, 'online' from generate_series(1, ${NODES}) g returning id`)))
   const firstNode = Number(first.id)
@@ -147,9 +151,9 @@ async function bench(label, handle) {
     total += run.samples
   }
   const rollupMs = since(t0)
-  const perHour = rollupMs / RAW_HOURS
+  const perHour = rollupMs / RAW_HOURS * NODES / RAW_NODES
   console.log(`catch-up rollup of ${total.toLocaleString()} samples into 1m/15m/1h: ${(rollupMs / 1000).toFixed(1)} s`
-    + ` = ${(perHour / 1000).toFixed(1)} s per hour of data for ${NODES} nodes (${Math.round(total / rollupMs * 1000).toLocaleString()} samples/s)`)
+    + ` (${Math.round(total / rollupMs * 1000).toLocaleString()} samples/s) = ${(perHour / 1000).toFixed(1)} s per hour of data of ${NODES} nodes`)
   const afterRollup = await sizes(db)
 
   // Steady state: the leader's run every 15 s after 15 s of new samples (3 per node), the current buckets recomputed.
