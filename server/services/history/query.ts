@@ -74,15 +74,19 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
         ${rawPart(sql`and s.id > ${cursor}`)}`
       : rawPart(sql``)
     const figures = metrics.map(m => `sum(${m}_a * ${m}_n) / nullif(sum(${m}_n), 0) as ${m}_avg, min(${m}_lo) as ${m}_min, max(${m}_hi) as ${m}_max`).join(', ')
-    const rows = rowsOf<Record<string, unknown>>(await db.execute(sql`with src as (${source})
-      select node_id, (floor(extract(epoch from ts) / ${p.step}) * ${p.step})::bigint as t, ${raw(figures)}
-      from src group by 1, 2`))
+    const arrays = metrics.flatMap(m => ['avg', 'min', 'max'].map(f => `array_agg(${m}_${f} order by t) as ${m}_${f}`)).join(', ')
+    // One row per node with its buckets as arrays: handing tens of thousands of rows to JavaScript costs more than the query.
+    const rows = rowsOf<Record<string, unknown>>(await db.execute(sql`with src as (${source}),
+      buckets as (select node_id, floor(extract(epoch from ts) / ${p.step}) * ${p.step} as t, ${raw(figures)} from src group by 1, 2)
+      select node_id, array_agg(t::float8 order by t) as t, ${raw(arrays)} from buckets group by node_id`))
     const out = new Map<number, Map<HistoryMetric, Figures>>()
+    const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
     for (const row of rows) {
-      const id = Number(row.node_id)
-      const byMetric = out.get(id) ?? new Map(metrics.map(m => [m, new Map()]))
-      out.set(id, byMetric)
-      for (const m of metrics) byMetric.get(m)!.set(Number(row.t), { avg: num(row[`${m}_avg`]), min: num(row[`${m}_min`]), max: num(row[`${m}_max`]) })
+      const times = list(row.t).map(Number)
+      out.set(Number(row.node_id), new Map(metrics.map((m) => {
+        const [avg, min, max] = [list(row[`${m}_avg`]), list(row[`${m}_min`]), list(row[`${m}_max`])]
+        return [m, new Map(times.map((t, i) => [t, { avg: num(avg[i]), min: num(min[i]), max: num(max[i]) }]))]
+      })))
     }
     return out
   }

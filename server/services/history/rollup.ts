@@ -175,6 +175,8 @@ export function createHistoryRollup(db: Database, tiers: HistoryTier[], opts: Ro
         returning 1) select count(*) as n, 0 as max from d`)))
     if (gone.n) result.deleted.unconfigured = gone.n
     await db.execute(sql`delete from history_progress where width_seconds not in (${widths})`)
+    // PGlite has no autovacuum: fresh statistics keep the planner on the right indexes as tiers grow.
+    await db.execute(sql`analyze node_samples, history_rollups`)
     return result
   }
 
