@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm'
 import {
-  bigint, boolean, doublePrecision, index, integer, jsonb, pgSequence, pgTable, serial, text, timestamp, uniqueIndex,
+  bigint, boolean, doublePrecision, index, integer, jsonb, pgSequence, pgTable, primaryKey, real, serial, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core'
+import { ALERT_COMPARISONS, ALERT_SEVERITIES, type AlertNodes } from '../../shared/contracts/alerts'
+import { HISTORY_METRICS } from '../../shared/contracts/history'
 import { DELIVERY_STATES, ROLES } from '../../shared/contracts/rest'
 import { NODE_KINDS, type HostDetail } from '../../shared/contracts/seed000'
 import { SEVERITIES } from '../../shared/contracts/seed002'
@@ -58,6 +60,61 @@ export const nodeSamples = pgTable('node_samples', {
   index('node_samples_ts_idx').on(t.ts),
 ])
 
+/**
+ * History rollups (issue 12): per node and bucket of a tier's width, the sample count and, for
+ * every history metric, `<metric>_avg/_min/_max/_last` and `<metric>_n` (samples that had it,
+ * so coarser tiers weight averages right). `real` keeps a row near 350 bytes.
+ */
+export const historyRollups = pgTable('history_rollups', {
+  widthSeconds: integer('width_seconds').notNull(),
+  nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+  bucket: timestamp('bucket', { withTimezone: true }).notNull(),
+  samples: integer('samples').notNull(),
+  ...Object.fromEntries(HISTORY_METRICS.flatMap(m => [
+    [`${m}Avg`, real(`${m}_avg`)], [`${m}Min`, real(`${m}_min`)], [`${m}Max`, real(`${m}_max`)], [`${m}Last`, real(`${m}_last`)],
+    [`${m}N`, integer(`${m}_n`).notNull().default(0)],
+  ])),
+}, t => [
+  primaryKey({ columns: [t.widthSeconds, t.nodeId, t.bucket] }),
+  // Retention deletes a tier's oldest buckets across nodes.
+  index('history_rollups_width_bucket_idx').on(t.widthSeconds, t.bucket),
+])
+
+/**
+ * How far each tier is (keyed by width; 0 is raw): `cursor` is the newest sample id rolled into
+ * it (samples take ids in commit order, so new arrivals, late ones included, are id > cursor);
+ * `purgedBefore` is where retention deleted up to, so a bucket older than its source is never
+ * recomputed from a partial source.
+ */
+export const historyProgress = pgTable('history_progress', {
+  widthSeconds: integer('width_seconds').primaryKey(),
+  cursor: bigint('cursor', { mode: 'number' }).notNull().default(0),
+  purgedBefore: timestamp('purged_before', { withTimezone: true }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+})
+
+/** Threshold alert rules (admins): a metric, the nodes it watches, the comparison, and how long it must hold. */
+export const alertRules = pgTable('alert_rules', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull(),
+  metric: text('metric', { enum: HISTORY_METRICS }).notNull(),
+  comparison: text('comparison', { enum: ALERT_COMPARISONS }).notNull(),
+  value: doublePrecision('value').notNull(),
+  durationSeconds: integer('duration_seconds').notNull(),
+  nodes: jsonb('nodes').$type<AlertNodes>().notNull().default(sql`'"all"'::jsonb`),
+  severity: text('severity', { enum: ALERT_SEVERITIES }).notNull().default('warning'),
+  enabled: boolean('enabled').notNull().default(true),
+  ...timestamps,
+}, t => [uniqueIndex('alert_rules_name_key').on(t.name)])
+
+/** A rule firing for a node: written with its threshold_exceeded event, deleted with its threshold_recovered one. */
+export const alertStates = pgTable('alert_states', {
+  ruleId: integer('rule_id').notNull().references(() => alertRules.id, { onDelete: 'cascade' }),
+  nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+  since: timestamp('since', { withTimezone: true }).notNull(),
+  value: doublePrecision('value'),
+  eventId: bigint('event_id', { mode: 'number' }),
+}, t => [primaryKey({ columns: [t.ruleId, t.nodeId] })])
 
 /** The persisted event log; its id is the replay cursor of the event streams. */
 export const events = pgTable('events', {
@@ -191,6 +248,7 @@ export type SampleRow = typeof nodeSamples.$inferSelect
 /** A sample's figures: what ingest stores and what the registry keeps of each node's newest sample. */
 export type SampleValues = Pick<SampleRow, 'ts' | 'cpuPercent' | 'memoryPercent' | 'diskPercent' | 'uptimeSeconds' | 'activeBackups' | 'detail'>
 export type EventRow = typeof events.$inferSelect
+export type AlertRuleRow = typeof alertRules.$inferSelect
 export type MemberRow = typeof members.$inferSelect
 export type WebhookRow = typeof webhooks.$inferSelect
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect

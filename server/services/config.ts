@@ -1,6 +1,8 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { readConfigFile } from './configFile'
+import type { HistoryTier } from '../../shared/contracts/history'
+import { DEFAULT_HISTORY_TIERS, parseHistoryTiers } from './history/tiers'
 import { NO_CLUSTER, parseClusterConfig, type ClusterConfig } from './federation/config'
 import { parseValkeyConfig, valkeyFromEnv, type ValkeyClusterConfig } from './valkey/config'
 
@@ -16,7 +18,10 @@ export interface Config {
   staleAfterSeconds: number
   unreachableAfterSeconds: number
   streamTokenTtlSeconds: number
+  /** Days the event log (and finished webhook deliveries) are kept; samples follow historyTiers. */
   retentionDays: number
+  /** NODEPULSE_HISTORY_TIERS: raw samples' retention, then each rollup tier's width and retention. */
+  historyTiers: HistoryTier[]
   masterHostname: string
   loginMaxAttempts: number
   heartbeatSeconds: number
@@ -86,6 +91,7 @@ export function loadConfig(env: Env = process.env): Config {
     unreachableAfterSeconds: num(env, 'NODEPULSE_UNREACHABLE_AFTER', 60, 1, 86_400 * 30),
     streamTokenTtlSeconds: num(env, 'NODEPULSE_STREAM_TOKEN_TTL', 60, 5, 86_400),
     retentionDays: num(env, 'NODEPULSE_RETENTION_DAYS', 7, 1, 3650),
+    historyTiers: parseHistoryTiers(env.NODEPULSE_HISTORY_TIERS || DEFAULT_HISTORY_TIERS),
     masterHostname: env.NODEPULSE_HOSTNAME || hostname(),
     loginMaxAttempts: num(env, 'NODEPULSE_LOGIN_MAX_ATTEMPTS', 10, 1, 10_000),
     heartbeatSeconds: num(env, 'NODEPULSE_HEARTBEAT_INTERVAL', 15, 1, 300),

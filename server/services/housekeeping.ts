@@ -1,21 +1,24 @@
 import { and, lt, ne } from 'drizzle-orm'
 import type { Database } from '../db'
-import { apiTokens, events, nodeSamples, sessions, webhookDeliveries } from '../db/schema'
+import { apiTokens, events, sessions, webhookDeliveries } from '../db/schema'
+import type { History } from './history'
 import type { Journal } from './journal'
 
 const DAY = 86_400_000
 
 /**
- * All retention, run hourly by the leader: samples and events older than NODEPULSE_RETENTION_DAYS
- * (and the journal told so), finished webhook deliveries as old, expired stream tokens and sessions.
+ * All retention, run hourly by the leader: raw samples and each history tier by its own
+ * retention (NODEPULSE_HISTORY_TIERS, in bounded batches), events older than
+ * NODEPULSE_RETENTION_DAYS (and the journal told so), finished webhook deliveries as old,
+ * expired stream tokens and sessions.
  */
-export async function runHousekeeping(db: Database, journal: Journal, retentionDays: number): Promise<void> {
+export async function runHousekeeping(db: Database, journal: Journal, retentionDays: number, history: Pick<History, 'purge'>): Promise<void> {
   const now = new Date()
   const cutoff = new Date(now.getTime() - retentionDays * DAY)
-  const samples = await db.delete(nodeSamples).where(lt(nodeSamples.ts, cutoff)).returning({ id: nodeSamples.id })
+  const { maxSampleId } = await history.purge(now)
   const logs = await db.delete(events).where(lt(events.createdAt, cutoff)).returning({ id: events.id })
   // A client resuming from a deleted position is told to reset instead of missing data silently.
-  await journal.purged([...samples, ...logs].reduce((max, r) => Math.max(max, r.id), 0))
+  await journal.purged(logs.reduce((max, r) => Math.max(max, r.id), maxSampleId))
   await db.delete(webhookDeliveries).where(and(lt(webhookDeliveries.createdAt, cutoff), ne(webhookDeliveries.state, 'pending')))
   await db.delete(apiTokens).where(lt(apiTokens.expiresAt, now))
   await db.delete(sessions).where(lt(sessions.expiresAt, now))

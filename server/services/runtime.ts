@@ -12,6 +12,8 @@ import { createClusterApi, setClusterApi } from './federation/clusterApi'
 import { createMemberApi, loadInstanceId, setMemberApi } from './federation/memberApi'
 import { createMembers, setMembers } from './federation/members'
 import { createMemberPoller } from './federation/poller'
+import { createHistory, ROLLUP_INTERVAL_MS, setHistory } from './history'
+import { createAlerts, setAlerts } from './history/alerts'
 import { runHousekeeping } from './housekeeping'
 import { joinCluster, leaderJob } from './cluster'
 import { createIngest, setIngest } from './ingest'
@@ -84,7 +86,17 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   })
   const stopSampler = startMasterSampler(config.sampleIntervalSeconds, config.diskPath, s => ingest.submit(master.id, [s]))
   // With several instances, only the holder of the leader lock runs periodic jobs.
-  const housekeepingJob = leaderJob('housekeeping', HOUR, () => runHousekeeping(db, journal, config.retentionDays), cluster)
+  // PGlite has one connection, so its rollup transactions stay short; Postgres takes bigger batches beside ingest.
+  const history = createHistory(db, registry, {
+    tiers: config.historyTiers, eventRetentionDays: config.retentionDays, batchRows: database.driver === 'pglite' ? 5000 : 50_000,
+  })
+  const alerts = createAlerts(db, registry, eventLog, { widthSeconds: config.historyTiers[1]?.width_seconds ?? null })
+  // Threshold rules read the buckets the rollup has just written.
+  const rollupJob = leaderJob('history rollup', ROLLUP_INTERVAL_MS, async () => {
+    await history.rollup()
+    await alerts.evaluate()
+  }, cluster)
+  const housekeepingJob = leaderJob('housekeeping', HOUR, () => runHousekeeping(db, journal, config.retentionDays, history), cluster)
   const valkey = createValkey(db, { registry, ingest, log: eventLog }, {
     clusters: config.valkey, intervalMs: config.valkeyPollIntervalSeconds * 1000, timeoutMs: config.valkeyTimeoutSeconds * 1000, isLeader,
   })
@@ -125,6 +137,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setChannels, channels)
   publish(setEventStream, eventStream)
   publish(setAggregator, aggregator)
+  publish(setHistory, history)
+  publish(setAlerts, alerts)
   publish(setValkey, valkey)
   publish(setMemberApi, memberApi)
   publish(setMembers, members)
@@ -143,6 +157,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       streams.close()
       hub.close()
       await housekeepingJob.stop()
+      await rollupJob.stop()
       await valkeyJob?.stop()
       await memberJob?.stop()
       await memberPoller.stop()

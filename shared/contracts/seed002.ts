@@ -21,6 +21,7 @@ export const EVENT_TYPES = [
   'backup_started', 'backup_completed', 'backup_failed',
   'cluster_status_update', 'error_report', 'event_acknowledged',
   'valkey_node_down', 'valkey_node_up', 'valkey_failover', 'valkey_node_left', 'valkey_node_joined',
+  'threshold_exceeded', 'threshold_recovered',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 

@@ -5,6 +5,8 @@ import type { DatabaseHandle } from '../../server/db'
 import { webhookDeliveries, webhooks as webhooksTable } from '../../server/db/schema'
 import { NotFoundError } from '../../server/services/errors'
 import { createEventLog, type EventLog } from '../../server/services/events'
+import { createHistoryRollup } from '../../server/services/history/rollup'
+import { DEFAULT_HISTORY_TIERS, parseHistoryTiers } from '../../server/services/history/tiers'
 import { runHousekeeping } from '../../server/services/housekeeping'
 import { createJournal, type Journal } from '../../server/services/journal'
 import { createRegistry, type Registry } from '../../server/services/registry'
@@ -279,7 +281,7 @@ describe('webhooks and their dispatcher', () => {
       { webhookId: hook.id, eventId: 1e9 + 2, state: 'pending', createdAt: old, nextAttemptAt: new Date(Date.now() + 86_400_000) },
       { webhookId: hook.id, eventId: 1e9 + 3, state: 'failed' },
     ])
-    await runHousekeeping(handle.db, journal, 7)
+    await runHousekeeping(handle.db, journal, 7, createHistoryRollup(handle.db, parseHistoryTiers(DEFAULT_HISTORY_TIERS)))
     expect((await deliveriesOf(hook.id)).map(d => d.event_id).sort()).toEqual([1e9 + 2, 1e9 + 3])
   })
 

@@ -1,0 +1,258 @@
+#!/usr/bin/env node
+/**
+ * History storage and queries (issue 12), in-process against PGlite (files in a temp dir) and the
+ * machine's Postgres (a database of its own, dropped at the end):
+ *
+ * 1. registers --nodes nodes and writes --raw-hours of raw samples at --interval s for the first
+ *    --raw-nodes of them directly as rows (one INSERT … SELECT over generate_series per 5 minutes
+ *    of data, full host detail in each);
+ * 2. rolls them up with the leader's rollup (server/services/history), as after an outage, and
+ *    reports the cost per hour of data (scaled linearly to --nodes); then the steady state: the
+ *    leader's 15 s run after 15 s of samples from all --nodes;
+ * 3. writes the older part of a 30-day history straight into the tiers (1 h buckets for 30 days,
+ *    15 min buckets for --quarter-days days), as the rollups would have left it;
+ * 4. times the queries: one node × 30 days × 5 metrics (300 points; --runs runs over random nodes),
+ *    and all nodes × cpu × 24 h (the fleet query), both through the services the routes call,
+ *    JSON encoding included;
+ * 5. reports the database size and the bytes per row of raw samples and rollups, and from them
+ *    the size 30 days at the default tiers would take (raw 48 h, 1 min 14 d, 15 min 90 d, 1 h 2 y).
+ *
+ *   node bench/history.mjs [--driver pglite,postgres] [--nodes 1000] [--raw-nodes 100] [--raw-hours 1] [--interval 5]
+ *                          [--quarter-days 2] [--runs 50] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import postgres from 'postgres'
+import { sql } from 'drizzle-orm'
+import { percentile, transpileTs } from './lib.mjs'
+
+const { values: opts } = parseArgs({
+  options: {
+    'driver': { type: 'string', default: 'pglite,postgres' },
+    'nodes': { type: 'string', default: '1000' },
+    'raw-nodes': { type: 'string', default: '100' },
+    'raw-hours': { type: 'string', default: '1' },
+    'interval': { type: 'string', default: '5' },
+    'quarter-days': { type: 'string', default: '2' },
+    'runs': { type: 'string', default: '50' },
+    'postgres': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+  },
+})
+const NODES = Number(opts.nodes)
+const RAW_NODES = Math.min(NODES, Number(opts['raw-nodes']))
+const RAW_HOURS = Number(opts['raw-hours'])
+const INTERVAL = Number(opts.interval)
+const QUARTER_DAYS = Number(opts['quarter-days'])
+const RUNS = Number(opts.runs)
+const HOUR = 3600
+const DAY = 86_400
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const tmp = mkdtempSync(join(tmpdir(), 'nodepulse-history-bench-'))
+// Transpiled inside the tree, so the modules find the project's packages (removed at the end, also on Ctrl-C).
+const modules = mkdtempSync(join(root, 'node_modules', '.cache', 'history-bench-'))
+const cleanUp = () => {
+  rmSync(tmp, { recursive: true, force: true })
+  rmSync(modules, { recursive: true, force: true })
+}
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => {
+  cleanUp()
+  process.exit(130)
+})
+const load = async file => import(await transpileTs(join(root, file), modules))
+const { openDatabase } = await load('server/db/index.ts')
+const { readMigrations } = await load('server/db/migrate.ts')
+const { createRegistry } = await load('server/services/registry.ts')
+const { createHistory } = await load('server/services/history/index.ts')
+const { parseHistoryTiers, DEFAULT_HISTORY_TIERS } = await load('server/services/history/tiers.ts')
+const { HISTORY_METRICS } = await load('shared/contracts/history.ts')
+const migrations = await readMigrations(async name => readFileSync(join(root, 'drizzle', name), 'utf8'))
+const tiers = parseHistoryTiers(DEFAULT_HISTORY_TIERS)
+
+const rowsOf = r => (Array.isArray(r) ? r : r.rows)
+const ms = t => `${t.toFixed(1)} ms`
+const mb = b => `${(b / 1024 / 1024).toFixed(1)} MiB`
+const gb = b => `${(b / 1024 ** 3).toFixed(1)} GiB`
+const since = t => performance.now() - t
+
+/** One figure that moves per node and time (cheap, deterministic). */
+const wave = (scale, k) => `(${scale} * (0.5 + 0.45 * sin(i * ${0.003 * k} + n * ${0.7 * k})))`
+
+async function writeRaw(db, firstNode, start) {
+  const steps = Math.round(RAW_HOURS * HOUR / INTERVAL)
+  const chunk = Math.max(1, Math.round(300 / INTERVAL))
+  const t0 = performance.now()
+  for (let from = 0; from < steps; from += chunk) {
+    const to = Math.min(steps, from + chunk) - 1
+    await db.execute(sql.raw(`insert into node_samples (node_id, ts, cpu_percent, memory_percent, disk_percent, uptime_seconds, active_backups, detail)
+      select n, to_timestamp(${start} + i * ${INTERVAL}), ${wave(100, 1)}, ${wave(100, 2)}, ${wave(100, 3)}, 100000 + i * ${INTERVAL}, 0,
+        jsonb_build_object(
+          'load', jsonb_build_object('1m', ${wave(4, 4)}, '5m', ${wave(4, 5)}, '15m', ${wave(4, 6)}),
+          'memory', jsonb_build_object('total_bytes', 16000000000, 'used_bytes', round(${wave(16e9, 2)}), 'swap_total_bytes', 2000000000, 'swap_used_bytes', round(${wave(2e8, 7)})),
+          'disk', jsonb_build_object('mount', '/', 'fs', '/dev/sda1', 'size_bytes', 500000000000, 'used_bytes', round(${wave(5e11, 3)}), 'percent', ${wave(100, 3)}),
+          'network', jsonb_build_array(jsonb_build_object('iface', 'eth0', 'rx_bytes_per_sec', ${wave(1e7, 8)}, 'tx_bytes_per_sec', ${wave(1e6, 9)})),
+          'disk_io', jsonb_build_object('read_bytes_per_sec', ${wave(5e7, 10)}, 'write_bytes_per_sec', ${wave(5e7, 11)}),
+          'temperatures', jsonb_build_array(jsonb_build_object('label', 'cpu', 'celsius', 40 + ${wave(40, 12)})),
+          'processes', 300)
+      from generate_series(${from}, ${to}) i, generate_series(${firstNode}, ${firstNode + RAW_NODES - 1}) n
+      order by i, n`))
+  }
+  return { rows: steps * RAW_NODES, ms: since(t0) }
+}
+
+/** Rollup rows of `width` for [from, to) of every node, with every metric's columns filled. */
+async function writeTier(db, firstNode, width, from, to) {
+  const cols = HISTORY_METRICS.flatMap(m => [`${m}_avg`, `${m}_min`, `${m}_max`, `${m}_last`, `${m}_n`])
+  const values = HISTORY_METRICS.flatMap((m, k) => [wave(100, k + 1), `${wave(100, k + 1)} * 0.8`, `${wave(100, k + 1)} * 1.2`, wave(100, k + 1), `${width / INTERVAL}`])
+  const t0 = performance.now()
+  const perChunk = Math.max(width, Math.floor(100_000 / NODES) * width)
+  for (let t = from; t < to; t += perChunk) {
+    const end = Math.min(to, t + perChunk)
+    await db.execute(sql.raw(`insert into history_rollups (width_seconds, node_id, bucket, samples, ${cols.join(', ')})
+      select ${width}, n, to_timestamp(b), ${width / INTERVAL}, ${values.join(', ')}
+      from generate_series(${t}, ${end - 1}, ${width}) b, lateral (select (b / ${width}) as i) x, generate_series(${firstNode}, ${firstNode + NODES - 1}) n
+      on conflict do nothing`))
+  }
+  return { rows: Math.round((to - from) / width) * NODES, ms: since(t0) }
+}
+
+async function sizes(db) {
+  const [r] = rowsOf(await db.execute(sql`select pg_database_size(current_database()) as db,
+    pg_total_relation_size('node_samples') as raw, (select count(*) from node_samples) as raw_rows,
+    pg_total_relation_size('history_rollups') as rollups, (select count(*) from history_rollups) as rollup_rows`))
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]))
+}
+
+async function bench(label, handle) {
+  const { db } = handle
+  console.log(`\n== ${label}: ${NODES} nodes (${RAW_NODES} with ${RAW_HOURS} h of raw samples every ${INTERVAL} s) ==`)
+  const [first] = rowsOf(await db.execute(sql.raw(`insert into nodes (hostname, kind, labels, watched_status)
+    select 'bench-' || g, 'agent', '{}'::jsonb, 'online' from generate_series(1, ${NODES}) g returning id`)))
+  const firstNode = Number(first.id)
+  const registry = createRegistry(db)
+  await registry.load()
+  // The batch size runtime.ts gives each driver.
+  const history = createHistory(db, registry, { tiers, eventRetentionDays: 7, batchRows: handle.driver === 'pglite' ? 5000 : 50_000 })
+
+  const now = Math.floor(Date.now() / 1000)
+  const rawStart = Math.floor((now - RAW_HOURS * HOUR) / HOUR) * HOUR
+  const w = await writeRaw(db, firstNode, rawStart)
+  console.log(`raw rows written: ${w.rows.toLocaleString()} in ${(w.ms / 1000).toFixed(1)} s`)
+  // What autovacuum (Postgres) or the hourly housekeeping (PGlite) would have done by now.
+  await db.execute(sql`analyze`)
+
+  const t0 = performance.now()
+  let run = { samples: 0, caughtUp: false }
+  let total = 0
+  while (!run.caughtUp) {
+    run = await history.rollup(3_600_000)
+    total += run.samples
+  }
+  const rollupMs = since(t0)
+  const perHour = rollupMs / RAW_HOURS * NODES / RAW_NODES
+  console.log(`catch-up rollup of ${total.toLocaleString()} samples into 1m/15m/1h: ${(rollupMs / 1000).toFixed(1)} s`
+    + ` (${Math.round(total / rollupMs * 1000).toLocaleString()} samples/s) = ${(perHour / 1000).toFixed(1)} s per hour of data of ${NODES} nodes`)
+  const afterRollup = await sizes(db)
+
+  // Steady state: the leader's run every 15 s after 15 s of new samples (3 per node), the current buckets recomputed.
+  const steady = []
+  for (let k = 0; k < 5; k++) {
+    const t = rawStart + RAW_HOURS * HOUR + k * 15
+    await db.execute(sql.raw(`insert into node_samples (node_id, ts, cpu_percent, memory_percent, disk_percent, detail)
+      select n, to_timestamp(${t} + s * 5), 50, 50, 50, '{"load":{"1m":1,"5m":1,"15m":1},"network":[{"iface":"eth0","rx_bytes_per_sec":1,"tx_bytes_per_sec":1}]}'::jsonb
+      from generate_series(0, 2) s, generate_series(${firstNode}, ${firstNode + NODES - 1}) n order by s, n`))
+    const t1 = performance.now()
+    await history.rollup()
+    steady.push(since(t1))
+  }
+  steady.sort((a, b) => a - b)
+  const run15 = percentile(steady, 50)
+  console.log(`steady state, one 15 s run (${(3 * NODES).toLocaleString()} new samples): median ${ms(run15)}, max ${ms(steady.at(-1))}`
+    + ` = ${((run15 * 240) / 1000).toFixed(0)} s of rollup work per hour of data (${(run15 / 150).toFixed(1)} % of the leader's time)`)
+
+  const hourTier = await writeTier(db, firstNode, 3600, rawStart - 30 * DAY, rawStart)
+  const quarterTier = await writeTier(db, firstNode, 900, rawStart - QUARTER_DAYS * DAY, rawStart)
+  console.log(`older tiers written directly: ${hourTier.rows.toLocaleString()} 1h rows (30 d), ${quarterTier.rows.toLocaleString()} 15m rows (${QUARTER_DAYS} d)`)
+  await db.execute(sql`analyze`)
+
+  const five = ['cpu_percent', 'memory_percent', 'disk_percent', 'load1', 'net_rx_bytes_per_sec']
+  const nodeTimes = []
+  let tierUsed = ''
+  for (let i = 0; i < RUNS + 3; i++) {
+    const id = firstNode + Math.floor(Math.random() * NODES)
+    const t = performance.now()
+    const res = await history.nodeHistory(id, { metrics: five, from: new Date((now - 30 * DAY) * 1000), to: new Date(now * 1000), points: 300 })
+    JSON.stringify(res)
+    if (i >= 3) nodeTimes.push(since(t))
+    tierUsed = `${res.tier.name}, step ${res.step_seconds} s, ${res.series[0].buckets.length} buckets`
+  }
+  nodeTimes.sort((a, b) => a - b)
+  console.log(`one node × 30 d × 5 metrics (${tierUsed}): median ${ms(percentile(nodeTimes, 50))}, p95 ${ms(percentile(nodeTimes, 95))}, max ${ms(nodeTimes.at(-1))} over ${RUNS} runs`)
+
+  const fleetTimes = []
+  let fleetInfo = ''
+  for (let i = 0; i < 6; i++) {
+    const t = performance.now()
+    const res = await history.fleetHistory({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300 })
+    const bytes = JSON.stringify(res).length
+    if (i >= 1) fleetTimes.push(since(t))
+    fleetInfo = `${res.nodes.length} nodes, ${res.tier.name}, step ${res.step_seconds} s, ${res.nodes[0].buckets.length} buckets each, ${mb(bytes)} of JSON`
+  }
+  fleetTimes.sort((a, b) => a - b)
+  console.log(`all nodes × cpu × 24 h (${fleetInfo}): median ${ms(percentile(fleetTimes, 50))}, max ${ms(fleetTimes.at(-1))} over ${fleetTimes.length} runs`)
+
+  const s = await sizes(db)
+  const rawRow = afterRollup.raw / afterRollup.raw_rows
+  const rollupRow = s.rollups / s.rollup_rows
+  const perDay = NODES * DAY / INTERVAL
+  const full = {
+    raw: 2 * perDay * rawRow,
+    '1m': 14 * NODES * 1440 * rollupRow,
+    '15m': 30 * NODES * 96 * rollupRow,
+    '1h': 30 * NODES * 24 * rollupRow,
+  }
+  console.log(`database: ${mb(s.db)} now (raw ${mb(afterRollup.raw)} for ${afterRollup.raw_rows.toLocaleString()} rows = ${Math.round(rawRow)} B/row;`
+    + ` rollups ${mb(s.rollups)} for ${s.rollup_rows.toLocaleString()} rows = ${Math.round(rollupRow)} B/row, indexes included)`)
+  console.log(`extrapolated, 30 days of ${NODES} nodes at ${INTERVAL} s under ${DEFAULT_HISTORY_TIERS}: raw 48 h ${gb(full.raw)}, 1m 14 d ${gb(full['1m'])},`
+    + ` 15m 30 d ${gb(full['15m'])}, 1h 30 d ${gb(full['1h'])} = ${gb(Object.values(full).reduce((a, b) => a + b, 0))}`)
+}
+
+try {
+  for (const driver of opts.driver.split(',')) {
+    if (driver === 'pglite') {
+      const dir = join(tmp, 'pglite')
+      const handle = await openDatabase({ dataDir: dir, migrations })
+      try {
+        await bench('PGlite', handle)
+      }
+      finally {
+        await handle.close()
+      }
+    }
+    else if (driver === 'postgres') {
+      const name = `np_bench_history_${randomBytes(4).toString('hex')}`
+      const admin = postgres(opts.postgres, { max: 1, onnotice: () => {} })
+      await admin.unsafe(`create database ${name}`)
+      const url = new URL(opts.postgres)
+      url.pathname = `/${name}`
+      let handle
+      try {
+        handle = await openDatabase({ url: url.toString(), dataDir: '', migrations })
+        await bench('Postgres', handle)
+      }
+      finally {
+        await handle?.close()
+        await admin.unsafe(`drop database if exists ${name} with (force)`)
+        await admin.end({ timeout: 5 })
+      }
+    }
+    else throw new Error(`--driver ${driver}: expected pglite or postgres`)
+  }
+}
+finally {
+  cleanUp()
+}
