@@ -1,9 +1,8 @@
-import { mkdir } from 'node:fs/promises'
-import { PGlite } from '@electric-sql/pglite'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
+import { openPglite } from './pglite'
 import { applyMigrations, type MigrationFile } from './migrate'
 import * as schema from './schema'
 
@@ -45,8 +44,7 @@ export async function openDatabase({ url, dataDir, migrations }: OpenOptions): P
     const client = postgres(url, { max: 10, onnotice: () => {}, connection: { application_name: 'nodepulse' } })
     return { db: drizzlePostgres(client, { schema }), driver: 'postgres', url, close: () => client.end({ timeout: 5 }) }
   }
-  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
-  const client = await PGlite.create(dataDir)
+  const client = await openPglite(dataDir)
   const db = drizzlePglite(client, { schema })
   if (migrations) await applyMigrations(db, migrations)
   return { db, driver: 'pglite', close: () => client.close() }

@@ -23,8 +23,13 @@ export interface DispatcherOptions {
   maxAttempts: number
   /** NodePulse's version, for the User-Agent header. */
   version: string
-  /** How often the leader looks for due retries and reminders. */
+  /** How often the leader checks, in memory, for due retries and reminders. */
   pollMs?: number
+  /**
+   * How often the leader also reads the queue and the event log in full, whatever it knows: a
+   * safety net, since committed events and due retries already wake it (see `tick`).
+   */
+  fullEveryMs?: number
   /** Deliveries in flight at once. */
   concurrency?: number
 }
@@ -54,6 +59,7 @@ function testEvent(hook: WebhookRow, d: DeliveryRow): EventView {
 export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) {
   const { db, registry } = deps
   const pollMs = opts.pollMs ?? 1000
+  const fullEveryMs = opts.fullEveryMs ?? 30_000
   const concurrency = opts.concurrency ?? 8
   // A claimed row is due again after this, so a leader that dies mid-attempt loses nothing.
   const leaseMs = opts.timeoutMs + 5000
@@ -70,6 +76,9 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
   let timer: ReturnType<typeof setInterval> | undefined
   let unsubscribe: (() => void) | undefined
   let lastError = ''
+  /** When the earliest pending delivery is due (ms), as the queue last read said; 0 = read it. */
+  let nextDueAt = 0
+  let lastFullAt = 0
 
   const report = (what: string, error: unknown) => {
     const message = `${what}: ${error instanceof Error ? error.message : String(error)}`
@@ -228,8 +237,10 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
             if (rows.length < 1) break
           }
         } while (pumpAgain && !stopped)
+        if (!stopped && deps.isLeader()) nextDueAt = await earliestDue()
       }
       catch (error) {
+        nextDueAt = 0
         report('claiming due deliveries', error)
       }
       finally {
@@ -238,15 +249,34 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
     })()
   }
 
+  /** When the earliest pending delivery (a retry, or a claim whose lease runs out) is due; Infinity for none. */
+  async function earliestDue(): Promise<number> {
+    const [row] = await db.select({ at: sql<Date | string | null>`min(${webhookDeliveries.nextAttemptAt})` }).from(webhookDeliveries)
+      .where(eq(webhookDeliveries.state, 'pending'))
+    return row?.at ? new Date(row.at).getTime() : Infinity
+  }
+
   let ticking: Promise<void> | null = null
-  /** One round of the leader's loop: match new events, queue reminders, start due deliveries. */
+  /**
+   * One round of the leader's loop: queue reminders, start due deliveries. It reads the database
+   * only when something can be there: committed events are matched as the journal announces them
+   * (so here only on taking the lead, and every `fullEveryMs` as a safety net), and the queue is
+   * read when its earliest delivery is due. An idle server therefore costs no query a second.
+   */
   function tick(): Promise<void> {
     if (stopped) return Promise.resolve()
     ticking ??= exclusive(async () => {
-      if (!(await lead())) return
-      await match()
+      const tookLead = position === null
+      if (!(await lead())) return false
+      const now = Date.now()
+      const full = tookLead || now - lastFullAt >= fullEveryMs
+      if (full) {
+        lastFullAt = now
+        await match()
+      }
       await remind()
-    }).then(pump, error => report('matching events', error)).finally(() => {
+      return full || now >= nextDueAt
+    }).then(due => due && pump(), error => report('matching events', error)).finally(() => {
       ticking = null
     })
     return ticking

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// Idle footprint, side by side in one run: NodePulse on the embedded database (a new data directory,
+// only its master node), NodePulse on PostgreSQL (with --postgres), and Netdata and Glances from
+// Debian's packages when installed (`apt-get install netdata glances`). Each runs at the same time,
+// settles, then its RSS and CPU are read from /proc over the same window.
+//
+//   npx nuxi build && node bench/idle-footprint.mjs [--settle 600] [--measure 60]
+//       [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--build other/.output]
+//
+// --build adds a second NodePulse (embedded) from another build, e.g. an older commit's, to compare.
+// Every process is loopback-only and stopped at the end, also on Ctrl+C.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import postgres from 'postgres'
+import { freePort, procStats } from './lib.mjs'
+
+const { values: args } = parseArgs({ options: {
+  settle: { type: 'string', default: '60' },
+  measure: { type: 'string', default: '60' },
+  postgres: { type: 'string' },
+  build: { type: 'string' },
+} })
+const settleS = Number(args.settle)
+const measureS = Number(args.measure)
+const cleanups = []
+const sleep = ms => new Promise(r => setTimeout(r, ms))
+
+/** The process and all its descendants (Netdata runs plugins as children). */
+function tree(pid) {
+  const children = new Map()
+  for (const d of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1])
+      if (!children.has(ppid)) children.set(ppid, [])
+      children.get(ppid).push(Number(d))
+    }
+    catch { /* gone */ }
+  }
+  const all = [pid]
+  for (let i = 0; i < all.length; i++) all.push(...(children.get(all[i]) ?? []))
+  return all
+}
+function treeStats(pid) {
+  let rss = 0, cpuSeconds = 0
+  for (const p of tree(pid)) {
+    try {
+      const s = procStats(p)
+      rss += s.rss
+      cpuSeconds += s.cpuSeconds
+    }
+    catch { /* gone */ }
+  }
+  return { rss, cpuSeconds }
+}
+
+async function waitHttp(url, seconds = 120) {
+  for (let i = 0; i < seconds * 10; i++) {
+    try {
+      if ((await fetch(url)).status < 500) return true
+    }
+    catch { /* not yet */ }
+    await sleep(100)
+  }
+  return false
+}
+
+function launch(name, cmd, argv, env = {}) {
+  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true })
+  let err = ''
+  child.stderr.on('data', (d) => {
+    if (err.length < 2000) err += d
+  })
+  cleanups.push(async () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM')
+    }
+    catch { /* ended */ }
+    await Promise.race([new Promise(r => child.once('exit', r)), sleep(10_000)])
+    try {
+      process.kill(-child.pid, 'SIGKILL')
+    }
+    catch { /* ended */ }
+  })
+  return { name, pid: child.pid, stderr: () => err }
+}
+
+async function nodepulse(name, output, env) {
+  const port = await freePort()
+  const dataDir = mkdtempSync(join(tmpdir(), 'nodepulse-idle-'))
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }))
+  const p = launch(name, process.execPath, [join(output, 'server/index.mjs')], { PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, ...env })
+  if (!(await waitHttp(`http://127.0.0.1:${port}/api/health`))) throw new Error(`${name} did not start: ${p.stderr()}`)
+  return p
+}
+
+const rows = []
+try {
+  rows.push(await nodepulse('NodePulse, embedded database (this build)', '.output', {}))
+  if (args.build) rows.push(await nodepulse(`NodePulse, embedded database (${args.build})`, args.build, {}))
+  if (args.postgres) {
+    const dbName = `nodepulse_bench_idle_${process.pid}`
+    const admin = postgres(args.postgres, { max: 1, onnotice: () => {} })
+    await admin.unsafe(`create database ${dbName}`)
+    const url = new URL(args.postgres)
+    url.pathname = `/${dbName}`
+    const p = await nodepulse('NodePulse on PostgreSQL (server process)', '.output', { DATABASE_URL: url.href })
+    rows.push(p)
+    cleanups.push(async () => {
+      await admin.unsafe(`drop database if exists ${dbName} with (force)`)
+      await admin.end()
+    })
+  }
+  if (existsSync('/usr/sbin/netdata')) {
+    const port = await freePort()
+    const p = launch('Netdata (Debian), per-second system metrics', '/usr/sbin/netdata', ['-D', '-i', '127.0.0.1', '-p', String(port)])
+    if (await waitHttp(`http://127.0.0.1:${port}/api/v1/info`)) rows.push({ ...p, tree: true })
+    else console.error(`netdata did not answer: ${p.stderr()}`)
+  }
+  else console.error('netdata not installed (apt-get install netdata): left out')
+  if (spawnSync('which', ['glances']).status === 0) {
+    const port = await freePort()
+    const p = launch('Glances web API (Debian)', 'glances', ['-w', '--disable-webui', '-B', '127.0.0.1', '-p', String(port)])
+    if (await waitHttp(`http://127.0.0.1:${port}/api/3/cpu`)) rows.push(p)
+    else console.error(`glances did not answer: ${p.stderr()}`)
+  }
+  else console.error('glances not installed (apt-get install glances): left out')
+
+  console.error(`settling ${settleS} s, then measuring ${measureS} s…`)
+  await sleep(settleS * 1000)
+  const start = rows.map(r => treeStats(r.pid))
+  await sleep(measureS * 1000)
+  const end = rows.map(r => treeStats(r.pid))
+  console.log(`\nIdle, side by side: ${settleS} s to settle, ${measureS} s measured; CPU in % of one core`)
+  console.log('| what | RSS (MiB) | CPU |')
+  console.log('|---|---:|---:|')
+  rows.forEach((r, i) => {
+    const main = procStats(r.pid)
+    const rss = r.tree ? `${end[i].rss.toFixed(0)} (main process ${main.rss.toFixed(0)})` : end[i].rss.toFixed(0)
+    console.log(`| ${r.name} | ${rss} | ${((100 * (end[i].cpuSeconds - start[i].cpuSeconds)) / measureS).toFixed(2)} % |`)
+  })
+}
+finally {
+  for (const c of cleanups.reverse()) await c()
+}
