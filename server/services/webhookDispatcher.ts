@@ -265,7 +265,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
    */
   function tick(): Promise<void> {
     if (stopped) return Promise.resolve()
-    ticking ??= exclusive(async () => {
+    ticking ??= exclusive(async (): Promise<boolean> => {
       const tookLead = position === null
       if (!(await lead())) return false
       const now = Date.now()
@@ -276,7 +276,9 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
       }
       await remind()
       return full || now >= nextDueAt
-    }).then(due => due && pump(), error => report('matching events', error)).finally(() => {
+    }).then((due) => {
+      if (due) pump()
+    }, error => report('matching events', error)).finally(() => {
       ticking = null
     })
     return ticking
