@@ -36,7 +36,8 @@ export default defineNuxtConfig({
     // Migrations ship inside the server bundle so the built app finds them from any cwd.
     serverAssets: [{ baseName: 'migrations', dir: '../drizzle' }, { baseName: 'agent', dir: '../dist/agent' }],
     routeRules: {
-      '/**': { headers: { 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' } },
+      // Pages also get a Content-Security-Policy with frame-ancestors 'none' (server/plugins/securityHeaders.ts).
+      '/**': { headers: { 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' } },
     },
   },
 })

@@ -214,9 +214,10 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
   it(`answers 413 for a body over ${MAX_REPORT_BYTES} bytes and stores nothing`, async () => {
     const agent = await reportedAgent()
     const before = await snapshot(agent.id)
-    // Otherwise valid (fewer than 1000 samples), only too large.
+    // Otherwise valid (fewer than 1000 samples, names within their limit), only too large.
     const start = Date.now() - 3_000_000
-    const samples = Array.from({ length: 700 }, (_, i) => ({ cpu_percent: 12.3456789012345, memory_percent: 45.6789012345678, disk_percent: 78.9012345678901, uptime_seconds: 123456789, active_backups: 0, timestamp: iso(start + i * 1000) }))
+    const disks = Array.from({ length: 8 }, (_, i) => ({ mount: `/${'m'.repeat(250)}${i}`, fs: `/dev/${'d'.repeat(250)}`, size_bytes: 2 ** 40, used_bytes: 2 ** 39, percent: 50 }))
+    const samples = Array.from({ length: 999 }, (_, i) => ({ cpu_percent: 12.3456789012345, memory_percent: 45.6789012345678, disk_percent: 78.9012345678901, uptime_seconds: 123456789, active_backups: 0, timestamp: iso(start + i * 1000), detail: { disks } }))
     const raw = JSON.stringify({ samples })
     expect(raw.length).toBeGreaterThan(MAX_REPORT_BYTES)
     expectError(await report(agent.id, agent.token, { raw }), 413, String(MAX_REPORT_BYTES))

@@ -108,6 +108,14 @@ describe('statsSample detail', () => {
     expect(JSON.stringify({ cpu_percent: 1, disk_percent: 2, timestamp: '2025-06-01T11:00:00Z', detail }).length).toBeLessThan(MAX_REPORT_BYTES / 8)
   })
 
+  it('fits the documented 1,000-sample batch of a large host\'s full detail in one report', () => {
+    const t0 = Date.parse('2025-06-01T00:00:00Z')
+    const batch = JSON.stringify({ samples: Array.from({ length: MAX_SAMPLES_PER_REPORT }, (_, i) => ({ cpu_percent: 1, memory_percent: 2, disk_percent: 3, uptime_seconds: 1e6, active_backups: 0, timestamp: new Date(t0 + i * 1000).toISOString(), detail: fullDetail() })) })
+    console.log(`1,000 samples of a large host's full detail: ${Buffer.byteLength(batch)} bytes (limit ${MAX_REPORT_BYTES})`)
+    expect(Buffer.byteLength(batch)).toBeLessThan(MAX_REPORT_BYTES * 0.75)
+    expect(statsReport.safeParse(JSON.parse(batch)).success).toBe(true)
+  })
+
   it('takes an empty detail and null rates (a first sample has no rates yet)', () => {
     expect(statsSample.parse({ cpu_percent: 1, disk_percent: 2, detail: {} }).detail).toEqual({})
     expect(statsSample.parse({ cpu_percent: 1, disk_percent: 2, detail: { disk_io: null, network: [{ iface: 'eth0', rx_bytes_per_sec: null, tx_bytes_per_sec: null }] } })).toBeTruthy()
