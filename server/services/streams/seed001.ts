@@ -144,7 +144,7 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
         caughtUp: flushLogs,
         // A resuming client is greeted with where it resumes from: if it drops before the replay,
         // it resumes from there again rather than past what it missed.
-        greeting: () => encodeSse({ timestamp: now(), channels } satisfies ChannelConnected, { id: eventId(from.position ?? published), event: 'connected', retryMs: opts.retryMs }),
+        greeting: (_, resumeFrom) => encodeSse({ timestamp: now(), channels } satisfies ChannelConnected, { id: eventId(resumeFrom ?? published), event: 'connected', retryMs: opts.retryMs }),
         missed: (after, upTo, limit) => missed(after, upTo, limit, channels),
         reset: (reason): ResetMessage => ({ reason, message: 'Missed events cannot be replayed: reload the current state', timestamp: now() }),
       })
