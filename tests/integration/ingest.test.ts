@@ -176,7 +176,7 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
     ['an empty batch', { samples: [] }, 'samples'],
     ['a batch sample out of range', { samples: [sample(10), sample(5, { cpu_percent: 150 })] }, 'samples.1.cpu_percent'],
     ['a batch sample without a timestamp', { samples: [sample(10), { cpu_percent: 1, disk_percent: 1 }] }, 'samples.1.timestamp'],
-    ['a non-object body', [1, 2, 3], ''],
+    ['a non-object body', [1, 2, 3], 'must be an object'],
   ]
 
   it.each(invalid)('answers 422 naming the field for %s', async (_case, body, field) => {
