@@ -33,6 +33,18 @@ export default defineConfig({
         },
       },
       integration('integration-pglite', 'tests/integration/support/global-pglite.ts'),
+      // Fault injection (`npm run test:faults`): each test starts and breaks servers of its own.
+      {
+        test: {
+          name: 'faults',
+          include: ['tests/faults/**/*.test.ts'],
+          environment: 'node',
+          allowOnly: false,
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 90_000,
+        },
+      },
       // Only when a Postgres is given: the same suite on a fresh database of its own.
       ...(process.env.TEST_DATABASE_URL ? [integration('integration-postgres', 'tests/integration/support/global-postgres.ts')] : []),
     ],

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm test`: builds the app once (always, so the tests test the current code), runs every
- * vitest project (unit, integration on PGlite, and on Postgres when TEST_DATABASE_URL is set),
+ * vitest project (unit, integration on PGlite, and on Postgres when TEST_DATABASE_URL is set,
+ * and the fault-injection suite),
  * then the Playwright end-to-end tests (scripts/e2e.mjs). Exits non-zero if any part fails.
  *
  * The Postgres project runs in a vitest process of its own beside the unit and PGlite ones: each
@@ -82,7 +83,7 @@ if (build.code === 0) {
   if (process.env.TEST_DATABASE_URL) {
     // Started first and buffered; the PGlite run prints as it goes.
     const postgres = run('vitest postgres', [npx, 'vitest', 'run', '--project', 'integration-postgres'], { buffered: true })
-    const local = run('vitest', [npx, 'vitest', 'run', '--project', 'unit', '--project', 'integration-pglite'])
+    const local = run('vitest', [npx, 'vitest', 'run', '--project', 'unit', '--project', 'integration-pglite', '--project', 'faults'])
     results.push(await local, await postgres)
   }
   else {
