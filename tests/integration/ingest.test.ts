@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
+import { MAX_INGEST_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
 import { api, asAdmin, createAgent, expectError, getNode, report, sample, type CreatedNode } from './helpers'
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -211,7 +211,7 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
     expect((await report(agent.id, agent.token, { json: { samples: good } })).body).toMatchObject({ stored: 2, duplicates: 0 })
   })
 
-  it(`answers 413 for a body over ${MAX_REPORT_BYTES} bytes and stores nothing`, async () => {
+  it(`answers 413 for a body over ${MAX_INGEST_BYTES} bytes and stores nothing`, async () => {
     const agent = await reportedAgent()
     const before = await snapshot(agent.id)
     // Otherwise valid (fewer than 1000 samples, names within their limit), only too large.
@@ -219,8 +219,8 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
     const disks = Array.from({ length: 8 }, (_, i) => ({ mount: `/${'m'.repeat(250)}${i}`, fs: `/dev/${'d'.repeat(250)}`, size_bytes: 2 ** 40, used_bytes: 2 ** 39, percent: 50 }))
     const samples = Array.from({ length: 999 }, (_, i) => ({ cpu_percent: 12.3456789012345, memory_percent: 45.6789012345678, disk_percent: 78.9012345678901, uptime_seconds: 123456789, active_backups: 0, timestamp: iso(start + i * 1000), detail: { disks } }))
     const raw = JSON.stringify({ samples })
-    expect(raw.length).toBeGreaterThan(MAX_REPORT_BYTES)
-    expectError(await report(agent.id, agent.token, { raw }), 413, String(MAX_REPORT_BYTES))
+    expect(raw.length).toBeGreaterThan(MAX_INGEST_BYTES)
+    expectError(await report(agent.id, agent.token, { raw }), 413, String(MAX_INGEST_BYTES))
     expect(await snapshot(agent.id)).toEqual(before)
     // None of them was stored: a size-limited resend stores them.
     expect((await report(agent.id, agent.token, { json: { samples: samples.slice(0, 300) } })).body).toMatchObject({ stored: 300, duplicates: 0 })
@@ -229,7 +229,7 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
   it('answers 413 for an oversized body sent without Content-Length (chunked)', async () => {
     const agent = await reportedAgent()
     const before = await snapshot(agent.id)
-    const chunk = new TextEncoder().encode(`{"cpu_percent": 1, "disk_percent": 1, "pad": "${'x'.repeat(MAX_REPORT_BYTES)}"}`)
+    const chunk = new TextEncoder().encode(`{"cpu_percent": 1, "disk_percent": 1, "pad": "${'x'.repeat(MAX_INGEST_BYTES)}"}`)
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(chunk)

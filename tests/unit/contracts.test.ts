@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { idParam, reportTimestamp } from '../../shared/contracts/common'
-import { DETAIL_LIMITS, MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT, statsReport, statsSample, type HostDetail } from '../../shared/contracts/ingest'
+import { DETAIL_LIMITS, MAX_INGEST_BYTES, MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT, statsReport, statsSample, type HostDetail } from '../../shared/contracts/ingest'
 import { createNodeBody, createTokenBody, createUserBody, hostnameSchema, labelsSchema, loginBody, passwordSchema, updateNodeBody, usernameSchema } from '../../shared/contracts/rest'
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0)
@@ -111,8 +111,8 @@ describe('statsSample detail', () => {
   it('fits the documented 1,000-sample batch of a large host\'s full detail in one report', () => {
     const t0 = Date.parse('2025-06-01T00:00:00Z')
     const batch = JSON.stringify({ samples: Array.from({ length: MAX_SAMPLES_PER_REPORT }, (_, i) => ({ cpu_percent: 1, memory_percent: 2, disk_percent: 3, uptime_seconds: 1e6, active_backups: 0, timestamp: new Date(t0 + i * 1000).toISOString(), detail: fullDetail() })) })
-    console.log(`1,000 samples of a large host's full detail: ${Buffer.byteLength(batch)} bytes (limit ${MAX_REPORT_BYTES})`)
-    expect(Buffer.byteLength(batch)).toBeLessThan(MAX_REPORT_BYTES * 0.75)
+    console.log(`1,000 samples of a large host's full detail: ${Buffer.byteLength(batch)} bytes (limit ${MAX_INGEST_BYTES})`)
+    expect(Buffer.byteLength(batch)).toBeLessThan(MAX_INGEST_BYTES * 0.75)
     expect(statsReport.safeParse(JSON.parse(batch)).success).toBe(true)
   })
 
