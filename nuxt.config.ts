@@ -17,6 +17,9 @@ export default defineNuxtConfig({
         { name: 'referrer', content: 'no-referrer' },
       ],
       link: [{ rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }],
+      // Before any bundle loads: zod would compile schemas with `new Function`, which the pages'
+      // CSP refuses (no 'unsafe-eval'); its probe for that alone is reported as a violation.
+      script: [{ innerHTML: 'globalThis.__zod_globalConfig={jitless:true}' }],
     },
   },
   // The dashboard is an authenticated app: no SEO, no server-rendered user data.
@@ -36,7 +39,8 @@ export default defineNuxtConfig({
     // Migrations ship inside the server bundle so the built app finds them from any cwd.
     serverAssets: [{ baseName: 'migrations', dir: '../drizzle' }, { baseName: 'agent', dir: '../dist/agent' }],
     routeRules: {
-      '/**': { headers: { 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' } },
+      // Pages also get a Content-Security-Policy with frame-ancestors 'none' (server/plugins/securityHeaders.ts).
+      '/**': { headers: { 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' } },
     },
   },
 })

@@ -14,8 +14,18 @@ export const E2E_STALE_AFTER_S = Number(process.env.E2E_STALE_AFTER || 8)
 const port = Number(process.env.E2E_PORT ?? 3199)
 const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'nodepulse-e2e-'))
 
+/**
+ * Playwright starts the webServer with the shell's environment plus `env`: every setting a
+ * developer's shell could leak into the server under test is blanked here (an empty value reads
+ * as unset), as the integration servers drop them (tests/integration/support/server.ts).
+ */
+const LEAKY = /^(NODEPULSE_|NUXT_|NITRO_|VALKEY_)|^(DATABASE_URL|PORT|HOST)$/
+const blanked = Object.fromEntries(Object.keys(process.env).filter(k => LEAKY.test(k)).map(k => [k, '']))
+
 export default defineConfig({
   testDir: 'tests/e2e',
+  // A committed `.only` would silently skip the rest of the suite.
+  forbidOnly: true,
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
@@ -38,6 +48,8 @@ export default defineConfig({
     reuseExistingServer: false,
     timeout: 60_000,
     env: {
+      ...blanked,
+      NODE_ENV: 'production',
       PORT: String(port),
       HOST: '127.0.0.1',
       NODEPULSE_DATA_DIR: dataDir,

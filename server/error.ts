@@ -1,5 +1,6 @@
 import type { NitroErrorHandler } from 'nitropack'
 import { DomainError } from './services/errors'
+import { describeError } from './services/logSafe'
 
 /**
  * Every error leaves as JSON `{statusCode, statusMessage, message, data?}`: an HTTP error a handler
@@ -10,7 +11,7 @@ export default <NitroErrorHandler> function (error, event) {
   const domain = error.cause instanceof DomainError ? error.cause : undefined
   const statusCode = domain?.statusCode ?? (error.statusCode || 500)
   const expected = domain !== undefined || statusCode < 500 || !error.unhandled
-  if (!expected) console.error(`[nodepulse] ${event.method} ${event.path.split('?')[0]} failed:`, error.cause ?? error)
+  if (!expected) console.error(`[nodepulse] ${event.method} ${event.path.split('?')[0]} failed: ${describeError(error.cause ?? error)}`)
   const body = {
     statusCode,
     statusMessage: getStatusMessage(statusCode),
@@ -26,7 +27,7 @@ export default <NitroErrorHandler> function (error, event) {
 function getStatusMessage(code: number): string {
   const known: Record<number, string> = {
     400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict',
-    413: 'Payload Too Large', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+    413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
   }
   return known[code] ?? 'Error'
 }

@@ -1,6 +1,6 @@
 import type { H3Event } from 'h3'
 import { useApiTokens } from '../services/auth/apiTokens'
-import { streamCredential, streamCredentials } from '../services/auth/streamTokens'
+import { streamCredential, streamCredentials, streamOwner, streamOwners } from '../services/auth/streamTokens'
 import { useInstance } from '../services/instance'
 
 // Routes anyone may call: health, login, first-run setup. Agent ingest checks its node token itself.
@@ -26,13 +26,26 @@ function bearer(event: H3Event): string | undefined {
   return undefined
 }
 
-/** Cookie-authenticated writes must come from our own origin (CSRF). */
-function assertSameOrigin(event: H3Event): void {
+const isJson = (type: string) => /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)
+
+/**
+ * Cookie-authenticated writes (CSRF): a browser says where a request comes from with
+ * Sec-Fetch-Site (only "same-origin" passes; same-site is a sibling host) and Origin (our host
+ * only; X-Forwarded-Host counts only behind NODEPULSE_TRUST_PROXY). A request with neither is a
+ * non-browser client or an old browser, and passes. Any body must be JSON: forms and text/plain,
+ * the requests a page elsewhere can send without a CORS preflight, are refused (415).
+ */
+async function assertSameOrigin(event: H3Event): Promise<void> {
+  const site = getRequestHeader(event, 'sec-fetch-site')
   const origin = getRequestHeader(event, 'origin')
-  const host = getRequestHost(event, { xForwardedHost: true })
-  const sameHost = (o: string) => URL.canParse(o) && new URL(o).host === host
-  if (getRequestHeader(event, 'sec-fetch-site') === 'cross-site' || (origin !== undefined && !sameHost(origin))) {
+  const host = (await requestOrigin(event)).host
+  if ((site !== undefined && site !== 'same-origin') || (origin !== undefined && (!URL.canParse(origin) || new URL(origin).host !== host))) {
     throw createError({ statusCode: 403, message: 'Cross-origin request refused' })
+  }
+  const type = getRequestHeader(event, 'content-type')
+  const hasBody = Number(getRequestHeader(event, 'content-length') ?? 0) > 0 || getRequestHeader(event, 'transfer-encoding') !== undefined
+  if ((type !== undefined && !isJson(type)) || (hasBody && type === undefined)) {
+    throw createError({ statusCode: 415, message: 'Send the request body as JSON (Content-Type: application/json)' })
   }
 }
 
@@ -43,7 +56,7 @@ export default defineEventHandler(async (event) => {
   const route = `${event.method} ${path}`
   const write = event.method !== 'GET' && event.method !== 'HEAD'
   // Bearer clients are not browsers riding a cookie, so CSRF does not apply to them.
-  if (write && !getRequestHeader(event, 'authorization')) assertSameOrigin(event)
+  if (write && !getRequestHeader(event, 'authorization')) await assertSameOrigin(event)
   if (PUBLIC.some(r => r.test(route))) return
 
   const { config } = await useInstance()
@@ -61,6 +74,8 @@ export default defineEventHandler(async (event) => {
     // The stream ends when this session or token is revoked (checked on every heartbeat).
     const credential = streamCredential(principal)
     if (credential) streamCredentials.set(event.node.req, credential)
+    const owner = streamOwner(principal)
+    if (owner) streamOwners.set(event.node.req, owner)
   }
   if (write && principal.role !== 'admin' && !SELF_SERVICE.some(r => r.test(route))) {
     throw createError({ statusCode: 403, message: 'This action needs the admin role; your account can only read' })

@@ -1,5 +1,6 @@
 import postgres from 'postgres'
 import { JOURNAL_CHANNEL, type Journal } from './journal'
+import { describeError } from './logSafe'
 
 /** Whoever holds this session-level advisory lock runs the periodic jobs. */
 export const LEADER_LOCK = 7310003
@@ -80,7 +81,7 @@ export function leaderJob(name: string, everyMs: number, job: () => Promise<void
     if (stopped || running || (cluster && !cluster.isLeader())) return
     running = job().then(() => {
       lastRun = new Date()
-    }, error => console.error(`[nodepulse] ${name} failed:`, error)).finally(() => {
+    }, error => console.error(`[nodepulse] ${name} failed: ${describeError(error)}`)).finally(() => {
       running = null
     })
   }

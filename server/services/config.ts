@@ -28,6 +28,12 @@ export interface Config {
   clientBufferBytes: number
   metricsPublic: boolean
   maxClients: number
+  /** Streams one user (or one API token without a user) may hold open at once. */
+  maxClientsPerUser: number
+  /** Behind a reverse proxy: X-Forwarded-Host/-Proto name the origin and X-Forwarded-For's last entry the client. */
+  trustProxy: boolean
+  /** Webhook deliveries to private, loopback and link-local addresses are refused (checked after DNS). */
+  webhookBlockPrivate: boolean
   statsIntervalSeconds: number
   logsIntervalSeconds: number
   nodesIntervalSeconds: number
@@ -97,6 +103,9 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatSeconds: num(env, 'NODEPULSE_HEARTBEAT_INTERVAL', 15, 1, 300),
     metricsPublic: env.NODEPULSE_METRICS_PUBLIC === 'true',
     maxClients: num(env, 'NODEPULSE_SSE_MAX_CLIENTS', 1000, 1, 1_000_000),
+    maxClientsPerUser: num(env, 'NODEPULSE_SSE_MAX_CLIENTS_PER_USER', 20, 1, 1_000_000),
+    trustProxy: env.NODEPULSE_TRUST_PROXY === 'true',
+    webhookBlockPrivate: env.NODEPULSE_WEBHOOK_BLOCK_PRIVATE === 'true',
     statsIntervalSeconds: num(env, 'NODEPULSE_STREAM_STATS_INTERVAL', 2, 0.1, 3600),
     logsIntervalSeconds: num(env, 'NODEPULSE_STREAM_LOGS_INTERVAL', 1, 0.1, 3600),
     nodesIntervalSeconds: num(env, 'NODEPULSE_STREAM_NODES_INTERVAL', 5, 0.1, 3600),

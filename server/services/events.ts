@@ -59,16 +59,21 @@ const AGENT_DEFAULTS: Record<AgentEventBody['event_type'], { severity: Severity,
   error_report: { severity: 'error', resource: 'node', says: 'an error was reported' },
 }
 
-/** The event an agent's report becomes: its node, cluster and maintenance state come from the registry. */
+/**
+ * The event an agent's report becomes: its node, cluster and maintenance state come from the
+ * registry. The agent's own `data` goes under `data.agent`, so it cannot set a field the server
+ * acts on (an agent sending `maintenance: true` would mute its own alerts).
+ */
 export function agentEvent(node: NodeState, body: AgentEventBody): NewEvent {
   const d = AGENT_DEFAULTS[body.event_type]
   return {
     type: body.event_type, severity: body.severity ?? d.severity, nodeId: node.id, clusterId: node.labels.cluster ?? null,
     resourceType: body.resource_type ?? d.resource, message: body.message ?? `${node.hostname}: ${d.says}`,
     data: {
-      ...body.data, hostname: node.hostname, source: 'agent',
+      hostname: node.hostname, source: 'agent',
       ...(body.timestamp ? { reported_at: body.timestamp.toISOString() } : {}),
       ...(node.maintenance ? { maintenance: true } : {}),
+      ...(body.data ? { agent: body.data } : {}),
     },
   }
 }

@@ -6,6 +6,7 @@ import { NotFoundError, UnavailableError } from './errors'
 import { createJournal, lockJournal, type Journal, type ReportEntry } from './journal'
 import type { Registry } from './registry'
 import { startedInstance } from './started'
+import { describeError } from './logSafe'
 
 /** A validated sample ready to store; detail is optional (the seed's plain reports carry none). */
 export type SampleInput = Omit<SampleValues, 'detail'> & Partial<Pick<SampleValues, 'detail'>>
@@ -155,7 +156,7 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
       }
       catch (error) {
         if (error instanceof NotFoundError) throw error
-        console.error(`[nodepulse] storing a report of node ${nodeId} failed:`, error)
+        console.error(`[nodepulse] storing a report of node ${nodeId} failed: ${describeError(error)}`)
         throw new UnavailableError('The report could not be stored right now; retry later', 5)
       }
     },

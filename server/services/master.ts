@@ -1,6 +1,7 @@
 import { statsSample } from '../../shared/contracts/ingest'
 import { createHostSampler, readOsInfo, type OsInfo } from '../../shared/sampler'
 import { samplesFromReport, type SampleInput } from './ingest'
+import { describeError } from './logSafe'
 
 /** The host's OS description, read once (it does not change while NodePulse runs). */
 export function readOs(): Promise<OsInfo> {
@@ -26,7 +27,7 @@ export function startMasterSampler(intervalSeconds: number, diskPath: string, on
     running = read().then(onSample).then(() => {
       failures = 0
     }, (error: unknown) => {
-      if (failures++ === 0) console.error('[nodepulse] sampling this host failed:', error)
+      if (failures++ === 0) console.error(`[nodepulse] sampling this host failed: ${describeError(error)}`)
     }).finally(() => {
       running = null
       if (!stopped) timer = setTimeout(tick, intervalSeconds * 1000)

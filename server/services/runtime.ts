@@ -2,7 +2,7 @@ import { openDatabase, type DatabaseHandle } from '../db'
 import type { MigrationFile } from '../db/migrate'
 import { createApiTokens, setApiTokens } from './auth/apiTokens'
 import { createSessions, loadSessionSecret, setSessions } from './auth/sessions'
-import { createStreamTokens, setStreamTokens, streamCredentials } from './auth/streamTokens'
+import { createStreamTokens, setStreamTokens, streamCredentials, streamOwners } from './auth/streamTokens'
 import { createUsers, setUsers } from './auth/users'
 import type { Config } from './config'
 import { createAggregator, setAggregator } from './aggregator'
@@ -68,6 +68,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const ingest = createIngest(db, registry, { journal })
   const hub = createHub({
     heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes, maxClients: config.maxClients,
+    maxClientsPerOwner: config.maxClientsPerUser, ownerOf: req => streamOwners.get(req),
     // A logout, a deleted token or a deleted user ends the streams opened with it within one heartbeat.
     credentialOf: req => streamCredentials.get(req), liveCredentials: open => streamTokens.liveCredentials(open),
   })
@@ -101,7 +102,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     clusters: config.valkey, intervalMs: config.valkeyPollIntervalSeconds * 1000, timeoutMs: config.valkeyTimeoutSeconds * 1000, isLeader,
   })
   const valkeyJob = valkey.configured ? leaderJob('valkey poll', config.valkeyPollIntervalSeconds * 1000, valkey.pollAll, cluster) : undefined
-  const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, version })
+  const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, version, blockPrivate: config.webhookBlockPrivate })
   dispatcher.start()
   const metrics = createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun })
   const instanceId = await loadInstanceId(db)

@@ -7,6 +7,7 @@ import type { EventLog, NewEvent } from './events'
 import type { Journal } from './journal'
 import type { NodeState, Registry } from './registry'
 import { computeStatus } from './status'
+import { describeError } from './logSafe'
 
 export interface WatcherOptions {
   staleAfterSeconds: number
@@ -73,7 +74,7 @@ export function createWatcher(deps: { db: Database, registry: Registry, log: Eve
         data: { ...data, active_backups: count, previous_active_backups: prev.count, source: 'active_backups' },
       }
       // Not awaited: the journal is announcing, and this write queues behind it.
-      recording = recording.then(() => log.record(event)).catch(error => console.error('[nodepulse] recording a backup event failed:', error))
+      recording = recording.then(() => log.record(event)).catch(error => console.error(`[nodepulse] recording a backup event failed: ${describeError(error)}`))
     }
   })
 
@@ -163,7 +164,7 @@ export function createWatcher(deps: { db: Database, registry: Registry, log: Eve
   }
 
   /** One pass, unless one is already running (then that one). */
-  const pass = (): Promise<void> => (ticking ??= tick().catch(error => console.error('[nodepulse] watcher tick failed:', error)).finally(() => {
+  const pass = (): Promise<void> => (ticking ??= tick().catch(error => console.error(`[nodepulse] watcher tick failed: ${describeError(error)}`)).finally(() => {
     ticking = null
   }))
   const timer = setInterval(pass, opts.tickMs)

@@ -1,4 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto'
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { BlockList, isIP, type LookupFunction } from 'node:net'
 import { type EventView, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
 
 /** The most a retry waits, however many attempts failed before. */
@@ -53,55 +57,109 @@ export interface SendOptions {
   payload: WebhookPayload
   timeoutMs: number
   userAgent: string
+  /** Refuse receivers on private, loopback and link-local addresses, checked on the addresses DNS gives (NODEPULSE_WEBHOOK_BLOCK_PRIVATE). */
+  blockPrivate?: boolean
   /** Aborts the request (NodePulse is stopping). */
   signal?: AbortSignal
 }
 
+const PRIVATE = new BlockList()
+for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
+  PRIVATE.addSubnet(net, prefix, 'ipv4')
+}
+// Unspecified, loopback, unique local, link-local, multicast. (BlockList checks IPv4 addresses against
+// IPv6 rules as IPv4-mapped, so the mapped range cannot be a rule here: it is refused below.)
+for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) {
+  PRIVATE.addSubnet(net, prefix, 'ipv6')
+}
+
+/** Whether an IP address is private, loopback, link-local, unspecified or multicast (not a public receiver). */
+export function isPrivateAddress(address: string): boolean {
+  const family = isIP(address)
+  // An IPv4-mapped IPv6 address (::ffff:…) is refused whatever it maps: no public receiver needs one.
+  if (family === 6 && /^(0{0,4}:){0,5}:?ffff:/i.test(address)) return true
+  return family !== 0 && PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6')
+}
+
+const PRIVATE_CODE = 'NODEPULSE_PRIVATE_ADDRESS'
+
+/** DNS lookup for the connection itself: a name resolving to any private address fails, so a re-resolve cannot slip past. */
+const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, options, (error, address, family) => {
+    if (error) return callback(error, address, family)
+    const addresses = Array.isArray(address) ? (address as LookupAddress[]).map(a => a.address) : [address]
+    if (addresses.some(isPrivateAddress)) return callback(Object.assign(new Error('private address'), { code: PRIVATE_CODE }), address, family)
+    callback(null, address, family)
+  })
+}
+
+const result = (ok: boolean, status: number | null, error: string | null, durationMs: number): SendResult => ({ ok, status, error, durationMs })
+
 /**
- * POSTs one signed delivery. Redirects are not followed (a receiver must answer itself), and the
- * outcome is returned, never thrown: a status other than 2xx, a network error or a timeout is
- * `ok: false` with a short reason that names neither the secret nor the URL.
+ * POSTs one signed delivery. Redirects are not followed (a receiver must answer itself, and a
+ * redirect could point anywhere), and the outcome is returned, never thrown: a status other than
+ * 2xx, a network error or a timeout is `ok: false` with a short reason that names neither the
+ * secret nor the URL (viewers read it).
  */
-export async function sendWebhook(o: SendOptions): Promise<SendResult> {
+export function sendWebhook(o: SendOptions): Promise<SendResult> {
   const body = JSON.stringify(o.payload)
   const timestamp = Math.floor(Date.now() / 1000)
   const timeout = AbortSignal.timeout(o.timeoutMs)
   const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
-  try {
-    const res = await fetch(o.url, {
+  const url = new URL(o.url)
+  if (o.blockPrivate && isPrivateAddress(url.hostname.replace(/^\[|\]$/g, ''))) {
+    return Promise.resolve(result(false, null, 'refused: the receiver is on a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)', 0))
+  }
+  return new Promise((resolve) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
       method: 'POST',
-      redirect: 'manual',
       signal,
+      lookup: o.blockPrivate ? publicOnlyLookup : undefined,
       headers: {
         'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
         'user-agent': o.userAgent,
         'x-nodepulse-event': o.payload.event.event_type,
         'x-nodepulse-delivery': String(o.deliveryId),
         'x-nodepulse-timestamp': String(timestamp),
         'x-nodepulse-signature': signPayload(o.secret, timestamp, body),
       },
-      body,
+    }, (res) => {
+      // The answer's body is of no use to NodePulse: read it away so the connection can be reused.
+      res.resume()
+      const status = res.statusCode ?? 0
+      const ok = status >= 200 && status < 300
+      const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : ''
+      resolve(result(ok, status, ok ? null : `receiver answered HTTP ${status}${redirect}`, elapsed()))
     })
-    // The answer's body is of no use to NodePulse; let the connection go.
-    await res.body?.cancel().catch(() => {})
-    const ok = res.status >= 200 && res.status < 300
-    const redirect = res.status >= 300 && res.status < 400 ? ' (redirects are not followed)' : ''
-    return { ok, status: res.status, error: ok ? null : `receiver answered HTTP ${res.status}${redirect}`, durationMs: elapsed() }
-  }
-  catch (error) {
-    let reason: string
-    if (timeout.aborted) reason = `no answer within ${o.timeoutMs / 1000} s (NODEPULSE_WEBHOOK_TIMEOUT)`
-    else if (o.signal?.aborted) reason = 'NodePulse stopped during the attempt'
-    else reason = describeFetchError(error)
-    return { ok: false, status: null, error: reason, durationMs: elapsed() }
-  }
+    req.on('error', (error) => {
+      let reason: string
+      if (timeout.aborted) reason = `no answer within ${o.timeoutMs / 1000} s (NODEPULSE_WEBHOOK_TIMEOUT)`
+      else if (o.signal?.aborted) reason = 'NodePulse stopped during the attempt'
+      else reason = describeNetworkError(error)
+      resolve(result(false, null, reason, elapsed()))
+    })
+    req.end(body)
+  })
 }
 
-/** undici's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ENOTFOUND, a TLS error…). */
-function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string, message?: string } }).cause
-  if (cause?.code) return `could not connect: ${cause.code}`
-  return `request failed: ${cause?.message ?? (error as Error).message ?? String(error)}`.slice(0, 300)
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH)/
+
+/**
+ * A network error as a short reason from its code alone: messages can carry the host, the path
+ * or the query, and a URL's path or query often holds the receiver's own secret.
+ */
+export function describeNetworkError(error: unknown): string {
+  const code = String((error as { code?: unknown }).code ?? '')
+  switch (code) {
+    case PRIVATE_CODE: return 'refused: the receiver resolves to a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)'
+    case 'ECONNREFUSED': return 'could not connect: connection refused'
+    case 'ENOTFOUND': case 'EAI_AGAIN': case 'EAI_NONAME': return 'could not connect: host not found'
+    case 'EHOSTUNREACH': case 'ENETUNREACH': case 'ETIMEDOUT': return 'could not connect: host unreachable'
+    case 'ECONNRESET': case 'EPIPE': return 'the receiver closed the connection'
+  }
+  if (TLS_CODE.test(code)) return `TLS error (${code})`
+  return /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? `request failed (${code})` : 'request failed'
 }

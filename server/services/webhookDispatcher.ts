@@ -4,6 +4,7 @@ import type { EventView } from '../../shared/contracts/seed002'
 import type { Database } from '../db'
 import { events, settings, webhookDeliveries, webhooks, type DeliveryRow, type EventRow, type WebhookRow } from '../db/schema'
 import { toEventView } from './events'
+import { describeError } from './logSafe'
 import type { Journal } from './journal'
 import type { Registry } from './registry'
 import { startedInstance } from './started'
@@ -32,6 +33,8 @@ export interface DispatcherOptions {
   fullEveryMs?: number
   /** Deliveries in flight at once. */
   concurrency?: number
+  /** Refuse receivers on private addresses (NODEPULSE_WEBHOOK_BLOCK_PRIVATE). */
+  blockPrivate?: boolean
 }
 
 export interface DispatcherDeps {
@@ -81,7 +84,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
   let lastFullAt = 0
 
   const report = (what: string, error: unknown) => {
-    const message = `${what}: ${error instanceof Error ? error.message : String(error)}`
+    const message = `${what}: ${describeError(error).split('\n')[0]}`
     // A database outage would repeat the same line every second.
     if (message !== lastError) console.error(`[nodepulse] webhooks: ${message}`)
     lastError = message
@@ -204,7 +207,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
         event = toEventView(row)
       }
       const result = await sendWebhook({
-        url: hook.url, secret: hook.secret, deliveryId: d.id, timeoutMs: opts.timeoutMs, userAgent, signal: abort.signal,
+        url: hook.url, secret: hook.secret, deliveryId: d.id, timeoutMs: opts.timeoutMs, userAgent, signal: abort.signal, blockPrivate: opts.blockPrivate,
         payload: { webhook: { id: hook.id, name: hook.name }, event, repeat: d.repeat },
       })
       if (abort.signal.aborted) {

@@ -1,6 +1,7 @@
 import type { H3Event } from 'h3'
 import type { z } from 'zod'
-import { useHub } from '../services/streams/hub'
+import { streamOwner } from '../services/auth/streamTokens'
+import { tooManyStreams, useHub } from '../services/streams/hub'
 
 /** "field.path: message; …" for a failed zod parse, naming every bad field. */
 export function describeIssues(error: z.ZodError): string {
@@ -25,25 +26,72 @@ export function readParams<S extends z.ZodType>(event: H3Event, schema: S): z.ou
 
 /** Query validated by a schema (400 naming the bad parameter). */
 export function readQueryAs<S extends z.ZodType>(event: H3Event, schema: S): z.output<S> {
-  return parseOr(schema, getQuery(event), 400, 'query parameter')
+  const query = getQuery(event)
+  const bad = unstorable(query)
+  if (bad) throw createError({ statusCode: 400, message: `Invalid query parameter: ${bad.path}: ${bad.message}`, data: { issues: [bad] } })
+  return parseOr(schema, query, 400, 'query parameter')
+}
+
+/** How deep JSON bodies may nest: far past any contract's shape, far short of a stack or a database limit. */
+export const MAX_JSON_DEPTH = 32
+
+/**
+ * The first place in a parsed body that no contract allows and Postgres cannot store: a string or
+ * key holding a NUL character, or nesting deeper than MAX_JSON_DEPTH. Its path and what is wrong, or undefined.
+ */
+export function unstorable(value: unknown, path: string[] = [], depth = 0): { path: string, message: string } | undefined {
+  const at = () => path.slice(0, 6).join('.') + (path.length > 6 ? '…' : '')
+  if (typeof value === 'string') return value.includes('\u0000') ? { path: at(), message: 'must not contain NUL (\\u0000) characters' } : undefined
+  if (typeof value !== 'object' || value === null) return undefined
+  if (depth >= MAX_JSON_DEPTH) return { path: at(), message: `is nested more than ${MAX_JSON_DEPTH} levels deep` }
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\u0000')) return { path: at() || key.replace(/\0/g, '\\u0000'), message: 'must not contain NUL (\\u0000) characters in its keys' }
+    const found = unstorable(item, [...path, key], depth + 1)
+    if (found) return found
+  }
+  return undefined
+}
+
+/** Reads a request body of at most `maxBytes`; past it rejects with 413 and discards the rest without keeping it. */
+function readBody(event: H3Event, maxBytes: number): Promise<Buffer> {
+  const req = event.node.req
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = (error?: Error) => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      if (error) reject(error)
+      else resolve(Buffer.concat(chunks))
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= maxBytes) return void chunks.push(chunk)
+      // Answer now, and let the rest of the body flow away unread; the connection closes after the answer.
+      // (Throwing inside a `for await` over the request destroyed it under Nitro's idle-socket tracking.)
+      chunks.length = 0
+      setResponseHeader(event, 'connection', 'close')
+      req.resume()
+      done(createError({ statusCode: 413, message: `Request body is larger than ${maxBytes} bytes` }))
+    }
+    const onEnd = () => done()
+    const onError = (error: Error) => done(createError({ statusCode: 400, message: `The request body could not be read: ${error.message}` }))
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onError)
+  })
 }
 
 /**
  * Reads a JSON body of at most `maxBytes` (413 past it, counted as it streams, so a lying
- * Content-Length cannot get more through), 400 for malformed JSON, 422 naming each bad field.
+ * Content-Length cannot get more through), 400 for malformed JSON, 422 naming each bad field
+ * (NUL characters and nesting past MAX_JSON_DEPTH included, before any contract sees the value).
  */
 export async function readJson<S extends z.ZodType>(event: H3Event, schema: S, maxBytes = 16 * 1024): Promise<z.output<S>> {
-  const tooLarge = () => createError({ statusCode: 413, message: `Request body is larger than ${maxBytes} bytes` })
   const declared = Number(getRequestHeader(event, 'content-length') ?? 0)
-  if (declared > maxBytes) throw tooLarge()
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of event.node.req) {
-    size += (chunk as Buffer).length
-    if (size > maxBytes) throw tooLarge()
-    chunks.push(chunk as Buffer)
-  }
-  const text = Buffer.concat(chunks).toString('utf8')
+  if (declared > maxBytes) throw createError({ statusCode: 413, message: `Request body is larger than ${maxBytes} bytes` })
+  const text = (await readBody(event, maxBytes)).toString('utf8')
   if (!text.trim()) throw createError({ statusCode: 400, message: 'Request body is empty: send a JSON object' })
   let value: unknown
   try {
@@ -52,12 +100,23 @@ export async function readJson<S extends z.ZodType>(event: H3Event, schema: S, m
   catch (error) {
     throw createError({ statusCode: 400, message: `Malformed JSON: ${(error as Error).message}` })
   }
+  const bad = unstorable(value)
+  if (bad) {
+    throw createError({ statusCode: 422, message: `Invalid body: ${bad.path ? `${bad.path}: ` : ''}${bad.message}`, data: { issues: [bad] } })
+  }
   return parseOr(schema, value, 422, 'body')
 }
 
-/** 503 with Retry-After when the hub is at NODEPULSE_SSE_MAX_CLIENTS, before a stream starts. */
+/**
+ * Before a stream starts: 503 with Retry-After when the hub is at NODEPULSE_SSE_MAX_CLIENTS, 429
+ * when the caller's user (or token) already holds NODEPULSE_SSE_MAX_CLIENTS_PER_USER streams.
+ */
 export async function assertStreamCapacity(event: H3Event): Promise<void> {
-  if ((await useHub()).hasCapacity()) return
-  setResponseHeader(event, 'retry-after', 10)
-  throw createError({ statusCode: 503, message: 'Too many stream clients are connected (NODEPULSE_SSE_MAX_CLIENTS); try again later' })
+  const hub = await useHub()
+  if (!hub.hasCapacity()) {
+    setResponseHeader(event, 'retry-after', 10)
+    throw createError({ statusCode: 503, message: 'Too many stream clients are connected (NODEPULSE_SSE_MAX_CLIENTS); try again later' })
+  }
+  const principal = event.context.principal
+  if (principal && !hub.ownerHasCapacity(streamOwner(principal))) throw tooManyStreams()
 }

@@ -17,12 +17,20 @@ export const reportTimestamp = z.union([
   .refine(d => d.getTime() >= Date.UTC(2000, 0, 1), 'is before the year 2000')
   .refine(d => d.getTime() <= Date.now() + MAX_FUTURE_SKEW_MS, 'is more than 5 minutes in the future')
 
-/** ISO-8601 or unix seconds/milliseconds, as a query string. */
+const TIME_PARAM_MIN = Date.UTC(1970, 0, 1)
+const TIME_PARAM_MAX = Date.UTC(9999, 11, 31, 23, 59, 59)
+
+/** ISO-8601 or unix seconds/milliseconds between the years 1970 and 9999, as a query string. */
 export const timeParam = z.string().min(1, 'must not be empty').transform((v, ctx) => {
   const n = /^\d+(\.\d+)?$/.test(v) ? Number(v) : Number.NaN
   const d = Number.isFinite(n) ? new Date(n >= UNIX_MS_THRESHOLD ? n : n * 1000) : new Date(v)
   if (Number.isNaN(d.getTime())) {
     ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 time or a unix timestamp' })
+    return z.NEVER
+  }
+  // The database's time type and its drivers stop far short of the Date range's ends.
+  if (d.getTime() < TIME_PARAM_MIN || d.getTime() > TIME_PARAM_MAX) {
+    ctx.addIssue({ code: 'custom', message: 'must be between the years 1970 and 9999' })
     return z.NEVER
   }
   return d

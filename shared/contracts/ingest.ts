@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { reportTimestamp } from './common'
 import { DETAIL_LIMITS, MAX_SAMPLES_PER_REPORT } from './limits'
 
-export { DETAIL_LIMITS, MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from './limits'
+export { DETAIL_LIMITS, MAX_INGEST_BYTES, MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from './limits'
 
 const percent = z.number({ error: 'must be a number' }).finite().min(0, 'must be at least 0').max(100, 'must be at most 100')
 const count = (max: number) => z.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must not be negative').max(max, `must be at most ${max}`)

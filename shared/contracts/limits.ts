@@ -9,7 +9,17 @@ export const UNIX_MS_THRESHOLD = 1e12
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 
 export const MAX_SAMPLES_PER_REPORT = 1000
+/**
+ * The most the agents put in one batch (their spool files are rewritten as samples arrive, so
+ * they stay small); far below what the server takes.
+ */
 export const MAX_REPORT_BYTES = 64 * 1024
+/**
+ * The ingest route's body limit (every other route keeps 16 KB). A 1,000-sample catch-up batch of
+ * a small host as shared/sampler.ts reads it is ~0.9 MB, of a large host (64 cores, 8 filesystems,
+ * 4 interfaces, sensors) ~2.4 MB: 4 MiB takes the documented maximum with room, from any client.
+ */
+export const MAX_INGEST_BYTES = 4 * 1024 * 1024
 
 /** How much host detail one sample may carry: enough for a large server, small enough to store per sample. */
 export const DETAIL_LIMITS = {

@@ -91,6 +91,8 @@ export interface StreamTokenView { token: string, expires_at: string, expires_in
 
 const webhookUrl = z.string().trim().max(2000, 'must be at most 2000 characters')
   .refine(u => URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol), 'must be an http:// or https:// URL')
+  // fetch refuses such URLs (so they could never be delivered), and the error would carry the password.
+  .refine(u => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), 'must not contain a user name or password (user:password@): put a secret in the path or query, or verify the signature')
 const eventTypeList = z.array(z.enum(EVENT_TYPES, { error: `must be event types: ${EVENT_TYPES.join(', ')}` })).max(EVENT_TYPES.length)
 
 export const createWebhookBody = z.strictObject({
@@ -107,7 +109,8 @@ export const updateWebhookBody = createWebhookBody.partial()
 export type UpdateWebhookBody = z.output<typeof updateWebhookBody>
 
 export const deliveriesQuery = z.object({
-  cursor: z.string().regex(/^[1-9]\d{0,9}$/, 'must be a next_cursor value from a previous page').transform(Number).optional(),
+  cursor: z.string().regex(/^[1-9]\d{0,9}$/, 'must be a next_cursor value from a previous page').transform(Number)
+    .pipe(z.number().max(2_147_483_647, 'is too large to be a next_cursor value')).optional(),
   limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
     .pipe(z.number().min(1, 'must be at least 1').max(200, 'must be at most 200')).optional(),
 })

@@ -60,7 +60,8 @@ export interface EventStats {
   unacknowledged: number
 }
 
-const numberList = repeatable(z.string().regex(/^[1-9]\d{0,9}$/, 'must be a positive whole number').transform(Number))
+const numberList = repeatable(z.string().regex(/^[1-9]\d{0,9}$/, 'must be a positive whole number').transform(Number)
+  .pipe(z.number().max(2_147_483_647, 'is too large to be an id')))
 const textList = repeatable(z.string().min(1, 'must not be empty').max(255, 'must be at most 255 characters'))
 
 /** Filters shared by the event stream and history; each may repeat (`?severity=warning&severity=error`). */

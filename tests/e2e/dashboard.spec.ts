@@ -69,9 +69,14 @@ test('the master card is live and its cpu value changes', async ({ page }) => {
   // The master samples itself every second (NODEPULSE_SAMPLE_INTERVAL=1); each snapshot carries the newest.
   await expect(cpu).not.toHaveText(first!, { timeout: 45_000 })
   await expect(cpu).toHaveText(/^\d+(\.\d)? %$/)
-  // The meter says the same to assistive technology.
+  // The meter says the same to assistive technology: a number in range that the card's text shows.
   const meter = master.getByRole('meter', { name: 'CPU' })
-  expect(Number(await meter.getAttribute('aria-valuenow'))).toBeGreaterThanOrEqual(0)
+  await expect(meter).toHaveAttribute('aria-valuenow', /^\d+(\.\d+)?$/)
+  await expect(async () => {
+    const now = Number(await meter.getAttribute('aria-valuenow'))
+    expect(now).toBeLessThanOrEqual(100)
+    expect(Number.parseFloat((await cpu.textContent())!)).toBeCloseTo(now, 0)
+  }).toPass({ timeout: 10_000 })
 })
 
 test('a node that never reported shows offline, with dashes rather than zeros', async ({ page }) => {

@@ -45,16 +45,23 @@ const reportsOf = (s: SseStream, agent?: CreatedAgent) => s.messages.filter(name
 const logRows = (s: SseStream) => s.messages.filter(named('logs')).flatMap(m => dataOf<LogsMessage>(m).logs)
 
 /**
- * What a resumed stream got before live ones: the replayed events are those at or below the
- * position its `connected` id names (the server's position when it resumed); they must come
- * first, in ascending order, each once.
+ * What a resumed stream got before live ones: the replayed events are those at or below `upTo`
+ * (the server's position just before the client resumed, from `serverPosition()`); they must come
+ * first, in ascending order, each once. (A resumed stream's `connected` id is where it resumes
+ * from, so a client that drops before the replay resumes from there again.)
  */
-function splitReplay(s: SseStream) {
-  const connected = s.messages.find(named('connected'))!
-  const upTo = positionOf(connected)
+function splitReplay(s: SseStream, upTo: number) {
   const all = positions(s.messages)
   const replayed = all.filter(p => p <= upTo)
   return { upTo, all, replayed, replayedFirst: all.slice(0, replayed.length) }
+}
+
+/** The newest position the server has published: a fresh stream's greeting id. */
+async function serverPosition(): Promise<number> {
+  const s = await stream('/stream/reports')
+  const position = positionOf(await s.next(named('connected')))
+  s.close()
+  return position
 }
 
 async function settle(ms = LOGS_INTERVAL_MS + 500) {
@@ -82,10 +89,12 @@ describe('Last-Event-ID replay after a forced disconnect', () => {
       await d.report(agent, { cpu_percent: 5, disk_percent: 5 })
       await until('the reference saw r1..r5', () => reportsOf(reference, agent).length === 5, 3000)
 
+      const upTo = await serverPosition()
       const resumed = how === 'header'
         ? await stream('/stream/reports', { 'last-event-id': resumeFrom })
         : await stream(`/stream/reports?lastEventId=${encodeURIComponent(resumeFrom)}`)
-      await resumed.next(named('connected'))
+      // Greeted with where it resumes from, not the newest position (issue 14).
+      expect(positionOf(await resumed.next(named('connected')))).toBe(positionOf(r1))
       await d.report(agent, { cpu_percent: 6, disk_percent: 6 })
       await until('the reference saw r6', () => reportsOf(reference, agent).length === 6, 3000)
       await until('the resumed client saw r6', () => reportsOf(resumed, agent).some(r => r.cpu_percent === 6), 3000)
@@ -99,7 +108,7 @@ describe('Last-Event-ID replay after a forced disconnect', () => {
       const got = reportsOf(resumed)
       expect(got.filter(r => r.node_id === agent.id).map(r => r.cpu_percent), how).toEqual([2, 3, 4, 5, 6])
       expect(got, how).toEqual(expected)
-      const { upTo, replayed, replayedFirst } = splitReplay(resumed)
+      const { replayed, replayedFirst } = splitReplay(resumed, upTo)
       expect(replayed, `${how}: replayed r2..r5 before anything live`).toEqual(expected.filter(r => r.id <= upTo).map(r => r.id))
       expect(replayed.length).toBeGreaterThanOrEqual(4)
       expect(replayedFirst).toEqual(replayed)
@@ -130,6 +139,7 @@ describe('Last-Event-ID replay after a forced disconnect', () => {
     const b = await d.createAgent()
     await d.report(agent, { cpu_percent: 13, disk_percent: 1 })
 
+    const upTo = await serverPosition()
     const resumed = await stream('/stream/all', { 'last-event-id': resumeFrom })
     await resumed.next(named('connected'))
     // Live after the resume.
@@ -147,7 +157,7 @@ describe('Last-Event-ID replay after a forced disconnect', () => {
     expect(repeated(ref), 'the reference has each event once').toEqual([])
     expect.soft(repeated(seen), `positions delivered twice across the reconnect${trace}`).toEqual([])
     expect.soft([...new Set(seen)].sort((x, y) => x - y), 'every event exactly once across the reconnect').toEqual([...ref].sort((x, y) => x - y))
-    const { replayed, replayedFirst } = splitReplay(resumed)
+    const { replayed, replayedFirst } = splitReplay(resumed, upTo)
     expect.soft(replayedFirst, `replayed events come first, once each${trace}`).toEqual(replayed)
     expect(replayed).toEqual([...replayed].sort((x, y) => x - y))
     expect(logRows(resumed).filter(l => l.node_id === b.id).map(l => l.event_type), 'b\'s registration (missed while away) exactly once').toEqual(['node_registered'])
@@ -220,8 +230,10 @@ describe('positions that cannot be replayed get reset', () => {
     const data = dataOf<{ reason: string, message: string, timestamp: number }>(next)
     expect(Object.keys(data).sort()).toEqual(['message', 'reason', 'timestamp'])
     expect(data.message.length).toBeGreaterThan(0)
-    // The reset's id is a fresh position to resume from.
-    expect(positionOf(next)).toBe(positionOf(connected))
+    // The reset's id is a fresh position to resume from: the greeting's when the resume position was
+    // refused at once, the server's newest (past the one resumed from) when the client was too far behind.
+    if (data.reason === 'too_far_behind') expect(positionOf(next)).toBeGreaterThan(positionOf(connected))
+    else expect(positionOf(next)).toBe(positionOf(connected))
     return { s, reason: data.reason, id: next.id! }
   }
 
@@ -310,6 +322,7 @@ describe('Last-Event-ID replay after a server restart', () => {
     // The agent's token and the admin token survive the restart with the database.
     await d.report(agent, { cpu_percent: 5, disk_percent: 5, timestamp: new Date(base - 2000).toISOString() })
     await d.report(agent, { cpu_percent: 6, disk_percent: 6, timestamp: new Date(base - 1000).toISOString() })
+    const upTo = await serverPosition()
     const resumed = await stream('/stream/reports', { 'last-event-id': resumeFrom })
     await resumed.next(named('connected'))
     await d.report(agent, { cpu_percent: 7, disk_percent: 7 })
@@ -326,7 +339,7 @@ describe('Last-Event-ID replay after a server restart', () => {
     expect(repeated(ids)).toEqual([])
     expect(ids, 'replay and live in position order').toEqual([...ids].sort((x, y) => x - y))
     expect(Math.min(...ids)).toBeGreaterThan(Number(ID.exec(resumeFrom)![2]))
-    const { replayed, replayedFirst } = splitReplay(resumed)
+    const { replayed, replayedFirst } = splitReplay(resumed, upTo)
     expect(replayedFirst).toEqual(replayed)
     expect(replayed.length).toBeGreaterThanOrEqual(5)
   })

@@ -495,7 +495,10 @@ describe('hub stats and Prometheus counters', () => {
     }
     const sent = (series: Map<string, number>, channel: string) => series.get(`sse_events_sent_total{channel="${channel}"}`) ?? 0
     const agent = await d.createAgent()
-    await sleep(1200) // its node_registered row is flushed before the logs channel is measured
+    // Its node_registered row goes out in a logs batch before the logs channel is measured.
+    const flushed = await stream('/stream/logs')
+    await flushed.next(m => m.event === 'logs' && dataOf<LogsMessage>(m).logs.some(l => l.node_id === agent.id), 5000)
+    flushed.close()
 
     const counted: Record<string, { received: number, delta: number }> = {}
     for (const channel of CHANNEL_NAMES) {

@@ -32,7 +32,7 @@ describe('POST /api/v1/nodes/{id}/events (agents)', () => {
     expect(Object.keys(res.body).sort()).toEqual(EVENT_KEYS)
     expect(res.body).toMatchObject({
       event_type: 'backup_failed', severity: 'error', node_id: node.id, cluster_id: 'eu-1', resource_type: 'backup', message: 'pg_dump exited with 1',
-      data: { job: 'nightly', hostname: node.hostname, source: 'agent' }, acknowledged_at: null, acknowledged_by: null,
+      data: { hostname: node.hostname, source: 'agent', agent: { job: 'nightly' } }, acknowledged_at: null, acknowledged_by: null,
     })
     expect(res.body.data.reported_at).toMatch(ISO_UTC)
     expect(res.body.created_at).toMatch(ISO_UTC)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
+import { MAX_INGEST_BYTES, MAX_SAMPLES_PER_REPORT } from '../../shared/contracts/ingest'
 import { api, asAdmin, createAgent, expectError, getNode, report, sample, type CreatedNode } from './helpers'
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -176,7 +176,7 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
     ['an empty batch', { samples: [] }, 'samples'],
     ['a batch sample out of range', { samples: [sample(10), sample(5, { cpu_percent: 150 })] }, 'samples.1.cpu_percent'],
     ['a batch sample without a timestamp', { samples: [sample(10), { cpu_percent: 1, disk_percent: 1 }] }, 'samples.1.timestamp'],
-    ['a non-object body', [1, 2, 3], ''],
+    ['a non-object body', [1, 2, 3], 'must be an object'],
   ]
 
   it.each(invalid)('answers 422 naming the field for %s', async (_case, body, field) => {
@@ -211,15 +211,16 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
     expect((await report(agent.id, agent.token, { json: { samples: good } })).body).toMatchObject({ stored: 2, duplicates: 0 })
   })
 
-  it(`answers 413 for a body over ${MAX_REPORT_BYTES} bytes and stores nothing`, async () => {
+  it(`answers 413 for a body over ${MAX_INGEST_BYTES} bytes and stores nothing`, async () => {
     const agent = await reportedAgent()
     const before = await snapshot(agent.id)
-    // Otherwise valid (fewer than 1000 samples), only too large.
+    // Otherwise valid (fewer than 1000 samples, names within their limit), only too large.
     const start = Date.now() - 3_000_000
-    const samples = Array.from({ length: 700 }, (_, i) => ({ cpu_percent: 12.3456789012345, memory_percent: 45.6789012345678, disk_percent: 78.9012345678901, uptime_seconds: 123456789, active_backups: 0, timestamp: iso(start + i * 1000) }))
+    const disks = Array.from({ length: 8 }, (_, i) => ({ mount: `/${'m'.repeat(250)}${i}`, fs: `/dev/${'d'.repeat(250)}`, size_bytes: 2 ** 40, used_bytes: 2 ** 39, percent: 50 }))
+    const samples = Array.from({ length: 999 }, (_, i) => ({ cpu_percent: 12.3456789012345, memory_percent: 45.6789012345678, disk_percent: 78.9012345678901, uptime_seconds: 123456789, active_backups: 0, timestamp: iso(start + i * 1000), detail: { disks } }))
     const raw = JSON.stringify({ samples })
-    expect(raw.length).toBeGreaterThan(MAX_REPORT_BYTES)
-    expectError(await report(agent.id, agent.token, { raw }), 413, String(MAX_REPORT_BYTES))
+    expect(raw.length).toBeGreaterThan(MAX_INGEST_BYTES)
+    expectError(await report(agent.id, agent.token, { raw }), 413, String(MAX_INGEST_BYTES))
     expect(await snapshot(agent.id)).toEqual(before)
     // None of them was stored: a size-limited resend stores them.
     expect((await report(agent.id, agent.token, { json: { samples: samples.slice(0, 300) } })).body).toMatchObject({ stored: 300, duplicates: 0 })
@@ -228,7 +229,7 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
   it('answers 413 for an oversized body sent without Content-Length (chunked)', async () => {
     const agent = await reportedAgent()
     const before = await snapshot(agent.id)
-    const chunk = new TextEncoder().encode(`{"cpu_percent": 1, "disk_percent": 1, "pad": "${'x'.repeat(MAX_REPORT_BYTES)}"}`)
+    const chunk = new TextEncoder().encode(`{"cpu_percent": 1, "disk_percent": 1, "pad": "${'x'.repeat(MAX_INGEST_BYTES)}"}`)
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(chunk)

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { idParam, reportTimestamp } from '../../shared/contracts/common'
-import { DETAIL_LIMITS, MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT, statsReport, statsSample, type HostDetail } from '../../shared/contracts/ingest'
+import { DETAIL_LIMITS, MAX_INGEST_BYTES, MAX_REPORT_BYTES, MAX_SAMPLES_PER_REPORT, statsReport, statsSample, type HostDetail } from '../../shared/contracts/ingest'
 import { createNodeBody, createTokenBody, createUserBody, hostnameSchema, labelsSchema, loginBody, passwordSchema, updateNodeBody, usernameSchema } from '../../shared/contracts/rest'
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0)
@@ -106,6 +106,14 @@ describe('statsSample detail', () => {
     const detail = fullDetail()
     expect(statsSample.parse({ cpu_percent: 1, disk_percent: 2, detail }).detail).toEqual(detail)
     expect(JSON.stringify({ cpu_percent: 1, disk_percent: 2, timestamp: '2025-06-01T11:00:00Z', detail }).length).toBeLessThan(MAX_REPORT_BYTES / 8)
+  })
+
+  it('fits the documented 1,000-sample batch of a large host\'s full detail in one report', () => {
+    const t0 = Date.parse('2025-06-01T00:00:00Z')
+    const batch = JSON.stringify({ samples: Array.from({ length: MAX_SAMPLES_PER_REPORT }, (_, i) => ({ cpu_percent: 1, memory_percent: 2, disk_percent: 3, uptime_seconds: 1e6, active_backups: 0, timestamp: new Date(t0 + i * 1000).toISOString(), detail: fullDetail() })) })
+    console.log(`1,000 samples of a large host's full detail: ${Buffer.byteLength(batch)} bytes (limit ${MAX_INGEST_BYTES})`)
+    expect(Buffer.byteLength(batch)).toBeLessThan(MAX_INGEST_BYTES * 0.75)
+    expect(statsReport.safeParse(JSON.parse(batch)).success).toBe(true)
   })
 
   it('takes an empty detail and null rates (a first sample has no rates yet)', () => {

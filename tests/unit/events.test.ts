@@ -38,12 +38,17 @@ describe('agentEvent', () => {
     latest: null, maintenance: false, watchedStatus: null, watchedReachable: null, live: false, ...over,
   })
 
-  it('fills severity, resource and message by type, and keeps what the agent sent', () => {
+  it('fills severity, resource and message by type, and keeps what the agent sent under data.agent', () => {
     const e = agentEvent(node(), agentEventBody.parse({ event_type: 'backup_completed', data: { job: 'nightly', hostname: 'spoofed' } }))
     expect(e).toEqual({
       type: 'backup_completed', severity: 'success', nodeId: 9, clusterId: 'prod', resourceType: 'backup', message: 'db-1: a backup completed',
-      data: { job: 'nightly', hostname: 'db-1', source: 'agent' },
+      data: { hostname: 'db-1', source: 'agent', agent: { job: 'nightly', hostname: 'spoofed' } },
     })
+  })
+
+  it('does not let an agent set server fields: its maintenance: true stays under data.agent', () => {
+    const e = agentEvent(node(), agentEventBody.parse({ event_type: 'error_report', data: { maintenance: true, source: 'server' } }))
+    expect(e.data).toEqual({ hostname: 'db-1', source: 'agent', agent: { maintenance: true, source: 'server' } })
   })
 
   it('marks the event muted while the node is in maintenance', () => {

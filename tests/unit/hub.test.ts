@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createHub, encodeSse, type Hub } from '../../server/services/streams/hub'
 
 /** A loopback HTTP server whose every request becomes a hub subscriber on `topic`. */
@@ -75,14 +75,24 @@ describe('hub', () => {
     expect(hub.stats()).toMatchObject({ total_clients: 0, subscriptions: {}, disconnects: { client: 2 } })
   })
 
-  it('sends heartbeat comments on one shared timer', async () => {
+  it('sends heartbeat comments to every client from one shared timer, started with the hub and none per client', async () => {
+    const intervals = vi.spyOn(globalThis, 'setInterval')
+    const timeouts = vi.spyOn(globalThis, 'setTimeout')
+    cleanup.push(() => intervals.mockRestore(), () => timeouts.mockRestore())
     const hub = createHub({ heartbeatMs: 50, maxBufferBytes: 1 << 20 })
+    expect(intervals).toHaveBeenCalledTimes(1)
     const { server, url } = await serve(hub)
     cleanup.push(() => hub.close(), () => server.close())
-    const a = connect(url)
-    await a.ready
-    await until(() => (a.state.text.match(/: heartbeat\n\n/g) ?? []).length >= 2)
-    a.state.req!.destroy()
+    const made = { intervals: intervals.mock.calls.length, timeouts: timeouts.mock.calls.length }
+    const clients = Array.from({ length: 5 }, () => connect(url))
+    await Promise.all(clients.map(c => c.ready))
+    await until(() => hub.count('t') === 5)
+    const beats = (c: (typeof clients)[number]) => (c.state.text.match(/: heartbeat\n\n/g) ?? []).length
+    await until(() => clients.every(c => beats(c) >= 2))
+    // Five subscribers and several beats later, the hub has set no timer of its own beyond the one.
+    expect(intervals.mock.calls.length).toBe(made.intervals)
+    expect(intervals.mock.calls.filter(([fn]) => fn.name === 'beat')).toHaveLength(1)
+    clients.forEach(c => c.state.req!.destroy())
   })
 
   it('sends a topic its own heartbeat message instead of the comment, the same bytes to each of its clients', async () => {
@@ -90,15 +100,17 @@ describe('hub', () => {
     const own = await serve(hub, 'own')
     const plain = await serve(hub, 'plain')
     cleanup.push(() => hub.close(), () => own.server.close(), () => plain.server.close())
+    // Set before anyone connects: a beat between connecting and setting it would send the comment.
+    let builds = 0
+    hub.setHeartbeat(t => t === 'own', () => encodeSse({ beat: ++builds }, { event: 'heartbeat' }), { channel: 'heartbeat' })
     const [a, b, c] = [connect(own.url), connect(own.url), connect(plain.url)]
     await Promise.all([a.ready, b.ready, c.ready])
     await until(() => hub.count('own') === 2)
-    let builds = 0
-    hub.setHeartbeat(t => t === 'own', () => encodeSse({ beat: ++builds }, { event: 'heartbeat' }), { channel: 'heartbeat' })
     const beats = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).length
     await until(() => beats(a.state.text, /event: heartbeat\n/g) >= 2 && beats(b.state.text, /event: heartbeat\n/g) >= 2 && beats(c.state.text, /: heartbeat\n\n/g) >= 2)
-    expect(a.state.text).toContain('event: heartbeat\ndata: {"beat":2}\n\n')
-    expect(b.state.text).toContain('event: heartbeat\ndata: {"beat":2}\n\n')
+    // One build per beat, the same bytes to both: the beat both got last is the same one.
+    const last = (text: string) => text.match(/event: heartbeat\ndata: \{"beat":(\d+)\}/g)!.slice(-1)[0]
+    await until(() => last(a.state.text) === last(b.state.text))
     expect(a.state.text + b.state.text).not.toMatch(/^: heartbeat$/m)
     expect(c.state.text).not.toContain('event: heartbeat')
     expect(hub.stats().events_sent_by_channel.heartbeat).toBeGreaterThanOrEqual(4)
@@ -151,6 +163,58 @@ describe('hub', () => {
     // Snapshots 0..48 were superseded while the socket was full: none of them was sent.
     expect(a.state.text).not.toMatch(/"seq":(\d|[1-3]\d|4[0-8])\}/)
     a.state.req!.destroy()
+  })
+
+  it('drops a snapshot client whose socket has not drained within the stall bound, and keeps a reading one', async () => {
+    const hub = createHub({ heartbeatMs: 50, maxBufferBytes: 64 << 20, stallMs: 300 })
+    const { server, url } = await serve(hub)
+    cleanup.push(() => hub.close(), () => server.close())
+    const [stalled, reading] = [connect(url), connect(url)]
+    await Promise.all([stalled.ready, reading.ready])
+    await until(() => hub.count('t') === 2)
+    stalled.state.res!.pause()
+    const filler = encodeSse({ blob: 'y'.repeat(512 * 1024) })
+    // Snapshots keep at most one queued per client, so the stalled one never passes the 64 MiB buffer.
+    for (let i = 0; i < 40 && hub.stats().disconnects.slow === 0; i++) {
+      hub.publishSnapshot('t', filler)
+      await new Promise(r => setTimeout(r, 20))
+    }
+    await until(() => hub.stats().disconnects.slow === 1, 5000)
+    expect(hub.count('t')).toBe(1)
+    expect(reading.state.text.length).toBeGreaterThan(512 * 1024)
+    reading.state.req!.destroy()
+    stalled.state.req!.destroy()
+  })
+
+  it('refuses a stream past the per-owner cap with 429 when the slot is taken, and frees the slot when a stream ends', async () => {
+    const hub = createHub({ heartbeatMs: 60_000, maxBufferBytes: 1 << 20, maxClientsPerOwner: 2, ownerOf: req => req.url!.slice(1) })
+    const server = http.createServer((req, res) => {
+      try {
+        hub.subscribe(req, res, 't')
+      }
+      catch (error) {
+        res.writeHead((error as { statusCode: number }).statusCode).end()
+      }
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    cleanup.push(() => hub.close(), () => server.close())
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    const [a, b] = [connect(`${base}alice`), connect(`${base}alice`)]
+    await Promise.all([a.ready, b.ready])
+    expect(hub.ownerHasCapacity('alice')).toBe(false)
+    const third = connect(`${base}alice`)
+    await third.ready
+    expect(third.state.res!.statusCode).toBe(429)
+    const bob = connect(`${base}bob`)
+    await bob.ready
+    expect(bob.state.res!.statusCode).toBe(200)
+    a.state.req!.destroy()
+    await until(() => hub.ownerHasCapacity('alice'))
+    const again = connect(`${base}alice`)
+    await again.ready
+    expect(again.state.res!.statusCode).toBe(200)
+    for (const c of [b, bob, again]) c.state.req!.destroy()
   })
 
   it('ends matching topics with a last message', async () => {

@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { eq } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseHandle } from '../../server/db'
@@ -10,7 +12,7 @@ import { DEFAULT_HISTORY_TIERS, parseHistoryTiers } from '../../server/services/
 import { runHousekeeping } from '../../server/services/housekeeping'
 import { createJournal, type Journal } from '../../server/services/journal'
 import { createRegistry, type Registry } from '../../server/services/registry'
-import { backoffMs, generateWebhookSecret, isDownEvent, matchesWebhook, signPayload } from '../../server/services/webhookDelivery'
+import { backoffMs, describeNetworkError, generateWebhookSecret, isDownEvent, isPrivateAddress, matchesWebhook, signPayload } from '../../server/services/webhookDelivery'
 import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher } from '../../server/services/webhookDispatcher'
 import { createWebhooks, type Webhooks } from '../../server/services/webhooks'
 import { startReceiver, verifySignature, type Receiver } from '../integration/support/receiver'
@@ -294,5 +296,61 @@ describe('webhooks and their dispatcher', () => {
     expect(second.deliveries.map(d => d.event_id - 1e9)).toEqual([3, 2])
     const last = await hooks.deliveries(hook.id, { limit: 2, cursor: second.next_cursor! })
     expect(last).toMatchObject({ deliveries: [{ event_id: 1e9 + 1, event_type: null }], next_cursor: null })
+  })
+
+  it('with blockPrivate (NODEPULSE_WEBHOOK_BLOCK_PRIVATE) refuses a private receiver by address and by what its name resolves to', async () => {
+    const r = await receiver()
+    const s = start({ blockPrivate: true })
+    const { port } = new URL(r.url)
+    const byAddress = await hooks.create({ name: 'private-ip', url: r.url })
+    const byName = await hooks.create({ name: 'private-name', url: `http://localhost:${port}/hook` })
+    const a = await s.sendTest(byAddress.id)
+    const b = await s.sendTest(byName.id)
+    expect(a).toMatchObject({ state: 'failed', response_status: null, error: 'refused: the receiver is on a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)' })
+    expect(b).toMatchObject({ state: 'failed', response_status: null, error: 'refused: the receiver resolves to a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)' })
+    expect(r.received).toEqual([])
+    // Allowed by default: self-hosted receivers often live on the same network.
+    const open = start()
+    expect(await open.sendTest(byName.id)).toMatchObject({ state: 'delivered', response_status: 200 })
+  })
+
+  it('does not follow a redirect, so a public receiver cannot point a delivery at a private address', async () => {
+    const target = await receiver()
+    const redirector = createServer((req, res) => {
+      req.resume()
+      res.writeHead(307, { location: target.url }).end()
+    })
+    await new Promise<void>(done => redirector.listen(0, '127.0.0.1', done))
+    try {
+      const s = start()
+      const hook = await hooks.create({ name: 'redirect', url: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/hook` })
+      expect(await s.sendTest(hook.id)).toMatchObject({ state: 'failed', response_status: 307, error: 'receiver answered HTTP 307 (redirects are not followed)' })
+      expect(target.received).toEqual([])
+    }
+    finally {
+      redirector.closeAllConnections()
+      await new Promise(done => redirector.close(done))
+    }
+  })
+
+})
+
+describe('receiver addresses and failure reasons', () => {
+  it('tells private, loopback, link-local and unspecified addresses from public ones', () => {
+    for (const a of ['10.1.2.3', '127.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '224.0.0.1']) {
+      expect(isPrivateAddress(a), a).toBe(true)
+    }
+    for (const a of ['8.8.8.8', '172.32.0.1', '192.169.0.1', '2001:4860:4860::8888', 'hooks.example.com']) expect(isPrivateAddress(a), a).toBe(false)
+  })
+
+  it('says why a request failed from the error code alone, never its message (which can carry the URL)', () => {
+    const err = (code: string | undefined) => Object.assign(new Error('connect to https://user:pw@hooks.example.com/T0/SECRET failed'), { code })
+    expect(describeNetworkError(err('ECONNREFUSED'))).toBe('could not connect: connection refused')
+    expect(describeNetworkError(err('ENOTFOUND'))).toBe('could not connect: host not found')
+    expect(describeNetworkError(err('ECONNRESET'))).toBe('the receiver closed the connection')
+    expect(describeNetworkError(err('DEPTH_ZERO_SELF_SIGNED_CERT'))).toBe('TLS error (DEPTH_ZERO_SELF_SIGNED_CERT)')
+    expect(describeNetworkError(err('ERR_WEIRD'))).toBe('request failed (ERR_WEIRD)')
+    expect(describeNetworkError(err(undefined))).toBe('request failed')
+    expect(describeNetworkError(err('/T0/SECRET'))).toBe('request failed')
   })
 })

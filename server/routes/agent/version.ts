@@ -5,6 +5,7 @@ import { useInstance } from '../../services/instance'
 export default defineEventHandler(async (event): Promise<AgentVersionView> => {
   assertMethod(event, ['GET', 'HEAD'], true)
   const { config } = await useInstance()
-  const serverUrl = config.publicUrl ?? getRequestURL(event, { xForwardedHost: true, xForwardedProto: true }).origin
+  // X-Forwarded-Host counts only behind a trusted proxy: otherwise a caller could name any server to install from.
+  const serverUrl = config.publicUrl ?? (await requestOrigin(event)).origin
   return useAgentFiles().version(serverUrl)
 })

@@ -20,6 +20,15 @@ export function streamCredential(p: Principal): string | undefined {
 /** Stream requests' credentials, set by the auth middleware and read by the hub when the stream opens. */
 export const streamCredentials = new WeakMap<IncomingMessage, string>()
 
+/** Whose streams count together against NODEPULSE_SSE_MAX_CLIENTS_PER_USER: the user, else the API token. */
+export function streamOwner(p: Principal): string | undefined {
+  if (p.userId !== null) return `user:${p.userId}`
+  return p.tokenId === undefined ? undefined : `token:${p.tokenId}`
+}
+
+/** Stream requests' owners, set by the auth middleware and read by the hub when the stream opens. */
+export const streamOwners = new WeakMap<IncomingMessage, string>()
+
 /** Short-lived stream tickets for `?token=`, and the check that open streams' credentials still hold. */
 export function createStreamTokens(db: Database, ttlSeconds: number) {
   return {

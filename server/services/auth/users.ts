@@ -19,13 +19,16 @@ export function toUserView(u: UserRow): UserView {
 /** User accounts: the first-run admin, logins by password, and the admins' user management. */
 export function createUsers(db: Database) {
   const countUsers = async () => (await db.select({ n: count() }).from(users))[0]!.n
+  // Once a user exists setup stays closed (the last admin cannot be deleted): no query to say so again.
+  let setupClosed = false
   return {
     /** Number of users (0 means the setup page is open). */
     count: countUsers,
 
     /** Whether the first-run setup page is open. */
     async setupState(): Promise<SetupState> {
-      return { setup_required: (await countUsers()) === 0 }
+      setupClosed ||= (await countUsers()) > 0
+      return { setup_required: !setupClosed }
     },
 
     /** Creates a user; 409 when the name is taken. */

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { DisconnectReason } from '../../../shared/contracts/seed001'
+import { DomainError } from '../errors'
+import { describeError } from '../logSafe'
 import { startedInstance } from '../started'
 
 /** One SSE connection. */
@@ -15,10 +17,14 @@ export interface HubClient {
   heldBytes: number
   /** When its unsent bytes first passed the buffer (cleared when the socket drains). */
   overSince: number | null
+  /** When a heartbeat first found its socket not drained (cleared when it drains). */
+  stalledSince: number | null
   /** Which published messages this client wants (the event stream's per-client filters); all when absent. */
   filter?: (meta: MessageMeta) => boolean
   /** The session or token the stream was opened with ("session:3", "token:7"); its revocation ends the stream. */
   credential?: string
+  /** Whose stream it is ("user:3", "token:7"), for the per-user connection cap. */
+  owner?: string
 }
 
 /**
@@ -41,6 +47,12 @@ export interface HubOptions {
   maxBufferBytes: number
   /** Connections allowed at once; past it new streams get 503. */
   maxClients?: number
+  /** Connections one owner (a user, or a token without a user) may hold at once; past it new streams get 429. */
+  maxClientsPerOwner?: number
+  /** Whose stream a request opens (the authenticated user or token). */
+  ownerOf?: (req: IncomingMessage) => string | undefined
+  /** How long a socket may stay undrained before the client counts as stalled (default two heartbeats, at least the grace). */
+  stallMs?: number
   /** How long a client may stay over its buffer before it counts as slow (default 2 s). */
   slowGraceMs?: number
   /** The credential a request was authenticated with, kept on its stream. */
@@ -93,12 +105,20 @@ export function createHub(options: HubOptions) {
   let eventsSent = 0
   const sentByChannel = new Map<string, number>()
   const disconnects: Record<DisconnectReason, number> = { client: 0, slow: 0, ended: 0, revoked: 0, shutdown: 0 }
+  const perOwner = new Map<string, number>()
+  const ownerCount = (owner: string | undefined) => (owner === undefined ? 0 : perOwner.get(owner) ?? 0)
+  const ownerHasCapacity = (owner: string | undefined): boolean => options.maxClientsPerOwner === undefined || ownerCount(owner) < options.maxClientsPerOwner
 
   function remove(client: HubClient, reason: DisconnectReason): void {
     if (client.closed) return
     client.closed = true
     clients--
     disconnects[reason]++
+    if (client.owner !== undefined) {
+      const left = ownerCount(client.owner) - 1
+      if (left > 0) perOwner.set(client.owner, left)
+      else perOwner.delete(client.owner)
+    }
     const set = topics.get(client.topic)
     set?.delete(client)
     if (set && set.size === 0) topics.delete(client.topic)
@@ -108,6 +128,20 @@ export function createHub(options: HubOptions) {
   }
 
   const grace = options.slowGraceMs ?? 2000
+  const stallMs = options.stallMs ?? Math.max(grace, 2 * options.heartbeatMs)
+  /**
+   * A socket that has not drained for `stallMs` belongs to a client that stopped reading. Snapshot
+   * streams keep only the newest snapshot for such a client, so its buffer never grows past the
+   * limit `tooSlow` watches: this is what ends it.
+   */
+  function stalled(client: HubClient, now: number): boolean {
+    if (!client.res.writableNeedDrain) {
+      client.stalledSince = null
+      return false
+    }
+    client.stalledSince ??= now
+    return now - client.stalledSince > stallMs
+  }
   /**
    * A client over its buffer is slow only if it stays over for the grace period (a reader that
    * keeps up drains a large message quickly) or holds four buffers' worth: memory stays bounded.
@@ -146,7 +180,7 @@ export function createHub(options: HubOptions) {
       for (const set of [...topics.values()]) {
         for (const c of [...set]) if (c.credential && !live.has(c.credential)) remove(c, 'revoked')
       }
-    }, error => console.error('[nodepulse] checking stream credentials failed:', error))
+    }, error => console.error(`[nodepulse] checking stream credentials failed: ${describeError(error)}`))
   }
 
   /**
@@ -161,10 +195,11 @@ export function createHub(options: HubOptions) {
       built.set(h, buf)
       return buf
     }
+    const now = Date.now()
     for (const [topic, set] of [...topics]) {
       const own = [...heartbeats].find(h => h.match(topic))
       for (const c of [...set]) {
-        if (tooSlow(c)) remove(c, 'slow')
+        if (tooSlow(c) || stalled(c, now)) remove(c, 'slow')
         else if (!own) {
           if (!c.res.writableNeedDrain) c.res.write(HEARTBEAT)
         }
@@ -182,23 +217,34 @@ export function createHub(options: HubOptions) {
       return options.maxClients === undefined || clients < options.maxClients
     },
 
+    /** False when `owner` already holds as many streams as one owner may (answer 429 before streaming). */
+    ownerHasCapacity,
+
     /**
      * Takes over a request's response as an SSE stream on `topic` and writes `first` messages to it.
      * With `hold`, live messages are queued until `release()` (replay first, then live, no gap).
      */
     subscribe(req: IncomingMessage, res: ServerResponse, topic: string, first: Buffer[] = [], opts: { hold?: boolean, filter?: HubClient['filter'] } = {}): HubClient {
+      const owner = options.ownerOf?.(req)
+      // Checked again here, where the slot is taken: parallel opens all passed the route's early check.
+      if (!ownerHasCapacity(owner)) throw tooManyStreams()
+      if (owner !== undefined) perOwner.set(owner, ownerCount(owner) + 1)
       res.writeHead(200, HEADERS)
       res.flushHeaders()
       req.socket.setNoDelay(true)
       req.socket.setTimeout(0)
       clients++
-      const client: HubClient = { id: nextId++, topic, res, pending: null, closed: false, held: null, heldBytes: 0, overSince: null, filter: opts.filter, credential: options.credentialOf?.(req) }
+      const client: HubClient = {
+        id: nextId++, topic, res, pending: null, closed: false, held: null, heldBytes: 0, overSince: null, stalledSince: null,
+        filter: opts.filter, credential: options.credentialOf?.(req), owner,
+      }
       let set = topics.get(topic)
       if (!set) topics.set(topic, (set = new Set()))
       set.add(client)
       res.on('close', () => remove(client, 'client'))
       res.on('drain', () => {
         client.overSince = null
+        client.stalledSince = null
         const pending = client.pending
         client.pending = null
         if (pending) write(client, pending)
@@ -301,6 +347,11 @@ export function createHub(options: HubOptions) {
       for (const set of [...topics.values()]) for (const c of [...set]) remove(c, 'shutdown')
     },
   }
+}
+
+/** 429 for a stream past NODEPULSE_SSE_MAX_CLIENTS_PER_USER. */
+export function tooManyStreams(): DomainError {
+  return new DomainError('Too many streams are open for this user or token (NODEPULSE_SSE_MAX_CLIENTS_PER_USER): close one, or try again later', 429, 10)
 }
 
 export type Hub = ReturnType<typeof createHub>

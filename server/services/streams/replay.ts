@@ -44,8 +44,12 @@ export interface ResumableStream {
   filter?: HubClient['filter']
   /** Most items replayed; a client further behind gets `reset: too_far_behind`. */
   replayLimit: number
-  /** The first message; `upTo` is the newest position a replay covers. */
-  greeting: (upTo: number) => Buffer
+  /**
+   * The first message; `upTo` is the newest position a replay covers, `resumeFrom` the position a
+   * replay starts after (absent for a fresh start, a `?since=` resume or a reset). A resuming
+   * client is greeted with `resumeFrom`: one that drops before the replay resumes from there again.
+   */
+  greeting: (upTo: number, resumeFrom?: number) => Buffer
   /** Runs for a resuming client once the journal is caught up, before the client subscribes. */
   caughtUp?: () => void
   /** What a client missed after `from`, up to `upTo`, in position order; at most `limit` from each table. */
@@ -54,11 +58,11 @@ export interface ResumableStream {
   reset: (reason: ResetReason) => unknown
 }
 
-/** Why a resume position cannot be replayed: not known here (yet), or deleted by retention. */
-async function unreplayable(journal: Journal, position: number | undefined, upTo: number): Promise<ResetReason | undefined> {
+/** Why a resume position cannot be replayed: not known here (yet), or deleted by retention (`purgedUpTo`). */
+function unreplayable(position: number | undefined, upTo: number, purgedUpTo: number): ResetReason | undefined {
   if (position === undefined) return undefined
   if (position > upTo) return 'unknown_position'
-  if (position < await journal.purgedUpTo()) return 'position_expired'
+  if (position < purgedUpTo) return 'position_expired'
   return undefined
 }
 
@@ -75,12 +79,13 @@ export async function openResumable(deps: { hub: Hub, journal: Journal }, req: I
     if (from.position !== undefined && from.position > journal.position()) await journal.catchUp()
     stream.caughtUp?.()
   }
+  const purgedUpTo = from.position === undefined ? 0 : await journal.purgedUpTo()
   // Everything up to `upTo` is committed and readable; anything later arrives live (held meanwhile).
   const upTo = journal.position()
-  const client = hub.subscribe(req, res, stream.topic, [stream.greeting(upTo)], { hold: resuming, filter: stream.filter })
+  const cannot = unreplayable(from.position, upTo, purgedUpTo)
+  const client = hub.subscribe(req, res, stream.topic, [stream.greeting(upTo, cannot ? undefined : from.position)], { hold: resuming, filter: stream.filter })
   if (!resuming) return client
   try {
-    const cannot = await unreplayable(journal, from.position, upTo)
     const items = cannot ? [] : await stream.missed(from, upTo, stream.replayLimit + 1)
     const reason = cannot ?? (items.length > stream.replayLimit ? 'too_far_behind' : undefined)
     if (reason) hub.send(client, encodeSse(stream.reset(reason), { id: eventId(upTo), event: 'reset' }))

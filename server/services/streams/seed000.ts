@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { MasterMetrics, NodeDeletedMessage, NodeDetail, NodeStatsSnapshot, NodeStreamSnapshot, StreamConnected } from '../../../shared/contracts/seed000'
+import { describeError } from '../logSafe'
 import { readOs } from '../master'
 import { toNodeStats, type NodeState, type Registry } from '../registry'
 import { startedInstance } from '../started'
@@ -100,7 +101,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
         hub.publishSnapshot(topic, await build(t, builder))
       }
       catch (error) {
-        console.error(`[nodepulse] building the ${topic} snapshot failed:`, error)
+        console.error(`[nodepulse] building the ${topic} snapshot failed: ${describeError(error)}`)
       }
     }
     tickers.set(topic, (ticker = t))

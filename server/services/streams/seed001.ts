@@ -142,7 +142,9 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
         // Waiting log rows go out to the others now: the replay covers them for this client, and a
         // batch sent after its hold ends would repeat them.
         caughtUp: flushLogs,
-        greeting: () => encodeSse({ timestamp: now(), channels } satisfies ChannelConnected, { id: eventId(published), event: 'connected', retryMs: opts.retryMs }),
+        // A resuming client is greeted with where it resumes from: if it drops before the replay,
+        // it resumes from there again rather than past what it missed.
+        greeting: (_, resumeFrom) => encodeSse({ timestamp: now(), channels } satisfies ChannelConnected, { id: eventId(resumeFrom ?? published), event: 'connected', retryMs: opts.retryMs }),
         missed: (after, upTo, limit) => missed(after, upTo, limit, channels),
         reset: (reason): ResetMessage => ({ reason, message: 'Missed events cannot be replayed: reload the current state', timestamp: now() }),
       })

@@ -58,8 +58,8 @@ export function createEventStream(deps: { hub: Hub, journal: Journal, log: Event
         filter: (meta: MessageMeta) => !isEventView(meta.subject) || matchesFilter(filter, meta.subject),
         replayLimit: opts.replayLimit,
         // The greeting's id is where a client that drops before any event resumes from.
-        greeting: upTo => encodeSse({ event_type: 'connected', timestamp: now(), filters: filter } satisfies EventStreamConnected, {
-          id: from.since ? undefined : eventId(from.position ?? upTo), event: 'connected', retryMs: opts.retryMs,
+        greeting: (upTo, resumeFrom) => encodeSse({ event_type: 'connected', timestamp: now(), filters: filter } satisfies EventStreamConnected, {
+          id: from.since ? undefined : eventId(resumeFrom ?? upTo), event: 'connected', retryMs: opts.retryMs,
         }),
         missed: async (after, upTo, limit) => (await log.after(filter, after, upTo, limit)).map(row => itemOf(toEventView(row))),
         reset: (reason): EventStreamReset => ({

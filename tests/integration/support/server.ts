@@ -58,7 +58,7 @@ export async function freePort(): Promise<number> {
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(NODEPULSE_|NUXT_|NITRO_)/.test(key) || key === 'DATABASE_URL' || key === 'PORT' || key === 'HOST') continue
+    if (/^(NODEPULSE_|NUXT_|NITRO_|VALKEY_)/.test(key) || key === 'DATABASE_URL' || key === 'PORT' || key === 'HOST') continue
     env[key] = value
   }
   return env

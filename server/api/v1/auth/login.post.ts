@@ -5,18 +5,12 @@ import { useLoginLimiter } from '../../../services/ratelimit'
 export default defineEventHandler(async (event): Promise<MeView> => {
   const body = await readJson(event, loginBody)
   const limiter = await useLoginLimiter()
-  const ip = getRequestIP(event) ?? 'unknown'
-  const wait = limiter.retryAfter(ip, body.username)
-  if (wait) {
-    setResponseHeader(event, 'retry-after', wait)
-    throw createError({ statusCode: 429, message: `Too many failed logins; try again in ${wait} seconds` })
-  }
+  const ip = await clientAddress(event)
+  // Counted before the (slow) password check, so a burst of guesses stops at the limit too.
+  assertAttemptAllowed(event, limiter.attempt(ip, body.username), 'Too many failed logins')
   const user = await (await useUsers()).checkPassword(body.username, body.password)
-  if (!user) {
-    limiter.fail(ip, body.username)
-    // Intentionally vague: do not reveal whether the username exists.
-    throw createError({ statusCode: 401, message: 'Invalid username or password' })
-  }
+  // Intentionally vague: do not reveal whether the username exists.
+  if (!user) throw createError({ statusCode: 401, message: 'Invalid username or password' })
   limiter.succeed(ip, body.username)
   return startUserSession(event, user)
 })

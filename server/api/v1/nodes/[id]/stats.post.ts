@@ -1,11 +1,11 @@
 import { idParam } from '../../../../../shared/contracts/common'
-import { MAX_REPORT_BYTES, statsReport, type IngestAnswer } from '../../../../../shared/contracts/ingest'
+import { MAX_INGEST_BYTES, statsReport, type IngestAnswer } from '../../../../../shared/contracts/ingest'
 import { useIngest } from '../../../../services/ingest'
 
 /** An agent pushes one sample or a batch; answered only once the samples are committed. */
 export default defineReportHandler(async (event): Promise<IngestAnswer> => {
   const { id } = readParams(event, idParam)
   await requireAgent(event, id)
-  const report = await readJson(event, statsReport, MAX_REPORT_BYTES)
+  const report = await readJson(event, statsReport, MAX_INGEST_BYTES)
   return (await useIngest()).report(id, report)
 })
