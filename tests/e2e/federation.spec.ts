@@ -184,6 +184,16 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
       await shoot(page, 'modal')
       await page.getByTestId('node-detail-close').click()
       await expect(modal).toHaveCount(0)
+
+      // A member that stops answering: its nodes keep their last state, tagged unreachable (seed 003's "marked as unreachable").
+      await sites['site-b'].server.stop()
+      const dbTag = card(page, 'site-b / db-01').getByTestId('member-tag')
+      await expect(dbTag).toHaveAttribute('data-unreachable', 'true', { timeout: 15_000 })
+      await expect(dbTag).toHaveText('site-b · unreachable')
+      await expect(card(page, 'site-b / db-01')).toHaveAttribute('aria-label', /^db-01 on member site-b \(unreachable\), /)
+      await expect(card(page, 'site-a / web-01').getByTestId('member-tag')).toHaveAttribute('data-unreachable', 'false')
+      await expect(page.locator('#dash-scope optgroup[label="Member site-b (unreachable)"]')).toHaveCount(1)
+      await shoot(page, 'unreachable')
     }
     finally {
       await context.close()

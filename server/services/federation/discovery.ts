@@ -88,6 +88,9 @@ export function createDiscovery(members: Members, opts: DiscoveryOptions) {
         // bind 0.0.0.0: a socket bound to the interface's own address would not receive multicast.
         const socketOptions = mdns.interface ? { interface: mdns.interface, bind: '0.0.0.0' } : {}
         bonjour = new Bonjour(socketOptions as never, (error: unknown) => warn('failed', error))
+        // bonjour-service leaves the socket's 'error' (port taken, no permission) unheard, which would crash the server.
+        const socket = (bonjour as unknown as { server?: { mdns?: NodeJS.EventEmitter } }).server?.mdns
+        socket?.on('error', (error: unknown) => warn('socket failed', error))
         if (mdns.announce) {
           const txt: Record<string, string> = { id: opts.instanceId, name: mdns.name, api: '/api', version }
           if (opts.publicUrl) txt.url = opts.publicUrl
