@@ -56,7 +56,7 @@ async function hostnames(locator: Locator, attribute = 'data-hostname'): Promise
 }
 
 test('the aggregator\'s dashboard shows every member\'s nodes and readings, and filters by member and by node', async ({ browser }) => {
-  test.setTimeout(240_000)
+  test.setTimeout(420_000)
   const servers: OwnServer[] = []
   const pushers: Pusher[] = []
   const apis: APIRequestContext[] = []
