@@ -1,8 +1,9 @@
 import type { LocationQuery } from 'vue-router'
 import { isSortKey, isStatus, type SortKey, type StatusFilter } from '~/utils/nodeList'
+import { parseScope, scopeText, type NodeScope } from '~/utils/nodeScope'
 
-/** The dashboard's view state as it appears in the URL (`?q=&status=&sort=&page=&node=`). */
-export interface DashboardView { q: string, status: StatusFilter, sort: SortKey, page: number, node: number | null }
+/** The dashboard's view state as it appears in the URL (`?scope=&q=&status=&sort=&page=&node=`). */
+export interface DashboardView { scope: NodeScope, q: string, status: StatusFilter, sort: SortKey, page: number, node: number | null }
 
 const SEARCH_WRITE_DELAY_MS = 250
 
@@ -19,6 +20,7 @@ function parseView(query: LocationQuery): DashboardView {
   const status = one(query.status)
   const sort = one(query.sort)
   return {
+    scope: parseScope(one(query.scope)),
     q: one(query.q),
     status: isStatus(status) ? status : 'all',
     sort: isSortKey(sort) ? sort : 'name',
@@ -30,6 +32,8 @@ function parseView(query: LocationQuery): DashboardView {
 /** The query for a view, defaults left out so plain URLs stay plain. */
 export function viewQuery(view: DashboardView): Record<string, string> {
   const query: Record<string, string> = {}
+  const scope = scopeText(view.scope)
+  if (scope) query.scope = scope
   if (view.q) query.q = view.q
   if (view.status !== 'all') query.status = view.status
   if (view.sort !== 'name') query.sort = view.sort
@@ -39,9 +43,9 @@ export function viewQuery(view: DashboardView): Record<string, string> {
 }
 
 /**
- * Search, filter, sort, page and the open node, kept in the URL so a view can be shared.
+ * The node selection, search, filter, sort, page and the open node, kept in the URL so a view can be shared.
  * Writes use router.replace (no history entry per keystroke); search is written after a short
- * pause. Changing the search, filter or sort goes back to page 1.
+ * pause. Changing the selection, search, filter or sort goes back to page 1.
  */
 export function useDashboardQuery() {
   const route = useRoute()
@@ -79,12 +83,14 @@ export function useDashboardQuery() {
     return rest ? `${rest}&` : ''
   })
 
-  const field = <K extends 'q' | 'status' | 'sort'>(key: K) => computed({
+  const field = <K extends 'scope' | 'q' | 'status' | 'sort'>(key: K) => computed({
     get: () => view.value[key],
     set: (value: DashboardView[K]) => set({ [key]: value, page: 1 }, key === 'q'),
   })
 
   return {
+    /** The "Node: All | …" selection. */
+    scope: field('scope'),
     q: field('q'),
     status: field('status'),
     sort: field('sort'),

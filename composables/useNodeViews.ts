@@ -5,7 +5,7 @@ import { valkeyRoleOf, type ValkeyRole } from '~~/shared/contracts/seed004'
 const CHANGES = new Set(['node_maintenance', 'node_registered', 'valkey_failover', 'valkey_node_up', 'valkey_node_joined'])
 
 /**
- * The REST node list, for what the live stream's summaries lack (maintenance, labels): read once
+ * The REST node list, for what the live stream's summaries lack (maintenance, labels, member): read once
  * and again whenever an event that changes it arrives, so every view agrees with the Nodes page
  * without polling.
  */
@@ -21,6 +21,11 @@ export function useNodeViews() {
     refresh,
     /** Ids of the nodes in maintenance. */
     inMaintenance: computed(() => new Set(items.value.filter(n => n.maintenance).map(n => n.id))),
+    /** The member each member node came through (seed 003), by node id; this server's own nodes are absent. */
+    members: computed<ReadonlyMap<number, string>>(() => new Map(items.value.flatMap((n): [number, string][] => {
+      const member = n.kind === 'member' ? n.labels.member : undefined
+      return member ? [[n.id, member]] : []
+    }))),
     /** Each Valkey node's role, by node id. */
     valkeyRoles: computed(() => new Map(items.value.flatMap((n): [number, ValkeyRole][] => {
       const role = valkeyRoleOf(n.labels)

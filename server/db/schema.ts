@@ -150,7 +150,7 @@ export const members = pgTable('members', {
   name: text('name').notNull(),
   url: text('url').notNull(),
   token: text('token').notNull(),
-  origin: text('origin', { enum: ['file', 'api'] }).notNull().default('api'),
+  origin: text('origin', { enum: ['file', 'api', 'mdns'] }).notNull().default('api'),
   reachable: boolean('reachable'),
   lastError: text('last_error'),
   lastPolledAt: timestamp('last_polled_at', { withTimezone: true }),

@@ -11,6 +11,7 @@ import { createEventLog, setEventLog } from './events'
 import { createClusterApi, setClusterApi } from './federation/clusterApi'
 import { createMemberApi, loadInstanceId, setMemberApi } from './federation/memberApi'
 import { createMembers, setMembers } from './federation/members'
+import { createDiscovery, setDiscovery } from './federation/discovery'
 import { createMemberPoller } from './federation/poller'
 import { createHistory, ROLLUP_INTERVAL_MS, setHistory } from './history'
 import { createAlerts, setAlerts } from './history/alerts'
@@ -109,7 +110,12 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const memberApi = createMemberApi(db, registry, { instanceId, staleAfterSeconds: config.staleAfterSeconds })
   const members = createMembers(db, registry)
   await members.seed(config.cluster)
-  if (config.cluster.discovery === 'mdns') console.warn('[nodepulse] cluster.discovery_method mdns: mDNS discovery is not available in this version; polling manual_nodes and the members added through the API')
+  const discovery = createDiscovery(members, {
+    mdns: config.cluster.mdns, browse: config.cluster.enabled && config.cluster.discovery === 'mdns', instanceId,
+    // Where Nitro's node server listens (its own rule).
+    port: Number(process.env.NITRO_PORT || process.env.PORT || 3000), publicUrl: config.publicUrl,
+  })
+  discovery.start(version)
   const memberPoller = createMemberPoller({ db, registry, ingest, log: eventLog, members }, { timeoutMs: config.cluster.timeoutSeconds * 1000, instanceId })
   const memberJob = config.cluster.enabled ? leaderJob('member poll', config.cluster.intervalSeconds * 1000, memberPoller.pollAll, cluster) : undefined
   const instance = createInstance(database, { config, version, masterId: master.id, sessionSecret, isLeader })
@@ -143,6 +149,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setValkey, valkey)
   publish(setMemberApi, memberApi)
   publish(setMembers, members)
+  publish(setDiscovery, discovery)
   publish(setClusterApi, createClusterApi(db, registry, memberApi, members, { cacheMs: config.cluster.intervalSeconds * 1000 }))
   publish(setClusterNodes, createClusterNodes(registry, valkey, members, { staleAfterSeconds: config.staleAfterSeconds }))
 
@@ -162,6 +169,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       await valkeyJob?.stop()
       await memberJob?.stop()
       await memberPoller.stop()
+      await discovery.stop()
       await stopSampler()
       await dispatcher.stop()
       await ingest.drain()

@@ -187,14 +187,33 @@ export interface MemberView {
   id: number
   name: string
   url: string
-  /** `file` when NODEPULSE_CONFIG lists it, `api` when added through the API. */
-  origin: 'file' | 'api'
+  /** `file` when NODEPULSE_CONFIG lists it, `api` when added through the API, `mdns` when found by mDNS discovery. */
+  origin: 'file' | 'api' | 'mdns'
   /** null before the first poll. */
   reachable: boolean | null
   last_error: string | null
   last_polled_at: string | null
   last_ok_at: string | null
   nodes: number
+}
+
+/**
+ * A server found by mDNS discovery (`GET /api/v1/members/discovered`): `member` once it is a member
+ * (polled), `no_token` while no token is configured for it, `name_taken` when a member of that name
+ * was configured by hand at another URL, `unusable` when its announcement gives no address.
+ */
+export interface DiscoveredMemberView {
+  name: string
+  url: string | null
+  /** The instance id it announced (TXT `id`). */
+  instance: string | null
+  /** Its mDNS service name. */
+  service: string
+  found_at: string
+  state: 'member' | 'no_token' | 'name_taken' | 'unusable'
+  member_id: number | null
+  /** What to do about it, when anything. */
+  message: string | null
 }
 
 // ─── Cluster API data (inside seed 004's envelope) ──────────────────────────────────────────

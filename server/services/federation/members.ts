@@ -44,6 +44,21 @@ export function createMembers(db: Database, registry: Registry) {
       return toMemberView(row, 0)
     },
 
+    /**
+     * Adds (or points at its new address) a member found by mDNS. A server already polled at that URL
+     * stays under its member's name; a member of that name configured by hand elsewhere is left alone.
+     */
+    async adopt(found: { name: string, url: string, token: string }): Promise<{ adopted: boolean, id: number, name: string, url: string }> {
+      const [same] = await db.select().from(members).where(eq(members.url, found.url)).orderBy(asc(members.id)).limit(1)
+      if (same) return { adopted: true, id: same.id, name: same.name, url: same.url }
+      const [row] = await db.insert(members).values({ ...found, origin: 'mdns' })
+        .onConflictDoUpdate({ target: members.name, set: { url: found.url, token: found.token, updatedAt: sql`now()` }, setWhere: sql`${members.origin} = 'mdns'` })
+        .returning()
+      if (row) return { adopted: true, id: row.id, name: row.name, url: row.url }
+      const [kept] = await db.select().from(members).where(eq(members.name, found.name))
+      return { adopted: false, id: kept!.id, name: kept!.name, url: kept!.url }
+    },
+
     /** Removes a member; its nodes stay, with their history, and turn stale. 404 when there is none. */
     async remove(id: number): Promise<void> {
       const [row] = await db.delete(members).where(eq(members.id, id)).returning({ id: members.id })

@@ -1,0 +1,27 @@
+import type { ClusterNodesData, SeedEnvelope } from '~~/shared/contracts/seed004'
+
+const REACHABILITY = new Set(['node_reachable', 'node_unreachable'])
+
+/**
+ * The members (seed 003) whose last poll failed, by name: read from the cluster node list, and again
+ * whenever a member's reachability changes (its event arrives on the global stream).
+ */
+export function useUnreachableMembers() {
+  const { $api } = useNuxtApp()
+  const store = useEventsStore()
+  const unreachable = shallowRef<ReadonlySet<string>>(new Set())
+
+  async function refresh() {
+    try {
+      const body = await $api<SeedEnvelope<ClusterNodesData>>('/api/cluster/nodes', { query: { kind: 'member' } })
+      unreachable.value = new Set(body.data.nodes.flatMap(n => ('member' in n && n.member && n.reachable === false ? [n.member] : [])))
+    }
+    catch {
+      // The tags keep the last known state; the events still say what changed.
+    }
+  }
+  onMounted(refresh)
+  const newest = computed(() => store.events.find(e => e.resource_type === 'member' && REACHABILITY.has(e.event_type))?.id ?? null)
+  watch(newest, () => void refresh())
+  return unreachable
+}
