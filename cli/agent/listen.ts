@@ -200,7 +200,8 @@ export async function announce(opts: { port: number, instance: string, version: 
       type: 'nodepulse',
       protocol: 'tcp',
       port: opts.port,
-      txt: { kind: 'agent', instance: opts.instance, version: opts.version, path: '/api' },
+      // The keys a NodePulse server announces too (server/services/federation/discovery.ts): id, name, api.
+      txt: { id: opts.instance, name: opts.name ?? osHostname(), api: '/api', kind: 'agent', version: opts.version },
     })
     service.on('error', (error: Error) => opts.log.warn(`mDNS: ${error.message}`))
     return () => new Promise<void>((resolve) => {
