@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../server/services/config'
@@ -42,7 +43,7 @@ describe('loadConfig', () => {
       webhookTimeoutSeconds: 3, webhookMaxAttempts: 2, publicUrl: 'https://np.example.com/base',
       valkey: [{ name: 'valkey', seeds: [{ host: '10.0.1.100', port: 7000 }], useCluster: true, username: undefined, password: undefined, tls: null }],
       valkeyPollIntervalSeconds: 2, valkeyTimeoutSeconds: 1.5,
-      cluster: { enabled: true, intervalSeconds: 60, timeoutSeconds: 5, discovery: 'manual', members: [] },
+      cluster: { enabled: true, intervalSeconds: 60, timeoutSeconds: 5, discovery: 'manual', members: [], mdns: { announce: false, name: hostname(), tokens: {} } },
     })
   })
 
