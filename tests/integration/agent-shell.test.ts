@@ -317,7 +317,7 @@ describe('the shell agent', () => {
     const events = await api<EventPage>('GET', `/api/v1/events?node_id=${node.id}&event_type=error_report`, { auth: await asAdmin() })
     expect(events.status, events.text).toBe(200)
     expect(events.body.events).toHaveLength(1)
-    expect(events.body.events[0]!.data).toMatchObject({ dropped_samples: dropped, spool_max: 3 })
+    expect(events.body.events[0]!.data).toMatchObject({ source: 'agent', agent: { dropped_samples: dropped, spool_max: 3 } })
   })
 
   it('spools under $XDG_STATE_HOME/nodepulse without --spool-dir, as root too (never the service\'s spool)', async () => {
