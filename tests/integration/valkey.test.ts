@@ -257,7 +257,7 @@ describe('Valkey clusters from the config file', () => {
     finally {
       await two.stop()
     }
-  })
+  }, 120_000)
 })
 
 describe('Valkey misconfigured', () => {
@@ -298,5 +298,5 @@ describe('Valkey misconfigured', () => {
     finally {
       await wrong.stop()
     }
-  })
+  }, 120_000)
 })
