@@ -351,9 +351,9 @@ export async function openSpool(dir: string, max: number, log: Log): Promise<Spo
   async function dropOldest(excess: number) {
     while (excess > 0 && segments.length) {
       const seg = segments[0]!
-      // A sealed segment goes whole (a few dozen samples more than the bound asks, but no rewrite
-      // per sample through a long outage); only the segment being written is trimmed line by line.
-      if (seg.count <= excess || seg !== open?.seg) {
+      // A sealed segment goes whole when that keeps at least 90 % of the bound (no rewrite per
+      // sample through a long outage at the default bound); a small bound is kept exactly.
+      if (seg.count <= excess || (seg !== open?.seg && seg.count - excess <= max / 10)) {
         excess -= Math.min(excess, seg.count)
         dropped += seg.count
         await removeSegment(seg)

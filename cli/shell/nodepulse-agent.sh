@@ -996,8 +996,8 @@ save_dropped() {
 	fi
 }
 
-# Drops at least the $1 oldest samples: whole oldest files (a sealed one goes whole, so a long
-# outage rewrites nothing), or the first lines of the one being written.
+# Drops at least the $1 oldest samples: whole oldest files (a sealed one goes whole when that keeps
+# 90 % of the bound, so a long outage rewrites nothing), else the first lines of one.
 drop_oldest() {
 	want=$1
 	while [ "$want" -gt 0 ]; do
@@ -1006,7 +1006,7 @@ drop_oldest() {
 		f=$REPLY
 		n=$(wc -l <"$f")
 		n=$((n + 0))
-		if [ "$n" -le "$want" ] || [ "$f" != "$open_f" ]; then
+		if [ "$n" -le "$want" ] || { [ "$f" != "$open_f" ] && [ $((n - want)) -le $((spool_max / 10)) ]; }; then
 			rm -f "$f"
 			[ "$f" = "$open_f" ] && open_f=
 			[ "$n" -gt "$want" ] && want=$n

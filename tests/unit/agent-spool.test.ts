@@ -138,23 +138,24 @@ describe('the spool', () => {
 
   it('past the bound drops sealed segments whole, without rewriting the rest: a full spool costs appends only', async () => {
     const d = dir()
-    const s = await spoolAt(d, 1500)
-    for (let i = 0; i < 1500; i++) await s.add(sample(i))
+    // A bound where one segment is under a tenth of it, as the default (24 h of samples) is.
+    const s = await spoolAt(d, 10_000)
+    for (let i = 0; i < 10_000; i++) await s.add(sample(i))
     const before = new Map(readdirSync(d).filter(f => f.endsWith('.jsonl')).map(f => [f, statSync(join(d, f)).ino]))
     const oldest = [...before.keys()].sort()[0]!
     const inOldest = readFileSync(join(d, oldest), 'utf8').split('\n').length - 1
-    await s.add(sample(1500))
+    await s.add(sample(10_000))
     // The whole oldest segment went, counted; every other file is the same file (no rewrite).
     expect(existsSync(join(d, oldest))).toBe(false)
     expect(s.dropped).toBe(inOldest)
-    expect(s.count).toBe(1501 - inOldest)
+    expect(s.count).toBe(10_001 - inOldest)
     for (const [f, ino] of before) if (f !== oldest) expect(statSync(join(d, f)).ino).toBe(ino)
     // Further samples append until the bound is reached again.
-    for (let i = 1501; i < 1501 + inOldest - 1; i++) await s.add(sample(i))
+    for (let i = 10_001; i < 10_001 + inOldest - 1; i++) await s.add(sample(i))
     expect(s.dropped).toBe(inOldest)
     const all = await drainAll(s)
     expect(all[0]).toBe(JSON.parse(sample(inOldest)).timestamp)
-    expect(all.at(-1)).toBe(JSON.parse(sample(1500 + inOldest - 1)).timestamp)
+    expect(all.at(-1)).toBe(JSON.parse(sample(10_000 + inOldest - 1)).timestamp)
   })
 
   it('drops the oldest past the bound, counts them, and keeps the count across a restart', async () => {

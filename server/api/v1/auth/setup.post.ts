@@ -10,9 +10,12 @@ export default defineEventHandler(async (event): Promise<MeView> => {
   // Refused before any password is hashed: a closed setup costs a caller nothing to ask.
   if (!(await users.setupState()).setup_required) throw closed()
   const limiter = await useLoginLimiter()
-  assertAttemptAllowed(event, limiter.attempt(await clientAddress(event), '#setup'), 'Too many setup attempts')
+  const client = await clientAddress(event)
+  assertAttemptAllowed(event, limiter.attempt(client, '#setup'), 'Too many setup attempts')
   const user = await users.createFirstAdmin(body.username, body.password)
   if (!user) throw closed()
+  // Like a login: the setup that worked takes back its attempt, so it never counts against the client.
+  limiter.succeed(client, '#setup')
   const me = await startUserSession(event, user)
   setResponseStatus(event, 201)
   return me
