@@ -87,6 +87,23 @@ export function pointCount(data: ChartData): number {
   return count
 }
 
+/** Breaks inside a chart's first line: runs of empty buckets with data on both sides. */
+export function interiorGaps(data: ChartData): number {
+  const avg = data[1] ?? []
+  let gaps = 0
+  let seen = false
+  let inGap = false
+  for (const v of avg) {
+    if (v === null || v === undefined) inGap = seen
+    else {
+      if (inGap) gaps++
+      seen = true
+      inGap = false
+    }
+  }
+  return gaps
+}
+
 const sum = (values: (number | null | undefined)[]): number | null => {
   const known = values.filter((v): v is number => typeof v === 'number')
   return known.length ? known.reduce((a, b) => a + b, 0) : null

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { NodeHistory } from '../../shared/contracts/history'
 import type { NodeDetailStats } from '../../shared/contracts/seed000'
 import {
-  appendLive, CHART_GROUPS, formatChartValue, groupData, liveValues, parseRangeQuery, pointCount, rangeEnds, rangeQuery,
+  appendLive, CHART_GROUPS, formatChartValue, groupData, interiorGaps, liveValues, parseRangeQuery, pointCount, rangeEnds, rangeQuery,
   type ChartData,
 } from '../../utils/historyChart'
 
@@ -54,6 +54,9 @@ describe('chart data', () => {
     expect(data[7]).toEqual([null, null, 5])
     expect(pointCount(data)).toBe(2)
     expect(pointCount(groupData(history(), cpu))).toBe(0)
+    expect(interiorGaps(data)).toBe(1)
+    expect(interiorGaps([[1, 2, 3, 4], [null, 1, 2, null]])).toBe(0)
+    expect(interiorGaps([[1, 2, 3, 4, 5], [1, null, 2, null, 3]])).toBe(2)
   })
 
   it('folds a live sample into the last bucket or opens a new one on the grid, dropping what falls out of the window', () => {
