@@ -87,21 +87,36 @@ export function pointCount(data: ChartData): number {
   return count
 }
 
-/** Breaks inside a chart's first line: runs of empty buckets with data on both sides. */
+/** Breaks inside a chart's first line: holes between two values wider than twice the usual spacing. */
 export function interiorGaps(data: ChartData): number {
-  const avg = data[1] ?? []
+  const [times, avg = []] = data
+  const spacing = usualSpacing(times, avg) ?? 0
   let gaps = 0
-  let seen = false
-  let inGap = false
-  for (const v of avg) {
-    if (v === null || v === undefined) inGap = seen
-    else {
-      if (inGap) gaps++
-      seen = true
-      inGap = false
-    }
-  }
+  let previous: number | null = null
+  avg.forEach((v, i) => {
+    if (v === null || v === undefined) return
+    if (previous !== null && times[i]! - previous > 2 * spacing) gaps++
+    previous = times[i]!
+  })
   return gaps
+}
+
+/**
+ * The usual distance in seconds between a line's neighbouring values (the median), or null with
+ * fewer than two. Buckets finer than the node's report interval leave empty buckets between every
+ * two samples; only a hole wider than twice this is a gap the chart breaks at.
+ */
+export function usualSpacing(times: number[], values: (number | null)[]): number | null {
+  const spacings: number[] = []
+  let previous: number | null = null
+  values.forEach((v, i) => {
+    if (v === null || v === undefined) return
+    if (previous !== null) spacings.push(times[i]! - previous)
+    previous = times[i]!
+  })
+  if (!spacings.length) return null
+  spacings.sort((a, b) => a - b)
+  return spacings[Math.floor(spacings.length / 2)]!
 }
 
 const sum = (values: (number | null | undefined)[]): number | null => {
@@ -162,6 +177,9 @@ export function appendLive(data: ChartData, group: ChartGroup, values: Record<st
 }
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+
+/** Tick steps of a bytes/s axis: 1, 2, 5, 10, 20, 50, 100, 200, 500 of each binary unit, so ticks read round. */
+export const RATE_TICK_STEPS: number[] = BYTE_UNITS.flatMap((_, u) => [1, 2, 5, 10, 20, 50, 100, 200, 500].map(n => n * 1024 ** u))
 
 /** An axis or legend value: "42 %", "1.25", "3.4 MiB/s"; a dash when there is none. */
 export function formatChartValue(value: number | null | undefined, unit: ChartGroup['unit']): string {

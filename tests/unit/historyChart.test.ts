@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { NodeHistory } from '../../shared/contracts/history'
 import type { NodeDetailStats } from '../../shared/contracts/seed000'
 import {
-  appendLive, CHART_GROUPS, formatChartValue, groupData, interiorGaps, liveValues, parseRangeQuery, pointCount, rangeEnds, rangeQuery,
+  appendLive, CHART_GROUPS, formatChartValue, groupData, interiorGaps, liveValues, parseRangeQuery, pointCount, rangeEnds, rangeQuery, RATE_TICK_STEPS, usualSpacing,
   type ChartData,
 } from '../../utils/historyChart'
 
@@ -54,9 +54,13 @@ describe('chart data', () => {
     expect(data[7]).toEqual([null, null, 5])
     expect(pointCount(data)).toBe(2)
     expect(pointCount(groupData(history(), cpu))).toBe(0)
-    expect(interiorGaps(data)).toBe(1)
+    expect(interiorGaps(data)).toBe(0)
     expect(interiorGaps([[1, 2, 3, 4], [null, 1, 2, null]])).toBe(0)
-    expect(interiorGaps([[1, 2, 3, 4, 5], [1, null, 2, null, 3]])).toBe(2)
+    // Samples every 3 buckets (buckets finer than the report interval): no gap, until a hole.
+    expect(usualSpacing([0, 10, 20, 30, 40, 50, 60], [1, null, null, 2, null, null, 3])).toBe(30)
+    expect(interiorGaps([[0, 10, 20, 30, 40, 50, 60], [1, null, null, 2, null, null, 3]])).toBe(0)
+    expect(interiorGaps([[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140], [1, null, 1, null, 1, null, 1, null, null, null, null, null, 1, null, 1]])).toBe(1)
+    expect(usualSpacing([0, 10], [null, 1])).toBeNull()
   })
 
   it('folds a live sample into the last bucket or opens a new one on the grid, dropping what falls out of the window', () => {
@@ -109,5 +113,6 @@ describe('chart values', () => {
     expect(formatChartValue(1536, 'rate')).toBe('1.5 KiB/s')
     expect(formatChartValue(300 * 1024 * 1024, 'rate')).toBe('300 MiB/s')
     expect(formatChartValue(null, 'rate')).toBe('—')
+    expect(RATE_TICK_STEPS.slice(9, 12)).toEqual([1024, 2048, 5120])
   })
 })
