@@ -38,15 +38,16 @@ function sampleAt(at: number, cpu: number): StatsSampleInput {
 }
 
 /**
- * Three hours of one sample a minute, ending ten minutes ago, with no data from 100 to 80
+ * Three hours of two samples a minute, ending ten minutes ago, with no data from 100 to 80
  * minutes ago (a gap the charts must break at).
  */
 async function writeHistory(page: Page, agent: Agent): Promise<void> {
   const now = Date.now()
   const samples: StatsSampleInput[] = []
-  for (let ago = 180; ago >= 10; ago--) {
+  for (let ago = 180; ago >= 10; ago -= 0.5) {
     if (ago < 100 && ago > 80) continue
-    samples.push(sampleAt(now - ago * MINUTE, 20 + 30 * Math.abs(Math.sin(ago / 15))))
+    // Two samples a minute that differ, so each minute's bucket has a min–max band.
+    samples.push(sampleAt(now - ago * MINUTE, 20 + 30 * Math.abs(Math.sin(ago / 15)) + (ago % 1 ? 6 : -6)))
   }
   for (let i = 0; i < samples.length; i += 50) await send(page, agent, { samples: samples.slice(i, i + 50) })
 }
@@ -106,6 +107,7 @@ test('a node\'s charts draw its history, follow the range picker and a drag-zoom
 
     // Dragging across the middle of the chart zooms to that stretch, fetched afresh.
     const overlay = cpu.locator('.u-over')
+    await overlay.scrollIntoViewIfNeeded()
     const box = (await overlay.boundingBox())!
     const zoomRequests = requests.length
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2)
