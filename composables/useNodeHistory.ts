@@ -48,6 +48,7 @@ export function useNodeHistory(id: MaybeRefOrGetter<number>, live: MaybeRefOrGet
       })
       if (ticket !== asked) return
       history.value = answer
+      revision.value = 0
       charts.value = Object.fromEntries(CHART_GROUPS.map(g => [g.id, groupData(answer, g)]))
     }
     catch (e) {
