@@ -5,7 +5,8 @@
  * token. Nothing here can send a packet on the machine's real interfaces: the namespace has only `lo`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { CreatedNode, NodeView } from '../../shared/contracts/rest'
@@ -19,6 +20,9 @@ const skip = inject('server').driver !== 'pglite' ? 'mDNS tests run in the PGlit
 if (skip) console.warn(`[federation-mdns] skipped: ${skip}`)
 
 let ns: Netns
+// An agent run with --listen announces itself like a server, under its host's name.
+const agentToken = randomBytes(24).toString('hex')
+const agentName = hostname().replace(/[^\w.-]+/g, '-').slice(0, 64) || 'nodepulse'
 let dir: string
 const urls: Record<string, string> = {}
 const cookies: Record<string, string> = {}
@@ -72,8 +76,11 @@ describe.skipIf(skip)('federation: mDNS discovery in a network namespace', () =>
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${sensor.token}` }, body: JSON.stringify({ cpu_percent: 42, memory_percent: 10, disk_percent: 20 }),
     })
     expect(sent.status, sent.text).toBe(200)
-    // The aggregator has a token for site-m only; it announces nothing itself.
-    await start('hub', ['aggregation_interval: 1', 'request_timeout: 2', 'discovery_method: mdns', 'mdns:', '  interface: 127.0.0.1', '  tokens:', `    site-m: "${token}"`])
+    // An agent in listen mode, on loopback inside the namespace (a port below the ephemeral range,
+    // free in a namespace of our own), announcing (no --no-announce).
+    await ns.agent('edge-agent', ['--listen', '9411', '--listen-host', '127.0.0.1', '--interval', '1', '--spool-dir', join(dir, 'agent-spool')], { NODEPULSE_LISTEN_TOKEN: agentToken })
+    // The aggregator has tokens for site-m and the agent only; it announces nothing itself.
+    await start('hub', ['aggregation_interval: 1', 'request_timeout: 2', 'discovery_method: mdns', 'mdns:', '  interface: 127.0.0.1', '  tokens:', `    site-m: "${token}"`, `    "${agentName}": "${agentToken}"`])
   }, 240_000)
 
   afterAll(async () => {
@@ -94,13 +101,22 @@ describe.skipIf(skip)('federation: mDNS discovery in a network namespace', () =>
     await until('site-m\'s sensor on the hub', async () => (await call<NodeView[]>('hub', 'GET', '/api/v1/nodes')).body.some(n => n.hostname === 'site-m / sensor-01' && n.cpu_percent === 42), 20_000)
   })
 
+  it('adopts an agent run with --listen that it finds, and polls its node', async () => {
+    const discovered = async () => (await call<DiscoveredMemberView[]>('hub', 'GET', '/api/v1/members/discovered')).body
+    await until('the agent found and made a member', async () => (await discovered()).some(d => d.name === agentName && d.state === 'member'), 30_000)
+    await until('the agent reachable', async () => (await call<MemberView[]>('hub', 'GET', '/api/v1/members')).body.some(m => m.name === agentName && m.reachable === true), 20_000)
+    const member = (await call<MemberView[]>('hub', 'GET', '/api/v1/members')).body.find(m => m.name === agentName)!
+    expect(member).toMatchObject({ origin: 'mdns', last_error: null })
+    await until('the agent\'s node on the hub', async () => (await call<NodeView[]>('hub', 'GET', '/api/v1/nodes')).body.some(n => n.hostname === `${agentName} / ${hostname()}`), 20_000)
+  })
+
   it('lists a found server without a token as waiting for one, and does not poll it', async () => {
     const discovered = async () => (await call<DiscoveredMemberView[]>('hub', 'GET', '/api/v1/members/discovered')).body
     await until('site-n found', async () => (await discovered()).some(d => d.name === 'site-n'), 30_000)
     const waiting = (await discovered()).find(d => d.name === 'site-n')!
     expect(waiting).toMatchObject({ state: 'no_token', url: urls['site-n'], member_id: null })
     expect(waiting.message).toContain('cluster.mdns.tokens.site-n')
-    expect((await call<MemberView[]>('hub', 'GET', '/api/v1/members')).body.map(m => m.name)).toEqual(['site-m'])
+    expect((await call<MemberView[]>('hub', 'GET', '/api/v1/members')).body.map(m => m.name).sort()).toEqual([agentName, 'site-m'].sort())
     expect((await call<NodeView[]>('hub', 'GET', '/api/v1/nodes')).body.some(n => n.hostname.startsWith('site-n /'))).toBe(false)
     // A server that does not browse lists nothing; the list is for admins.
     expect((await call<DiscoveredMemberView[]>('site-m', 'GET', '/api/v1/members/discovered')).body).toEqual([])

@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { AGENT_BUNDLE } from './agent'
 import { SERVER_ENTRY } from './server'
 
 const RUNNER = fileURLToPath(new URL('./netnsRunner.mjs', import.meta.url))
@@ -25,7 +26,9 @@ export interface NetnsReply { status: number, setCookie: string[], text: string 
 export interface Netns {
   /** Starts the built server inside the namespace under `name`; resolves with its URL there. */
   start: (name: string, env: Record<string, string>) => Promise<{ baseURL: string }>
-  /** Stops one server; resolves with its output. */
+  /** Starts the built agent inside the namespace under `name` (`nodepulse agent …args`). */
+  agent: (name: string, args: string[], env?: Record<string, string>) => Promise<void>
+  /** Stops one server or agent; resolves with its output. */
   stop: (name: string) => Promise<string>
   /** An HTTP request made from inside the namespace. */
   request: (url: string, init?: { method?: string, headers?: Record<string, string>, body?: string }) => Promise<NetnsReply>
@@ -38,7 +41,7 @@ export interface Netns {
 
 /** Makes the namespace and starts the runner in it. */
 export function openNetns(): Netns {
-  const child = spawn('unshare', ['--net', '--pid', '--fork', '--kill-child', 'sh', '-c', `${SETUP} && exec "$0" "$1" "$2"`, process.execPath, RUNNER, SERVER_ENTRY], {
+  const child = spawn('unshare', ['--net', '--pid', '--fork', '--kill-child', 'sh', '-c', `${SETUP} && exec "$0" "$1" "$2" "$3"`, process.execPath, RUNNER, SERVER_ENTRY, AGENT_BUNDLE], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   const waiting = new Map<number, { resolve: (v: Record<string, unknown>) => void, reject: (e: Error) => void }>()
@@ -67,6 +70,9 @@ export function openNetns(): Netns {
   })
   return {
     start: (name, env) => call('start', { name, env }),
+    agent: async (name, args, env = {}) => {
+      await call('agent', { name, args, env })
+    },
     stop: async name => (await call<{ output?: string }>('stop', { name })).output ?? '',
     request: (url, init = {}) => call('request', { url, ...init }),
     interfaces: async () => (await call<{ names: string[] }>('interfaces', {})).names,

@@ -1,6 +1,6 @@
 /**
  * Runs inside the network namespace tests/integration/support/netns.ts makes (only `lo`, with a
- * multicast route): starts built NodePulse servers there and makes HTTP requests for the test,
+ * multicast route): starts built NodePulse servers and agents there and makes HTTP requests for the test,
  * which cannot reach into the namespace. One JSON request per stdin line, one JSON answer per
  * stdout line ({id, ok, ...} or {id, ok: false, error}). When stdin closes it stops its servers
  * and exits (the PID namespace then takes anything left with it).
@@ -10,7 +10,7 @@ import { createServer } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { createInterface } from 'node:readline'
 
-const [entry] = process.argv.slice(2)
+const [entry, agentBundle] = process.argv.slice(2)
 const servers = new Map()
 
 const freePort = () => new Promise((resolve, reject) => {
@@ -40,6 +40,19 @@ async function start({ name, env }) {
   throw new Error(`${name} did not answer /api/health within 80 s:\n${server.output}`)
 }
 
+/** Starts the built agent (`node nodepulse-agent.mjs agent …args`) under `name`; resolves once it runs. */
+async function agent({ name, args, env }) {
+  const child = spawn(process.execPath, [agentBundle, 'agent', ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const server = { child, output: '' }
+  const keep = chunk => (server.output = (server.output + chunk).slice(-6000))
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  servers.set(name, server)
+  await new Promise(r => setTimeout(r, 500))
+  if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}):\n${server.output}`)
+  return {}
+}
+
 async function stop({ name }) {
   const server = servers.get(name)
   servers.delete(name)
@@ -59,6 +72,7 @@ async function request({ url, method = 'GET', headers = {}, body }) {
 
 const ops = {
   start,
+  agent,
   stop,
   request,
   interfaces: async () => ({ names: Object.keys(networkInterfaces()) }),
