@@ -7,22 +7,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test, expect, request as playwrightRequest, type APIRequestContext, type Locator, type Page } from '@playwright/test'
+import { test, expect, type APIRequestContext, type Locator, type Page } from '@playwright/test'
 import type { CreatedNode } from '../../shared/contracts/rest'
-import { E2E_ADMIN } from '../../playwright.config'
-import { logIn } from './helpers'
+import { adminApi, logIn, shoot } from './helpers'
 import { startOwnServer, type OwnServer } from './server'
 
 interface Site { server: OwnServer, api: APIRequestContext, viewerToken: string }
 interface Pusher { node: CreatedNode, stop: () => Promise<void> }
-
-/** Logs an API context in as the e2e admin of a server. */
-async function adminApi(baseURL: string): Promise<APIRequestContext> {
-  const api = await playwrightRequest.newContext({ baseURL })
-  const login = await api.post('/api/v1/auth/login', { data: E2E_ADMIN })
-  expect(login.status()).toBe(200)
-  return api
-}
 
 async function viewerToken(api: APIRequestContext): Promise<string> {
   const res = await api.post('/api/v1/tokens', { data: { name: 'aggregator', role: 'viewer' } })
@@ -128,7 +119,7 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
       await expect(fire).toHaveCount(1, { timeout: 20_000 })
       await expect(fire.getByTestId('dash-event-node')).toHaveText('site-a / web-01')
 
-      await shoot(page, 'all')
+      await shoot(page, 'federation', 'all')
 
       // 3. Filter by member: only that member's cards, summary, readings and events.
       const scope = page.getByTestId('dash-scope')
@@ -144,7 +135,7 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
         await expect(fire).toHaveCount(1)
       }
       await onlySiteA()
-      await shoot(page, 'member')
+      await shoot(page, 'federation', 'member')
 
       // The selection is in the URL: a reload (or a shared link) keeps it.
       await page.reload()
@@ -181,7 +172,7 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
       const modal = page.getByTestId('node-detail')
       await expect(modal.getByTestId('member-tag')).toHaveText('site-a')
       await expect(modal.getByTestId('detail-kind')).toHaveText('member')
-      await shoot(page, 'modal')
+      await shoot(page, 'federation', 'modal')
       await page.getByTestId('node-detail-close').click()
       await expect(modal).toHaveCount(0)
 
@@ -193,7 +184,7 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
       await expect(card(page, 'site-b / db-01')).toHaveAttribute('aria-label', /^db-01 on member site-b \(unreachable\), /)
       await expect(card(page, 'site-a / web-01').getByTestId('member-tag')).toHaveAttribute('data-unreachable', 'false')
       await expect(page.locator('#dash-scope optgroup[label="Member site-b (unreachable)"]')).toHaveCount(1)
-      await shoot(page, 'unreachable')
+      await shoot(page, 'federation', 'unreachable')
     }
     finally {
       await context.close()
@@ -207,18 +198,3 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
   }
 })
 
-/** With SHOTS_DIR set: the page at 1440 and 390 px wide, light and dark (the viewport is put back after). */
-async function shoot(page: Page, name: string): Promise<void> {
-  const dir = process.env.SHOTS_DIR
-  if (!dir) return
-  const before = page.viewportSize()
-  for (const width of [1440, 390]) {
-    await page.setViewportSize({ width, height: 1000 })
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await page.screenshot({ path: join(dir, `federation-${name}-${width}-${scheme}.png`), fullPage: true })
-    }
-  }
-  await page.emulateMedia({ colorScheme: null })
-  if (before) await page.setViewportSize(before)
-}

@@ -1,4 +1,5 @@
-import { expect, type Page } from '@playwright/test'
+import { join } from 'node:path'
+import { expect, request as playwrightRequest, type APIRequestContext, type Page } from '@playwright/test'
 import { E2E_ADMIN } from '../../playwright.config'
 
 /** Logs in through the login page and waits for the dashboard (the home page). */
@@ -71,4 +72,31 @@ export function secondsAgo(text: string | null): number {
   const match = /^(\d+) s ago$/.exec(value)
   if (!match) throw new Error(`Not a last-seen time in seconds: "${value}"`)
   return Number(match[1])
+}
+
+/** An API request context logged in as the e2e admin of the server at baseURL (dispose it after). */
+export async function adminApi(baseURL: string): Promise<APIRequestContext> {
+  const api = await playwrightRequest.newContext({ baseURL })
+  const login = await api.post('/api/v1/auth/login', { data: E2E_ADMIN })
+  expect(login.status()).toBe(200)
+  return api
+}
+
+/**
+ * With SHOTS_DIR set: `<prefix>-<name>-<width>-<scheme>.png` of the page at 1440 and 390 px wide,
+ * light and dark (the viewport and colour scheme are put back after).
+ */
+export async function shoot(page: Page, prefix: string, name: string): Promise<void> {
+  const dir = process.env.SHOTS_DIR
+  if (!dir) return
+  const before = page.viewportSize()
+  for (const width of [1440, 390]) {
+    await page.setViewportSize({ width, height: 1000 })
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme })
+      await page.screenshot({ path: join(dir, `${prefix}-${name}-${width}-${scheme}.png`), fullPage: true })
+    }
+  }
+  await page.emulateMedia({ colorScheme: null })
+  if (before) await page.setViewportSize(before)
 }

@@ -8,20 +8,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test, expect, request as playwrightRequest, type APIRequestContext, type Page } from '@playwright/test'
+import { test, expect, type APIRequestContext } from '@playwright/test'
 import type { CreatedNode } from '../../shared/contracts/rest'
 import type { MemberView } from '../../shared/contracts/seed003'
-import { E2E_ADMIN } from '../../playwright.config'
 import { freePort } from '../integration/support/server'
-import { logIn } from './helpers'
+import { adminApi, logIn, shoot } from './helpers'
 import { startOwnServer, type OwnServer } from './server'
-
-async function adminApi(baseURL: string): Promise<APIRequestContext> {
-  const api = await playwrightRequest.newContext({ baseURL })
-  const login = await api.post('/api/v1/auth/login', { data: E2E_ADMIN })
-  expect(login.status()).toBe(200)
-  return api
-}
 
 test('an admin adds a member on the Members page, sees its nodes, and removes it; a viewer cannot', async ({ browser }) => {
   test.setTimeout(300_000)
@@ -98,7 +90,7 @@ test('an admin adds a member on the Members page, sees its nodes, and removes it
       await expect(page.getByTestId('member-url-error')).toContainText('must be an http:// or https:// URL')
       await expect(page.getByTestId('member-url')).toHaveAttribute('aria-invalid', 'true')
       await expect(page.getByTestId('member-name')).toHaveAttribute('aria-invalid', 'false')
-      await shoot(page, 'form-error')
+      await shoot(page, 'members', 'form-error')
 
       // A name already taken (the file's member): 409 at the name.
       await page.getByTestId('member-name').fill('lab')
@@ -123,7 +115,7 @@ test('an admin adds a member on the Members page, sees its nodes, and removes it
       await expect(siteA.getByTestId('member-state')).toHaveAttribute('data-state', 'reachable', { timeout: 20_000 })
       await expect(siteA.getByTestId('member-nodes')).toHaveText('2', { timeout: 15_000 })
       await expect(siteA.getByTestId('member-error')).toHaveCount(0)
-      await shoot(page, 'list')
+      await shoot(page, 'members', 'list')
 
       // Its nodes are on the dashboard, tagged with the member.
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click()
@@ -138,7 +130,7 @@ test('an admin adds a member on the Members page, sees its nodes, and removes it
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).click()
       await expect(siteA.getByTestId('member-state')).toHaveAttribute('data-state', 'unreachable', { timeout: 20_000 })
       await expect(siteA.getByTestId('member-error')).not.toBeEmpty()
-      await shoot(page, 'unreachable')
+      await shoot(page, 'members', 'unreachable')
 
       // Remove it: the dialog says its nodes and history stay; Cancel keeps it.
       await siteA.getByTestId('remove-member').click()
@@ -161,7 +153,7 @@ test('an admin adds a member on the Members page, sees its nodes, and removes it
       await expect(lab).toHaveCount(0)
       await expect(page.getByTestId('members-empty')).toContainText('Aggregate other NodePulse servers')
       await expect(page.getByTestId('members-discovered')).toHaveCount(0)
-      await shoot(page, 'empty')
+      await shoot(page, 'members', 'empty')
 
       // The removed member's nodes stay, with their history.
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click()
@@ -197,18 +189,3 @@ test('an admin adds a member on the Members page, sees its nodes, and removes it
   }
 })
 
-/** With SHOTS_DIR set: the page at 1440 and 390 px wide, light and dark (the viewport is put back after). */
-async function shoot(page: Page, name: string): Promise<void> {
-  const dir = process.env.SHOTS_DIR
-  if (!dir) return
-  const before = page.viewportSize()
-  for (const width of [1440, 390]) {
-    await page.setViewportSize({ width, height: 1000 })
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await page.screenshot({ path: join(dir, `members-${name}-${width}-${scheme}.png`), fullPage: true })
-    }
-  }
-  await page.emulateMedia({ colorScheme: null })
-  if (before) await page.setViewportSize(before)
-}
