@@ -140,13 +140,16 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
     if (queued) pump()
   }
 
+  /** A node whose down alert is repeated: stale or unreachable, and not in maintenance. */
+  const isDown = (n: ReturnType<typeof registry.list>[number]) => !n.maintenance && (n.watchedStatus === 'stale' || n.watchedReachable === false)
+
   /**
    * Reminders: while a node stays down and out of maintenance, its newest "down" event goes again
    * (repeat + 1) to each webhook with repeat_seconds that got it, once that long has passed since
    * the last delivery of it and that delivery is no longer pending.
    */
   async function remind(): Promise<void> {
-    const down = registry.list().filter(n => !n.maintenance && (n.watchedStatus === 'stale' || n.watchedReachable === false))
+    const down = registry.list().filter(isDown)
     if (!down.length) return
     const hooks = await db.select().from(webhooks).where(and(eq(webhooks.enabled, true), gt(webhooks.repeatSeconds, 0)))
     if (!hooks.length) return
@@ -159,10 +162,12 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
       .where(inArray(webhookDeliveries.eventId, newest.map(e => e.id)))
       .orderBy(webhookDeliveries.webhookId, webhookDeliveries.eventId, desc(webhookDeliveries.repeat))
     const now = Date.now()
+    // The node may have come back while the queries above ran: remind only of nodes still down.
+    const stillDown = new Set(registry.list().filter(isDown).map(n => n.id))
     const values = last.flatMap((d) => {
       const hook = hooks.find(h => h.id === d.webhookId)
       const event = newest.find(e => e.id === d.eventId)
-      if (!hook || !event || d.state === 'pending' || !matchesWebhook(hook, event)) return []
+      if (!hook || !event || d.state === 'pending' || !matchesWebhook(hook, event) || event.nodeId === null || !stillDown.has(event.nodeId)) return []
       return d.createdAt.getTime() + hook.repeatSeconds * 1000 <= now ? [{ webhookId: d.webhookId, eventId: d.eventId, repeat: d.repeat + 1 }] : []
     })
     if (values.length && (await db.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id })).length) pump()
