@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, lte, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm'
 import type { DeliveryView } from '../../shared/contracts/rest'
 import type { EventView } from '../../shared/contracts/seed002'
 import type { Database } from '../db'
@@ -140,34 +140,31 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
     if (queued) pump()
   }
 
-  /** A node whose down alert is repeated: stale or unreachable, and not in maintenance. */
-  const isDown = (n: ReturnType<typeof registry.list>[number]) => !n.maintenance && (n.watchedStatus === 'stale' || n.watchedReachable === false)
-
   /**
    * Reminders: while a node stays down and out of maintenance, its newest "down" event goes again
    * (repeat + 1) to each webhook with repeat_seconds that got it, once that long has passed since
    * the last delivery of it and that delivery is no longer pending.
    */
   async function remind(): Promise<void> {
-    const down = registry.list().filter(isDown)
+    const down = registry.list().filter(n => !n.maintenance && (n.watchedStatus === 'stale' || n.watchedReachable === false))
     if (!down.length) return
     const hooks = await db.select().from(webhooks).where(and(eq(webhooks.enabled, true), gt(webhooks.repeatSeconds, 0)))
     if (!hooks.length) return
+    // Each node's newest status or reachability event, kept only if it is a down event: a node
+    // whose recovery is already logged gets no reminder, whatever the registry said a moment ago.
     const newest = (await db.selectDistinctOn([events.nodeId]).from(events).where(and(
       inArray(events.nodeId, down.map(n => n.id)),
-      or(eq(events.type, 'node_unreachable'), and(eq(events.type, 'node_status_update'), sql`${events.data}->>'status' in ('stale', 'offline')`)),
+      inArray(events.type, ['node_status_update', 'node_unreachable', 'node_reachable']),
     )).orderBy(events.nodeId, desc(events.id))).filter(isDownEvent)
     if (!newest.length) return
     const last = await db.selectDistinctOn([webhookDeliveries.webhookId, webhookDeliveries.eventId]).from(webhookDeliveries)
       .where(inArray(webhookDeliveries.eventId, newest.map(e => e.id)))
       .orderBy(webhookDeliveries.webhookId, webhookDeliveries.eventId, desc(webhookDeliveries.repeat))
     const now = Date.now()
-    // The node may have come back while the queries above ran: remind only of nodes still down.
-    const stillDown = new Set(registry.list().filter(isDown).map(n => n.id))
     const values = last.flatMap((d) => {
       const hook = hooks.find(h => h.id === d.webhookId)
       const event = newest.find(e => e.id === d.eventId)
-      if (!hook || !event || d.state === 'pending' || !matchesWebhook(hook, event) || event.nodeId === null || !stillDown.has(event.nodeId)) return []
+      if (!hook || !event || d.state === 'pending' || !matchesWebhook(hook, event)) return []
       return d.createdAt.getTime() + hook.repeatSeconds * 1000 <= now ? [{ webhookId: d.webhookId, eventId: d.eventId, repeat: d.repeat + 1 }] : []
     })
     if (values.length && (await db.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id })).length) pump()
