@@ -348,10 +348,13 @@ describe('reminders and restarts (own server: stale after 2 s)', () => {
         const res = await d.call<{ deliveries: DeliveryView[] }>('GET', `/api/v1/webhooks/${hook.id}/deliveries`)
         return res.body.deliveries.every(x => x.state !== 'pending')
       })
-      const sent = about(agent.id)(r.received).filter(isStale).length
+      // Reminders repeat the one stale event; a node that a loaded machine lets go stale again
+      // would be a new event (a new alert), not a reminder.
+      const reminders = () => about(agent.id)(r.received).filter(x => isStale(x) && x.body.event.id === stale[0]!.body.event.id).length
+      const sent = reminders()
       // An observation window, not a synchronisation: reminders were due every second.
       await sleep(2500)
-      expect(about(agent.id)(r.received).filter(isStale).length).toBe(sent)
+      expect(reminders()).toBe(sent)
     }
     finally {
       clearInterval(feeding)
