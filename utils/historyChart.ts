@@ -87,6 +87,14 @@ export function pointCount(data: ChartData): number {
   return count
 }
 
+/** The time (unix s) of a chart's newest bucket that holds a value; null when none does. */
+export function newestPoint(data: ChartData): number | null {
+  for (let i = data[0].length - 1; i >= 0; i--) {
+    if (data.slice(1).some(column => column[i] !== null && column[i] !== undefined)) return data[0][i]!
+  }
+  return null
+}
+
 /** Breaks inside a chart's first line: holes between two values wider than twice the usual spacing. */
 export function interiorGaps(data: ChartData): number {
   const [times, avg = []] = data

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { NodeHistory } from '../../shared/contracts/history'
 import type { NodeDetailStats } from '../../shared/contracts/seed000'
 import {
-  appendLive, CHART_GROUPS, formatChartValue, groupData, interiorGaps, liveValues, parseRangeQuery, pointCount, rangeEnds, rangeQuery, RATE_TICK_STEPS, usualSpacing,
+  appendLive, CHART_GROUPS, formatChartValue, groupData, interiorGaps, liveValues, newestPoint, parseRangeQuery, pointCount, rangeEnds, rangeQuery, RATE_TICK_STEPS, usualSpacing,
   type ChartData,
 } from '../../utils/historyChart'
 
@@ -54,6 +54,8 @@ describe('chart data', () => {
     expect(data[7]).toEqual([null, null, 5])
     expect(pointCount(data)).toBe(2)
     expect(pointCount(groupData(history(), cpu))).toBe(0)
+    expect(newestPoint(data)).toBe(1120)
+    expect(newestPoint(groupData(history(), cpu))).toBeNull()
     expect(interiorGaps(data)).toBe(0)
     expect(interiorGaps([[1, 2, 3, 4], [null, 1, 2, null]])).toBe(0)
     // Samples every 3 buckets (buckets finer than the report interval): no gap, until a hole.
