@@ -100,6 +100,7 @@ export const alertRules = pgTable('alert_rules', {
   metric: text('metric', { enum: HISTORY_METRICS }).notNull(),
   comparison: text('comparison', { enum: ALERT_COMPARISONS }).notNull(),
   value: doublePrecision('value').notNull(),
+  perCore: boolean('per_core').notNull().default(false),
   durationSeconds: integer('duration_seconds').notNull(),
   nodes: jsonb('nodes').$type<AlertNodes>().notNull().default(sql`'"all"'::jsonb`),
   severity: text('severity', { enum: ALERT_SEVERITIES }).notNull().default('warning'),
@@ -113,6 +114,9 @@ export const alertStates = pgTable('alert_states', {
   nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
   since: timestamp('since', { withTimezone: true }).notNull(),
   value: doublePrecision('value'),
+  /** The threshold the node broke (value × cores for a per-core rule). */
+  threshold: doublePrecision('threshold'),
+  /** The threshold_exceeded event: what webhook reminders repeat while the rule keeps firing. */
   eventId: bigint('event_id', { mode: 'number' }),
 }, t => [primaryKey({ columns: [t.ruleId, t.nodeId] })])
 

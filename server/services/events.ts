@@ -84,7 +84,7 @@ export function createEventLog(db: Database, journal: Journal) {
    * Appends one event and publishes it once committed. `alongside` runs in the same transaction
    * (the watcher records the state the event reports, so a crash can neither repeat nor lose it).
    */
-  function record(e: NewEvent, alongside?: (tx: Transaction) => Promise<unknown>): Promise<EventRow> {
+  function record(e: NewEvent, alongside?: (tx: Transaction, row: EventRow) => Promise<unknown>): Promise<EventRow> {
     return journal.run(async () => {
       const row = await db.transaction(async (tx) => {
         await lockJournal(tx, journal)
@@ -92,7 +92,7 @@ export function createEventLog(db: Database, journal: Journal) {
           type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
           resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {},
         }).returning()
-        await alongside?.(tx)
+        await alongside?.(tx, inserted!)
         return inserted!
       })
       await journal.committed([{ kind: 'log', row }])

@@ -49,7 +49,7 @@ describe('threshold alert rules', () => {
   it('raises threshold_exceeded once every minute of the duration broke the threshold, and threshold_recovered when the newest minute does not', async () => {
     const hot = await node({ cluster: 'prod' })
     const short = await node({ cluster: 'prod' })
-    const rule = await alerts.create({ name: 'cpu hot', metric: 'cpu_percent', comparison: '>', value: 90, duration_seconds: 180, nodes: { labels: { cluster: 'prod' } }, severity: 'error', enabled: true })
+    const rule = await alerts.create({ name: 'cpu hot', metric: 'cpu_percent', comparison: '>', value: 90, per_core: false, duration_seconds: 180, nodes: { labels: { cluster: 'prod' } }, severity: 'error', enabled: true })
     await minuteOf(hot.id, 0, 50)
     for (const m of [1, 2, 3]) await minuteOf(hot.id, m, 95)
     // Only two hot minutes: not long enough.
@@ -66,7 +66,7 @@ describe('threshold alert rules', () => {
       data: { rule_id: rule.id, metric: 'cpu_percent', comparison: '>', threshold: 90, duration_seconds: 180, value: 95, hostname: hot.hostname },
     })
     expect(exceeded!.message).toBe(`${hot.hostname}: cpu_percent > 90 for 3 min (now 95), rule "cpu hot"`)
-    expect((await alerts.get(rule.id)).firing).toEqual([{ node_id: hot.id, since: at(4).toISOString(), value: 95 }])
+    expect((await alerts.get(rule.id)).firing).toEqual([{ node_id: hot.id, since: at(4).toISOString(), value: 95, threshold: 90 }])
     // Evaluating again changes nothing.
     expect(await alerts.evaluate(at(4, 40))).toEqual({ exceeded: 0, recovered: 0 })
     expect(await eventsOf(short.id)).toEqual([])
@@ -86,7 +86,7 @@ describe('threshold alert rules', () => {
     const quiet = await node()
     const other = await node()
     await registry.update(quiet.id, { maintenance: true })
-    await alerts.create({ name: 'disk full', metric: 'disk_percent', comparison: '>=', value: 1, duration_seconds: 60, nodes: { ids: [quiet.id] }, severity: 'warning', enabled: true })
+    await alerts.create({ name: 'disk full', metric: 'disk_percent', comparison: '>=', value: 1, per_core: false, duration_seconds: 60, nodes: { ids: [quiet.id] }, severity: 'warning', enabled: true })
     await minuteOf(quiet.id, 7, 10)
     await minuteOf(other.id, 7, 10)
     await history.rollup()
@@ -98,7 +98,7 @@ describe('threshold alert rules', () => {
 
   it('a disabled rule is not evaluated; changing its condition forgets its firing nodes', async () => {
     const n = await node()
-    const rule = await alerts.create({ name: 'low memory', metric: 'cpu_percent', comparison: '<', value: 5, duration_seconds: 60, nodes: { ids: [n.id] }, severity: 'info', enabled: false })
+    const rule = await alerts.create({ name: 'low memory', metric: 'cpu_percent', comparison: '<', value: 5, per_core: false, duration_seconds: 60, nodes: { ids: [n.id] }, severity: 'info', enabled: false })
     await minuteOf(n.id, 8, 1)
     await history.rollup()
     expect(await alerts.evaluate(at(9))).toEqual({ exceeded: 0, recovered: 0 })
@@ -107,11 +107,44 @@ describe('threshold alert rules', () => {
     expect((await alerts.update(rule.id, { value: 0.5 })).firing).toEqual([])
   })
 
+  it('holds each node of a per-core rule to its value times the node\'s cores, and skips nodes of unknown cores', async () => {
+    const four = await node({ load: 'per-core' })
+    const two = await node({ load: 'per-core' })
+    const unknown = await node({ load: 'per-core' })
+    const cores = (n: number) => ({ cpu_cores: Array.from({ length: n }, () => 50) })
+    const latest = (detail: Record<string, unknown>) => ({ ts: at(11), cpuPercent: 50, memoryPercent: null, diskPercent: 1, uptimeSeconds: null, activeBackups: null, detail })
+    registry.applySamples(four.id, at(11), latest(cores(4)))
+    registry.applySamples(two.id, at(11), latest(cores(2)))
+    registry.applySamples(unknown.id, at(11), latest({}))
+    const rule = await alerts.create({ name: 'load over cores', metric: 'load1', comparison: '>', value: 1, per_core: true, duration_seconds: 120, nodes: { labels: { load: 'per-core' } }, severity: 'warning', enabled: true })
+    const loadMinute = (nodeId: number, minute: number, load1: number) => handle.db.insert(nodeSamples).values([0, 30].map(s => ({
+      nodeId, ts: at(minute, s), cpuPercent: 50, diskPercent: 1, detail: { load: { '1m': load1, '5m': load1, '15m': load1 } },
+    })))
+    for (const m of [10, 11]) {
+      await loadMinute(four.id, m, 3)
+      await loadMinute(two.id, m, 3)
+      await loadMinute(unknown.id, m, 50)
+    }
+    await history.rollup()
+    expect(await alerts.evaluate(at(12))).toEqual({ exceeded: 1, recovered: 0 })
+    const [e] = (await eventsOf(two.id)).filter(x => x.type === 'threshold_exceeded')
+    expect(e!.message).toBe(`${two.hostname}: load1 > 1 × cores (2) for 2 min (now 3), rule "load over cores"`)
+    expect(e!.data).toMatchObject({ threshold: 2, per_core: 1, value: 3 })
+    expect((await alerts.get(rule.id)).firing).toEqual([{ node_id: two.id, since: at(12).toISOString(), value: 3, threshold: 2 }])
+    expect((await alerts.get(rule.id)).per_core).toBe(true)
+    expect(await eventsOf(four.id)).toEqual([])
+    expect(await eventsOf(unknown.id)).toEqual([])
+    // Back under its two cores: recovered.
+    await loadMinute(two.id, 12, 1.5)
+    await history.rollup()
+    expect(await alerts.evaluate(at(13))).toEqual({ exceeded: 0, recovered: 1 })
+  })
+
   it('keeps names unique and answers 404 for unknown rules', async () => {
-    const body = { name: 'unique', metric: 'load1', comparison: '>', value: 4, duration_seconds: 600, nodes: 'all', severity: 'warning', enabled: true } as const
+    const body = { name: 'unique', metric: 'load1', comparison: '>', value: 4, per_core: false, duration_seconds: 600, nodes: 'all', severity: 'warning', enabled: true } as const
     const rule = await alerts.create(body)
     await expect(alerts.create(body)).rejects.toThrow('An alert rule named "unique" already exists')
-    await alerts.create({ name: 'second', metric: 'load1', comparison: '>', value: 4, duration_seconds: 600, nodes: 'all', severity: 'warning', enabled: true })
+    await alerts.create({ name: 'second', metric: 'load1', comparison: '>', value: 4, per_core: false, duration_seconds: 600, nodes: 'all', severity: 'warning', enabled: true })
     await expect(alerts.update(rule.id, { name: 'second' })).rejects.toThrow('already exists')
     expect((await alerts.update(rule.id, { name: 'renamed' })).name).toBe('renamed')
     await alerts.remove(rule.id)

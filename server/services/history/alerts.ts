@@ -4,7 +4,9 @@
  * every whole bucket of the rule's duration has data and its average breaks the threshold; it
  * recovers when the newest whole bucket no longer does. Each change is an event in the event log
  * (`threshold_exceeded` / `threshold_recovered`), written in one transaction with the rule's state,
- * so webhooks and toasts follow; a node in maintenance gets its events marked so they do not alert.
+ * so webhooks and toasts follow (the state row keeps the event, which webhook reminders repeat while
+ * the rule keeps firing); a node in maintenance gets its events marked so they do not alert.
+ * A per-core rule's threshold is its value times the node's core count from its newest report.
  */
 import { and, asc, eq, sql } from 'drizzle-orm'
 import type { AlertNodes, AlertRuleView, CreateAlertRuleBody, UpdateAlertRuleBody } from '../../../shared/contracts/alerts'
@@ -19,11 +21,29 @@ import { raw } from './metrics'
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows)
 const notFound = (id: number) => new NotFoundError(`Alert rule ${id} not found`)
 const taken = (name: string) => new ConflictError(`An alert rule named "${name}" already exists`)
-const breaks = (value: number, rule: Pick<AlertRuleRow, 'comparison' | 'value'>) => ({
-  '>': value > rule.value, '>=': value >= rule.value, '<': value < rule.value, '<=': value <= rule.value,
-})[rule.comparison]
+const breaks = (value: number, comparison: AlertRuleRow['comparison'], threshold: number) => ({
+  '>': value > threshold, '>=': value >= threshold, '<': value < threshold, '<=': value <= threshold,
+})[comparison]
 const minutes = (s: number) => (s % 3600 === 0 ? `${s / 3600} h` : `${s / 60} min`)
 const round = (v: number) => Number(v.toPrecision(4))
+
+/** A node's CPU core count from its newest report, null when that report has no per-core figures. */
+export function coresOf(node: NodeState): number | null {
+  const cores = node.latest?.detail?.cpu_cores?.length
+  return cores ? cores : null
+}
+
+/** The threshold a rule holds a node to: its value, times the node's cores for a per-core rule (null: unknown cores). */
+export function thresholdFor(rule: Pick<AlertRuleRow, 'value' | 'perCore'>, node: NodeState): number | null {
+  if (!rule.perCore) return rule.value
+  const cores = coresOf(node)
+  return cores === null ? null : rule.value * cores
+}
+
+/** "load1 > 1 × cores (8)", "cpu_percent > 90". */
+function condition(rule: AlertRuleRow, threshold: number): string {
+  return rule.perCore ? `${rule.metric} ${rule.comparison} ${rule.value} × cores (${round(threshold)})` : `${rule.metric} ${rule.comparison} ${rule.value}`
+}
 
 /** Whether a rule watches this node. */
 export function selects(nodes: AlertNodes, node: NodeState): boolean {
@@ -37,9 +57,9 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
   async function view(row: AlertRuleRow): Promise<AlertRuleView> {
     const firing = await db.select().from(alertStates).where(eq(alertStates.ruleId, row.id)).orderBy(asc(alertStates.nodeId))
     return {
-      id: row.id, name: row.name, metric: row.metric, comparison: row.comparison, value: row.value, duration_seconds: row.durationSeconds,
+      id: row.id, name: row.name, metric: row.metric, comparison: row.comparison, value: row.value, per_core: row.perCore, duration_seconds: row.durationSeconds,
       nodes: row.nodes, severity: row.severity, enabled: row.enabled, created_at: row.createdAt.toISOString(), updated_at: row.updatedAt.toISOString(),
-      firing: firing.map(f => ({ node_id: f.nodeId, since: f.since.toISOString(), value: f.value })),
+      firing: firing.map(f => ({ node_id: f.nodeId, since: f.since.toISOString(), value: f.value, threshold: f.threshold ?? row.value })),
     }
   }
 
@@ -50,21 +70,22 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
   }
 
   /** Records one node's change of state for a rule, with the state row in the same transaction. */
-  async function change(rule: AlertRuleRow, node: NodeState, exceeded: boolean, value: number | null, at: Date): Promise<void> {
-    const what = `${rule.metric} ${rule.comparison} ${rule.value}`
+  async function change(rule: AlertRuleRow, node: NodeState, exceeded: boolean, value: number | null, threshold: number, at: Date): Promise<void> {
+    const now = value === null ? '—' : round(value)
     await log.record({
       type: exceeded ? 'threshold_exceeded' : 'threshold_recovered',
       severity: exceeded ? rule.severity : 'success',
       nodeId: node.id, clusterId: node.labels.cluster ?? null,
       message: exceeded
-        ? `${node.hostname}: ${what} for ${minutes(rule.durationSeconds)} (now ${value === null ? '—' : round(value)}), rule "${rule.name}"`
-        : `${node.hostname}: ${rule.metric} is back (${value === null ? '—' : round(value)}), rule "${rule.name}"`,
+        ? `${node.hostname}: ${condition(rule, threshold)} for ${minutes(rule.durationSeconds)} (now ${now}), rule "${rule.name}"`
+        : `${node.hostname}: ${rule.metric} is back (${now}), rule "${rule.name}"`,
       data: {
         hostname: node.hostname, rule_id: rule.id, rule: rule.name, metric: rule.metric, comparison: rule.comparison,
-        threshold: rule.value, duration_seconds: rule.durationSeconds, value, ...(node.maintenance ? { maintenance: true } : {}),
+        threshold, ...(rule.perCore ? { per_core: rule.value } : {}), duration_seconds: rule.durationSeconds, value,
+        ...(node.maintenance ? { maintenance: true } : {}),
       },
-    }, async (tx) => {
-      if (exceeded) await tx.insert(alertStates).values({ ruleId: rule.id, nodeId: node.id, since: at, value }).onConflictDoNothing()
+    }, async (tx, event) => {
+      if (exceeded) await tx.insert(alertStates).values({ ruleId: rule.id, nodeId: node.id, since: at, value, threshold, eventId: event.id }).onConflictDoNothing()
       else await tx.delete(alertStates).where(and(eq(alertStates.ruleId, rule.id), eq(alertStates.nodeId, node.id)))
     })
   }
@@ -72,34 +93,41 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
   /** One rule over its nodes' newest whole buckets. */
   async function evaluateRule(rule: AlertRuleRow, width: number, now: Date): Promise<{ exceeded: number, recovered: number }> {
     const result = { exceeded: 0, recovered: 0 }
+    const firing = new Map((await db.select().from(alertStates).where(eq(alertStates.ruleId, rule.id))).map(r => [r.nodeId, r]))
+    // Each watched node with the threshold it is held to; a per-core rule skips nodes of unknown cores.
     const watched = registry.list().filter(n => selects(rule.nodes, n))
-    const firing = new Set((await db.select({ nodeId: alertStates.nodeId }).from(alertStates).where(eq(alertStates.ruleId, rule.id))).map(r => r.nodeId))
+      .flatMap((node) => {
+        const threshold = thresholdFor(rule, node)
+        return threshold === null ? [] : [{ node, threshold }]
+      })
     if (!watched.length) return result
     const needed = Math.ceil(rule.durationSeconds / width)
     const end = Math.floor(now.getTime() / 1000 / width) * width
     const start = end - needed * width
     const m = rule.metric
+    const thresholds = sql.join(watched.map(w => sql`(${w.node.id}::int, ${w.threshold}::float8)`), sql`, `)
     const rows = rowsOf<{ node_id: number, buckets: string | number, breaking: string | number, latest: number | null, latest_at: string | Date | null }>(await db.execute(sql`
-      select node_id, count(*) filter (where ${raw(`${m}_n`)} > 0) as buckets,
-        count(*) filter (where ${raw(`${m}_n > 0 and ${m}_avg ${rule.comparison}`)} ${rule.value}) as breaking,
-        (array_agg(${raw(`${m}_avg`)} order by bucket desc) filter (where ${raw(`${m}_n`)} > 0))[1]::float8 as latest,
-        max(bucket) filter (where ${raw(`${m}_n`)} > 0) as latest_at
-      from history_rollups
-      where width_seconds = ${width} and bucket >= ${new Date(start * 1000).toISOString()}::timestamptz and bucket < ${new Date(end * 1000).toISOString()}::timestamptz
-        and node_id in (${sql.join(watched.map(n => sql`${n.id}`), sql`, `)})
-      group by node_id`))
+      select r.node_id, count(*) filter (where ${raw(`r.${m}_n`)} > 0) as buckets,
+        count(*) filter (where ${raw(`r.${m}_n > 0 and r.${m}_avg ${rule.comparison}`)} t.threshold) as breaking,
+        (array_agg(${raw(`r.${m}_avg`)} order by r.bucket desc) filter (where ${raw(`r.${m}_n`)} > 0))[1]::float8 as latest,
+        max(r.bucket) filter (where ${raw(`r.${m}_n`)} > 0) as latest_at
+      from history_rollups r join (values ${thresholds}) as t(node_id, threshold) on t.node_id = r.node_id
+      where r.width_seconds = ${width} and r.bucket >= ${new Date(start * 1000).toISOString()}::timestamptz and r.bucket < ${new Date(end * 1000).toISOString()}::timestamptz
+      group by r.node_id`))
     const byNode = new Map(rows.map(r => [Number(r.node_id), r]))
-    for (const node of watched) {
+    for (const { node, threshold } of watched) {
       const r = byNode.get(node.id)
       const latest = r?.latest === null || r?.latest === undefined ? null : Number(r.latest)
       const broken = Boolean(r && Number(r.buckets) === needed && Number(r.breaking) === needed)
-      if (!firing.has(node.id) && broken) {
-        await change(rule, node, true, latest, now)
+      const state = firing.get(node.id)
+      if (!state && broken) {
+        await change(rule, node, true, latest, threshold, now)
         result.exceeded++
       }
       const newest = r?.latest_at ? new Date(r.latest_at).getTime() / 1000 : null
-      if (firing.has(node.id) && latest !== null && newest === end - width && !breaks(latest, rule)) {
-        await change(rule, node, false, latest, now)
+      // Recovery is judged against the threshold the node broke (its cores may have changed since).
+      if (state && latest !== null && newest === end - width && !breaks(latest, rule.comparison, state.threshold ?? threshold)) {
+        await change(rule, node, false, latest, state.threshold ?? threshold, now)
         result.recovered++
       }
     }
@@ -118,7 +146,7 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
     /** Adds a rule; 409 when the name is taken. */
     async create(body: CreateAlertRuleBody): Promise<AlertRuleView> {
       const [row] = await db.insert(alertRules).values({
-        name: body.name, metric: body.metric, comparison: body.comparison, value: body.value, durationSeconds: body.duration_seconds,
+        name: body.name, metric: body.metric, comparison: body.comparison, value: body.value, perCore: body.per_core, durationSeconds: body.duration_seconds,
         nodes: body.nodes, severity: body.severity, enabled: body.enabled,
       }).onConflictDoNothing().returning()
       if (!row) throw taken(body.name)
@@ -133,12 +161,12 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
         if (other) throw taken(patch.name)
       }
       const [row] = await db.update(alertRules).set({
-        name: patch.name, metric: patch.metric, comparison: patch.comparison, value: patch.value, durationSeconds: patch.duration_seconds,
+        name: patch.name, metric: patch.metric, comparison: patch.comparison, value: patch.value, perCore: patch.per_core, durationSeconds: patch.duration_seconds,
         nodes: patch.nodes, severity: patch.severity, enabled: patch.enabled, updatedAt: new Date(),
       }).where(eq(alertRules.id, id)).returning()
       if (!row) throw notFound(id)
-      const condition = ['metric', 'comparison', 'value', 'duration_seconds', 'nodes'] as const
-      if (condition.some(k => patch[k] !== undefined) || patch.enabled === false) await db.delete(alertStates).where(eq(alertStates.ruleId, id))
+      const conditionFields = ['metric', 'comparison', 'value', 'per_core', 'duration_seconds', 'nodes'] as const
+      if (conditionFields.some(k => patch[k] !== undefined) || patch.enabled === false) await db.delete(alertStates).where(eq(alertStates.ruleId, id))
       return view(row)
     },
 
