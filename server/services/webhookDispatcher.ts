@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm'
 import type { DeliveryView } from '../../shared/contracts/rest'
 import type { EventView } from '../../shared/contracts/seed002'
 import type { Database } from '../db'
-import { events, settings, webhookDeliveries, webhooks, type DeliveryRow, type EventRow, type WebhookRow } from '../db/schema'
+import { alertStates, events, settings, webhookDeliveries, webhooks, type DeliveryRow, type EventRow, type WebhookRow } from '../db/schema'
 import { toEventView } from './events'
 import { describeError } from './logSafe'
 import type { Journal } from './journal'
@@ -82,6 +82,12 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
   /** When the earliest pending delivery is due (ms), as the queue last read said; 0 = read it. */
   let nextDueAt = 0
   let lastFullAt = 0
+  /**
+   * Whether a threshold alert may be firing: set by a threshold_exceeded event, cleared when the
+   * firing states are read and none is left (and re-read on every full round), so a server without
+   * firing alerts asks nothing about them each second.
+   */
+  let alertsMayFire = true
 
   const report = (what: string, error: unknown) => {
     const message = `${what}: ${describeError(error).split('\n')[0]}`
@@ -128,6 +134,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
       const values = rows.filter(e => e.createdAt.getTime() >= oldest && !muted(e))
         .flatMap(e => hooks.filter(h => matchesWebhook(h, e)).map(h => ({ webhookId: h.id, eventId: e.id })))
       if (values.length) queued += (await db.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id })).length
+      if (rows.some(e => e.type === 'threshold_exceeded')) alertsMayFire = true
       position = rows.at(-1)!.id
       rows.forEach(e => mutedAtCommit.delete(e.id))
       if (rows.length < SCAN_PAGE) break
@@ -140,23 +147,37 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
     if (queued) pump()
   }
 
-  /**
-   * Reminders: while a node stays down and out of maintenance, its newest "down" event goes again
-   * (repeat + 1) to each webhook with repeat_seconds that got it, once that long has passed since
-   * the last delivery of it and that delivery is no longer pending.
-   */
-  async function remind(): Promise<void> {
+  /** Each down node's newest status or reachability event, when that is still a down event. */
+  async function downEvents(): Promise<EventRow[]> {
     const down = registry.list().filter(n => !n.maintenance && (n.watchedStatus === 'stale' || n.watchedReachable === false))
-    if (!down.length) return
-    const hooks = await db.select().from(webhooks).where(and(eq(webhooks.enabled, true), gt(webhooks.repeatSeconds, 0)))
-    if (!hooks.length) return
-    // Each node's newest status or reachability event, kept only if it is a down event: a node
-    // whose recovery is already logged gets no reminder, whatever the registry said a moment ago.
-    const newest = (await db.selectDistinctOn([events.nodeId]).from(events).where(and(
+    if (!down.length) return []
+    // Kept only if it is a down event: a node whose recovery is already logged gets no reminder,
+    // whatever the registry said a moment ago.
+    return (await db.selectDistinctOn([events.nodeId]).from(events).where(and(
       inArray(events.nodeId, down.map(n => n.id)),
       inArray(events.type, ['node_status_update', 'node_unreachable', 'node_reachable']),
     )).orderBy(events.nodeId, desc(events.id))).filter(isDownEvent)
+  }
+
+  /** The threshold_exceeded event of every rule still firing for a node out of maintenance (its state row goes with its recovery). */
+  async function firingAlertEvents(full: boolean): Promise<EventRow[]> {
+    if (!alertsMayFire && !full) return []
+    const rows = await db.select({ event: events }).from(alertStates).innerJoin(events, eq(events.id, alertStates.eventId))
+    alertsMayFire = rows.length > 0
+    return rows.map(r => r.event).filter(e => !inMaintenance(e.nodeId))
+  }
+
+  /**
+   * Reminders: while a node stays down, or a threshold alert keeps firing, and out of maintenance,
+   * its "down" or threshold_exceeded event goes again (repeat + 1) to each webhook with
+   * repeat_seconds that got it, once that long has passed since the last delivery of it and that
+   * delivery is no longer pending.
+   */
+  async function remind(full: boolean): Promise<void> {
+    const newest = [...await downEvents(), ...await firingAlertEvents(full)]
     if (!newest.length) return
+    const hooks = await db.select().from(webhooks).where(and(eq(webhooks.enabled, true), gt(webhooks.repeatSeconds, 0)))
+    if (!hooks.length) return
     const last = await db.selectDistinctOn([webhookDeliveries.webhookId, webhookDeliveries.eventId]).from(webhookDeliveries)
       .where(inArray(webhookDeliveries.eventId, newest.map(e => e.id)))
       .orderBy(webhookDeliveries.webhookId, webhookDeliveries.eventId, desc(webhookDeliveries.repeat))
@@ -279,7 +300,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
         lastFullAt = now
         await match()
       }
-      await remind()
+      await remind(full)
       return full || now >= nextDueAt
     }).then((due) => {
       if (due) pump()

@@ -115,7 +115,7 @@ describe('/api/v1/alerts/rules', () => {
     const admin = await asAdmin()
     const created = await api<AlertRuleView>('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, nodes: { labels: { group: label } } } })
     expect(created.status, created.text).toBe(201)
-    expect(created.body).toMatchObject({ ...rule, nodes: { labels: { group: label } }, severity: 'warning', enabled: true, firing: [] })
+    expect(created.body).toMatchObject({ ...rule, nodes: { labels: { group: label } }, per_core: false, severity: 'warning', enabled: true, firing: [] })
     const id = created.body.id
     const listed = await api<AlertRuleView[]>('GET', '/api/v1/alerts/rules', { auth: viewer.auth })
     expect(listed.body.map(r => r.id)).toContain(id)
@@ -135,6 +135,7 @@ describe('/api/v1/alerts/rules', () => {
     expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, comparison: '==' } }), 422, 'comparison')
     expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, nodes: { ids: [] } } }), 422, 'nodes')
     expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, extra: 1 } }), 422, 'extra')
+    expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: { ...rule, per_core: 'yes' } }), 422, 'per_core: must be true or false')
     expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, raw: '{' }), 400, 'Malformed JSON')
     expect((await api('POST', '/api/v1/alerts/rules', { auth: admin, json: rule })).status).toBe(201)
     expectError(await api('POST', '/api/v1/alerts/rules', { auth: admin, json: rule }), 409, 'already exists')

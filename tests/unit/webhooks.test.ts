@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net'
 import { eq } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseHandle } from '../../server/db'
-import { webhookDeliveries, webhooks as webhooksTable } from '../../server/db/schema'
+import { nodeSamples, webhookDeliveries, webhooks as webhooksTable } from '../../server/db/schema'
 import { NotFoundError } from '../../server/services/errors'
 import { createEventLog, type EventLog } from '../../server/services/events'
+import { createAlerts } from '../../server/services/history/alerts'
 import { createHistoryRollup } from '../../server/services/history/rollup'
 import { DEFAULT_HISTORY_TIERS, parseHistoryTiers } from '../../server/services/history/tiers'
 import { runHousekeeping } from '../../server/services/housekeeping'
@@ -246,6 +247,43 @@ describe('webhooks and their dispatcher', () => {
     expect(repeats).toEqual([...repeats].sort((x, y) => y - x))
     expect(new Set(repeats).size).toBe(repeats.length)
     expect(await deliveriesOf(single.id)).toHaveLength(1)
+  })
+
+  it('repeats a threshold alert\'s event while its rule keeps firing, not in maintenance, and stops at its recovery', async () => {
+    const r = await receiver()
+    start()
+    await hooks.create({ name: 'alerts', url: r.url, repeat_seconds: 1, event_types: ['threshold_exceeded', 'threshold_recovered'], min_severity: 'info' })
+    const node = await registry.create({ hostname: 'wh-hot', kind: 'agent' })
+    const alerts = createAlerts(handle.db, registry, log, { widthSeconds: 60 })
+    const rollup = createHistoryRollup(handle.db, parseHistoryTiers(DEFAULT_HISTORY_TIERS))
+    const MIN = 60_000
+    const base = Math.floor(Date.now() / MIN) * MIN - 5 * MIN
+    const minute = (m: number, cpu: number) => handle.db.insert(nodeSamples).values([0, 30].map(s => ({ nodeId: node.id, ts: new Date(base + m * MIN + s * 1000), cpuPercent: cpu, diskPercent: 1 })))
+    await alerts.create({ name: 'wh hot', metric: 'cpu_percent', comparison: '>', value: 90, per_core: false, duration_seconds: 60, nodes: { ids: [node.id] }, severity: 'error', enabled: true })
+    await minute(0, 99)
+    await rollup.run()
+    expect(await alerts.evaluate(new Date(base + MIN + 5000))).toEqual({ exceeded: 1, recovered: 0 })
+    await r.waitFor('the alert and two reminders', rs => rs.length >= 3)
+    const exceeded = r.received[0]!.body.event
+    expect(exceeded.event_type).toBe('threshold_exceeded')
+    expect(r.received.slice(0, 3).map(x => [x.body.event.id, x.body.repeat])).toEqual([[exceeded.id, 0], [exceeded.id, 1], [exceeded.id, 2]])
+
+    registry.get(node.id)!.maintenance = true
+    await new Promise(done => setTimeout(done, 1500))
+    const inMaintenance = r.received.length
+    await new Promise(done => setTimeout(done, 1500))
+    expect(r.received.length).toBe(inMaintenance)
+    registry.get(node.id)!.maintenance = false
+    await r.waitFor('reminders again after maintenance', rs => rs.length > inMaintenance)
+
+    await minute(1, 20)
+    await rollup.run()
+    expect(await alerts.evaluate(new Date(base + 2 * MIN + 5000))).toEqual({ exceeded: 0, recovered: 1 })
+    await r.waitFor('the recovery', rs => rs.some(x => x.body.event.event_type === 'threshold_recovered'))
+    await new Promise(done => setTimeout(done, 1500))
+    const back = r.received.length
+    await new Promise(done => setTimeout(done, 1500))
+    expect(r.received.length).toBe(back)
   })
 
   it('sends a test event at once, numbered by repeat, with one attempt only', async () => {
