@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { fleetHistoryQuery, nodeHistoryQuery, uptimeQuery } from '../../shared/contracts/history'
 import { loadConfig } from '../../server/services/config'
-import { toSeries } from '../../server/services/history/query'
+import { textArray, toSeries } from '../../server/services/history/query'
 import { DEFAULT_HISTORY_TIERS, parseHistoryTiers, planQuery } from '../../server/services/history/tiers'
 import { uptimeDays } from '../../server/services/history/uptime'
 
@@ -84,6 +84,14 @@ describe('toSeries', () => {
     expect(s.buckets[1]).toEqual({ t: 660, avg: null, min: null, max: null })
     expect(s.gaps).toEqual([{ from: 660, to: 840 }, { from: 900, to: 1080 }])
     expect(toSeries(plan, undefined).gaps).toEqual([{ from: 600, to: 1080 }])
+  })
+})
+
+describe('textArray', () => {
+  it('splits a Postgres number array in its text form, NULLs and exponents as written', () => {
+    expect(textArray('{1,2.5,NULL,-3e-05,1e+20}')).toEqual(['1', '2.5', 'NULL', '-3e-05', '1e+20'])
+    expect(textArray('{}')).toEqual([])
+    expect(textArray(null)).toEqual([])
   })
 })
 

@@ -20,9 +20,15 @@ type Figures = Map<number, { avg: number | null, min: number | null, max: number
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows)
 const iso = (seconds: number) => sql`${new Date(seconds * 1000).toISOString()}::timestamptz`
 const num = (v: unknown): number | null => {
-  if (v === null || v === undefined) return null
+  if (v === null || v === undefined || v === 'NULL') return null
   const n = Number(v)
   return Number.isFinite(n) ? Number(n.toPrecision(7)) : null
+}
+
+/** The items of a one-dimensional Postgres array of numbers in its text form (`{1,2.5,NULL}`), as strings. */
+export function textArray(v: unknown): string[] {
+  if (typeof v !== 'string' || v.length < 3) return []
+  return v.slice(1, -1).split(',')
 }
 
 /** Every bucket of the plan, empty ones with null figures, and the runs of empty ones as gaps. */
@@ -74,17 +80,18 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
         ${rawPart(sql`and s.id > ${cursor}`)}`
       : rawPart(sql``)
     const figures = metrics.map(m => `sum(${m}_a * ${m}_n) / nullif(sum(${m}_n), 0) as ${m}_avg, min(${m}_lo) as ${m}_min, max(${m}_hi) as ${m}_max`).join(', ')
-    const arrays = metrics.flatMap(m => ['avg', 'min', 'max'].map(f => `array_agg(${m}_${f} order by t) as ${m}_${f}`)).join(', ')
-    // One row per node with its buckets as arrays: handing tens of thousands of rows to JavaScript costs more than the query.
+    const arrays = metrics.flatMap(m => ['avg', 'min', 'max'].map(f => `array_agg(${m}_${f} order by t)::text as ${m}_${f}`)).join(', ')
+    // One row per node with its buckets as arrays, as text: handing tens of thousands of rows, or
+    // arrays of float8, to JavaScript costs more than the query (PGlite decodes them slowly), and
+    // date_part (float8) rather than extract (numeric) keeps the bucket arithmetic cheap.
     const rows = rowsOf<Record<string, unknown>>(await db.execute(sql`with src as (${source}),
-      buckets as (select node_id, floor(extract(epoch from ts) / ${p.step}) * ${p.step} as t, ${raw(figures)} from src group by 1, 2)
-      select node_id, array_agg(t::float8 order by t) as t, ${raw(arrays)} from buckets group by node_id`))
+      buckets as (select node_id, (floor(date_part('epoch', ts) / ${p.step}) * ${p.step})::int8 as t, ${raw(figures)} from src group by 1, 2)
+      select node_id, array_agg(t order by t)::text as t, ${raw(arrays)} from buckets group by node_id`))
     const out = new Map<number, Map<HistoryMetric, Figures>>()
-    const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
     for (const row of rows) {
-      const times = list(row.t).map(Number)
+      const times = textArray(row.t).map(Number)
       out.set(Number(row.node_id), new Map(metrics.map((m) => {
-        const [avg, min, max] = [list(row[`${m}_avg`]), list(row[`${m}_min`]), list(row[`${m}_max`])]
+        const [avg, min, max] = [textArray(row[`${m}_avg`]), textArray(row[`${m}_min`]), textArray(row[`${m}_max`])]
         return [m, new Map(times.map((t, i) => [t, { avg: num(avg[i]), min: num(min[i]), max: num(max[i]) }]))]
       })))
     }
