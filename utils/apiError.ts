@@ -32,3 +32,8 @@ export function toApiError(error: unknown): ApiError {
 export function hasIssue(error: ApiError | null, field: string): boolean {
   return Boolean(error?.issues.some(i => i.path === field || i.path.startsWith(`${field}.`)))
 }
+
+/** The message of the 422 issue that names this field (or a part of it), or null. */
+export function issueMessage(error: ApiError | null, field: string): string | null {
+  return error?.issues.find(i => i.path === field || i.path.startsWith(`${field}.`))?.message ?? null
+}
