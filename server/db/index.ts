@@ -1,8 +1,6 @@
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import { openPglite } from './pglite'
 import { applyMigrations, type MigrationFile } from './migrate'
 import * as schema from './schema'
 
@@ -44,6 +42,8 @@ export async function openDatabase({ url, dataDir, migrations }: OpenOptions): P
     const client = postgres(url, { max: 10, onnotice: () => {}, connection: { application_name: 'nodepulse' } })
     return { db: drizzlePostgres(client, { schema }), driver: 'postgres', url, close: () => client.end({ timeout: 5 }) }
   }
+  // Loaded only for the embedded database: a server on PostgreSQL never holds PGlite's code.
+  const [{ openPglite }, { drizzle: drizzlePglite }] = await Promise.all([import('./pglite'), import('drizzle-orm/pglite')])
   const client = await openPglite(dataDir)
   const db = drizzlePglite(client, { schema })
   if (migrations) await applyMigrations(db, migrations)

@@ -1,4 +1,4 @@
-import Valkey from 'iovalkey'
+import type Valkey from 'iovalkey'
 import type { ValkeyClusterConfig } from './config'
 
 /** How a failure is answered: a connection that did not come up is temporary (503), a refused command is not (500). */
@@ -34,7 +34,9 @@ export function describeFailure(error: unknown): Failure {
  * not answer within `timeoutMs` fails this poll only.
  */
 export async function withNode<T>(cfg: ValkeyClusterConfig, host: string, port: number, timeoutMs: number, work: (client: Valkey) => Promise<T>): Promise<T> {
-  const client = new Valkey({
+  // Loaded on first use: a server that watches no Valkey cluster never holds the client library.
+  const { default: ValkeyClient } = await import('iovalkey')
+  const client = new ValkeyClient({
     host, port, username: cfg.username, password: cfg.password,
     tls: cfg.tls ? { ca: cfg.tls.ca, rejectUnauthorized: cfg.tls.rejectUnauthorized, servername: host } : undefined,
     connectTimeout: timeoutMs, commandTimeout: timeoutMs, lazyConnect: true, enableOfflineQueue: false, enableReadyCheck: false,
