@@ -127,6 +127,8 @@ test.describe('seed 001\'s HTML page on another origin', () => {
 })
 
 test('the Agent requests page shows which agents are refused and why, filterable by node and status', async ({ page, request }) => {
+  // Room for the screenshots SHOTS_DIR asks for (eight full pages).
+  test.setTimeout(90_000)
   await logIn(page)
   const a = await agentOf(page.request, `requests-a-${Date.now()}`)
   const b = await agentOf(page.request, `requests-b-${Date.now()}`)
