@@ -145,6 +145,27 @@ export const events = pgTable('events', {
 ])
 
 /**
+ * Seed 001's request log: every agent request the server answered, accepted or refused (never its
+ * token or body). Capped: after each write only the newest NODEPULSE_REQUEST_LOG_ROWS rows stay.
+ */
+export const requestLog = pgTable('request_log', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  // No foreign key: the URL may name a node that does not exist (a 404 is logged too).
+  nodeId: integer('node_id'),
+  hostname: text('hostname'),
+  method: text('method').notNull(),
+  endpoint: text('endpoint').notNull(),
+  statusCode: integer('status_code').notNull(),
+  latencyMs: real('latency_ms').notNull(),
+  success: boolean('success').notNull(),
+  errorMessage: text('error_message').notNull().default(''),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, t => [
+  index('request_log_node_id_idx').on(t.nodeId, t.id),
+  index('request_log_status_idx').on(t.statusCode, t.id),
+])
+
+/**
  * Other NodePulse servers this one aggregates (seed 003), from NODEPULSE_CONFIG or the API. The token
  * is kept readable (it is sent to the member); the cursors say how far readings and observations
  * were stored, so a restart neither loses nor repeats rows.
@@ -252,6 +273,7 @@ export type SampleRow = typeof nodeSamples.$inferSelect
 /** A sample's figures: what ingest stores and what the registry keeps of each node's newest sample. */
 export type SampleValues = Pick<SampleRow, 'ts' | 'cpuPercent' | 'memoryPercent' | 'diskPercent' | 'uptimeSeconds' | 'activeBackups' | 'detail'>
 export type EventRow = typeof events.$inferSelect
+export type RequestLogRow = typeof requestLog.$inferSelect
 export type AlertRuleRow = typeof alertRules.$inferSelect
 export type MemberRow = typeof members.$inferSelect
 export type WebhookRow = typeof webhooks.$inferSelect

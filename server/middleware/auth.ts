@@ -1,6 +1,7 @@
 import type { H3Event } from 'h3'
 import { useApiTokens } from '../services/auth/apiTokens'
 import { streamCredential, streamCredentials, streamOwner, streamOwners } from '../services/auth/streamTokens'
+import { isStreamPath } from '../services/cors'
 import { useInstance } from '../services/instance'
 
 // Routes anyone may call: health, login, first-run setup. Agent ingest checks its node token itself.
@@ -13,7 +14,7 @@ const PUBLIC = [
 // Writes a viewer may make: about their own session, and acknowledging events (on-call work, not configuration).
 const SELF_SERVICE = [/^POST \/api\/v1\/auth\/(logout|stream-token)$/, /^POST \/api\/v1\/events\/[^/]+\/ack$/]
 
-const isStream = (path: string) => path.endsWith('/stream') || path.startsWith('/stream/')
+const isStream = isStreamPath
 
 function bearer(event: H3Event): string | undefined {
   const header = getRequestHeader(event, 'authorization')

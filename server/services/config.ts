@@ -30,6 +30,10 @@ export interface Config {
   maxClients: number
   /** Streams one user (or one API token without a user) may hold open at once. */
   maxClientsPerUser: number
+  /** Rows the request log keeps (the newest), NODEPULSE_REQUEST_LOG_ROWS. */
+  requestLogRows: number
+  /** NODEPULSE_CORS_ORIGINS: origins whose pages may read the streams with a token (`*`: any); none by default. */
+  corsOrigins: string[] | '*'
   /** Behind a reverse proxy: X-Forwarded-Host/-Proto name the origin and X-Forwarded-For's last entry the client. */
   trustProxy: boolean
   /** Webhook deliveries to private, loopback and link-local addresses are refused (checked after DNS). */
@@ -74,6 +78,22 @@ function url(env: Env, key: string): string | undefined {
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`
 }
 
+/**
+ * NODEPULSE_CORS_ORIGINS: `*`, or origins separated by commas or spaces (`https://dash.example.com`,
+ * `http://127.0.0.1:8080`): scheme, host and port only, compared exactly.
+ */
+export function parseCorsOrigins(raw: string | undefined): string[] | '*' {
+  const entries = (raw ?? '').split(/[\s,]+/).filter(Boolean)
+  if (entries.length === 1 && entries[0] === '*') return '*'
+  return entries.map((entry) => {
+    const u = URL.canParse(entry) ? new URL(entry) : undefined
+    if (!u || !/^https?:$/.test(u.protocol) || u.origin !== entry.replace(/\/$/, '').toLowerCase()) {
+      throw new Error(`NODEPULSE_CORS_ORIGINS=${raw} is invalid: "${entry}" is not an origin; give * or origins like https://dash.example.com, http://127.0.0.1:8080 (scheme, host and port, no path)`)
+    }
+    return u.origin
+  })
+}
+
 /** Reads NodePulse's settings from the environment; a bad value stops start-up with a message naming it. */
 export function loadConfig(env: Env = process.env): Config {
   // NUXT_SESSION_PASSWORD is nuxt-auth-utils' name for the same secret, read when ours is unset.
@@ -105,6 +125,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxClients: num(env, 'NODEPULSE_SSE_MAX_CLIENTS', 1000, 1, 1_000_000),
     maxClientsPerUser: num(env, 'NODEPULSE_SSE_MAX_CLIENTS_PER_USER', 20, 1, 1_000_000),
     trustProxy: env.NODEPULSE_TRUST_PROXY === 'true',
+    requestLogRows: num(env, 'NODEPULSE_REQUEST_LOG_ROWS', 10_000, 100, 10_000_000),
+    corsOrigins: parseCorsOrigins(env.NODEPULSE_CORS_ORIGINS),
     webhookBlockPrivate: env.NODEPULSE_WEBHOOK_BLOCK_PRIVATE === 'true',
     statsIntervalSeconds: num(env, 'NODEPULSE_STREAM_STATS_INTERVAL', 2, 0.1, 3600),
     logsIntervalSeconds: num(env, 'NODEPULSE_STREAM_LOGS_INTERVAL', 1, 0.1, 3600),

@@ -25,6 +25,7 @@ import { createNodeService, registerMaster, setNodes } from './nodes'
 import { createLoginLimiter, setLoginLimiter } from './ratelimit'
 import { createMetrics, setMetrics } from './prometheus'
 import { createRegistry, followJournal, setRegistry } from './registry'
+import { createRequestLog, setRequestLog } from './requestLog'
 import { createHub, setHub } from './streams/hub'
 import { createNodeStreams, setNodeStreams } from './streams/seed000'
 import { createChannels, setChannels } from './streams/seed001'
@@ -74,7 +75,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     credentialOf: req => streamCredentials.get(req), liveCredentials: open => streamTokens.liveCredentials(open),
   })
   const aggregator = createAggregator(registry, { windowMs: config.windowSeconds * 1000, windowCount: config.windowCount, staleAfterSeconds: config.staleAfterSeconds })
-  const channels = createChannels({ db, hub, registry, journal, aggregator }, {
+  const requestLog = createRequestLog(db, registry, { maxRows: config.requestLogRows, flushMs: 1000 })
+  const channels = createChannels({ db, hub, registry, journal, aggregator, requestLog }, {
     statsMs: config.statsIntervalSeconds * 1000, logsMs: config.logsIntervalSeconds * 1000, nodesMs: config.nodesIntervalSeconds * 1000,
     replayLimit: config.replayLimit, retryMs: 3000, staleAfterSeconds: config.staleAfterSeconds,
   })
@@ -98,7 +100,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     await history.rollup()
     await alerts.evaluate()
   }, cluster)
-  const housekeepingJob = leaderJob('housekeeping', HOUR, () => runHousekeeping(db, journal, config.retentionDays, history), cluster)
+  const housekeepingJob = leaderJob('housekeeping', HOUR, () => runHousekeeping(db, journal, config.retentionDays, history, requestLog), cluster)
   const valkey = createValkey(db, { registry, ingest, log: eventLog }, {
     clusters: config.valkey, intervalMs: config.valkeyPollIntervalSeconds * 1000, timeoutMs: config.valkeyTimeoutSeconds * 1000, isLeader,
   })
@@ -143,6 +145,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setNodeStreams, streams)
   publish(setChannels, channels)
   publish(setEventStream, eventStream)
+  publish(setRequestLog, requestLog)
   publish(setAggregator, aggregator)
   publish(setHistory, history)
   publish(setAlerts, alerts)
@@ -173,6 +176,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       await stopSampler()
       await dispatcher.stop()
       await ingest.drain()
+      await requestLog.close()
       await cluster?.stop()
       await database.close()
     },

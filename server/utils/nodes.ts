@@ -5,6 +5,7 @@ import { DomainError } from '../services/errors'
 import { useNodes } from '../services/nodes'
 import { useMetrics } from '../services/prometheus'
 import { useRegistry, type NodeState } from '../services/registry'
+import { useRequestLog } from '../services/requestLog'
 
 /** The node with this id, or 404 (the per-node stream checks it before the stream starts). */
 export async function findNode(id: number): Promise<NodeView> {
@@ -33,16 +34,47 @@ export async function requireAgent(event: H3Event, id: number): Promise<NodeStat
   throw createError({ statusCode: 403, message: `This token belongs to another node and cannot report for node ${id}` })
 }
 
-/** The handler of agents' stats reports, with every refusal (any error answer) counted by status for /metrics. */
-export function defineReportHandler<T>(handler: (event: H3Event) => Promise<T>): EventHandler {
+/** The status and message an error is answered with (server/error.ts's rule: a 5xx shows no internals). */
+function answerOf(error: unknown): { status: number, message: string } {
+  const status = error instanceof DomainError || isError(error) ? error.statusCode : 500
+  const message = status >= 500 && !(error instanceof DomainError) ? 'Internal server error' : error instanceof Error ? error.message : String(error)
+  return { status, message }
+}
+
+/** The node id a URL names (`/api/v1/nodes/{id}/…`), null when it names none. */
+function urlNode(event: H3Event): number | null {
+  const raw = getRouterParam(event, 'id') ?? ''
+  return /^\d{1,9}$/.test(raw) ? Number(raw) : null
+}
+
+/**
+ * The handler of an agent's request: each one answered, accepted or refused, goes to seed 001's
+ * request log (never its token or body); with `countRefusals` (stats reports) every refusal is
+ * also counted by status for /metrics and the stats channel.
+ */
+export function defineAgentHandler<T>(handler: (event: H3Event) => Promise<T>, opts: { countRefusals?: boolean } = {}): EventHandler {
   return defineEventHandler(async (event) => {
-    const metrics = await useMetrics()
+    const started = performance.now()
+    const at = new Date()
+    const log = (status: number, message: string) => void useRequestLog().then(l => l.record({
+      nodeId: urlNode(event), method: event.method, endpoint: event.path.split('?')[0]!, statusCode: status,
+      latencyMs: performance.now() - started, errorMessage: message, at,
+    }), () => {})
     try {
-      return await handler(event)
+      const result = await handler(event)
+      log(getResponseStatus(event), '')
+      return result
     }
     catch (error) {
-      metrics.rejectReport(isError(error) || error instanceof DomainError ? error.statusCode : 500)
+      const { status, message } = answerOf(error)
+      if (opts.countRefusals) (await useMetrics().catch(() => undefined))?.rejectReport(status)
+      log(status, message)
       throw error
     }
   })
+}
+
+/** The handler of agents' stats reports: logged, and every refusal counted by status for /metrics. */
+export function defineReportHandler<T>(handler: (event: H3Event) => Promise<T>): EventHandler {
+  return defineAgentHandler(handler, { countRefusals: true })
 }

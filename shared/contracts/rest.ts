@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { EVENT_TYPES, SEVERITIES, type Severity } from './seed002'
 import type { HostDetail } from './ingest'
 import type { NodeKind, NodeStats } from './seed000'
+import type { RequestLogEntry } from './seed001'
 
 export const hostnameSchema = z.string().trim().min(1, 'must not be empty').max(253, 'must be at most 253 characters')
   .regex(/^[\w.\-:]+$/, 'may hold only letters, digits, ".", "-", "_" and ":"')
@@ -179,4 +180,33 @@ export interface AgentVersionView {
   /** null when the build had no shell agent. */
   shell_agent: AgentFileView | null
   server_url: string
+}
+
+/**
+ * `GET /api/v1/requests`: the request log (seed 001's `/stream/logs` entries), newest first.
+ * `status` is one code (e.g. 401), `failed` (every refusal) or `ok`.
+ */
+export const requestLogQuery = z.strictObject({
+  node_id: z.string().regex(/^\d{1,9}$/, 'must be a node id').transform(Number).optional(),
+  status: z.union([z.enum(['failed', 'ok']), z.string().regex(/^[1-5]\d\d$/, 'must be an HTTP status code, failed or ok').transform(Number)]).optional(),
+  cursor: z.string().regex(/^\d{1,18}$/, 'must be a next_cursor value from a previous page').transform(Number).optional(),
+  limit: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
+    .pipe(z.number().min(1, 'must be at least 1').max(500, 'must be at most 500')).optional(),
+})
+export type RequestLogQuery = z.output<typeof requestLogQuery>
+
+/** A page of the request log; `next_cursor` pages to older entries. */
+export interface RequestLogPage { requests: RequestLogEntry[], next_cursor: number | null }
+
+/** `GET /api/v1/requests/failing`: per node and refusal status, how often the log holds it and the newest answer. */
+export interface FailingAgent {
+  node_id: number | null
+  hostname: string | null
+  status_code: number
+  count: number
+  error_message: string
+  /** Unix seconds of the newest such refusal. */
+  last_seen: number
+  /** Unix seconds of the node's newest accepted request in the log, null when none. */
+  last_success: number | null
 }

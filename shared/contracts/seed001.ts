@@ -6,8 +6,11 @@
 import type { EventView } from './seed002'
 import type { NodeKind, NodeStats } from './seed000'
 
-/** The channels; `/stream/all` carries every one of them. */
-export const CHANNELS = ['stats', 'logs', 'nodes', 'reports', 'heartbeat'] as const
+/**
+ * The channels; `/stream/all` carries every one of them. `logs` is seed 001's request log (every
+ * agent report the server answered), `events` the event log.
+ */
+export const CHANNELS = ['stats', 'logs', 'events', 'nodes', 'reports', 'heartbeat'] as const
 export type Channel = (typeof CHANNELS)[number]
 
 /** Every `/stream/{name}` path: the channels, seed 001's own words for two of them, and `all`. */
@@ -23,6 +26,17 @@ export interface NodeAggregate extends Omit<NodeStats, 'id' | 'uptime_seconds'> 
   avg_memory_percent: number | null
   avg_disk_percent: number | null
 }
+
+/**
+ * Every data line of every `/stream/*` message stays below this many bytes (`data: ` and the JSON,
+ * without the newline): line readers such as Go's `bufio.Scanner` stop at 64 KiB. Messages are
+ * packed to `LINE_BUDGET_BYTES`; one entry that alone is bigger still goes alone (the contracts'
+ * field limits keep any single node, event or request-log entry far below the limit).
+ */
+export const MAX_LINE_BYTES = 65_535
+export const LINE_BUDGET_BYTES = 60_000
+/** The most nodes `event: stats` lists in `nodes` and `providers` (fewer when their lines would pass the budget). */
+export const STATS_NODES_MAX = 100
 
 /** The cluster aggregate (`GET /api/realtime/metrics` and, with `timestamp`, the `stats` channel). */
 export interface ClusterAggregate {
@@ -48,17 +62,50 @@ export interface ClusterAggregate {
   providers: { provider_id: number, total_requests: number }[]
 }
 
-/** `event: stats`. */
-export interface StatsMessage extends ClusterAggregate { timestamp: number }
+/**
+ * `event: stats`: the totals, and `nodes`/`providers` for the most active nodes only (most reports
+ * in the window first, at most STATS_NODES_MAX); `providers_total` (= `total_nodes`) is the full
+ * count. Every node's figures: `/stream/nodes`, `GET /api/realtime/metrics`.
+ */
+export interface StatsMessage extends ClusterAggregate { timestamp: number, providers_total: number }
 
-/** `event: logs`: event-log rows committed since the last one. */
-export interface LogsMessage { timestamp: number, logs: EventView[], count: number }
+/**
+ * One answered agent request (seed 001's request log): `provider_id` and `node_id` are the node
+ * the URL names (null when the URL names none), `hostname` its name when it exists. Never the
+ * token or the body.
+ */
+export interface RequestLogEntry {
+  id: number
+  provider_id: number | null
+  node_id: number | null
+  hostname: string | null
+  method: string
+  endpoint: string
+  status_code: number
+  latency_ms: number
+  success: boolean
+  /** Empty when it succeeded, else the message the agent was answered with. */
+  error_message: string
+  /** Unix seconds. */
+  timestamp: number
+}
+
+/** `event: logs`: request-log entries answered since the last one (several messages when they pass a line). */
+export interface LogsMessage { timestamp: number, logs: RequestLogEntry[], count: number }
+
+/** `event: events`: event-log rows committed since the last one, in seed 001's batch shape (several messages when they pass a line). */
+export interface EventsMessage { timestamp: number, logs: EventView[], count: number }
 
 /** A node in `event: nodes`: the seed 000 summary with its kind and labels. */
 export interface NodeEntry extends NodeStats { kind: NodeKind, labels: Record<string, string> }
 
-/** `event: nodes`. */
-export interface NodesMessage { timestamp: number, nodes: NodeEntry[], total: number }
+/**
+ * `event: nodes`: one part of a snapshot of every node. A snapshot too big for one line goes out
+ * as `parts` consecutive messages with the same `snapshot` number; `part` counts from 1, `offset`
+ * is the index of this part's first node and `total` the snapshot's node count, so a client
+ * appends parts until `part === parts` (then `offset + nodes.length === total`).
+ */
+export interface NodesMessage { timestamp: number, nodes: NodeEntry[], total: number, snapshot: number, part: number, parts: number, offset: number }
 
 /** `event: reports`: one stored stats report (the seed's "request"). */
 export interface ReportMessage {
@@ -82,7 +129,7 @@ export interface ReportMessage {
 export interface HeartbeatMessage { timestamp: number }
 
 /** The data each channel's `event: <channel>` carries. */
-export interface ChannelMessages { stats: StatsMessage, logs: LogsMessage, nodes: NodesMessage, reports: ReportMessage, heartbeat: HeartbeatMessage }
+export interface ChannelMessages { stats: StatsMessage, logs: LogsMessage, events: EventsMessage, nodes: NodesMessage, reports: ReportMessage, heartbeat: HeartbeatMessage }
 
 /** `event: connected`, the first message (it also carries `retry:`). */
 export interface ChannelConnected { timestamp: number, channels: Channel[] }
@@ -100,7 +147,7 @@ export type DisconnectReason = 'client' | 'slow' | 'ended' | 'revoked' | 'shutdo
 /** Hub figures (`GET /api/realtime/hub/stats`). */
 export interface HubStats {
   total_clients: number
-  /** Per channel; a /stream/all client counts for each of the five. */
+  /** Per channel; a /stream/all client counts for each of the six. */
   subscriptions: Record<string, number>
   /** Connections per stream. */
   streams: Record<string, number>

@@ -12,7 +12,7 @@ interface Agent { id: number, hostname: string, token: string }
 interface Received { type: string, data: string, lastEventId: string }
 interface Report { id: number, node_id: number, cpu_percent: number }
 
-const NAMES = ['connected', 'stats', 'nodes', 'reports', 'logs', 'heartbeat', 'reset']
+const NAMES = ['connected', 'stats', 'nodes', 'reports', 'logs', 'events', 'heartbeat', 'reset']
 const ID = /^(\d+)-(\d+)$/
 
 async function addNode(page: Page, hostname: string): Promise<Agent> {
@@ -47,28 +47,34 @@ test.beforeEach(async ({ page }) => {
   await logIn(page)
 })
 
-test('EventSource on /stream/all receives stats, nodes, reports and logs as named events with ids', async ({ page }) => {
+test('EventSource on /stream/all receives stats, nodes, reports, the request log and the event log as named events with ids', async ({ page }) => {
   await openEventSource(page, 'all', '/stream/all')
   await expect.poll(async () => (await eventsOf(page, 'all')).map(e => e.type)[0]).toBe('connected')
   const agent = await addNode(page, `e2e-chan-${Date.now()}`)
   await report(page.request, agent, 42)
   await expect.poll(async () => new Set((await eventsOf(page, 'all')).map(e => e.type)), { timeout: 10_000 })
-    .toEqual(new Set(['connected', 'stats', 'nodes', 'reports', 'logs']))
+    .toEqual(new Set(['connected', 'stats', 'nodes', 'reports', 'logs', 'events']))
 
   const events = await eventsOf(page, 'all')
   for (const e of events) {
     expect(e.lastEventId, e.type).toMatch(ID)
     expect(() => JSON.parse(e.data), e.type).not.toThrow()
   }
-  const registered = events.filter(e => e.type === 'logs').flatMap(e => (JSON.parse(e.data) as { logs: { event_type: string, node_id: number, data: { hostname: string } }[] }).logs)
+  const registered = events.filter(e => e.type === 'events').flatMap(e => (JSON.parse(e.data) as { logs: { event_type: string, node_id: number, data: { hostname: string } }[] }).logs)
     .find(l => l.node_id === agent.id)
   expect(registered).toMatchObject({ event_type: 'node_registered', data: { hostname: agent.hostname } })
   const [mine] = reportsOf(events, agent)
   expect(mine).toMatchObject({ node_id: agent.id, cpu_percent: 42 })
   expect(ID.exec(mine!.lastEventId)![2]).toBe(String(mine!.id))
-  const stats = JSON.parse(events.find(e => e.type === 'stats')!.data) as { total_nodes: number, nodes: { node_id: number }[] }
-  expect(stats.nodes.length).toBe(stats.total_nodes)
-  const nodes = JSON.parse(events.find(e => e.type === 'nodes')!.data) as { total: number, nodes: { id: number }[] }
+  // The report's answer in the request log: seed 001's fields, the node as provider.
+  await expect.poll(async () => (await eventsOf(page, 'all')).filter(e => e.type === 'logs')
+    .flatMap(e => (JSON.parse(e.data) as { logs: { provider_id: number, method: string, status_code: number, success: boolean }[] }).logs)
+    .find(l => l.provider_id === agent.id), { timeout: 10_000 }).toMatchObject({ provider_id: agent.id, method: 'POST', status_code: 200, success: true })
+  const stats = JSON.parse(events.find(e => e.type === 'stats')!.data) as { total_nodes: number, providers_total: number, nodes: { node_id: number }[] }
+  expect(stats.nodes.length).toBe(Math.min(stats.total_nodes, 100))
+  expect(stats.providers_total).toBe(stats.total_nodes)
+  const nodes = JSON.parse(events.find(e => e.type === 'nodes')!.data) as { total: number, part: number, parts: number, offset: number, nodes: { id: number }[] }
+  expect(nodes).toMatchObject({ part: 1, parts: 1, offset: 0 })
   expect(nodes.nodes.length).toBe(nodes.total)
   await closeEventSource(page, 'all')
 })

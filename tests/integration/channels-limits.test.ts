@@ -223,7 +223,7 @@ describe('hub stats after the limits', () => {
     await sleep(100)
     const s = await d.hubStats()
     expect(s.total_clients).toBe(0)
-    expect(s.subscriptions).toEqual({ stats: 0, logs: 0, nodes: 0, reports: 0, heartbeat: 0 })
+    expect(s.subscriptions).toEqual({ stats: 0, logs: 0, events: 0, nodes: 0, reports: 0, heartbeat: 0 })
     expect(s.streams).toEqual({})
   })
 })

@@ -1,14 +1,14 @@
 /**
  * Last-Event-ID replay on seed 001's channels: after a forced disconnect and after a server
- * restart, a client resuming from the last id it saw gets every logs/reports event it missed
+ * restart, a client resuming from the last id it saw gets every events/reports message it missed
  * exactly once, in position order, then live ones; a position it cannot be given gets `reset`.
  *
- * Its own server: logs batched every 1.5 s (so a batch is still waiting when a client comes back),
+ * Its own server: event-log rows batched every 1.5 s (so a batch is still waiting when a client comes back),
  * a replay limit of 30, a master that samples itself only at start-up, and a restart that keeps
  * its database. A reference client that never disconnects tells what "every event" is.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { LogsMessage, ReportMessage } from '../../shared/contracts/seed001'
+import type { EventsMessage, ReportMessage } from '../../shared/contracts/seed001'
 import { dataOf, ID, positionOf, positions, repeated, stamp } from './support/channels'
 import { startDedicated, sleep, until, type CreatedAgent, type Dedicated } from './support/dedicated'
 import { openStream, type SseMessage, type SseStream } from './sse'
@@ -42,7 +42,7 @@ const named = (event: string) => (m: SseMessage) => m.event === event
 /** The id an EventSource would send back: that of the last message it received with one. */
 const lastId = (s: SseStream) => s.messages.filter(m => m.id !== undefined).at(-1)!.id!
 const reportsOf = (s: SseStream, agent?: CreatedAgent) => s.messages.filter(named('reports')).map(m => dataOf<ReportMessage>(m)).filter(r => !agent || r.node_id === agent.id)
-const logRows = (s: SseStream) => s.messages.filter(named('logs')).flatMap(m => dataOf<LogsMessage>(m).logs)
+const logRows = (s: SseStream) => s.messages.filter(named('events')).flatMap(m => dataOf<EventsMessage>(m).logs)
 
 /**
  * What a resumed stream got before live ones: the replayed events are those at or below `upTo`
@@ -120,7 +120,7 @@ describe('Last-Event-ID replay after a forced disconnect', () => {
     }
   })
 
-  it('all: reports and logs missed during a disconnect arrive once each when the client comes straight back', async () => {
+  it('all: reports and event-log rows missed during a disconnect arrive once each when the client comes straight back', async () => {
     const agent = await d.createAgent()
     await settle()
     const reference = await stream('/stream/all')
@@ -193,10 +193,10 @@ describe('Last-Event-ID replay after a forced disconnect', () => {
 })
 
 describe('Last-Event-ID replay while a log row waits for its batch', () => {
-  it('logs: a client resuming while a row is pending (no report in between) gets that row once, not in its replay and again in the batch', async () => {
+  it('events: a client resuming while a row is pending (no report in between) gets that row once, not in its replay and again in the batch', async () => {
     await settle()
-    const reference = await stream('/stream/logs')
-    const first = await stream('/stream/logs')
+    const reference = await stream('/stream/events')
+    const first = await stream('/stream/events')
     await reference.next(named('connected'))
     await first.next(named('connected'))
     const x = await d.createAgent()
@@ -207,7 +207,7 @@ describe('Last-Event-ID replay while a log row waits for its batch', () => {
     first.close()
 
     const y = await d.createAgent()
-    const resumed = await stream('/stream/logs', { 'last-event-id': resumeFrom })
+    const resumed = await stream('/stream/events', { 'last-event-id': resumeFrom })
     await resumed.next(named('connected'))
     const resumedAfterMs = Date.now() - batchAt
     await until('the reference saw y\'s registration', () => logRows(reference).some(l => l.node_id === y.id), 4000)
@@ -241,7 +241,7 @@ describe('positions that cannot be replayed get reset', () => {
     const current = positionOf(await (await stream('/stream/reports')).next(named('connected')))
     for (const [path, headers] of [
       ['/stream/reports', { 'last-event-id': 'garbage' }],
-      ['/stream/logs', { 'last-event-id': `${Math.floor(Date.now() / 1000)}-${current + 100_000}` }],
+      ['/stream/events', { 'last-event-id': `${Math.floor(Date.now() / 1000)}-${current + 100_000}` }],
       ['/stream/all?lastEventId=not-an-id', {}],
       [`/stream/reports?lastEventId=1-${current + 100_000}`, {}],
       ['/stream/reports', { 'last-event-id': '12-abc' }],
@@ -344,7 +344,7 @@ describe('Last-Event-ID replay after a server restart', () => {
     expect(replayed.length).toBeGreaterThanOrEqual(5)
   })
 
-  it('logs (on /stream/all) written while the client was away and the server went down and up arrive once, in order, then live ones', async () => {
+  it('event-log rows (on /stream/all) written while the client was away and the server went down and up arrive once, in order, then live ones', async () => {
     const first = await stream('/stream/all')
     await first.next(named('connected'))
     const a = await d.createAgent()

@@ -7,7 +7,7 @@
  * counters move only with this file's clients.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { LogsMessage, NodeAggregate, NodesMessage, ReportMessage, StatsMessage } from '../../shared/contracts/seed001'
+import type { EventsMessage, LogsMessage, NodeAggregate, NodesMessage, ReportMessage, StatsMessage } from '../../shared/contracts/seed001'
 import type { NodeView } from '../../shared/contracts/rest'
 import {
   CHANNEL_NAMES, dataOf, ID, ISO_UTC, LOG_KEYS, NODE_AGGREGATE_KEYS, NODE_ENTRY_KEYS, positionOf, REPORT_KEYS, secondsOf, STATS_KEYS, stamp,
@@ -58,8 +58,8 @@ const mean = (values: (number | null)[]) => {
 describe('seed 001 channels: wire format', () => {
   it('every path answers 200 text/event-stream, starting with retry: 3000 and a connected event naming its channels', async () => {
     const expected: Record<string, string[]> = {
-      stats: ['stats'], logs: ['logs'], nodes: ['nodes'], providers: ['nodes'], reports: ['reports'], requests: ['reports'],
-      heartbeat: ['heartbeat'], all: ['stats', 'logs', 'nodes', 'reports', 'heartbeat'],
+      stats: ['stats'], logs: ['logs'], events: ['events'], nodes: ['nodes'], providers: ['nodes'], reports: ['reports'], requests: ['reports'],
+      heartbeat: ['heartbeat'], all: ['stats', 'logs', 'events', 'nodes', 'reports', 'heartbeat'],
     }
     for (const [path, channels] of Object.entries(expected)) {
       const s = await stream(`/stream/${path}`)
@@ -124,9 +124,12 @@ describe('seed 001 channels: wire format', () => {
     // The last minute slides between the two reads: an older window's pro-rata share may move by a fraction.
     expect(Math.abs(after.reports_per_minute - (before.reports_per_minute + 3))).toBeLessThanOrEqual(1)
 
-    // The cluster figures are those of the nodes listed in the same message.
+    // The cluster figures are those of the nodes listed in the same message (all of them: fewer than
+    // STATS_NODES_MAX), the most active first.
     const nodes = await d.call<NodeView[]>('GET', '/api/v1/nodes')
-    expect(after.nodes.map(n => n.node_id)).toEqual(nodes.body.map(n => n.id))
+    expect(after.nodes.map(n => n.node_id).sort((a, b) => a - b)).toEqual(nodes.body.map(n => n.id))
+    expect(after.nodes.map(n => n.node_id)).toEqual([...after.nodes].sort((a, b) => b.reports - a.reports || a.node_id - b.node_id).map(n => n.node_id))
+    expect(after.providers_total).toBe(after.total_nodes)
     for (const n of after.nodes) expect(Object.keys(n).sort()).toEqual(NODE_AGGREGATE_KEYS)
     expect(after.total_nodes).toBe(after.nodes.length)
     expect(after.online).toBe(after.nodes.filter(n => n.status === 'online').length)
@@ -154,8 +157,8 @@ describe('seed 001 channels: wire format', () => {
     expect(s.messages.every(m => m.event === 'connected' || m.event === 'stats' || m.event === 'heartbeat' || m.comment === 'heartbeat')).toBe(true)
   })
 
-  it('logs: node_registered and node_removed rows with exact fields, batched, ids in order, the message id naming the last row', async () => {
-    const s = await stream('/stream/logs')
+  it('events (the event log): node_registered and node_removed rows with exact fields, batched, ids in order, the message id naming the last row', async () => {
+    const s = await stream('/stream/events')
     await s.next(named('connected'))
     const hostname = `logs-${Date.now()}`
     const agent = await d.createAgent(hostname, { cluster: 'blue', rack: '7' })
@@ -164,19 +167,19 @@ describe('seed 001 channels: wire format', () => {
 
     // The watcher logs the fleet turning degraded (nodes that never reported) alongside: only this test's nodes' rows count.
     const mine = new Set([agent.id, ...more.map(a => a.id)])
-    const ours = (r: LogsMessage['logs'][number]) => r.node_id !== null && mine.has(r.node_id)
-    const rows: LogsMessage['logs'] = []
+    const ours = (r: EventsMessage['logs'][number]) => r.node_id !== null && mine.has(r.node_id)
+    const rows: EventsMessage['logs'] = []
     const messages: SseMessage[] = []
     while (rows.filter(ours).length < 5) {
-      const m = await s.next(named('logs'), 3000)
+      const m = await s.next(named('events'), 3000)
       messages.push(m)
-      rows.push(...dataOf<LogsMessage>(m).logs)
+      rows.push(...dataOf<EventsMessage>(m).logs)
     }
     await sleep(1300)
-    expect(s.messages.filter(named('logs')).flatMap(m => dataOf<LogsMessage>(m).logs).filter(ours), 'no further rows of these nodes').toHaveLength(5)
+    expect(s.messages.filter(named('events')).flatMap(m => dataOf<EventsMessage>(m).logs).filter(ours), 'no further rows of these nodes').toHaveLength(5)
     for (const m of messages) {
       expectFreshId(m)
-      const data = dataOf<LogsMessage>(m)
+      const data = dataOf<EventsMessage>(m)
       expect(Object.keys(data).sort()).toEqual(['count', 'logs', 'timestamp'])
       expect(data.count).toBe(data.logs.length)
       expect(data.count).toBeGreaterThan(0)
@@ -191,7 +194,7 @@ describe('seed 001 channels: wire format', () => {
       expect(r.created_at).toMatch(ISO_UTC)
       expect(r.timestamp).toBe(Math.floor(Date.parse(r.created_at) / 1000))
     }
-    const strip = ({ id: _id, created_at: _c, timestamp: _t, ...rest }: LogsMessage['logs'][number]) => rest
+    const strip = ({ id: _id, created_at: _c, timestamp: _t, ...rest }: EventsMessage['logs'][number]) => rest
     const unacknowledged = { acknowledged_at: null, acknowledged_by: null }
     expect(rows.filter(ours).map(strip)).toEqual([
       { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} registered`, data: { hostname }, ...unacknowledged },
@@ -210,7 +213,9 @@ describe('seed 001 channels: wire format', () => {
       const m = await s.next(named('nodes'), 2000)
       expectFreshId(m)
       const data = dataOf<NodesMessage>(m)
-      expect(Object.keys(data).sort()).toEqual(['nodes', 'timestamp', 'total'])
+      expect(Object.keys(data).sort()).toEqual(['nodes', 'offset', 'part', 'parts', 'snapshot', 'timestamp', 'total'])
+      // A small fleet fits one line: one part.
+      expect(data).toMatchObject({ part: 1, parts: 1, offset: 0 })
       expect(data.total).toBe(data.nodes.length)
       expect(data.nodes.map(n => n.id)).toEqual(list.body.map(n => n.id))
       for (const n of data.nodes) expect(Object.keys(n).sort()).toEqual(NODE_ENTRY_KEYS)
@@ -304,14 +309,14 @@ describe('seed 001 channels: wire format', () => {
   })
 
   it('heartbeat events reach every channel\'s stream (the seed\'s clients listen for them on /stream/stats), the same bytes on each', async () => {
-    const paths = ['/stream/stats', '/stream/logs', '/stream/nodes', '/stream/reports', '/stream/heartbeat', '/stream/all']
+    const paths = ['/stream/stats', '/stream/logs', '/stream/events', '/stream/nodes', '/stream/reports', '/stream/heartbeat', '/stream/all']
     const streams: SseStream[] = []
     for (const p of paths) {
       const s = await stream(p)
       await s.next(named('connected'))
       streams.push(s)
     }
-    // From here on every beat reaches all six: the same encoded message, once on each stream.
+    // From here on every beat reaches all seven: the same encoded message, once on each stream.
     const from = streams.map(s => s.messages.length)
     await sleep(2600)
     const beats = streams.map((s, i) => s.messages.slice(from[i]).filter(named('heartbeat')))
@@ -336,7 +341,7 @@ describe('seed 001 channels: wire format', () => {
     await d.report(agent, { cpu_percent: 5, disk_percent: 6 })
     await d.createAgent()
     const seen = new Set<string>()
-    await until('all five channels on /stream/all', () => {
+    await until('all six channels on /stream/all', () => {
       for (const m of s.messages) if (m.event) seen.add(m.event)
       return CHANNEL_NAMES.every(c => seen.has(c))
     }, 4000)
@@ -351,7 +356,7 @@ describe('seed 001 channels: wire format', () => {
       expect(res.headers.get('content-type')).toMatch(/^application\/json/)
     }
     const nope = await d.call('GET', '/stream/nope')
-    expect(nope.body.message).toContain('stats, logs, nodes, providers, reports, requests, heartbeat, all')
+    expect(nope.body.message).toContain('stats, logs, events, nodes, providers, reports, requests, heartbeat, all')
     for (const auth of [null, { bearer: 'np_wrong' }] as const) {
       const res = await d.call('GET', '/stream/stats', { auth })
       expect(res.status).toBe(401)
@@ -378,7 +383,7 @@ describe('seed 001 channels: wire format', () => {
 })
 
 describe('seed 001\'s Go client (ported line by line) reading the streams', () => {
-  it('receives connected, stats, nodes, reports, logs and heartbeat as named events with ids and JSON data', async () => {
+  it('receives connected, stats, nodes, reports, logs, events and heartbeat as named events with ids and JSON data', async () => {
     const agent = await d.createAgent()
     const events: SSEEvent[] = []
     const ctx = new AbortController()
@@ -425,7 +430,7 @@ describe('REST aggregates: /api/realtime/*', () => {
     const res = await d.call<{ success: boolean, data: StatsMessage & { active_nodes: number } }>('GET', '/api/realtime/metrics')
     expect(res.status).toBe(200)
     expect(res.body.success).toBe(true)
-    expect(Object.keys(res.body.data).sort()).toEqual([...STATS_KEYS.filter(k => k !== 'timestamp'), 'active_nodes'].sort())
+    expect(Object.keys(res.body.data).sort()).toEqual([...STATS_KEYS.filter(k => k !== 'timestamp' && k !== 'providers_total'), 'active_nodes'].sort())
     expect(res.body.data.active_nodes).toBe(res.body.data.online)
     const nodes = await d.call<NodeView[]>('GET', '/api/v1/nodes')
     expect(res.body.data.total_nodes).toBe(nodes.body.length)
@@ -471,8 +476,8 @@ describe('hub stats and Prometheus counters', () => {
     }
     const during = await d.hubStats()
     expect(during.total_clients).toBe(7)
-    // Per channel, as the seed counts them: the /stream/all client is subscribed to each of the five.
-    expect(during.subscriptions).toEqual({ stats: 3, logs: 2, nodes: 2, reports: 2, heartbeat: 2 })
+    // Per channel, as the seed counts them: the /stream/all client is subscribed to each of the six.
+    expect(during.subscriptions).toEqual({ stats: 3, logs: 2, events: 1, nodes: 2, reports: 2, heartbeat: 2 })
     expect(during.streams).toEqual({ stats: 2, logs: 1, all: 1, nodes: 1, reports: 1, heartbeat: 1 })
     expect(during.events_sent).toBeGreaterThan(before.events_sent)
 
@@ -495,9 +500,9 @@ describe('hub stats and Prometheus counters', () => {
     }
     const sent = (series: Map<string, number>, channel: string) => series.get(`sse_events_sent_total{channel="${channel}"}`) ?? 0
     const agent = await d.createAgent()
-    // Its node_registered row goes out in a logs batch before the logs channel is measured.
-    const flushed = await stream('/stream/logs')
-    await flushed.next(m => m.event === 'logs' && dataOf<LogsMessage>(m).logs.some(l => l.node_id === agent.id), 5000)
+    // Its node_registered row goes out in an events batch before the events channel is measured.
+    const flushed = await stream('/stream/events')
+    await flushed.next(m => m.event === 'events' && dataOf<EventsMessage>(m).logs.some(l => l.node_id === agent.id), 5000)
     flushed.close()
 
     const counted: Record<string, { received: number, delta: number }> = {}
@@ -506,10 +511,12 @@ describe('hub stats and Prometheus counters', () => {
       const before = await scrape()
       const s = await stream(`/stream/${channel}`)
       await s.next(named('connected'))
-      if (channel === 'reports') await d.report(agent, { cpu_percent: 1, disk_percent: 2 })
-      if (channel === 'logs') await d.createAgent()
+      if (channel === 'reports' || channel === 'logs') await d.report(agent, { cpu_percent: 1, disk_percent: 2 })
+      if (channel === 'events') await d.createAgent()
       // Right after an event arrives the next one is at least a tick away: the counter is quiet.
-      await s.next(named(channel), 3000)
+      // (The request log's channel first sends its newest entries: wait for this agent's first report, logs comes before reports.)
+      if (channel === 'logs') await s.next(m => m.event === 'logs' && dataOf<LogsMessage>(m).logs.some(l => l.node_id === agent.id), 3000)
+      else await s.next(named(channel), 3000)
       if (channel === 'stats' || channel === 'nodes' || channel === 'heartbeat') await s.next(named(channel), 3000)
       const after = await scrape()
       counted[channel] = { received: s.messages.filter(named(channel)).length, delta: sent(after, channel) - sent(before, channel) }

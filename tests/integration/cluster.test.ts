@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { LogsMessage } from '../../shared/contracts/seed001'
+import type { EventsMessage } from '../../shared/contracts/seed001'
 import { server } from './helpers'
 import { json, openStream, type SseMessage } from './sse'
 import { dataOf } from './support/channels'
@@ -102,13 +102,13 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on o
     // Written straight into the shared tables without a NOTIFY: no instance has read them.
     const [first] = await sql<{ id: number }[]>`insert into events (type, message) values ('cluster_probe', 'written without NOTIFY (1)') returning id`
     const [second] = await sql<{ id: number }[]>`insert into events (type, message) values ('cluster_probe', 'written without NOTIFY (2)') returning id`
-    const s = await openStream('/stream/logs', { bearer: token }, { 'last-event-id': idAt(Number(first!.id)) }, a.info.baseURL)
+    const s = await openStream('/stream/events', { bearer: token }, { 'last-event-id': idAt(Number(first!.id)) }, a.info.baseURL)
     try {
       const replayed = await firstAfterConnected(s)
-      expect(replayed.event, `resuming from ${first!.id} on an instance that had not read it`).toBe('logs')
-      expect(dataOf<LogsMessage>(replayed).logs.map(l => l.id)).toEqual([Number(second!.id)])
-      await new Promise(r => setTimeout(r, 1500)) // a logs batch later: not sent again
-      const probes = s.messages.filter(m => m.event === 'logs').flatMap(m => dataOf<LogsMessage>(m).logs).filter(l => l.event_type === 'cluster_probe')
+      expect(replayed.event, `resuming from ${first!.id} on an instance that had not read it`).toBe('events')
+      expect(dataOf<EventsMessage>(replayed).logs.map(l => l.id)).toEqual([Number(second!.id)])
+      await new Promise(r => setTimeout(r, 1500)) // an events batch later: not sent again
+      const probes = s.messages.filter(m => m.event === 'events').flatMap(m => dataOf<EventsMessage>(m).logs).filter(l => l.event_type === 'cluster_probe')
       expect(probes.map(l => l.id)).toEqual([Number(second!.id)])
     }
     finally {

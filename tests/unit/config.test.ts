@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       retentionDays: 7, loginMaxAttempts: 10, heartbeatSeconds: 15, clientBufferBytes: 1024 * 1024, metricsPublic: false,
       maxClients: 1000, statsIntervalSeconds: 2, logsIntervalSeconds: 1, nodesIntervalSeconds: 5, replayLimit: 10_000, windowSeconds: 60, windowCount: 60,
       webhookTimeoutSeconds: 10, webhookMaxAttempts: 8, maxClientsPerUser: 20, trustProxy: false, webhookBlockPrivate: false,
+      requestLogRows: 10_000, corsOrigins: [],
     })
     expect(config.masterHostname.length).toBeGreaterThan(0)
   })
@@ -34,12 +35,13 @@ describe('loadConfig', () => {
       NODEPULSE_WEBHOOK_TIMEOUT: '3', NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '2', NODEPULSE_PUBLIC_URL: 'https://np.example.com/base/',
       VALKEY_URL: 'redis://10.0.1.100:7000', VALKEY_POLL_INTERVAL: '2', VALKEY_TIMEOUT: '1.5',
       NODEPULSE_SSE_MAX_CLIENTS_PER_USER: '4', NODEPULSE_TRUST_PROXY: 'true', NODEPULSE_WEBHOOK_BLOCK_PRIVATE: 'true',
+      NODEPULSE_REQUEST_LOG_ROWS: '500', NODEPULSE_CORS_ORIGINS: 'https://dash.example.com',
     })).toEqual({
       databaseUrl: 'postgres://x@h/db', dataDir: 'memory://', adminUser: 'root', adminPassword: 'pw', sessionSecret: 's'.repeat(32),
       secureCookies: true, sampleIntervalSeconds: 2, diskPath: '/srv', staleAfterSeconds: 30, unreachableAfterSeconds: 20, streamTokenTtlSeconds: 5,
       retentionDays: 3, historyTiers: [{ name: 'raw', width_seconds: 0, retention_seconds: 604_800 }, { name: '1h', width_seconds: 3600, retention_seconds: 31_536_000 }],
       masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536, metricsPublic: true,
-      maxClients: 50, maxClientsPerUser: 4, trustProxy: true, webhookBlockPrivate: true, statsIntervalSeconds: 0.5, logsIntervalSeconds: 3, nodesIntervalSeconds: 9, replayLimit: 77, windowSeconds: 30, windowCount: 10,
+      maxClients: 50, maxClientsPerUser: 4, trustProxy: true, requestLogRows: 500, corsOrigins: ['https://dash.example.com'], webhookBlockPrivate: true, statsIntervalSeconds: 0.5, logsIntervalSeconds: 3, nodesIntervalSeconds: 9, replayLimit: 77, windowSeconds: 30, windowCount: 10,
       webhookTimeoutSeconds: 3, webhookMaxAttempts: 2, publicUrl: 'https://np.example.com/base',
       valkey: [{ name: 'valkey', seeds: [{ host: '10.0.1.100', port: 7000 }], useCluster: true, username: undefined, password: undefined, tls: null }],
       valkeyPollIntervalSeconds: 2, valkeyTimeoutSeconds: 1.5,

@@ -3,10 +3,10 @@ import { CHANNELS, STREAM_PATHS } from '../../../shared/contracts/seed001'
 import { resumePoint } from '../../services/streams/replay'
 import { useChannels } from '../../services/streams/seed001'
 
-// Seed 001's paths; providers and requests are its words for our nodes and reports.
+// Seed 001's paths; providers and requests are its words for our nodes and reports, logs its request log.
 const Params = z.object({
   channel: z.string().transform(c => (Object.hasOwn(STREAM_PATHS, c) ? STREAM_PATHS[c] : undefined))
-    .pipe(z.enum([...CHANNELS, 'all'], { error: 'must be one of stats, logs, nodes, providers, reports, requests, heartbeat, all' })),
+    .pipe(z.enum([...CHANNELS, 'all'], { error: 'must be one of stats, logs, events, nodes, providers, reports, requests, heartbeat, all' })),
 })
 const Query = z.object({ lastEventId: z.string().optional() })
 

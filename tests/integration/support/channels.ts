@@ -1,16 +1,19 @@
 /** Seed 001's channel payloads as the tests read them, and helpers over received messages. */
 import { expect } from 'vitest'
-import type { LogsMessage, ReportMessage } from '../../../shared/contracts/seed001'
+import type { EventsMessage, ReportMessage } from '../../../shared/contracts/seed001'
 import type { SseMessage } from '../sse'
 
-export const CHANNEL_NAMES = ['stats', 'logs', 'nodes', 'reports', 'heartbeat'] as const
+export const CHANNEL_NAMES = ['stats', 'logs', 'events', 'nodes', 'reports', 'heartbeat'] as const
 
 export const NODE_AGGREGATE_KEYS = ['active_backups', 'avg_cpu_percent', 'avg_disk_percent', 'avg_memory_percent', 'cpu_percent', 'disk_percent', 'hostname', 'is_master', 'last_seen', 'memory_percent', 'node_id', 'reports', 'status']
 
 export const STATS_KEYS = [
   'active_backups', 'avg_cpu_percent', 'avg_disk_percent', 'avg_memory_percent', 'last_updated', 'nodes', 'offline', 'online', 'providers',
-  'rejected_reports', 'reports_per_minute', 'stale', 'timestamp', 'total_cost', 'total_nodes', 'total_reports', 'total_requests', 'total_tokens', 'window_start',
+  'providers_total', 'rejected_reports', 'reports_per_minute', 'stale', 'timestamp', 'total_cost', 'total_nodes', 'total_reports', 'total_requests', 'total_tokens', 'window_start',
 ]
+
+/** Seed 001's request-log fields, plus node_id and hostname. */
+export const REQUEST_LOG_KEYS = ['endpoint', 'error_message', 'hostname', 'id', 'latency_ms', 'method', 'node_id', 'provider_id', 'status_code', 'success', 'timestamp']
 
 export const LOG_KEYS = ['acknowledged_at', 'acknowledged_by', 'cluster_id', 'created_at', 'data', 'event_type', 'id', 'message', 'node_id', 'resource_type', 'severity', 'timestamp']
 
@@ -35,11 +38,11 @@ export function secondsOf(m: SseMessage): number {
 
 export const dataOf = <T>(m: SseMessage): T => JSON.parse(m.data!) as T
 
-/** The replayable positions a list of messages carries: each report's id, each log row's id, in arrival order. */
+/** The replayable positions a list of messages carries: each report's id, each event row's id, in arrival order. */
 export function positions(messages: SseMessage[]): number[] {
   return messages.flatMap((m) => {
     if (m.event === 'reports') return [dataOf<ReportMessage>(m).id]
-    if (m.event === 'logs') return dataOf<LogsMessage>(m).logs.map(l => l.id)
+    if (m.event === 'events') return dataOf<EventsMessage>(m).logs.map(l => l.id)
     return []
   })
 }

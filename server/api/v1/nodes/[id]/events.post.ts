@@ -3,7 +3,7 @@ import { agentEventBody, type EventView } from '../../../../../shared/contracts/
 import { useEventLog } from '../../../../services/events'
 
 /** An agent reports an event of its own node (a backup's outcome, an error); node token auth. */
-export default defineEventHandler(async (event): Promise<EventView> => {
+export default defineAgentHandler(async (event): Promise<EventView> => {
   const { id } = readParams(event, idParam)
   const node = await requireAgent(event, id)
   const body = await readJson(event, agentEventBody)
