@@ -241,6 +241,10 @@ test('screenshots of the fleet view at 1440 and 390 px, light and dark', async (
         const box = (await over.boundingBox())!
         await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.3)
         await page.screenshot({ path: `${dir}/compare-${width}-${scheme}.png`, fullPage: true })
+        // The header's link and the dashboard's "Compare over time".
+        await page.goto(`/?q=${prefix}`)
+        await expect(page.getByTestId('dash-compare')).toBeVisible()
+        await page.screenshot({ path: `${dir}/dashboard-${width}-${scheme}.png` })
       }
     }
   }
