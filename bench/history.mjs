@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
-import { percentile, transpileTs } from './lib.mjs'
+import { percentile, rollupRowsSql, transpileTs, wave } from './lib.mjs'
 
 const { values: opts } = parseArgs({
   options: {
@@ -79,9 +79,6 @@ const mb = b => `${(b / 1024 / 1024).toFixed(1)} MiB`
 const gb = b => `${(b / 1024 ** 3).toFixed(1)} GiB`
 const since = t => performance.now() - t
 
-/** One figure that moves per node and time (cheap, deterministic). */
-const wave = (scale, k) => `(${scale} * (0.5 + 0.45 * sin(i * ${0.003 * k} + n * ${0.7 * k})))`
-
 async function writeRaw(db, firstNode, start) {
   const steps = Math.round(RAW_HOURS * HOUR / INTERVAL)
   const chunk = Math.max(1, Math.round(300 / INTERVAL))
@@ -106,16 +103,13 @@ async function writeRaw(db, firstNode, start) {
 
 /** Rollup rows of `width` for [from, to) of every node, with every metric's columns filled. */
 async function writeTier(db, firstNode, width, from, to) {
-  const cols = HISTORY_METRICS.flatMap(m => [`${m}_avg`, `${m}_min`, `${m}_max`, `${m}_last`, `${m}_n`])
-  const values = HISTORY_METRICS.flatMap((m, k) => [wave(100, k + 1), `${wave(100, k + 1)} * 0.8`, `${wave(100, k + 1)} * 1.2`, wave(100, k + 1), `${width / INTERVAL}`])
   const t0 = performance.now()
   const perChunk = Math.max(width, Math.floor(100_000 / NODES) * width)
   for (let t = from; t < to; t += perChunk) {
-    const end = Math.min(to, t + perChunk)
-    await db.execute(sql.raw(`insert into history_rollups (width_seconds, node_id, bucket, samples, ${cols.join(', ')})
-      select ${width}, n, to_timestamp(b), ${width / INTERVAL}, ${values.join(', ')}
-      from generate_series(${t}, ${end - 1}, ${width}) b, lateral (select (b / ${width}) as i) x, generate_series(${firstNode}, ${firstNode + NODES - 1}) n
-      on conflict do nothing`))
+    await db.execute(sql.raw(rollupRowsSql({
+      metrics: HISTORY_METRICS, width, from: t, to: Math.min(to, t + perChunk),
+      nodes: `generate_series(${firstNode}, ${firstNode + NODES - 1})`, samplesPerBucket: width / INTERVAL,
+    })))
   }
   return { rows: Math.round((to - from) / width) * NODES, ms: since(t0) }
 }

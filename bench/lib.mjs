@@ -79,3 +79,20 @@ export async function transpileTs(entry, outDir) {
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
 export const wallNow = () => performance.timeOrigin + performance.now()
+
+/** A figure that moves with step `i` and node `n` (cheap, deterministic), as an SQL expression. */
+export const wave = (scale, k) => `(${scale} * (0.5 + 0.45 * sin(i * ${0.003 * k} + n * ${0.7 * k})))`
+
+/**
+ * SQL writing the rollup rows of tier `width` (s) for the buckets in [from, to) (unix s) of the
+ * nodes `nodes` (a set-returning SQL expression such as `generate_series(1, 100)`), every one of
+ * `metrics` filled as the rollups would leave it; existing rows are kept.
+ */
+export function rollupRowsSql({ metrics, width, from, to, nodes, samplesPerBucket }) {
+  const cols = metrics.flatMap(m => [`${m}_avg`, `${m}_min`, `${m}_max`, `${m}_last`, `${m}_n`])
+  const values = metrics.flatMap((_, k) => [wave(100, k + 1), `${wave(100, k + 1)} * 0.8`, `${wave(100, k + 1)} * 1.2`, wave(100, k + 1), `${samplesPerBucket}`])
+  return `insert into history_rollups (width_seconds, node_id, bucket, samples, ${cols.join(', ')})
+    select ${width}, n, to_timestamp(b), ${samplesPerBucket}, ${values.join(', ')}
+    from generate_series(${from}, ${to - 1}, ${width}) b, lateral (select (b / ${width}) as i) x, ${nodes} n
+    on conflict do nothing`
+}

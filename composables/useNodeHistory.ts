@@ -1,9 +1,6 @@
 import type { NodeHistory } from '~~/shared/contracts/history'
 import type { NodeDetailStats } from '~~/shared/contracts/seed000'
-import {
-  appendLive, CHART_GROUPS, CHART_METRICS, groupData, liveValues, parseRangeQuery, rangeEnds, rangeQuery,
-  RANGE_PRESETS, type ChartData, type HistoryRangeChoice,
-} from '~/utils/historyChart'
+import { appendLive, CHART_GROUPS, CHART_METRICS, groupData, liveValues, rangeEnds, RANGE_PRESETS, type ChartData } from '~/utils/historyChart'
 
 /** Buckets asked per chart: about one per two pixels of the widest modal's chart. */
 const POINTS = 400
@@ -14,11 +11,7 @@ const POINTS = 400
  * ends now, each new stream sample is folded into the charts in memory (no refetch per tick).
  */
 export function useNodeHistory(id: MaybeRefOrGetter<number>, live: MaybeRefOrGetter<NodeDetailStats | null>) {
-  const route = useRoute()
-  const router = useRouter()
-  const choice = computed<HistoryRangeChoice>(() => parseRangeQuery(route.query))
-  /** The range before a zoom, for "Reset zoom" (memory only: a reloaded zoom is a custom range). */
-  const beforeZoom = ref<HistoryRangeChoice | null>(null)
+  const { choice, zoomed, setRange, zoom, resetZoom } = useHistoryRange()
 
   const history = shallowRef<NodeHistory | null>(null)
   const charts = shallowRef<Record<string, ChartData>>({})
@@ -27,15 +20,6 @@ export function useNodeHistory(id: MaybeRefOrGetter<number>, live: MaybeRefOrGet
   const loading = ref(false)
   const error = ref<string | null>(null)
   let asked = 0
-
-  function setRange(next: HistoryRangeChoice, zoom = false) {
-    beforeZoom.value = zoom ? (beforeZoom.value ?? choice.value) : null
-    const query = { ...route.query }
-    delete query.range
-    delete query.from
-    delete query.to
-    void router.replace({ query: { ...query, ...rangeQuery(next) } })
-  }
 
   async function load() {
     const ticket = ++asked
@@ -89,10 +73,10 @@ export function useNodeHistory(id: MaybeRefOrGetter<number>, live: MaybeRefOrGet
     loading,
     error,
     empty,
-    zoomed: computed(() => beforeZoom.value !== null),
-    setRange: (next: HistoryRangeChoice) => setRange(next),
-    zoom: (from: number, to: number) => setRange({ from: Math.floor(from), to: Math.ceil(to) }, true),
-    resetZoom: () => setRange(beforeZoom.value ?? { preset: '24h' }),
+    zoomed,
+    setRange,
+    zoom,
+    resetZoom,
     reload: load,
   }
 }

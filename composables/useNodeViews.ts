@@ -11,7 +11,7 @@ const CHANGES = new Set(['node_maintenance', 'node_registered', 'valkey_failover
  */
 export function useNodeViews() {
   const store = useEventsStore()
-  const { items, refresh } = useApiList<NodeView>('/api/v1/nodes')
+  const { items, loaded, loadError, refresh } = useApiList<NodeView>('/api/v1/nodes')
   onMounted(refresh)
 
   const newest = computed(() => store.events.find(e => CHANGES.has(e.event_type))?.id ?? null)
@@ -19,6 +19,10 @@ export function useNodeViews() {
 
   return {
     refresh,
+    /** The list itself, whether it has been read, and why the latest read failed. */
+    nodes: items,
+    loaded,
+    loadError,
     /** Ids of the nodes in maintenance. */
     inMaintenance: computed(() => new Set(items.value.filter(n => n.maintenance).map(n => n.id))),
     /** The member each member node came through (seed 003), by node id; this server's own nodes are absent. */

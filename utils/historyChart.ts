@@ -1,5 +1,6 @@
+import type uPlot from 'uplot'
 import type { LocationQuery } from 'vue-router'
-import type { HistoryMetric, HistorySeries, NodeHistory } from '~~/shared/contracts/history'
+import type { HistoryMetric, HistoryRange, HistorySeries, NodeHistory } from '~~/shared/contracts/history'
 import type { NodeDetailStats } from '~~/shared/contracts/seed000'
 
 /** The range picker's presets, in seconds. */
@@ -10,8 +11,33 @@ export const DEFAULT_RANGE: RangePreset = '24h'
 /** A chart range: a preset ending now (follows the stream live) or fixed ends in unix seconds. */
 export type HistoryRangeChoice = { preset: RangePreset } | { from: number, to: number }
 
+/** How a chart's values read: the axis ticks, the legend and the hover readout follow it. */
+export type ChartUnit = 'percent' | 'load' | 'rate' | 'bytes' | 'celsius' | 'count'
+
 /** What one chart draws: its metrics, and how their values read. */
-export interface ChartGroup { id: string, title: string, metrics: HistoryMetric[], labels: string[], unit: 'percent' | 'load' | 'rate' }
+export interface ChartGroup { id: string, title: string, metrics: HistoryMetric[], labels: string[], unit: ChartUnit }
+
+/** Every history metric's readable name and unit (the fleet view's picker, axis and list). */
+export const METRIC_INFO: Record<HistoryMetric, { name: string, unit: ChartUnit }> = {
+  cpu_percent: { name: 'CPU', unit: 'percent' },
+  memory_percent: { name: 'Memory', unit: 'percent' },
+  disk_percent: { name: 'Disk', unit: 'percent' },
+  load1: { name: 'Load, 1 min', unit: 'load' },
+  load5: { name: 'Load, 5 min', unit: 'load' },
+  load15: { name: 'Load, 15 min', unit: 'load' },
+  memory_used_bytes: { name: 'Memory used', unit: 'bytes' },
+  swap_used_bytes: { name: 'Swap used', unit: 'bytes' },
+  net_rx_bytes_per_sec: { name: 'Network received', unit: 'rate' },
+  net_tx_bytes_per_sec: { name: 'Network sent', unit: 'rate' },
+  disk_read_bytes_per_sec: { name: 'Disk read', unit: 'rate' },
+  disk_write_bytes_per_sec: { name: 'Disk written', unit: 'rate' },
+  temperature_celsius: { name: 'Temperature, hottest sensor', unit: 'celsius' },
+  processes: { name: 'Processes', unit: 'count' },
+  active_backups: { name: 'Active backups', unit: 'count' },
+}
+
+/** A unit as the metric picker names it. */
+export const UNIT_NAMES: Record<ChartUnit, string> = { percent: '%', load: 'load average', rate: 'bytes/s', bytes: 'bytes', celsius: '°C', count: 'count' }
 
 /** The modal's charts, in the order shown. */
 export const CHART_GROUPS: ChartGroup[] = [
@@ -57,6 +83,11 @@ export function rangeEnds(choice: HistoryRangeChoice, now: number): { from: numb
     return { from: to - RANGE_PRESETS[choice.preset], to }
   }
   return { from: choice.from, to: choice.to }
+}
+
+/** An answer's range as the charts caption it: "1/12/2026, 10:00:00 – …· 60 s buckets (1m)". */
+export function describeRange(h: HistoryRange): string {
+  return `${new Date(h.from).toLocaleString()} – ${new Date(h.to).toLocaleString()} · ${h.step_seconds} s buckets (${h.tier.name})`
 }
 
 /**
@@ -186,19 +217,60 @@ export function appendLive(data: ChartData, group: ChartGroup, values: Record<st
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
 
-/** Tick steps of a bytes/s axis: 1, 2, 5, 10, 20, 50, 100, 200, 500 of each binary unit, so ticks read round. */
+/** Tick steps of a bytes or bytes/s axis: 1, 2, 5, 10, 20, 50, 100, 200, 500 of each binary unit, so ticks read round. */
 export const RATE_TICK_STEPS: number[] = BYTE_UNITS.flatMap((_, u) => [1, 2, 5, 10, 20, 50, 100, 200, 500].map(n => n * 1024 ** u))
 
-/** An axis or legend value: "42 %", "1.25", "3.4 MiB/s"; a dash when there is none. */
-export function formatChartValue(value: number | null | undefined, unit: ChartGroup['unit']): string {
+/** An axis or legend value: "42 %", "1.25", "3.4 MiB/s", "7.5 GiB", "61 °C", "212"; a dash when there is none. */
+export function formatChartValue(value: number | null | undefined, unit: ChartUnit): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—'
   if (unit === 'percent') return `${Number(value.toFixed(1))} %`
   if (unit === 'load') return String(Number(value.toFixed(2)))
+  if (unit === 'celsius') return `${Number(value.toFixed(1))} °C`
+  if (unit === 'count') return String(Number(value.toFixed(1)))
   let v = value
   let u = 0
   while (Math.abs(v) >= 1024 && u < BYTE_UNITS.length - 1) {
     v /= 1024
     u++
   }
-  return `${Number(v.toFixed(v >= 100 ? 0 : 1))} ${BYTE_UNITS[u]}/s`
+  return `${Number(v.toFixed(v >= 100 ? 0 : 1))} ${BYTE_UNITS[u]}${unit === 'rate' ? '/s' : ''}`
+}
+
+// ─── uPlot options both chart components share ────────────────────────────────────────────
+
+/** The x and y axes of a chart in `unit`, coloured for the scheme. */
+export function chartAxes(unit: ChartUnit, dark: boolean): uPlot.Axis[] {
+  const grid = dark ? '#1e293b' : '#e2e8f0'
+  const style = { stroke: dark ? '#94a3b8' : '#475569', grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } }
+  const binary = unit === 'rate' || unit === 'bytes'
+  return [
+    style,
+    { ...style, size: unit === 'rate' ? 84 : binary ? 72 : 56, incrs: binary ? RATE_TICK_STEPS : undefined, values: (_u, splits) => splits.map(v => formatChartValue(v, unit)) },
+  ]
+}
+
+/** The y scale: percentages 0–100, anything else from 0 to a tenth above the highest value. */
+export function chartScales(unit: ChartUnit): uPlot.Scales {
+  return { y: { range: (_u, _min, max) => (unit === 'percent' ? [0, 100] : [0, max > 0 ? max * 1.1 : 1]) } }
+}
+
+/**
+ * Where a line breaks: only at holes wider than twice its usual spacing (not at the empty buckets
+ * between samples when buckets are finer than the node's report interval).
+ */
+export function gapsRefiner(data: ChartData): uPlot.Series.GapsRefiner {
+  return (u, seriesIdx, _i0, _i1, found) => {
+    const spacing = usualSpacing(data[0], data[seriesIdx] ?? []) ?? 0
+    const x0 = data[0][0] ?? 0
+    const widest = u.valToPos(x0 + 2 * spacing, 'x', true) - u.valToPos(x0, 'x', true)
+    return found.filter(([from, to]) => to - from > widest)
+  }
+}
+
+/** Drag-to-zoom: a drag across the plot reports its stretch (unix seconds) instead of zooming in place. */
+export function zoomOnSelect(onZoom: (from: number, to: number) => void): NonNullable<uPlot.Hooks.Arrays['setSelect']> {
+  return [(u) => {
+    if (u.select.width > 3) onZoom(u.posToVal(u.select.left, 'x'), u.posToVal(u.select.left + u.select.width, 'x'))
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false)
+  }]
 }

@@ -24,7 +24,7 @@ test('an admin adds a viewer, who sees nodes without admin actions, then deletes
   await expect(viewerPage.getByTestId('add-node')).toHaveCount(0)
   await expect(viewerPage.getByTestId('rotate-token')).toHaveCount(0)
   await expect(viewerPage.getByTestId('delete-node')).toHaveCount(0)
-  await expect(viewerPage.getByRole('navigation', { name: 'Main' }).getByRole('link')).toHaveText(['Dashboard', 'Nodes', 'Events', 'Alerts', 'Requests'])
+  await expect(viewerPage.getByRole('navigation', { name: 'Main' }).getByRole('link')).toHaveText(['Dashboard', 'Nodes', 'Compare', 'Events', 'Alerts', 'Requests'])
   await viewerPage.goto('/tokens')
   await expect(viewerPage.getByText('Only admins can see and manage API tokens')).toBeVisible()
   await expect(viewerPage.getByTestId('add-token')).toHaveCount(0)
