@@ -26,12 +26,20 @@ export interface OpenOptions {
   migrations?: MigrationFile[]
 }
 
+/**
+ * Seconds postgres.js waits before its next connection attempt after `retries` failed ones. Its
+ * default grows to 20 s, and queries wait meanwhile: after a database restart, requests hung for
+ * up to 20 s and recovery took as long (tests/faults/pg-restart.test.ts). Capped at 1 s here, so
+ * an outage is answered promptly (503) and its end noticed within a second.
+ */
+export const reconnectBackoff = (retries: number): number => (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 1)
+
 /** Opens the configured database: postgres.js for a URL, else PGlite files in dataDir. */
 export async function openDatabase({ url, dataDir, migrations }: OpenOptions): Promise<DatabaseHandle> {
   if (url) {
     if (migrations) {
       // A single connection, so the migration advisory lock is held by the session that migrates.
-      const single = postgres(url, { max: 1, onnotice: () => {} })
+      const single = postgres(url, { max: 1, onnotice: () => {}, backoff: reconnectBackoff })
       try {
         await applyMigrations(drizzlePostgres(single, { schema }), migrations)
       }
@@ -39,7 +47,7 @@ export async function openDatabase({ url, dataDir, migrations }: OpenOptions): P
         await single.end({ timeout: 5 })
       }
     }
-    const client = postgres(url, { max: 10, onnotice: () => {}, connection: { application_name: 'nodepulse' } })
+    const client = postgres(url, { max: 10, onnotice: () => {}, backoff: reconnectBackoff, connection: { application_name: 'nodepulse' } })
     return { db: drizzlePostgres(client, { schema }), driver: 'postgres', url, close: () => client.end({ timeout: 5 }) }
   }
   // Loaded only for the embedded database: a server on PostgreSQL never holds PGlite's code.

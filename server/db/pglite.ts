@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { constants, existsSync } from 'node:fs'
+import { access, mkdir, readdir, rm, statfs } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
@@ -59,12 +59,48 @@ function findUpward(from: string, relative: string): string | undefined {
   }
 }
 
+/** A new database takes ~45 MB with its first WAL segment; less free space than this is named as the cause. */
+const ROOM_NEEDED = 64 * 1024 * 1024
+
+/**
+ * Why PGlite could not start in dataDir, in words an operator can act on: its own errors say
+ * "ErrnoError { errno: 51 }" for a full disk and "failed to initialize properly" for a read-only one.
+ */
+async function diagnose(dataDir: string): Promise<string | undefined> {
+  try {
+    await access(dataDir, constants.W_OK)
+  }
+  catch (error) {
+    return `the directory is not writable (${(error as NodeJS.ErrnoException).code ?? 'no access'}): give the server write access to it, or set NODEPULSE_DATA_DIR`
+  }
+  const fs = await statfs(dataDir).catch(() => undefined)
+  const free = fs ? fs.bavail * fs.bsize : Number.POSITIVE_INFINITY
+  if (free < ROOM_NEEDED) return `the disk holding it is full (${(free / 2 ** 20).toFixed(1)} MB free; the database needs at least ${ROOM_NEEDED / 2 ** 20} MB to start and room to grow): free some space`
+  return undefined
+}
+
 /** Opens (creating when new) the embedded database in dataDir, or in memory for `memory://`. */
 export async function openPglite(dataDir: string): Promise<PGlite> {
   compileBaselineOnly()
-  if (!dataDir.startsWith('memory://')) {
+  if (dataDir.startsWith('memory://')) return PGlite.create(dataDir, { startParams: START_PARAMS })
+  try {
     await mkdir(dataDir, { recursive: true })
-    if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialiseInChild(dataDir)
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      const wasEmpty = (await readdir(dataDir)).length === 0
+      try {
+        await initialiseInChild(dataDir)
+      }
+      catch (error) {
+        // A half-made database (initdb stopped by a full disk) would be taken for a real one next time.
+        if (wasEmpty) await Promise.all((await readdir(dataDir)).map(name => rm(join(dataDir, name), { recursive: true, force: true })))
+        throw error
+      }
+    }
+    return await PGlite.create(dataDir, { startParams: START_PARAMS })
   }
-  return PGlite.create(dataDir, { startParams: START_PARAMS })
+  catch (error) {
+    const why = await diagnose(dataDir).catch(() => undefined)
+    if (!why) throw error
+    throw new Error(`cannot open the embedded database in ${dataDir}: ${why}`, { cause: error })
+  }
 }

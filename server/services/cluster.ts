@@ -1,4 +1,5 @@
 import postgres from 'postgres'
+import { reconnectBackoff } from '../db'
 import { JOURNAL_CHANNEL, type Journal } from './journal'
 import { describeError } from './logSafe'
 
@@ -18,11 +19,11 @@ export interface Cluster {
  * the one instance that runs periodic jobs; when it dies its lock goes with its connection.
  */
 export async function joinCluster(url: string, journal: Journal, checkMs = 5000): Promise<Cluster> {
-  const listener = postgres(url, { max: 1, onnotice: () => {}, connection: { application_name: 'nodepulse-listen' } })
+  const listener = postgres(url, { max: 1, onnotice: () => {}, backoff: reconnectBackoff, connection: { application_name: 'nodepulse-listen' } })
   await listener.listen(JOURNAL_CHANNEL, () => void journal.catchUp(), () => void journal.catchUp())
 
   // One long-lived connection holds the leader lock: no idle or lifetime recycling, which would drop it.
-  const lock = postgres(url, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => {}, connection: { application_name: 'nodepulse-leader' } })
+  const lock = postgres(url, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => {}, backoff: reconnectBackoff, connection: { application_name: 'nodepulse-leader' } })
   let leader = false
   const listeners = new Set<() => void>()
   const check = async () => {

@@ -36,3 +36,16 @@ export class BackendError extends DomainError {
     super(message, 500)
   }
 }
+
+// Node's socket errors, postgres.js's own, and Postgres's connection exceptions (class 08) and
+// shutdown/start-up states (57P01–57P03).
+const UNREACHABLE = /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|CONNECTION_(CLOSED|ENDED|DESTROYED)|CONNECT_TIMEOUT|08...|57P0[123])$/
+
+/** Whether an error (or one it was caused by) says the database cannot be reached, rather than that it refused a query. */
+export function isDatabaseUnreachable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && UNREACHABLE.test(code)) return true
+  }
+  return false
+}

@@ -2,7 +2,7 @@ import { inArray, sql } from 'drizzle-orm'
 import type { IngestAnswer, StatsReport } from '../../shared/contracts/ingest'
 import type { Database } from '../db'
 import { nodes, nodeSamples, type SampleValues } from '../db/schema'
-import { NotFoundError, UnavailableError } from './errors'
+import { isDatabaseUnreachable, NotFoundError, UnavailableError } from './errors'
 import { createJournal, lockJournal, type Journal, type ReportEntry } from './journal'
 import type { Registry } from './registry'
 import { startedInstance } from './started'
@@ -94,11 +94,12 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
       written = await write(batch)
     }
     catch (error) {
-      // One report the database refuses must not fail the others that shared its transaction.
-      if (batch.length > 1) {
+      // One report the database refuses must not fail the others that shared its transaction; but
+      // when the database cannot be reached at all, trying each alone only makes them wait longer.
+      if (batch.length > 1 && !isDatabaseUnreachable(error)) {
         for (const p of batch) await settle([p])
       }
-      else batch[0]!.reject(error)
+      else batch.forEach(p => p.reject(error))
       return
     }
     const seenAt = new Date()

@@ -48,7 +48,8 @@ describe('the watcher', () => {
     await until('online again', async () => (await statusesOf(node)).length === 3, 15_000)
     // Silent again from here, it will be unreachable again in 2 s; nothing else may follow.
     expect((await typesOf(node)).slice(0, 6)).toEqual(['node_registered', 'node_status_update', 'node_unreachable', 'node_status_update', 'node_reachable', 'node_status_update'])
-    await sleep(1500)
+    // The next thing the watcher finds is its second unreachable (2 s); no status change may come before it.
+    await until('unreachable again', async () => (await typesOf(node)).filter(t => t === 'node_unreachable').length === 2, 15_000)
     expect(await statusesOf(node)).toEqual(['offline->online', 'online->stale', 'stale->online'])
   })
 
@@ -56,7 +57,12 @@ describe('the watcher', () => {
     const a = await d.createAgent(undefined, { cluster: 'w2' })
     const b = await d.createAgent(undefined, { cluster: 'w2' })
     // The watcher's first look at a new cluster records its state quietly: let it see w2 degraded.
-    await sleep(2500)
+    // A probe (no cluster) going unreachable shows a watcher pass that began after a and b existed;
+    // a second probe's, one pass later, that this pass (its cluster look included) has ended.
+    for (const probe of [await d.createAgent(), await d.createAgent()]) {
+      await d.report(probe, { cpu_percent: 1, disk_percent: 1 })
+      await until('the probe unreachable', async () => (await typesOf(probe)).includes('node_unreachable'), 15_000)
+    }
     await d.report(a, { cpu_percent: 1, disk_percent: 1 })
     await d.report(b, { cpu_percent: 1, disk_percent: 1 })
     // First seen degraded (two nodes not reporting yet), then ok once both report.
@@ -66,10 +72,15 @@ describe('the watcher', () => {
 
     // b goes into maintenance and stops reporting; a keeps reporting: w2 stays ok.
     expect((await d.call('PATCH', `/api/v1/nodes/${b.id}`, { json: { maintenance: true } })).status).toBe(200)
-    for (let i = 0; i < 14; i++) {
+    // a reports every 500 ms until b has gone stale (5 s).
+    const bStatus = async () => (await eventsOf(`node_id=${b.id}&event_type=node_status_update`)).at(-1)?.data.status
+    const end = Date.now() + 20_000
+    while (await bStatus() !== 'stale') {
+      expect(Date.now(), 'b goes stale within 20 s').toBeLessThan(end)
       await d.report(a, { cpu_percent: 1, disk_percent: 1 })
       await sleep(500)
     }
+    await d.report(a, { cpu_percent: 1, disk_percent: 1 })
     expect(await clusterOf('w2')).toEqual(['ok'])
     // b's own status changes are still logged, marked as muted by maintenance.
     const muted = (await eventsOf(`node_id=${b.id}&event_type=node_status_update`)).at(-1)!

@@ -1,7 +1,8 @@
 /**
- * The auth matrix over every authenticated route: no credentials → 401, a bad token → 401,
- * a malformed Authorization header → 401, a viewer (session or token) on an admin route → 403,
- * a viewer on a read route → 200. Agent-token checks of the ingest route are in ingest.test.ts.
+ * The auth matrix over every authenticated route (API, events, webhooks, alert rules, realtime,
+ * /metrics, /stream/*), from one table: no credentials → 401, a bad token → 401, a malformed
+ * Authorization header → 401, a viewer (session or token) on an admin route → 403, a viewer on a
+ * read route → 200. Agent-token checks of the ingest route are in ingest.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { api, createApiToken, createUser, expectError, type Auth } from './helpers'
@@ -18,16 +19,41 @@ const READ: Route[] = [
   { method: 'GET', path: '/api/readings' },
   { method: 'GET', path: '/api/observations' },
   { method: 'GET', path: '/api/stats' },
+  { method: 'GET', path: '/api/v1/events' },
+  { method: 'GET', path: '/api/v1/events/stats' },
+  { method: 'GET', path: '/api/v1/webhooks' },
+  { method: 'GET', path: '/api/v1/alerts/rules' },
+  { method: 'GET', path: '/api/realtime/metrics' },
+  { method: 'GET', path: '/api/cluster/stats' },
+  { method: 'GET', path: '/api/cluster/nodes' },
+  { method: 'GET', path: '/metrics' },
+]
+// Reads of things that do not exist: 401 without credentials, whatever a viewer would then get.
+const READ_MISSING: Route[] = [
+  { method: 'GET', path: '/api/v1/nodes/987001' },
+  { method: 'GET', path: '/api/v1/nodes/987001/history' },
+  { method: 'GET', path: '/api/v1/nodes/987001/uptime' },
+  { method: 'GET', path: '/api/v1/events/987001' },
+  { method: 'GET', path: '/api/v1/webhooks/987001' },
+  { method: 'GET', path: '/api/v1/webhooks/987001/deliveries' },
+  { method: 'GET', path: '/api/v1/alerts/rules/987001' },
+  { method: 'GET', path: '/api/v1/history' },
+  { method: 'GET', path: '/api/realtime/nodes/987001/metrics' },
+  { method: 'GET', path: '/api/nodes/987001/metrics' },
 ]
 // Streams: only the refusals are checked here (a granted stream never ends).
 const STREAMS: Route[] = [
   { method: 'GET', path: '/api/v1/metrics/nodes/stats/stream' },
   { method: 'GET', path: '/api/v1/metrics/nodes/1/stats/stream' },
   { method: 'GET', path: '/api/v1/metrics/node/stream' },
+  { method: 'GET', path: '/api/v1/events/stream' },
+  { method: 'GET', path: '/stream/reports' },
+  { method: 'GET', path: '/stream/all' },
 ]
 const SELF_SERVICE: Route[] = [
   { method: 'POST', path: '/api/v1/auth/stream-token' },
   { method: 'POST', path: '/api/v1/auth/logout' },
+  { method: 'POST', path: '/api/v1/events/987001/ack' },
 ]
 const ADMIN: Route[] = [
   { method: 'GET', path: '/api/v1/members' },
@@ -43,8 +69,16 @@ const ADMIN: Route[] = [
   { method: 'GET', path: '/api/v1/users' },
   { method: 'POST', path: '/api/v1/users', json: { username: 'matrix-user', password: 'long-enough-pw', role: 'admin' } },
   { method: 'DELETE', path: '/api/v1/users/987001' },
+  { method: 'POST', path: '/api/v1/webhooks', json: { name: 'matrix-hook', url: 'http://127.0.0.1:9/hook' } },
+  { method: 'PATCH', path: '/api/v1/webhooks/987001', json: { name: 'matrix-hook' } },
+  { method: 'DELETE', path: '/api/v1/webhooks/987001' },
+  { method: 'POST', path: '/api/v1/webhooks/987001/secret' },
+  { method: 'POST', path: '/api/v1/webhooks/987001/test' },
+  { method: 'POST', path: '/api/v1/alerts/rules', json: { name: 'matrix-rule', metric: 'cpu_percent', operator: '>', threshold: 90 } },
+  { method: 'PATCH', path: '/api/v1/alerts/rules/987001', json: { enabled: false } },
+  { method: 'DELETE', path: '/api/v1/alerts/rules/987001' },
 ]
-const AUTHENTICATED = [...READ, ...STREAMS, ...SELF_SERVICE, ...ADMIN, { method: 'GET', path: '/api/v1/nodes/987001' }]
+const AUTHENTICATED = [...READ, ...READ_MISSING, ...STREAMS, ...SELF_SERVICE, ...ADMIN]
 const name = (r: Route) => `${r.method} ${r.path}`
 
 let viewerSession: Auth
@@ -84,6 +118,10 @@ describe('read and self-service routes as a viewer', () => {
     const [method, path] = route.split(' ') as [string, string]
     expect((await api(method, path, { auth: viewerSession })).status).toBe(200)
     expect((await api(method, path, { auth: viewerToken })).status).toBe(200)
+  })
+
+  it('POST /api/v1/events/{id}/ack is on-call work a viewer may do (404 for an event that does not exist, not 403)', async () => {
+    expectError(await api('POST', '/api/v1/events/987001/ack', { auth: viewerToken }), 404)
   })
 
   it('POST /api/v1/auth/stream-token answers 201', async () => {
