@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { NodeView } from '../../shared/contracts/rest'
+import type { EventPage } from '../../shared/contracts/seed002'
 import { api, asAdmin, createAgent, createUser, expectError, getNode, report, sample, server, unique } from './helpers'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -188,6 +189,12 @@ describe('POST /api/v1/nodes/:id/token', () => {
     const ok = await report(agent.id, res.body.token, { json: sample(1) })
     expect(ok.status).toBe(200)
     expect(ok.body.stored).toBe(1)
+    // The rotation is in the event log, naming the node and never the token.
+    const logged = await api<EventPage>('GET', `/api/v1/events?node_id=${agent.id}`, { auth: await asAdmin() })
+    const rotated = logged.body.events.filter(e => e.event_type === 'node_token_rotated')
+    expect(rotated).toHaveLength(1)
+    expect(rotated[0]).toMatchObject({ severity: 'info', node_id: agent.id, message: `Agent token of ${agent.hostname} rotated`, data: { hostname: agent.hostname } })
+    expect(logged.text).not.toContain(res.body.token)
   })
 
   it('refuses to give the master a token (409)', async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { eq } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseHandle } from '../../server/db'
-import { nodeSamples, webhookDeliveries, webhooks as webhooksTable } from '../../server/db/schema'
+import { events as eventsTable, nodeSamples, webhookDeliveries, webhooks as webhooksTable } from '../../server/db/schema'
 import { NotFoundError } from '../../server/services/errors'
 import { createEventLog, type EventLog } from '../../server/services/events'
 import { createAlerts } from '../../server/services/history/alerts'
@@ -247,6 +247,37 @@ describe('webhooks and their dispatcher', () => {
     expect(repeats).toEqual([...repeats].sort((x, y) => y - x))
     expect(new Set(repeats).size).toBe(repeats.length)
     expect(await deliveriesOf(single.id)).toHaveLength(1)
+  })
+
+  it('repeats node_unreachable while the node stays unreachable, and stops once its node_reachable is logged', async () => {
+    const r = await receiver()
+    start()
+    await hooks.create({ name: 'unreachable', url: r.url, repeat_seconds: 1 })
+    const node = await registry.create({ hostname: 'wh-unreachable', kind: 'agent' })
+    registry.get(node.id)!.watchedReachable = false
+    const gone = await log.record({ type: 'node_unreachable', severity: 'warning', nodeId: node.id, message: 'unreachable', data: {} })
+    await r.waitFor('the alert and two reminders', rs => rs.length >= 3)
+    expect(r.received.slice(0, 3).map(x => [x.body.event.id, x.body.repeat])).toEqual([[gone.id, 0], [gone.id, 1], [gone.id, 2]])
+    // The recovery is logged while the registry still says unreachable: the log decides.
+    await log.record({ type: 'node_reachable', severity: 'success', nodeId: node.id, message: 'reachable', data: {} })
+    await new Promise(done => setTimeout(done, 1500))
+    const after = r.received.filter(x => x.body.event.id === gone.id).length
+    await new Promise(done => setTimeout(done, 1500))
+    expect(r.received.filter(x => x.body.event.id === gone.id).length).toBe(after)
+  })
+
+  it('does not send an event that was already an hour old when first matched (after a long outage)', async () => {
+    const r = await receiver()
+    const s = start()
+    const hook = await hooks.create({ name: 'fresh only', url: r.url })
+    await s.tick()
+    // Logged while no leader ran (written directly, two hours back), then a fresh one.
+    const [old] = await handle.db.insert(eventsTable).values({ type: 'node_removed', severity: 'warning', message: 'long ago', createdAt: new Date(Date.now() - 2 * 3_600_000) }).returning()
+    const fresh = await log.record({ type: 'node_removed', severity: 'warning', message: 'just now' })
+    await r.waitFor('the fresh event', rs => rs.length >= 1)
+    await s.idle()
+    expect(r.received.map(x => x.body.event.id)).toEqual([fresh.id])
+    expect((await deliveriesOf(hook.id)).map(d => d.event_id)).not.toContain(old!.id)
   })
 
   it('repeats a threshold alert\'s event while its rule keeps firing, not in maintenance, and stops at its recovery', async () => {
