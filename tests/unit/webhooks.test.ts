@@ -356,6 +356,22 @@ describe('webhooks and their dispatcher', () => {
     expect((await deliveriesOf(hook.id)).map(d => d.event_id).sort()).toEqual([1e9 + 2, 1e9 + 3])
   })
 
+  it('housekeeping deletes events past the retention days and raw samples past the raw tier, and keeps the rest', async () => {
+    const node = await registry.create({ hostname: 'hk-retention', kind: 'agent' })
+    const day = 86_400_000
+    const [oldEvent, newEvent] = await handle.db.insert(eventsTable).values([
+      { type: 'node_removed', severity: 'warning', message: 'eight days ago', nodeId: node.id, createdAt: new Date(Date.now() - 8 * day) },
+      { type: 'node_removed', severity: 'warning', message: 'six days ago', nodeId: node.id, createdAt: new Date(Date.now() - 6 * day) },
+    ]).returning()
+    await handle.db.insert(nodeSamples).values([3, 1].map(days => ({ nodeId: node.id, ts: new Date(Date.now() - days * day), cpuPercent: days, diskPercent: 1 })))
+    await runHousekeeping(handle.db, journal, 7, createHistoryRollup(handle.db, parseHistoryTiers(DEFAULT_HISTORY_TIERS)))
+    const ids = (await handle.db.select({ id: eventsTable.id }).from(eventsTable).where(eq(eventsTable.nodeId, node.id))).map(r => r.id)
+    expect(ids).toEqual([newEvent!.id])
+    expect(ids).not.toContain(oldEvent!.id)
+    // Raw samples are kept 48 h by default: the 3-day-old one is gone, yesterday's stays.
+    expect((await handle.db.select({ cpu: nodeSamples.cpuPercent }).from(nodeSamples).where(eq(nodeSamples.nodeId, node.id))).map(r => r.cpu)).toEqual([1])
+  })
+
   it('pages deliveries newest first', async () => {
     const hook = await hooks.create({ name: 'pages', url: 'http://127.0.0.1:9/none', enabled: false })
     await handle.db.insert(webhookDeliveries).values([1, 2, 3, 4, 5].map(n => ({ webhookId: hook.id, eventId: 1e9 + n, state: 'failed' as const })))
