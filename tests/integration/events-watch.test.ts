@@ -169,4 +169,18 @@ describe('revoked credentials', () => {
     other.close()
     expect((await d.hubStats()).disconnects.revoked - before).toBe(2)
   })
+
+  it('end the streams of a user who is deleted, within a heartbeat', async () => {
+    const username = `gone-${Date.now()}`
+    const user = await d.call<{ id: number }>('POST', '/api/v1/users', { json: { username, password: 'viewer-password', role: 'viewer' } })
+    expect(user.status).toBe(201)
+    const login = await fetch(`${d.baseURL}/api/v1/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: 'viewer-password' }),
+    })
+    const cookie = login.headers.getSetCookie().find(c => c.startsWith('nodepulse_session='))!.split(';')[0]!
+    const stream = await openStream('/stream/stats', { cookie }, {}, d.baseURL)
+    await stream.next()
+    expect((await d.call('DELETE', `/api/v1/users/${user.body.id}`)).status).toBe(204)
+    await Promise.race([stream.ended, sleep(3000).then(() => { throw new Error('the deleted user\'s stream is still open') })])
+  })
 })
