@@ -1,4 +1,4 @@
-import { NODE_STATES, type NodeLiveState, type NodeStats } from '~~/shared/contracts/seed000'
+import { NODE_STATES, type NodeLiveState, type NodeStats } from '../shared/contracts/seed000'
 import { isCurrent, shownState } from './nodeState'
 
 export const SORT_KEYS = ['name', 'status', 'cpu', 'memory', 'disk'] as const
