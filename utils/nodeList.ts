@@ -1,12 +1,14 @@
-import type { NodeStats, NodeStatus } from '~~/shared/contracts/seed000'
+import { NODE_STATES, type NodeLiveState, type NodeStats } from '../shared/contracts/seed000'
+import { isCurrent, shownState } from './nodeState'
 
 export const SORT_KEYS = ['name', 'status', 'cpu', 'memory', 'disk'] as const
 export type SortKey = typeof SORT_KEYS[number]
-export const STATUSES: readonly NodeStatus[] = ['online', 'stale', 'offline']
-export type StatusFilter = NodeStatus | 'all'
+/** The states the filters offer: seed 000's statuses with unreachable between online and stale. */
+export const STATUSES: readonly NodeLiveState[] = NODE_STATES
+export type StatusFilter = NodeLiveState | 'all'
 
-/** Whether a query value names a node status. */
-export const isStatus = (value: string): value is NodeStatus => (STATUSES as readonly string[]).includes(value)
+/** Whether a query value names a node state. */
+export const isStatus = (value: string): value is NodeLiveState => (STATUSES as readonly string[]).includes(value)
 /** Whether a query value names a sort. */
 export const isSortKey = (value: string): value is SortKey => (SORT_KEYS as readonly string[]).includes(value)
 
@@ -16,8 +18,8 @@ export const isSortKey = (value: string): value is SortKey => (SORT_KEYS as read
  */
 export const isLiveMaster = (node: Pick<NodeStats, 'is_master' | 'last_seen'>): boolean => node.is_master && node.last_seen === null
 
-/** Nodes that need a look come first: stopped reporting, then never reported. */
-const STATUS_RANK: Record<NodeStatus, number> = { stale: 0, offline: 1, online: 2 }
+/** Nodes that need a look come first: just gone silent, stopped reporting, then never reported. */
+const STATUS_RANK: Record<NodeLiveState, number> = { unreachable: 0, stale: 1, offline: 2, online: 3 }
 const METRIC: Record<'cpu' | 'memory' | 'disk', (n: NodeStats) => number | null> = {
   cpu: n => n.cpu_percent,
   memory: n => n.memory_percent,
@@ -26,17 +28,17 @@ const METRIC: Record<'cpu' | 'memory' | 'disk', (n: NodeStats) => number | null>
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
 const byName = (a: NodeStats, b: NodeStats) => collator.compare(a.hostname, b.hostname) || a.id - b.id
 
-/** The nodes whose hostname contains `query` (case-insensitive) and whose status matches. */
+/** The nodes whose hostname contains `query` (case-insensitive) and whose state matches. */
 export function filterNodes(nodes: readonly NodeStats[], query: string, status: StatusFilter): NodeStats[] {
   const needle = query.trim().toLowerCase()
-  return nodes.filter(n => (status === 'all' || n.status === status) && (!needle || n.hostname.toLowerCase().includes(needle)))
+  return nodes.filter(n => (status === 'all' || n.state === status) && (!needle || n.hostname.toLowerCase().includes(needle)))
 }
 
 /** A sorted copy: name A→Z, status problems first, metrics highest first with unreported last; ties by name. */
 export function sortNodes(nodes: readonly NodeStats[], key: SortKey): NodeStats[] {
   const copy = [...nodes]
   if (key === 'name') return copy.sort(byName)
-  if (key === 'status') return copy.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || byName(a, b))
+  if (key === 'status') return copy.sort((a, b) => STATUS_RANK[a.state] - STATUS_RANK[b.state] || byName(a, b))
   const value = METRIC[key]
   return copy.sort((a, b) => {
     const va = value(a)
@@ -48,14 +50,15 @@ export function sortNodes(nodes: readonly NodeStats[], key: SortKey): NodeStats[
   })
 }
 
-/** The cluster at a glance. Averages are over online nodes that reported the value (null when none did). */
+/** The cluster at a glance. Averages and backups are over nodes whose figures are current (null when none reported the value). */
 export interface NodeSummary {
   total: number
-  byStatus: Record<NodeStatus, number>
+  byStatus: Record<NodeLiveState, number>
   cpu: number | null
   memory: number | null
   disk: number | null
-  activeBackups: number
+  /** Null when no node's figures are current. */
+  activeBackups: number | null
 }
 
 function average(values: (number | null)[]): number | null {
@@ -63,15 +66,16 @@ function average(values: (number | null)[]): number | null {
   return known.length ? known.reduce((sum, v) => sum + v, 0) / known.length : null
 }
 
-/** Counts by status, average cpu/memory/disk of the online nodes, and the backups running now. */
-export function summarize(nodes: readonly NodeStats[]): NodeSummary {
-  const byStatus: Record<NodeStatus, number> = { online: 0, stale: 0, offline: 0 }
-  let activeBackups = 0
-  for (const n of nodes) {
-    byStatus[n.status]++
-    activeBackups += n.active_backups ?? 0
-  }
-  const online = nodes.filter(n => n.status === 'online')
+/**
+ * Counts by the state each card shows, and the live totals: average cpu/memory/disk and backups
+ * running of the nodes whose figures are current. An unreachable, stale or offline node's last
+ * known figures say nothing of now; while the stream is down, no figure is current.
+ */
+export function summarize(nodes: readonly NodeStats[], streamDown = false): NodeSummary {
+  const byStatus: Record<NodeLiveState, number> = { online: 0, unreachable: 0, stale: 0, offline: 0 }
+  for (const n of nodes) byStatus[shownState(n, streamDown)]++
+  const online = nodes.filter(n => isCurrent(n, streamDown))
+  const activeBackups = online.length ? online.reduce((sum, n) => sum + (n.active_backups ?? 0), 0) : null
   return {
     total: nodes.length,
     byStatus,

@@ -3,7 +3,7 @@
  * terminal, as plain tables when stdout is not a terminal, or as JSON lines with --json.
  */
 import { defineCommand } from 'citty'
-import type { NodeStats, NodeStatsSnapshot } from '../../shared/contracts/seed000'
+import { NODE_STATES, NODE_STATUSES, type NodeLiveState, type NodeStats, type NodeStatsSnapshot } from '../../shared/contracts/seed000'
 import { unknownFlags } from '../flags'
 import { AGENT_VERSION } from '../version'
 import { openScreen, type Screen } from './screen'
@@ -25,13 +25,18 @@ const ARGS = {
 } as const
 
 
-const STATUSES = new Set(['online', 'stale', 'offline'])
-const isNode = (n: unknown): n is NodeStats => typeof n === 'object' && n !== null && 'id' in n && typeof n.id === 'number'
+const STATUSES = new Set<string>(NODE_STATUSES)
+const STATES = new Set<string>(NODE_STATES)
+type Entry = Omit<NodeStats, 'state'> & { state?: unknown }
+const isNode = (n: unknown): n is Entry => typeof n === 'object' && n !== null && 'id' in n && typeof n.id === 'number'
   && 'hostname' in n && typeof n.hostname === 'string' && 'status' in n && typeof n.status === 'string' && STATUSES.has(n.status)
+// A server from before `state` sends only the seed's status: its nodes read as that.
+const isState = (v: unknown): v is NodeLiveState => typeof v === 'string' && STATES.has(v)
+const withState = (n: Entry): NodeStats => ({ ...n, state: isState(n.state) ? n.state : n.status })
 /** A snapshot message, its node entries checked enough to draw (a hostile server cannot crash the table). */
 function asSnapshot(v: unknown): NodeStatsSnapshot | null {
   if (typeof v !== 'object' || v === null || !('nodes' in v) || !Array.isArray(v.nodes) || !('timestamp' in v) || typeof v.timestamp !== 'string') return null
-  return { timestamp: v.timestamp, nodes: v.nodes.filter(isNode) }
+  return { timestamp: v.timestamp, nodes: v.nodes.filter(isNode).map(withState) }
 }
 
 export interface TopIo {

@@ -3,7 +3,7 @@
  * table sorted by a key and fitted to a width (hostnames truncated, columns dropped), with ANSI
  * colour only when asked for. No terminal handling here.
  */
-import type { NodeStats, NodeStatsSnapshot, NodeStatus } from '../../shared/contracts/seed000'
+import type { NodeLiveState, NodeStats, NodeStatsSnapshot } from '../../shared/contracts/seed000'
 
 export const SORT_KEYS = ['status', 'name', 'cpu', 'mem', 'disk'] as const
 export type SortKey = (typeof SORT_KEYS)[number]
@@ -16,6 +16,7 @@ export interface Sort { key: SortKey, /** Reversed from the key's natural order.
 export interface Totals {
   nodes: number
   online: number
+  unreachable: number
   stale: number
   offline: number
   /** Averages over online nodes that report the figure; null when none does. */
@@ -24,9 +25,9 @@ export interface Totals {
   disk: number | null
 }
 
-/** Counts by status and averages over the online nodes. */
+/** Counts by state (as the events tell it) and averages over the online nodes, whose figures are current. */
 export function clusterTotals(nodes: NodeStats[]): Totals {
-  const online = nodes.filter(n => n.status === 'online')
+  const online = nodes.filter(n => n.state === 'online')
   const avg = (pick: (n: NodeStats) => number | null) => {
     const values = online.map(pick).filter((v): v is number => v !== null)
     return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null
@@ -34,8 +35,9 @@ export function clusterTotals(nodes: NodeStats[]): Totals {
   return {
     nodes: nodes.length,
     online: online.length,
-    stale: nodes.filter(n => n.status === 'stale').length,
-    offline: nodes.filter(n => n.status === 'offline').length,
+    unreachable: nodes.filter(n => n.state === 'unreachable').length,
+    stale: nodes.filter(n => n.state === 'stale').length,
+    offline: nodes.filter(n => n.state === 'offline').length,
     cpu: avg(n => n.cpu_percent),
     mem: avg(n => n.memory_percent),
     disk: avg(n => n.disk_percent),
@@ -43,13 +45,13 @@ export function clusterTotals(nodes: NodeStats[]): Totals {
 }
 
 // Problems first: a node that stopped reporting matters more than one that is fine.
-const STATUS_RANK: Record<NodeStatus, number> = { offline: 0, stale: 1, online: 2 }
+const STATUS_RANK: Record<NodeLiveState, number> = { offline: 0, stale: 1, unreachable: 2, online: 3 }
 const byName = (a: NodeStats, b: NodeStats) => a.hostname.localeCompare(b.hostname) || a.id - b.id
 // Busiest first; a node without the figure goes last.
 const byFigure = (pick: (n: NodeStats) => number | null) => (a: NodeStats, b: NodeStats) =>
   (pick(b) ?? -1) - (pick(a) ?? -1) || byName(a, b)
 const COMPARE: Record<SortKey, (a: NodeStats, b: NodeStats) => number> = {
-  status: (a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || byName(a, b),
+  status: (a, b) => STATUS_RANK[a.state] - STATUS_RANK[b.state] || byName(a, b),
   name: byName,
   cpu: byFigure(n => n.cpu_percent),
   mem: byFigure(n => n.memory_percent),
@@ -106,8 +108,11 @@ const YELLOW = paint('33')
 const RED = paint('31')
 const INVERSE = paint('7')
 const BOLD = paint('1')
-const STATUS_COLOUR: Record<NodeStatus, (t: string) => string> = { online: GREEN, stale: YELLOW, offline: RED }
-const load = (v: number | null) => (t: string) => (v === null ? t : v >= 90 ? RED(t) : v >= 75 ? YELLOW(t) : t)
+const DIM = paint('2')
+const MAGENTA = paint('35')
+const STATUS_COLOUR: Record<NodeLiveState, (t: string) => string> = { online: GREEN, unreachable: MAGENTA, stale: YELLOW, offline: RED }
+// A silent node's figures are its last known ones: dim, never in alarm colours as if they were now.
+const load = (n: NodeStats, v: number | null) => (t: string) => (n.state !== 'online' ? DIM(t) : v === null ? t : v >= 90 ? RED(t) : v >= 75 ? YELLOW(t) : t)
 
 interface Column {
   title: string
@@ -127,10 +132,10 @@ const GAP = 2
 const COLUMNS: Column[] = [
   { title: 'ID', width: 5, align: 'right', keep: 1, cell: n => String(n.id) },
   { title: 'HOST', width: HOST.min, align: 'left', keep: Infinity, sort: 'name', cell: n => printable(n.hostname) },
-  { title: 'STATUS', width: 7, align: 'left', keep: Infinity, sort: 'status', cell: n => n.status, colour: n => STATUS_COLOUR[n.status] ?? (t => t) },
-  { title: 'CPU%', width: 5, align: 'right', keep: Infinity, sort: 'cpu', cell: n => percent(n.cpu_percent), colour: n => load(n.cpu_percent) },
-  { title: 'MEM%', width: 5, align: 'right', keep: 5, sort: 'mem', cell: n => percent(n.memory_percent), colour: n => load(n.memory_percent) },
-  { title: 'DISK%', width: 5, align: 'right', keep: 4, sort: 'disk', cell: n => percent(n.disk_percent), colour: n => load(n.disk_percent) },
+  { title: 'STATUS', width: 11, align: 'left', keep: Infinity, sort: 'status', cell: n => n.state, colour: n => STATUS_COLOUR[n.state] ?? (t => t) },
+  { title: 'CPU%', width: 5, align: 'right', keep: Infinity, sort: 'cpu', cell: n => percent(n.cpu_percent), colour: n => load(n, n.cpu_percent) },
+  { title: 'MEM%', width: 5, align: 'right', keep: 5, sort: 'mem', cell: n => percent(n.memory_percent), colour: n => load(n, n.memory_percent) },
+  { title: 'DISK%', width: 5, align: 'right', keep: 4, sort: 'disk', cell: n => percent(n.disk_percent), colour: n => load(n, n.disk_percent) },
   { title: 'UPTIME', width: 8, align: 'right', keep: 2, cell: n => formatDuration(n.uptime_seconds) },
   { title: 'LAST SEEN', width: 9, align: 'right', keep: 3, cell: (n, now) => formatAgo(n.last_seen, now) },
 ]
@@ -177,10 +182,10 @@ export function renderView(snapshot: NodeStatsSnapshot | null, opts: RenderOptio
   const nodes = snapshot?.nodes ?? []
   const t = clusterTotals(nodes)
   const counts = colour
-    ? `${GREEN(`${t.online} online`)}, ${YELLOW(`${t.stale} stale`)}, ${RED(`${t.offline} offline`)}`
-    : `${t.online} online, ${t.stale} stale, ${t.offline} offline`
+    ? `${GREEN(`${t.online} online`)}, ${MAGENTA(`${t.unreachable} unreachable`)}, ${YELLOW(`${t.stale} stale`)}, ${RED(`${t.offline} offline`)}`
+    : `${t.online} online, ${t.unreachable} unreachable, ${t.stale} stale, ${t.offline} offline`
   const title = fit(`nodepulse top  ${printable(opts.server)}  ${snapshot ? `${clock(snapshot.timestamp)} UTC` : 'waiting for data'}`)
-  const countsPlain = `${t.nodes} nodes: ${t.online} online, ${t.stale} stale, ${t.offline} offline`
+  const countsPlain = `${t.nodes} nodes: ${t.online} online, ${t.unreachable} unreachable, ${t.stale} stale, ${t.offline} offline`
   // The coloured line has escape codes, so fit the plain one and colour it only when it fits whole.
   const countsLine = countsPlain.length <= width ? `${t.nodes} nodes: ${counts}` : fit(countsPlain)
   const avg = fit(`avg of online: cpu ${fmtAvg(t.cpu)}  mem ${fmtAvg(t.mem)}  disk ${fmtAvg(t.disk)}`)

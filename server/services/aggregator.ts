@@ -2,11 +2,12 @@ import type { ClusterAggregate, NodeAggregate } from '../../shared/contracts/see
 import type { ReportEntry } from './journal'
 import { toNodeStats, type Registry } from './registry'
 import { startedInstance } from './started'
+import type { StatusThresholds } from './status'
 
 interface NodeWindow { reports: number, cpu: number, memory: number, memoryN: number, disk: number, diskN: number }
 interface Window { start: number, reports: number, rejected: number, nodes: Map<number, NodeWindow> }
 
-export interface AggregatorOptions { windowMs: number, windowCount: number, staleAfterSeconds: number }
+export interface AggregatorOptions extends StatusThresholds { windowMs: number, windowCount: number }
 
 /**
  * Rolling-window aggregates of stats reports (seed 001's aggregator): `windowCount` windows of
@@ -52,7 +53,7 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
   function nodeAggregate(id: number, now = Date.now()): NodeAggregate | undefined {
     const node = registry.get(id)
     if (!node) return undefined
-    const s = toNodeStats(node, now, opts.staleAfterSeconds)
+    const s = toNodeStats(node, now, opts)
     return { node_id: id, hostname: node.hostname, status: s.status, is_master: s.is_master, cpu_percent: s.cpu_percent, memory_percent: s.memory_percent, disk_percent: s.disk_percent, active_backups: s.active_backups, last_seen: s.last_seen, ...perNode(id, now) }
   }
 
@@ -89,7 +90,7 @@ export function createAggregator(registry: Registry, opts: AggregatorOptions) {
 
     /** The cluster aggregate: counts by status, totals, the last minute's rate, averages of the latest figures. */
     snapshot(now = Date.now()): ClusterAggregate {
-      const nodes = registry.list().map(n => toNodeStats(n, now, opts.staleAfterSeconds))
+      const nodes = registry.list().map(n => toNodeStats(n, now, opts))
       const kept = inWindows(now)
       // Reports of the last 60 s: a window that only partly overlaps it counts pro rata.
       const since = now - 60_000

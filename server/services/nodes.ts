@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from './errors'
 import type { EventLog } from './events'
 import { toNodeView, type NodeState, type Registry } from './registry'
 import { startedInstance } from './started'
+import type { StatusThresholds } from './status'
 
 /** Registers this host as the master node; its first registration is an event. */
 export async function registerMaster(registry: Registry, log: EventLog, hostname: string): Promise<NodeState> {
@@ -14,8 +15,8 @@ export async function registerMaster(registry: Registry, log: EventLog, hostname
 }
 
 /** Node management on top of the registry, as the REST API sees it: views, tokens, events and the master's protections. */
-export function createNodeService(registry: Registry, log: EventLog, opts: { staleAfterSeconds: number, masterId: number }) {
-  const view = (node: NodeState) => toNodeView(node, Date.now(), opts.staleAfterSeconds)
+export function createNodeService(registry: Registry, log: EventLog, opts: StatusThresholds & { masterId: number }) {
+  const view = (node: NodeState) => toNodeView(node, Date.now(), opts)
   const notFound = (id: number) => new NotFoundError(`Node ${id} not found`)
   const existing = (id: number): NodeState => {
     const node = registry.get(id)
@@ -27,7 +28,7 @@ export function createNodeService(registry: Registry, log: EventLog, opts: { sta
     /** Every node with its status and latest figures, by id. */
     list(): NodeView[] {
       const now = Date.now()
-      return registry.list().map(n => toNodeView(n, now, opts.staleAfterSeconds))
+      return registry.list().map(n => toNodeView(n, now, opts))
     },
 
     /** One node. */

@@ -3,17 +3,18 @@ import type { Hub } from './streams/hub'
 import type { Ingest } from './ingest'
 import { toNodeStats, type Registry } from './registry'
 import { startedInstance } from './started'
+import type { StatusThresholds } from './status'
 
 /**
  * Prometheus metrics: the seed's SSE series, per-node gauges, ingest counters and process
  * metrics. Gauges are read from memory at scrape time; nothing is kept per scrape.
  */
-export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Ingest, staleAfterSeconds: number, onReject?: () => void, housekeepingLastRun?: () => Date | null }) {
+export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Ingest, thresholds: StatusThresholds, onReject?: () => void, housekeepingLastRun?: () => Date | null }) {
   const register = new PromRegistry()
   // The event-loop lag histogram samples with a timer; prom-client's 10 ms woke an idle server
   // 100 times a second (about a third of its idle CPU). Once a second still catches real stalls.
   collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 1000 })
-  const { hub, registry, ingest, staleAfterSeconds } = deps
+  const { hub, registry, ingest, thresholds } = deps
 
   // Counters mirror the hub's own tallies, so they are set (as increments) at scrape time.
   const seen = { sent: new Map<string, number>(), disconnects: new Map<string, number>(), reports: 0, samples: 0 }
@@ -56,7 +57,7 @@ export function createMetrics(deps: { hub: Hub, registry: Registry, ingest: Inge
       this.reset()
       const now = Date.now()
       for (const node of registry.list()) {
-        const value = pick(toNodeStats(node, now, staleAfterSeconds))
+        const value = pick(toNodeStats(node, now, thresholds))
         if (value !== null) this.set({ node: String(node.id), hostname: node.hostname }, value)
       }
     },

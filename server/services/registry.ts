@@ -5,7 +5,7 @@ import type { Database } from '../db'
 import { nodes, nodeSamples, type NodeRow, type SampleValues } from '../db/schema'
 import type { Journal } from './journal'
 import { startedInstance } from './started'
-import { computeStatus } from './status'
+import { computeState, computeStatus, type StatusThresholds } from './status'
 
 /** The newest sample of a node, as the streams show it. */
 export type LatestSample = SampleValues
@@ -201,13 +201,14 @@ export function followJournal(registry: Registry, journal: Journal): () => void 
 }
 
 /** Seed 000's summary of a node at `now`. */
-export function toNodeStats(node: NodeState, now: number, staleAfterSeconds: number): NodeStats {
+export function toNodeStats(node: NodeState, now: number, thresholds: StatusThresholds): NodeStats {
   const isMaster = node.kind === 'master'
   const s = node.latest
   return {
     id: node.id,
     hostname: node.hostname,
-    status: computeStatus(node, now, staleAfterSeconds),
+    status: computeStatus(node, now, thresholds.staleAfterSeconds),
+    state: computeState(node, now, thresholds),
     is_master: isMaster,
     cpu_percent: s?.cpuPercent ?? null,
     memory_percent: s?.memoryPercent ?? null,
@@ -220,9 +221,9 @@ export function toNodeStats(node: NodeState, now: number, staleAfterSeconds: num
 }
 
 /** A node as the REST API returns it. */
-export function toNodeView(node: NodeState, now: number, staleAfterSeconds: number): NodeView {
+export function toNodeView(node: NodeState, now: number, thresholds: StatusThresholds): NodeView {
   return {
-    ...toNodeStats(node, now, staleAfterSeconds),
+    ...toNodeStats(node, now, thresholds),
     kind: node.kind,
     labels: node.labels,
     maintenance: node.maintenance,

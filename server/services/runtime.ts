@@ -57,6 +57,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const { db } = database
   const registry = createRegistry(db)
   await registry.load()
+  // The watcher's events and every view of a node judge it by the same thresholds.
+  const thresholds = { staleAfterSeconds: config.staleAfterSeconds, unreachableAfterSeconds: config.unreachableAfterSeconds }
   const users = createUsers(db)
   if (config.adminPassword) await users.ensureAdmin(config.adminUser, config.adminPassword)
   const sessionSecret = await loadSessionSecret(db, config.sessionSecret)
@@ -74,19 +76,19 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     // A logout, a deleted token or a deleted user ends the streams opened with it within one heartbeat.
     credentialOf: req => streamCredentials.get(req), liveCredentials: open => streamTokens.liveCredentials(open),
   })
-  const aggregator = createAggregator(registry, { windowMs: config.windowSeconds * 1000, windowCount: config.windowCount, staleAfterSeconds: config.staleAfterSeconds })
+  const aggregator = createAggregator(registry, { windowMs: config.windowSeconds * 1000, windowCount: config.windowCount, ...thresholds })
   const requestLog = createRequestLog(db, registry, { maxRows: config.requestLogRows, flushMs: 1000 })
   const channels = createChannels({ db, hub, registry, journal, aggregator, requestLog }, {
     statsMs: config.statsIntervalSeconds * 1000, logsMs: config.logsIntervalSeconds * 1000, nodesMs: config.nodesIntervalSeconds * 1000,
-    replayLimit: config.replayLimit, retryMs: 3000, staleAfterSeconds: config.staleAfterSeconds,
+    replayLimit: config.replayLimit, retryMs: 3000, ...thresholds,
   })
 
   const master = await registerMaster(registry, eventLog, config.masterHostname)
-  const streams = createNodeStreams(hub, registry, { staleAfterSeconds: config.staleAfterSeconds, masterId: master.id })
+  const streams = createNodeStreams(hub, registry, { ...thresholds, masterId: master.id })
   const eventStream = createEventStream({ hub, journal, log: eventLog }, { replayLimit: config.replayLimit, retryMs: 3000 })
   const isLeader = () => cluster?.isLeader() ?? true
   const watcher = createWatcher({ db, registry, log: eventLog, journal }, {
-    staleAfterSeconds: config.staleAfterSeconds, unreachableAfterSeconds: config.unreachableAfterSeconds, tickMs: 1000, isLeader,
+    ...thresholds, tickMs: 1000, isLeader,
   })
   const stopSampler = startMasterSampler(config.sampleIntervalSeconds, config.diskPath, s => ingest.submit(master.id, [s]))
   // With several instances, only the holder of the leader lock runs periodic jobs.
@@ -107,7 +109,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const valkeyJob = valkey.configured ? leaderJob('valkey poll', config.valkeyPollIntervalSeconds * 1000, valkey.pollAll, cluster) : undefined
   const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, version, blockPrivate: config.webhookBlockPrivate })
   dispatcher.start()
-  const metrics = createMetrics({ hub, registry, ingest, staleAfterSeconds: config.staleAfterSeconds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun })
+  const metrics = createMetrics({ hub, registry, ingest, thresholds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun })
   const instanceId = await loadInstanceId(db)
   const memberApi = createMemberApi(db, registry, { instanceId, staleAfterSeconds: config.staleAfterSeconds })
   const members = createMembers(db, registry)
@@ -130,7 +132,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   }
   publish(setInstance, instance)
   publish(setRegistry, registry)
-  publish(setNodes, createNodeService(registry, eventLog, { staleAfterSeconds: config.staleAfterSeconds, masterId: master.id }))
+  publish(setNodes, createNodeService(registry, eventLog, { ...thresholds, masterId: master.id }))
   publish(setIngest, ingest)
   publish(setEventLog, eventLog)
   publish(setUsers, users)

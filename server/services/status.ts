@@ -1,4 +1,7 @@
-import type { NodeStatus } from '../../shared/contracts/seed000'
+import type { NodeLiveState, NodeStatus } from '../../shared/contracts/seed000'
+
+/** The thresholds a node's status and reachability are judged by (NODEPULSE_STALE_AFTER, NODEPULSE_UNREACHABLE_AFTER). */
+export interface StatusThresholds { staleAfterSeconds: number, unreachableAfterSeconds: number }
 
 /**
  * Seed 000's status: online = reported within the stale threshold, stale = reported but not
@@ -10,4 +13,17 @@ export function computeStatus(node: { live: boolean, lastSeen: Date | null }, no
   if (node.live) return 'online'
   if (!node.lastSeen) return 'offline'
   return now - node.lastSeen.getTime() <= staleAfterSeconds * 1000 ? 'online' : 'stale'
+}
+
+/** Whether a node reported within the unreachable threshold; null for one that never reported. The watcher's `node_unreachable` follows it. */
+export function computeReachable(node: { live: boolean, lastSeen: Date | null }, now: number, unreachableAfterSeconds: number): boolean | null {
+  if (node.live) return true
+  if (!node.lastSeen) return null
+  return now - node.lastSeen.getTime() <= unreachableAfterSeconds * 1000
+}
+
+/** The state the pages show: the status, with an online node that is not reachable called unreachable. */
+export function computeState(node: { live: boolean, lastSeen: Date | null }, now: number, t: StatusThresholds): NodeLiveState {
+  const status = computeStatus(node, now, t.staleAfterSeconds)
+  return status === 'online' && computeReachable(node, now, t.unreachableAfterSeconds) === false ? 'unreachable' : status
 }

@@ -6,7 +6,7 @@ import { nodes, settings } from '../db/schema'
 import type { EventLog, NewEvent } from './events'
 import type { Journal } from './journal'
 import type { NodeState, Registry } from './registry'
-import { computeStatus } from './status'
+import { computeReachable, computeStatus } from './status'
 import { describeError } from './logSafe'
 
 export interface WatcherOptions {
@@ -81,7 +81,7 @@ export function createWatcher(deps: { db: Database, registry: Registry, log: Eve
   async function watchNode(node: NodeState, now: number): Promise<void> {
     const status = computeStatus(node, now, opts.staleAfterSeconds)
     const silentFor = node.lastSeen ? now - node.lastSeen.getTime() : null
-    const reachable = node.live ? true : silentFor === null ? null : silentFor <= opts.unreachableAfterSeconds * 1000
+    const reachable = computeReachable(node, now, opts.unreachableAfterSeconds)
     const prev = { status: node.watchedStatus, reachable: node.watchedReachable }
     if (prev.status === status && prev.reachable === reachable) return
     const { data, ...ids } = about(node)

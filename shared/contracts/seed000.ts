@@ -13,6 +13,14 @@ import type { HostDetail } from './ingest'
 export const NODE_STATUSES = ['online', 'stale', 'offline'] as const
 export type NodeStatus = (typeof NODE_STATUSES)[number]
 
+/**
+ * What the events say of a node, in order of concern: `status`, with an online node that has not
+ * reported within NODEPULSE_UNREACHABLE_AFTER called unreachable (the watcher's `node_unreachable`).
+ * A field NodePulse adds to seed 000's summary; `status` keeps the seed's three values.
+ */
+export const NODE_STATES = ['online', 'unreachable', 'stale', 'offline'] as const
+export type NodeLiveState = (typeof NODE_STATES)[number]
+
 /** What a node is: the host NodePulse runs on, a host that pushes stats, a node of a member NodePulse polls (seed 003), or a node of a watched Valkey/Redis cluster. */
 export const NODE_KINDS = ['master', 'agent', 'member', 'valkey'] as const
 export type NodeKind = (typeof NODE_KINDS)[number]
@@ -28,6 +36,8 @@ export interface NodeStats {
   id: number
   hostname: string
   status: NodeStatus
+  /** NodePulse's addition: `status`, with unreachable between online and stale. */
+  state: NodeLiveState
   is_master: boolean
   cpu_percent: number | null
   memory_percent: number | null

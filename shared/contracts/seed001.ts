@@ -19,7 +19,7 @@ export const STREAM_PATHS: Record<string, Channel | 'all'> = {
 }
 
 /** One node's figures over the hub's rolling windows: its seed 000 summary (keyed `node_id`) and averages. */
-export interface NodeAggregate extends Omit<NodeStats, 'id' | 'uptime_seconds'> {
+export interface NodeAggregate extends Omit<NodeStats, 'id' | 'uptime_seconds' | 'state'> {
   node_id: number
   reports: number
   avg_cpu_percent: number | null
@@ -97,7 +97,7 @@ export interface LogsMessage { timestamp: number, logs: RequestLogEntry[], count
 export interface EventsMessage { timestamp: number, logs: EventView[], count: number }
 
 /** A node in `event: nodes`: the seed 000 summary with its kind and labels. */
-export interface NodeEntry extends NodeStats { kind: NodeKind, labels: Record<string, string> }
+export interface NodeEntry extends Omit<NodeStats, 'state'> { kind: NodeKind, labels: Record<string, string> }
 
 /**
  * `event: nodes`: one part of a snapshot of every node. A snapshot too big for one line goes out

@@ -291,10 +291,10 @@ test('the detail modal opens from a card, streams, closes, and opens from a past
 test('the summary counts every node over one shared stream, and the hint to add nodes shows only while the master is alone', async ({ page }) => {
   const listed = async () => await (await page.request.get('/api/v1/nodes')).json() as NodeView[]
   // The REST list and the last snapshot can be a few seconds apart: compare until they agree.
-  for (const status of ['online', 'stale', 'offline'] as const) {
+  for (const state of ['online', 'unreachable', 'stale', 'offline'] as const) {
     await expect.poll(async () => {
-      const shown = Number(await page.getByTestId(`summary-${status}`).textContent())
-      return shown - (await listed()).filter(n => n.status === status).length
+      const shown = Number(await page.getByTestId(`summary-${state}`).textContent())
+      return shown - (await listed()).filter(n => n.state === state).length
     }, { timeout: WITHIN_ONE_INTERVAL }).toBe(0)
   }
   const nodes = await listed()

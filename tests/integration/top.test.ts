@@ -80,7 +80,7 @@ describe('nodepulse top', () => {
     const table = tables()[0]!.split('\n')
     expect(table[0]).toBe(`nodepulse top  ${server.baseURL}  ${table[0]!.slice(-12)}`)
     expect(table[0]).toMatch(/\d\d:\d\d:\d\d UTC$/)
-    expect(table[1]).toMatch(/^\d+ nodes: \d+ online, \d+ stale, \d+ offline$/)
+    expect(table[1]).toMatch(/^\d+ nodes: \d+ online, \d+ unreachable, \d+ stale, \d+ offline$/)
     expect(table[2]).toMatch(/^avg of online: cpu [\d.]+%/)
     expect(table.find(l => l.includes('HOST'))).toMatch(/ID\s+HOST\s+STATUS\s+CPU%\*\s+MEM%\s+DISK%\s+UPTIME\s+LAST SEEN/)
     const row = table.find(l => l.includes(node.hostname))

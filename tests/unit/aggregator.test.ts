@@ -9,7 +9,7 @@ const report = (nodeId = 1): ReportEntry => ({ id: 1, nodeId, ts: new Date(), re
 
 describe('aggregator reports_per_minute', () => {
   it('counts the reports of the last 60 s, a partly overlapping window pro rata', () => {
-    const agg = createAggregator(registry, { windowMs: 60_000, windowCount: 60, staleAfterSeconds: 300 })
+    const agg = createAggregator(registry, { windowMs: 60_000, windowCount: 60, staleAfterSeconds: 300, unreachableAfterSeconds: 60 })
     const t0 = 1_800_000_000_000 - (1_800_000_000_000 % 60_000)
     for (let i = 0; i < 30; i++) agg.record(report(), t0 + i * 1000) // 30 reports in window [t0, t0+60 s)
     for (let i = 0; i < 10; i++) agg.record(report(), t0 + 60_000 + i * 1000) // 10 in the next window
@@ -21,7 +21,7 @@ describe('aggregator reports_per_minute', () => {
   })
 
   it('keeps at most windowCount windows, whatever the rate', () => {
-    const agg = createAggregator(registry, { windowMs: 1000, windowCount: 3, staleAfterSeconds: 300 })
+    const agg = createAggregator(registry, { windowMs: 1000, windowCount: 3, staleAfterSeconds: 300, unreachableAfterSeconds: 60 })
     for (let i = 0; i < 10; i++) agg.record(report(), 1_000_000 + i * 1000)
     expect(agg.snapshot(1_000_000 + 9_500).window_start).toBe(Math.floor((1_000_000 + 7_000) / 1000))
   })

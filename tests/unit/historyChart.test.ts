@@ -92,7 +92,7 @@ describe('chart data', () => {
 
   it('reads the live sample as the rollups read a raw one', () => {
     const node = {
-      id: 1, hostname: 'h', status: 'online', is_master: false, cpu_percent: 5, memory_percent: 6, disk_percent: null, uptime_seconds: 1, active_backups: 0, last_seen: null,
+      id: 1, hostname: 'h', status: 'online', state: 'online', is_master: false, cpu_percent: 5, memory_percent: 6, disk_percent: null, uptime_seconds: 1, active_backups: 0, last_seen: null,
       detail: {
         kind: 'agent', labels: {}, created_at: '', last_sample_at: null,
         load: { '1m': 1, '5m': 2, '15m': 3 },

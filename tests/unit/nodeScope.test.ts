@@ -3,7 +3,7 @@ import type { NodeStats } from '../../shared/contracts/seed000'
 import { addReadings, eventInScope, nodesInScope, ownName, parseScope, scopeGroups, scopeText, type ReadingRow } from '../../utils/nodeScope'
 
 const node = (id: number, hostname: string, patch: Partial<NodeStats> = {}): NodeStats => ({
-  id, hostname, status: 'online', is_master: false, cpu_percent: 10, memory_percent: 20, disk_percent: 30,
+  id, hostname, status: 'online', state: 'online', is_master: false, cpu_percent: 10, memory_percent: 20, disk_percent: 30,
   uptime_seconds: 5, active_backups: 0, last_seen: '2026-12-01T10:00:00.000Z', ...patch,
 })
 const members = new Map([[3, 'site-b'], [4, 'site-a'], [5, 'site-a']])

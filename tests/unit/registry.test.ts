@@ -86,30 +86,37 @@ describe('createRegistry', () => {
 
 describe('toNodeStats / toNodeView', () => {
   const now = Date.UTC(2025, 5, 1, 12, 0, 0)
+  const T = { staleAfterSeconds: 300, unreachableAfterSeconds: 60 }
   const state = (over: Partial<NodeState>): NodeState => ({
     id: 7, hostname: 'h', kind: 'agent', labels: { env: 'prod' }, createdAt: new Date(Date.UTC(2025, 0, 1)), lastSeen: null, agentTokenHash: 'secret-hash', latest: null, maintenance: false, watchedStatus: null, watchedReachable: null, live: false, ...over,
   })
 
   it('gives an agent that never reported nulls and offline', () => {
-    expect(toNodeStats(state({}), now, 300)).toEqual({
-      id: 7, hostname: 'h', status: 'offline', is_master: false, cpu_percent: null, memory_percent: null, disk_percent: null,
+    expect(toNodeStats(state({}), now, T)).toEqual({
+      id: 7, hostname: 'h', status: 'offline', state: 'offline', is_master: false, cpu_percent: null, memory_percent: null, disk_percent: null,
       uptime_seconds: null, active_backups: null, last_seen: null,
     })
   })
 
   it('gives this instance\'s master last_seen null and 0 backups, always online', () => {
-    expect(toNodeStats(state({ kind: 'master', live: true, lastSeen: new Date(now - 86_400_000) }), now, 300)).toMatchObject({ status: 'online', is_master: true, active_backups: 0, last_seen: null })
+    expect(toNodeStats(state({ kind: 'master', live: true, lastSeen: new Date(now - 86_400_000) }), now, T)).toMatchObject({ status: 'online', is_master: true, active_backups: 0, last_seen: null })
   })
 
   it('judges another instance\'s master by its samples, so it turns stale when that instance stops', () => {
     const seen = new Date(now - 301_000)
-    expect(toNodeStats(state({ kind: 'master', lastSeen: seen }), now, 300)).toMatchObject({ status: 'stale', is_master: true, last_seen: seen.toISOString() })
-    expect(toNodeStats(state({ kind: 'master', lastSeen: new Date(now - 5_000) }), now, 300)).toMatchObject({ status: 'online', is_master: true })
+    expect(toNodeStats(state({ kind: 'master', lastSeen: seen }), now, T)).toMatchObject({ status: 'stale', is_master: true, last_seen: seen.toISOString() })
+    expect(toNodeStats(state({ kind: 'master', lastSeen: new Date(now - 5_000) }), now, T)).toMatchObject({ status: 'online', is_master: true })
+  })
+
+  it('calls an agent silent past the unreachable threshold unreachable while its status stays online', () => {
+    const seen = new Date(now - 120_000)
+    expect(toNodeStats(state({ lastSeen: seen }), now, T)).toMatchObject({ status: 'online', state: 'unreachable', last_seen: seen.toISOString() })
+    expect(toNodeStats(state({ lastSeen: new Date(now - 30_000) }), now, T)).toMatchObject({ status: 'online', state: 'online' })
   })
 
   it('gives an agent that reported without active_backups 0 backups, but keeps memory and uptime null', () => {
     const latest = { ts: new Date(now - 10_000), cpuPercent: 4, memoryPercent: null, diskPercent: 5, uptimeSeconds: null, activeBackups: null, detail: null }
-    expect(toNodeStats(state({ lastSeen: new Date(now - 10_000), latest }), now, 300)).toMatchObject({
+    expect(toNodeStats(state({ lastSeen: new Date(now - 10_000), latest }), now, T)).toMatchObject({
       status: 'online', memory_percent: null, uptime_seconds: null, active_backups: 0,
     })
   })
@@ -117,11 +124,11 @@ describe('toNodeStats / toNodeView', () => {
   it('shows a reporting agent\'s latest figures and status', () => {
     const latest = { ts: new Date(now - 400_000), cpuPercent: 1.5, memoryPercent: 2.5, diskPercent: 3.5, uptimeSeconds: 9, activeBackups: 1, detail: null }
     const stale = state({ lastSeen: new Date(now - 301_000), latest })
-    expect(toNodeStats(stale, now, 300)).toEqual({
-      id: 7, hostname: 'h', status: 'stale', is_master: false, cpu_percent: 1.5, memory_percent: 2.5, disk_percent: 3.5,
+    expect(toNodeStats(stale, now, T)).toEqual({
+      id: 7, hostname: 'h', status: 'stale', state: 'stale', is_master: false, cpu_percent: 1.5, memory_percent: 2.5, disk_percent: 3.5,
       uptime_seconds: 9, active_backups: 1, last_seen: new Date(now - 301_000).toISOString(),
     })
-    const view = toNodeView(stale, now, 300)
+    const view = toNodeView(stale, now, T)
     expect(view).toMatchObject({ kind: 'agent', labels: { env: 'prod' }, created_at: '2025-01-01T00:00:00.000Z', last_sample_at: new Date(now - 400_000).toISOString() })
     expect(JSON.stringify(view)).not.toContain('secret-hash')
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { computeStatus } from '../../server/services/status'
+import { computeReachable, computeState, computeStatus } from '../../server/services/status'
 
 const now = Date.UTC(2025, 5, 1, 12, 0, 0)
 const ago = (ms: number) => new Date(now - ms)
@@ -32,5 +32,35 @@ describe('computeStatus', () => {
 
   it('calls a report stamped slightly ahead of the server clock online', () => {
     expect(computeStatus({ live: false, lastSeen: ago(-2_000) }, now, 300)).toBe('online')
+  })
+})
+
+describe('computeReachable', () => {
+  it('calls a node that reported within the threshold reachable, one silent past it not, one that never reported unknown', () => {
+    expect(computeReachable({ live: false, lastSeen: ago(60_000) }, now, 60)).toBe(true)
+    expect(computeReachable({ live: false, lastSeen: ago(60_001) }, now, 60)).toBe(false)
+    expect(computeReachable({ live: false, lastSeen: null }, now, 60)).toBeNull()
+    expect(computeReachable({ live: true, lastSeen: ago(86_400_000) }, now, 60)).toBe(true)
+  })
+})
+
+describe('computeState', () => {
+  const t = { staleAfterSeconds: 300, unreachableAfterSeconds: 60 }
+
+  it('puts unreachable between online and stale, as the watcher\'s events do', () => {
+    expect(computeState({ live: false, lastSeen: ago(59_000) }, now, t)).toBe('online')
+    expect(computeState({ live: false, lastSeen: ago(61_000) }, now, t)).toBe('unreachable')
+    expect(computeState({ live: false, lastSeen: ago(299_000) }, now, t)).toBe('unreachable')
+    expect(computeState({ live: false, lastSeen: ago(301_000) }, now, t)).toBe('stale')
+    expect(computeState({ live: false, lastSeen: null }, now, t)).toBe('offline')
+  })
+
+  it('keeps this instance\'s master online however long ago it last sampled', () => {
+    expect(computeState({ live: true, lastSeen: ago(600_000) }, now, t)).toBe('online')
+  })
+
+  it('calls a node stale, not unreachable, when the stale threshold is the shorter one', () => {
+    expect(computeState({ live: false, lastSeen: ago(10_000) }, now, { staleAfterSeconds: 5, unreachableAfterSeconds: 3600 })).toBe('stale')
+    expect(computeState({ live: false, lastSeen: ago(4_000) }, now, { staleAfterSeconds: 5, unreachableAfterSeconds: 3600 })).toBe('online')
   })
 })

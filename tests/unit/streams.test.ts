@@ -20,7 +20,7 @@ beforeAll(async () => {
   registry = createRegistry(handle.db)
   await registry.load()
   hub = createHub({ heartbeatMs: 60_000, maxBufferBytes: 1 << 20 })
-  streams = createNodeStreams(hub, registry, { staleAfterSeconds: 300, masterId: 0 })
+  streams = createNodeStreams(hub, registry, { staleAfterSeconds: 300, unreachableAfterSeconds: 60, masterId: 0 })
   // /all/<interval> and /node/<id>/<interval>, as the stream routes call them.
   server = http.createServer((req, res) => {
     const [, kind, a, b] = req.url!.split('/')

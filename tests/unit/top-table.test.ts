@@ -6,13 +6,15 @@ const NOW = '2026-12-01T12:00:00.000Z'
 const ago = (s: number) => new Date(Date.parse(NOW) - s * 1000).toISOString()
 const node = (id: number, hostname: string, fields: Partial<NodeStats> = {}): NodeStats => ({
   id, hostname, status: 'online', is_master: false, cpu_percent: 10, memory_percent: 20, disk_percent: 30,
-  uptime_seconds: 3600, active_backups: 0, last_seen: ago(2), ...fields,
+  uptime_seconds: 3600, active_backups: 0, last_seen: ago(2), ...fields, state: fields.state ?? fields.status ?? 'online',
 })
 const NODES = [
   node(1, 'master-01', { is_master: true, cpu_percent: 50.25 }),
   node(2, 'web-02', { cpu_percent: 91, memory_percent: 80 }),
   node(3, 'db-03', { status: 'stale', cpu_percent: 5, last_seen: ago(600) }),
   node(4, 'fresh-04', { status: 'offline', cpu_percent: null, memory_percent: null, disk_percent: null, uptime_seconds: null, last_seen: null }),
+  // Silent past the unreachable threshold: the seed's status is still online, its figures are old.
+  node(5, 'edge-05', { state: 'unreachable', cpu_percent: 95, memory_percent: 20, last_seen: ago(90) }),
 ]
 const snapshot: NodeStatsSnapshot = { timestamp: NOW, nodes: NODES }
 const opts = (o: Partial<RenderOptions> = {}): RenderOptions => ({ width: 80, colour: false, sort: { key: 'status', reverse: false }, server: 'http://np.test', ...o })
@@ -22,8 +24,8 @@ const visible = (line: string) => line.replace(ANSI, '')
 const rows = (lines: string[]) => lines.slice(lines.findIndex(l => visible(l).includes('HOST')) + 1)
 
 describe('cluster totals', () => {
-  it('counts by status and averages over the online nodes that report', () => {
-    expect(clusterTotals(NODES)).toEqual({ nodes: 4, online: 2, stale: 1, offline: 1, cpu: (50.25 + 91) / 2, mem: 50, disk: 30 })
+  it('counts by state and averages over the online nodes that report, leaving an unreachable node\'s old figures out', () => {
+    expect(clusterTotals(NODES)).toEqual({ nodes: 5, online: 2, unreachable: 1, stale: 1, offline: 1, cpu: (50.25 + 91) / 2, mem: 50, disk: 30 })
     expect(clusterTotals([]).cpu).toBeNull()
   })
 })
@@ -46,20 +48,20 @@ describe('formatting', () => {
 
 describe('sorting', () => {
   const ids = (key: 'status' | 'name' | 'cpu' | 'mem' | 'disk', reverse = false) => sortNodes(NODES, { key, reverse }).map(n => n.id)
-  it('status puts offline and stale first, then by name', () => {
-    expect(ids('status')).toEqual([4, 3, 1, 2])
+  it('status puts offline, stale and unreachable first, then by name', () => {
+    expect(ids('status')).toEqual([4, 3, 5, 1, 2])
   })
   it('cpu and mem busiest first, a node without the figure last', () => {
-    expect(ids('cpu')).toEqual([2, 1, 3, 4])
-    expect(ids('mem')).toEqual([2, 3, 1, 4])
+    expect(ids('cpu')).toEqual([5, 2, 1, 3, 4])
+    expect(ids('mem')).toEqual([2, 3, 5, 1, 4])
   })
   it('name alphabetically; reverse turns any order round', () => {
-    expect(ids('name')).toEqual([3, 4, 1, 2])
-    expect(ids('name', true)).toEqual([2, 1, 4, 3])
+    expect(ids('name')).toEqual([3, 5, 4, 1, 2])
+    expect(ids('name', true)).toEqual([2, 1, 4, 5, 3])
   })
   it('does not change the snapshot', () => {
     sortNodes(NODES, { key: 'cpu', reverse: false })
-    expect(NODES.map(n => n.id)).toEqual([1, 2, 3, 4])
+    expect(NODES.map(n => n.id)).toEqual([1, 2, 3, 4, 5])
   })
 })
 
@@ -68,7 +70,7 @@ describe('the table on 80 columns', () => {
 
   it('shows the totals on top and every column', () => {
     expect(lines[0]).toBe('nodepulse top  http://np.test  12:00:00 UTC')
-    expect(lines[1]).toBe('4 nodes: 2 online, 1 stale, 1 offline')
+    expect(lines[1]).toBe('5 nodes: 2 online, 1 unreachable, 1 stale, 1 offline')
     expect(lines[2]).toBe('avg of online: cpu 70.6%  mem 50.0%  disk 30.0%')
     const header = lines.find(l => l.includes('HOST'))!
     expect(header.trim().split(/\s{2,}/).map(s => s.trim())).toEqual(['ID', 'HOST', 'STATUS*', 'CPU%', 'MEM%', 'DISK%', 'UPTIME', 'LAST SEEN'])
@@ -76,10 +78,11 @@ describe('the table on 80 columns', () => {
 
   it('one row per node in sort order, with its figures', () => {
     const body = rows(lines)
-    expect(body).toHaveLength(4)
+    expect(body).toHaveLength(5)
     expect(body[0]!.split(/\s+/).filter(Boolean)).toEqual(['4', 'fresh-04', 'offline', '-', '-', '-', '-', 'never'])
     expect(body[1]).toMatch(/^\s+3\s+db-03\s+stale\s+5\.0\s+20\.0\s+30\.0\s+1h\s+10m ago$/)
-    expect(body[2]).toMatch(/master-01\s+online\s+50\.3/)
+    expect(body[2]).toMatch(/^\s+5\s+edge-05\s+unreachable\s+95\.0\s+20\.0\s+30\.0\s+1h\s+1m ago$/)
+    expect(body[3]).toMatch(/master-01\s+online\s+50\.3/)
   })
 
   it('no line is wider than the terminal and none has escape codes without colour', () => {
@@ -93,7 +96,7 @@ describe('the table on 80 columns', () => {
     const long = renderView({ timestamp: NOW, nodes: [node(9, `very-long-hostname-${'x'.repeat(80)}.example.com`)] }, opts())
     const row = rows(long)[0]!
     expect(row.length).toBeLessThanOrEqual(80)
-    expect(row).toMatch(/very-long-hostname-x+~ /)
+    expect(row).toMatch(/very-long-host[\w-]*~ /)
   })
 
   it('shows control characters in a hostname as ?, never raw', () => {
@@ -108,10 +111,10 @@ describe('narrower terminals', () => {
   it('drops id first, then uptime, last seen, disk and mem; host, status and cpu stay', () => {
     const titles = (width: number) => fitColumns(width, NODES).map(c => c.title)
     expect(titles(80)).toEqual(['ID', 'HOST', 'STATUS', 'CPU%', 'MEM%', 'DISK%', 'UPTIME', 'LAST SEEN'])
-    expect(titles(60)).toEqual(['HOST', 'STATUS', 'CPU%', 'MEM%', 'DISK%', 'UPTIME', 'LAST SEEN'])
-    expect(titles(50)).toEqual(['HOST', 'STATUS', 'CPU%', 'MEM%', 'DISK%', 'LAST SEEN'])
-    expect(titles(40)).toEqual(['HOST', 'STATUS', 'CPU%', 'MEM%', 'DISK%'])
-    expect(titles(30)).toEqual(['HOST', 'STATUS', 'CPU%'])
+    expect(titles(64)).toEqual(['HOST', 'STATUS', 'CPU%', 'MEM%', 'DISK%', 'UPTIME', 'LAST SEEN'])
+    expect(titles(54)).toEqual(['HOST', 'STATUS', 'CPU%', 'MEM%', 'DISK%', 'LAST SEEN'])
+    expect(titles(44)).toEqual(['HOST', 'STATUS', 'CPU%', 'MEM%', 'DISK%'])
+    expect(titles(34)).toEqual(['HOST', 'STATUS', 'CPU%'])
     expect(header(30)).toContain('CPU%')
   })
 
@@ -136,6 +139,11 @@ describe('colour', () => {
     expect(body[0]).toContain('\u001B[31moffline')
     expect(body[1]).toContain('\u001B[33mstale')
     expect(body.find(l => l.includes('web-02'))).toContain('\u001B[31m 91.0')
+    // An unreachable node's 95 % is its last known figure: dim, not red.
+    const edge = body.find(l => l.includes('edge-05'))!
+    expect(edge).toContain('\u001B[35munreachable')
+    expect(edge).toContain('\u001B[2m 95.0')
+    expect(edge).not.toContain('\u001B[31m')
     expect(lines.map(l => visible(l).trimEnd())).toEqual(renderView(snapshot, opts()))
   })
 

@@ -4,9 +4,10 @@ import { describeError } from '../logSafe'
 import { readOs } from '../master'
 import { toNodeStats, type NodeState, type Registry } from '../registry'
 import { startedInstance } from '../started'
+import type { StatusThresholds } from '../status'
 import { encodeSse, type Hub } from './hub'
 
-export interface StreamsOptions { staleAfterSeconds: number, masterId: number }
+export interface StreamsOptions extends StatusThresholds { masterId: number }
 
 interface Ticker {
   timer: NodeJS.Timeout
@@ -145,7 +146,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
     all(req: IncomingMessage, res: ServerResponse, intervalSeconds: number) {
       return open(req, res, `node-stats:all:${intervalSeconds}`, intervalSeconds, (): NodeStatsSnapshot => {
         const t = now()
-        return { timestamp: t.timestamp, nodes: registry.list().map(n => toNodeStats(n, t.now, opts.staleAfterSeconds)) }
+        return { timestamp: t.timestamp, nodes: registry.list().map(n => toNodeStats(n, t.now, opts)) }
       })
     },
 
@@ -158,7 +159,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
         const t = now()
         const node = registry.get(id)
         if (!node) return { timestamp: t.timestamp, node: null }
-        return { timestamp: t.timestamp, node: { ...toNodeStats(node, t.now, opts.staleAfterSeconds), detail: nodeDetail(node) } }
+        return { timestamp: t.timestamp, node: { ...toNodeStats(node, t.now, opts), detail: nodeDetail(node) } }
       }, () => (registry.get(id) ? null : deletedMessage(id)))
     },
 

@@ -25,6 +25,7 @@ export interface ChannelOptions {
   replayLimit: number
   retryMs: number
   staleAfterSeconds: number
+  unreachableAfterSeconds: number
 }
 
 const ALL = 'all'
@@ -101,7 +102,11 @@ export function createChannels(deps: { db: Database, hub: Hub, registry: Registr
     stats: (): StatsMessage[] => [boundedStats({ timestamp: now(), ...aggregator.snapshot() })],
     nodes: (): NodesMessage[] => {
       const at = Date.now()
-      const list = registry.list().map(n => ({ ...toNodeStats(n, at, opts.staleAfterSeconds), kind: n.kind, labels: n.labels }))
+      // Seed 001's node entry keeps its own fields: seed 000's `state` addition is not part of it.
+      const list = registry.list().map((n) => {
+        const { state: _state, ...stats } = toNodeStats(n, at, opts)
+        return { ...stats, kind: n.kind, labels: n.labels }
+      })
       return nodesParts(list, Math.floor(at / 1000), ++snapshotSeq)
     },
   }
