@@ -7,7 +7,7 @@ import {
 } from '../../utils/compare'
 
 const node = (id: number, hostname: string, labels: Record<string, string> = {}, kind: NodeView['kind'] = 'agent'): NodeView => ({
-  id, hostname, status: 'online', is_master: false, cpu_percent: 1, memory_percent: 1, disk_percent: 1, uptime_seconds: 1, active_backups: 0,
+  id, hostname, status: 'online', state: 'online', is_master: false, cpu_percent: 1, memory_percent: 1, disk_percent: 1, uptime_seconds: 1, active_backups: 0,
   last_seen: null, kind, labels, maintenance: false, created_at: '', last_sample_at: null,
 })
 const nodes = [
