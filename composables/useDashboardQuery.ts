@@ -68,7 +68,16 @@ export function useDashboardQuery() {
     view.value = next
     written = JSON.stringify(viewQuery(next))
   })
-  onScopeDispose(() => clearTimeout(timer))
+  // A search still waiting to be written when the visitor leaves the dashboard (e.g. "Compare over
+  // time" clicked within the pause) is dropped: written then, it would replace the navigation
+  // under way with the dashboard again.
+  const stopGuard = router.beforeEach((to) => {
+    if (to.path !== '/') clearTimeout(timer)
+  })
+  onScopeDispose(() => {
+    clearTimeout(timer)
+    stopGuard()
+  })
 
   function set(patch: Partial<DashboardView>, delayed = false) {
     view.value = { ...view.value, ...patch }
