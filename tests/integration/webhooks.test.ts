@@ -343,7 +343,9 @@ describe('reminders and restarts (own server: stale after 2 s)', () => {
     // The agent reports again, and keeps reporting: the node is back, the reminders stop.
     const feeding = setInterval(() => void d.call('POST', `/api/v1/nodes/${agent.id}/stats`, { json: { cpu_percent: 1, disk_percent: 1 }, auth: { bearer: agent.token } }), 500)
     try {
-      await until('the node back online', async () => (await statusEvents(agent.id)).includes('online'), 10_000)
+      // Its newest status event (they come newest first) says online: the first report's online
+      // event is older than the stale one.
+      await until('the node back online', async () => (await statusEvents(agent.id))[0] === 'online', 10_000)
       await until('no reminder still being sent', async () => {
         const res = await d.call<{ deliveries: DeliveryView[] }>('GET', `/api/v1/webhooks/${hook.id}/deliveries`)
         return res.body.deliveries.every(x => x.state !== 'pending')
