@@ -251,7 +251,7 @@ describe('webhooks and their dispatcher', () => {
 
   it('repeats node_unreachable while the node stays unreachable, and stops once its node_reachable is logged', async () => {
     const r = await receiver()
-    start()
+    const s = start()
     await hooks.create({ name: 'unreachable', url: r.url, repeat_seconds: 1 })
     const node = await registry.create({ hostname: 'wh-unreachable', kind: 'agent' })
     registry.get(node.id)!.watchedReachable = false
@@ -261,6 +261,7 @@ describe('webhooks and their dispatcher', () => {
     // The recovery is logged while the registry still says unreachable: the log decides.
     await log.record({ type: 'node_reachable', severity: 'success', nodeId: node.id, message: 'reachable', data: {} })
     await new Promise(done => setTimeout(done, 1500))
+    await s.idle()
     const after = r.received.filter(x => x.body.event.id === gone.id).length
     await new Promise(done => setTimeout(done, 1500))
     expect(r.received.filter(x => x.body.event.id === gone.id).length).toBe(after)
@@ -282,7 +283,7 @@ describe('webhooks and their dispatcher', () => {
 
   it('repeats a threshold alert\'s event while its rule keeps firing, not in maintenance, and stops at its recovery', async () => {
     const r = await receiver()
-    start()
+    const s = start()
     await hooks.create({ name: 'alerts', url: r.url, repeat_seconds: 1, event_types: ['threshold_exceeded', 'threshold_recovered'], min_severity: 'info' })
     const node = await registry.create({ hostname: 'wh-hot', kind: 'agent' })
     const alerts = createAlerts(handle.db, registry, log, { widthSeconds: 60 })
@@ -301,6 +302,7 @@ describe('webhooks and their dispatcher', () => {
 
     registry.get(node.id)!.maintenance = true
     await new Promise(done => setTimeout(done, 1500))
+    await s.idle()
     const inMaintenance = r.received.length
     await new Promise(done => setTimeout(done, 1500))
     expect(r.received.length).toBe(inMaintenance)
@@ -312,6 +314,7 @@ describe('webhooks and their dispatcher', () => {
     expect(await alerts.evaluate(new Date(base + 2 * MIN + 5000))).toEqual({ exceeded: 0, recovered: 1 })
     await r.waitFor('the recovery', rs => rs.some(x => x.body.event.event_type === 'threshold_recovered'))
     await new Promise(done => setTimeout(done, 1500))
+    await s.idle()
     const back = r.received.length
     await new Promise(done => setTimeout(done, 1500))
     expect(r.received.length).toBe(back)
