@@ -3,8 +3,7 @@
 // thread's cost per snapshot, JS heap, DOM size and server load; then a typed search and a sort change.
 // Usage: npm run build && node bench/dashboard-render.mjs [--nodes 1000] [--seconds 30] [--report-every 5]
 import { parseArgs } from 'node:util'
-import { chromium } from '@playwright/test'
-import { ADMIN, adminToken, percentile, procStats, startServer } from './lib.mjs'
+import { adminToken, openLoggedIn, percentile, procStats, startServer } from './lib.mjs'
 
 const { values } = parseArgs({ options: {
   nodes: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '30' }, 'report-every': { type: 'string', default: '5' },
@@ -102,19 +101,9 @@ try {
   }, 20)
   await sleep(REPORT_EVERY * 1000 + 1000) // every node online before the page opens, so no status-change burst
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  })
-  const context = await browser.newContext({ baseURL: server.base, viewport: { width: 1280, height: 800 } })
-  await context.addInitScript(instrument)
-  const page = await context.newPage()
-  const consoleLines = []
-  page.on('console', m => ['error', 'warning'].includes(m.type()) && consoleLines.push(`${m.type()}: ${m.text()}`))
-  page.on('pageerror', e => consoleLines.push(`pageerror: ${e.message}`))
-  // page.request shares the context's cookie jar; login is not a cookie-authenticated write, so no Origin is needed.
-  const login = await page.request.post('/api/v1/auth/login', { data: ADMIN })
-  if (!login.ok()) throw new Error(`login: HTTP ${login.status()}`)
+  const chrome = await openLoggedIn(server.base, { width: 1280, height: 800 }, instrument)
+  browser = chrome.browser
+  const { page, consoleLines } = chrome
   const opened = Date.now()
   await page.goto('/')
   await page.getByTestId('summary-total').filter({ hasText: new RegExp(`^\\s*${NODES + 1}\\s*$`) }).waitFor({ timeout: 60_000 })
@@ -122,7 +111,7 @@ try {
   const firstRender = Date.now() - opened
   await sleep(REPORT_EVERY * 1000)
 
-  const cdp = await context.newCDPSession(page)
+  const cdp = await page.context().newCDPSession(page)
   await cdp.send('Performance.enable')
   const sample = async () => {
     await cdp.send('HeapProfiler.collectGarbage')

@@ -20,9 +20,8 @@ import { join } from 'node:path'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { chromium } from '@playwright/test'
 import postgres from 'postgres'
-import { ADMIN, adminToken, percentile, rollupRowsSql, startServer, transpileTs } from './lib.mjs'
+import { adminToken, openLoggedIn, percentile, rollupRowsSql, startServer, transpileTs } from './lib.mjs'
 
 const { values: opts } = parseArgs({ options: {
   nodes: { type: 'string', default: '100' },
@@ -133,18 +132,9 @@ try {
   const [{ rows }] = await db.unsafe('select count(*)::int as rows from history_rollups')
   console.log(`history written: ${rows.toLocaleString()} rollup rows (${NODES} nodes × 26 h of 1 min + 31 d of 1 h buckets) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  })
-  const context = await browser.newContext({ baseURL: server.base, viewport: { width: 1440, height: 900 } })
-  await context.addInitScript(instrument)
-  const page = await context.newPage()
-  const consoleLines = []
-  page.on('console', m => ['error', 'warning'].includes(m.type()) && consoleLines.push(`${m.type()}: ${m.text()}`))
-  page.on('pageerror', e => consoleLines.push(`pageerror: ${e.message}`))
-  const login = await page.request.post('/api/v1/auth/login', { data: ADMIN })
-  if (!login.ok()) throw new Error(`login: HTTP ${login.status()}`)
+  const chrome = await openLoggedIn(server.base, { width: 1440, height: 900 }, instrument)
+  browser = chrome.browser
+  const { page, consoleLines } = chrome
   await page.goto('/')
   await page.getByTestId('node-card').first().waitFor({ timeout: 60_000 })
 

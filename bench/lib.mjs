@@ -96,3 +96,25 @@ export function rollupRowsSql({ metrics, width, from, to, nodes, samplesPerBucke
     from generate_series(${from}, ${to - 1}, ${width}) b, lateral (select (b / ${width}) as i) x, ${nodes} n
     on conflict do nothing`
 }
+
+/**
+ * Debian's Chromium (CHROMIUM_PATH) with a page logged in as the bench admin on `base`: `instrument`
+ * runs in the page before its scripts, and `consoleLines` collects its errors and warnings.
+ */
+export async function openLoggedIn(base, viewport, instrument) {
+  const { chromium } = await import('@playwright/test')
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  })
+  const context = await browser.newContext({ baseURL: base, viewport })
+  await context.addInitScript(instrument)
+  const page = await context.newPage()
+  const consoleLines = []
+  page.on('console', m => ['error', 'warning'].includes(m.type()) && consoleLines.push(`${m.type()}: ${m.text()}`))
+  page.on('pageerror', e => consoleLines.push(`pageerror: ${e.message}`))
+  // page.request shares the context's cookie jar; login is not a cookie-authenticated write, so no Origin is needed.
+  const login = await page.request.post('/api/v1/auth/login', { data: ADMIN })
+  if (!login.ok()) throw new Error(`login: HTTP ${login.status()}`)
+  return { browser, page, consoleLines }
+}
