@@ -29,6 +29,25 @@ const statusesOf = async (node: CreatedAgent) => (await eventsOf(`node_id=${node
 const clusterOf = async (cluster: string) => (await eventsOf(`cluster_id=${cluster}&event_type=cluster_status_update`)).map(e => e.data.status)
 
 describe('the watcher', () => {
+  // First, while the master is the only other node: the fleet (every node, no cluster label) is a
+  // cluster of its own, with cluster_id null. Its node is deleted at the end, so later tests' silent
+  // nodes, which leave the fleet degraded for good, come after.
+  it('turns the fleet degraded (cluster_id null) while a node without a cluster label has gone silent, and ok again when it reports', async () => {
+    const fleet = async () => (await eventsOf('event_type=cluster_status_update')).filter(e => e.cluster_id === null)
+    const node = await d.createAgent()
+    await d.report(node, { cpu_percent: 5, disk_percent: 5 })
+    await until('the fleet degraded by the silent node', async () => {
+      const last = (await fleet()).at(-1)
+      return last?.data.status === 'degraded' && (last.data.not_online as string[]).includes(node.hostname)
+    }, 20_000)
+    const degraded = (await fleet()).at(-1)!
+    expect(degraded).toMatchObject({ severity: 'warning', resource_type: 'cluster', node_id: null, data: { status: 'degraded', not_online: [node.hostname] } })
+    await d.report(node, { cpu_percent: 5, disk_percent: 5 })
+    await until('the fleet ok again', async () => (await fleet()).at(-1)?.data.status === 'ok', 15_000)
+    expect((await fleet()).at(-1)).toMatchObject({ severity: 'success', cluster_id: null, data: { status: 'ok', previous_status: 'degraded', not_online: [] } })
+    expect((await d.call('DELETE', `/api/v1/nodes/${node.id}`)).status).toBe(204)
+  })
+
   it('logs offline → online on the first report, unreachable, stale, then reachable and online again, each once', async () => {
     const node = await d.createAgent(undefined, { cluster: 'w1' })
     expect(await typesOf(node)).toEqual(['node_registered'])

@@ -40,7 +40,7 @@ const ERR_OUTPUT = (srv: RunningServer) => `\n--- server output ---\n${srv.outpu
  * TEST_DATABASE_URL in the Postgres project, dropped by `stop`). Nothing is logged in: for a first
  * run without NODEPULSE_ADMIN_PASSWORD, pass `{ NODEPULSE_ADMIN_PASSWORD: '' }`.
  */
-export async function startOwnServer(label: string, env: Record<string, string>): Promise<{ srv: RunningServer, stop: () => Promise<void> }> {
+export async function startOwnServer(label: string, env: Record<string, string>): Promise<{ srv: RunningServer, stop: () => Promise<void>, databaseUrl?: string }> {
   const project = inject('server')
   let databaseUrl: string | undefined
   let drop = async () => {}
@@ -68,6 +68,7 @@ export async function startOwnServer(label: string, env: Record<string, string>)
   }
   return {
     srv,
+    databaseUrl,
     async stop() {
       await srv.stop()
       await drop()
