@@ -178,11 +178,11 @@ describe('Last-Event-ID replay after a forced disconnect', () => {
     const sawRowLive = logRows(first).some(l => l.node_id === b.id)
     const resumeFrom = lastId(first)
     first.close()
-    // An EventSource comes back after `retry: 3000`; what matters is that the batch went out meanwhile.
-    await sleep(LOGS_INTERVAL_MS + 300)
+    // An EventSource comes back after `retry: 3000`; what matters is that the batch went out meanwhile,
+    // which the reference, still connected, shows.
+    await until('the batch went out (the reference saw b\'s registration)', () => logRows(reference).some(l => l.node_id === b.id), LOGS_INTERVAL_MS + 4000)
     const resumed = await stream('/stream/all', { 'last-event-id': resumeFrom })
     await resumed.next(named('connected'))
-    await until('the reference saw b\'s registration', () => logRows(reference).some(l => l.node_id === b.id), 4000)
     await settle()
 
     const rows = [...logRows(first), ...logRows(resumed)].filter(l => l.node_id === b.id)
