@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // The dashboard page in Chromium while N nodes (default 1,000) report: frame rate and gaps, long tasks, the main
 // thread's cost per snapshot, JS heap, DOM size and server load; then a typed search and a sort change.
-// Usage: npm run build && node bench/dashboard-render.mjs [--nodes 1000] [--seconds 30] [--report-every 5]
+// The page follows the dashboard's delta stream: one snapshot, then per 5 s tick only the nodes that changed.
+// `--changing 0.1` makes only that share of the nodes report each period (all report once first; nobody turns
+// stale meanwhile), which is what the delta's bytes are judged at; `--postgres URL` runs the server on PostgreSQL.
+// Usage: npm run build && node bench/dashboard-render.mjs [--nodes 1000] [--seconds 30] [--report-every 5] [--changing 1] [--postgres URL]
 import { parseArgs } from 'node:util'
 import { adminToken, openLoggedIn, percentile, procStats, startServer } from './lib.mjs'
 
 const { values } = parseArgs({ options: {
   nodes: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '30' }, 'report-every': { type: 'string', default: '5' },
+  changing: { type: 'string', default: '1' }, postgres: { type: 'string' },
 } })
+const CHANGING = Number(values.changing)
 const NODES = Number(values.nodes)
 const SECONDS = Number(values.seconds)
 const REPORT_EVERY = Number(values['report-every'])
@@ -38,13 +43,13 @@ function instrument() {
       ch.port2.postMessage(0)
     })
   }
-  const desc = Object.getOwnPropertyDescriptor(EventSource.prototype, 'onmessage')
-  Object.defineProperty(EventSource.prototype, 'onmessage', { ...desc, set(fn) {
-    const timed = fn && this.url.includes('/nodes/stats/stream')
-      ? e => m.time(() => fn.call(this, e), r => m.on && m.snapshots.push({ ...r, bytes: e.data.length }))
+  const add = EventSource.prototype.addEventListener
+  EventSource.prototype.addEventListener = function (type, fn, opts) {
+    const timed = (type === 'snapshot' || type === 'delta') && this.url.includes('/nodes/stats/delta')
+      ? e => m.time(() => fn.call(this, e), r => m.on && m.snapshots.push({ ...r, type, bytes: e.data.length }))
       : fn
-    desc.set.call(this, timed)
-  } })
+    return add.call(this, type, timed, opts)
+  }
   // One dashboard control changed the way v-model hears it; resolves with the timing and the count shown after.
   m.change = (testid, value) => new Promise((resolve) => {
     const el = document.querySelector(`[data-testid="${testid}"]`)
@@ -55,7 +60,11 @@ function instrument() {
   })
 }
 
-const server = await startServer()
+// With --changing below 1 most nodes go quiet after their first report: they must stay online meanwhile.
+const server = await startServer({
+  ...(values.postgres ? { DATABASE_URL: values.postgres } : {}),
+  ...(CHANGING < 1 ? { NODEPULSE_UNREACHABLE_AFTER: '3600', NODEPULSE_STALE_AFTER: '7200' } : {}),
+})
 let reporter
 let inFlight = 0
 let browser
@@ -80,8 +89,11 @@ try {
   let failed = 0
   const reportStart = Date.now()
   const drift = v => Math.min(100, Math.max(0, v + (Math.random() - 0.5) * 10))
+  // Every node once in the first period, then CHANGING × NODES a period, taking turns.
+  const perPeriod = Math.max(1, Math.round(NODES * CHANGING))
   reporter = setInterval(() => {
-    const due = Math.floor(((Date.now() - reportStart) * NODES) / (REPORT_EVERY * 1000))
+    const t = (Date.now() - reportStart) / (REPORT_EVERY * 1000)
+    const due = t < 1 ? Math.floor(t * NODES) : NODES + Math.floor((t - 1) * perPeriod)
     for (; sent < due && inFlight < MAX_IN_FLIGHT; sent++) {
       const a = agents[sent % NODES]
       a.cpu = drift(a.cpu)
@@ -129,6 +141,16 @@ try {
   const after = await sample()
   const acceptedInWindow = accepted - sentBefore
   const bench = await page.evaluate(() => ({ frames: window.__bench.frames, longTasks: window.__bench.longTasks, snapshots: window.__bench.snapshots }))
+  // What one message of seed 000's unified stream (the full snapshot every tick) weighs now, for comparison.
+  const fullBytes = await page.evaluate(() => new Promise((resolve) => {
+    const source = new EventSource('/api/v1/metrics/nodes/stats/stream?interval=5')
+    source.onmessage = (e) => {
+      if (e.data.includes('"nodes"')) {
+        source.close()
+        resolve(e.data.length)
+      }
+    }
+  }))
 
   // Typed one key at a time as a person would (~150 ms apart), then the search cleared, then the sort.
   const steps = []
@@ -149,13 +171,16 @@ try {
   const ms = v => `${v.toFixed(1)} ms`
   const mib = v => `${(v / 2 ** 20).toFixed(1)} MiB`
   const delta = k => after[k] - before[k]
-  console.log(`dashboard render: ${NODES} nodes (+ master) reporting every ${REPORT_EVERY}s, stream interval 5s (fixed, DASHBOARD_INTERVAL), Chromium ${browser.version()}, 1280x800, ${elapsed.toFixed(1)}s measured`)
+  console.log(`dashboard render: ${NODES} nodes (+ master) on ${values.postgres ? 'PostgreSQL' : 'PGlite'}, ${(CHANGING * 100).toFixed(0)} % of them reporting every ${REPORT_EVERY}s, stream interval 5s (fixed, DASHBOARD_INTERVAL), Chromium ${browser.version()}, 1280x800, ${elapsed.toFixed(1)}s measured`)
   console.log(`  first render        ${firstRender} ms from goto to ${NODES + 1} nodes counted and a card shown`)
   console.log(`  frames              ${bench.frames.length} (${(bench.frames.length / elapsed).toFixed(1)} fps), gap p50 ${ms(percentile(gaps, 50))}, p99 ${ms(percentile(gaps, 99))}, max ${ms(gaps.at(-1) ?? NaN)}`)
   console.log(`  long tasks          ${bench.longTasks.length}, total ${ms(bench.longTasks.reduce((a, b) => a + b, 0))}, longest ${ms(Math.max(0, ...bench.longTasks))}`)
-  console.log(`  snapshots           ${snaps.length} of ~${Math.floor(elapsed / 5)}, ${(snaps.reduce((a, s) => a + s.bytes, 0) / Math.max(1, snaps.length) / 1024).toFixed(0)} KiB each`)
-  console.log(`  snapshot JS         p50 ${ms(percentile(js, 50))}, max ${ms(js.at(-1) ?? NaN)} (onmessage + Vue update)`)
-  console.log(`  snapshot to paint   p50 ${ms(percentile(painted, 50))}, max ${ms(painted.at(-1) ?? NaN)} (to the end of the next frame)`)
+  const deltaBytes = snaps.filter(x => x.type === 'delta').map(x => x.bytes)
+  const avgDelta = deltaBytes.reduce((a, b) => a + b, 0) / Math.max(1, deltaBytes.length)
+  console.log(`  messages            ${snaps.length} of ~${Math.floor(elapsed / 5)} ticks (${deltaBytes.length} deltas), ${(avgDelta / 1024).toFixed(1)} KiB per delta on average`)
+  console.log(`  bytes per tick      ${(avgDelta / 1024).toFixed(1)} KiB delta against ${(fullBytes / 1024).toFixed(1)} KiB for the full snapshot (seed 000's unified stream): ${((avgDelta / fullBytes) * 100).toFixed(1)} %, with ${(CHANGING * 100).toFixed(0)} % of the nodes reporting each ${REPORT_EVERY} s`)
+  console.log(`  message JS          p50 ${ms(percentile(js, 50))}, max ${ms(js.at(-1) ?? NaN)} (onmessage + Vue update)`)
+  console.log(`  message to paint    p50 ${ms(percentile(painted, 50))}, max ${ms(painted.at(-1) ?? NaN)} (to the end of the next frame)`)
   console.log(`  main thread busy    ${((delta('TaskDuration') / elapsed) * 100).toFixed(1)} % (script ${delta('ScriptDuration').toFixed(2)} s, style ${delta('RecalcStyleDuration').toFixed(2)} s, layout ${delta('LayoutDuration').toFixed(2)} s)`)
   console.log(`  JS heap after GC    ${mib(before.JSHeapUsedSize)} -> ${mib(after.JSHeapUsedSize)}`)
   console.log(`  DOM elements        ${before.dom} -> ${after.dom}`)

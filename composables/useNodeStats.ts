@@ -1,4 +1,7 @@
-import type { NodeStats, NodeStatsSnapshot } from '~~/shared/contracts/seed000'
+import type { NodeStats, NodeStatsDelta, NodeStatsSnapshot } from '~~/shared/contracts/seed000'
+import type { ShallowRef } from 'vue'
+import { acquireStream, CLOSED_STREAM, type StreamHandle, type StreamStatus } from '~/utils/eventSourceTransport'
+import { applyNodeMessage, type NodeTable } from '~/utils/nodeDeltas'
 import { newestSummaries } from './useNodeStream'
 
 /** Seconds between the dashboard's snapshots (the seed's default); the header and the page share it. */
@@ -7,21 +10,67 @@ export const DASHBOARD_INTERVAL = 5
 /** The dashboard has no Retry button: its streams keep trying, however long the server is away. */
 export const DASHBOARD_STREAM = { maxAttempts: Infinity } as const
 
+/** One delta stream's table, shared by every caller of its interval; it lives while one holds it. */
+interface SharedTable {
+  table: ShallowRef<NodeTable>
+  status: ShallowRef<StreamStatus>
+  handle: StreamHandle<NodeStatsSnapshot | NodeStatsDelta>
+  holders: number
+}
+const tables = new Map<number, SharedTable>()
+
+function holdTable(interval: number): SharedTable {
+  let shared = tables.get(interval)
+  if (!shared) {
+    const table = shallowRef<NodeTable>({ timestamp: null, nodes: [] })
+    const status = shallowRef<StreamStatus>(CLOSED_STREAM)
+    // The table is folded here, once per message, so a caller joining late finds it whole.
+    const handle = acquireStream<NodeStatsSnapshot | NodeStatsDelta>(`/api/v1/metrics/nodes/stats/delta?interval=${interval}`, { ...DASHBOARD_STREAM, eventTypes: ['snapshot', 'delta'] }, {
+      message(m) {
+        table.value = applyNodeMessage(table.value, m.type, m.data)
+      },
+      change(next) {
+        status.value = next
+      },
+    })
+    status.value = handle.status
+    shared = { table, status, handle, holders: 0 }
+    tables.set(interval, shared)
+  }
+  shared.holders++
+  return shared
+}
+
 /**
- * Every node's live summary from seed 000's unified stream. All callers with the same interval
- * share one EventSource; it reconnects by itself and closes when the last caller unmounts.
- * `nodes` is the snapshot's own array (not deeply reactive), replaced whole on every message,
- * with the summary of a node whose per-node stream is open where that stream's message is newer.
+ * Every node's live summary from the dashboard's delta stream (a snapshot, then only the nodes
+ * that changed each `interval`; seed 000's unified stream stays for API clients). All callers with
+ * the same interval share one EventSource and one table; it reconnects by itself, resuming from its
+ * last position, and closes when the last caller unmounts. `nodes` is ordered by id, a new array on
+ * every message, with the summary of a node whose per-node stream is open where that is newer.
  */
 export function useNodeStats(interval = DASHBOARD_INTERVAL) {
-  const stream = useSharedStream<NodeStatsSnapshot>(`/api/v1/metrics/nodes/stats/stream?interval=${interval}`, DASHBOARD_STREAM)
+  const auth = useAuthStore()
+  const shared = holdTable(interval)
+  onScopeDispose(() => {
+    if (--shared.holders > 0) return
+    shared.handle.release()
+    tables.delete(interval)
+  })
+  watch(() => shared.status.value.refusedWith, (refusal) => {
+    if (refusal === 401) void auth.requireLogin()
+  })
+  const { table, status } = shared
   return {
     // A node whose detail is open has a newer message of its own every 2 s: the card shows that one.
-    nodes: computed<NodeStats[]>(() => (stream.data.value ? newestSummaries(stream.data.value.nodes, stream.data.value.timestamp) : [])),
-    timestamp: computed(() => stream.data.value?.timestamp ?? null),
+    nodes: computed<NodeStats[]>(() => (table.value.timestamp ? newestSummaries(table.value.nodes, table.value.timestamp) : [])),
+    timestamp: computed(() => table.value.timestamp),
     /** True once the first snapshot has arrived. */
-    loaded: computed(() => stream.data.value !== null),
-    connected: computed(() => stream.status.value.state === 'connected'),
-    error: stream.error,
+    loaded: computed(() => table.value.timestamp !== null),
+    connected: computed(() => status.value.state === 'connected'),
+    /** What went wrong, for the page to show; null while healthy. */
+    error: computed(() => {
+      const { state, error } = status.value
+      return state === 'reconnecting' && error ? `${error}; reconnecting…` : error
+    }),
   }
 }

@@ -26,10 +26,9 @@ export const NODE_KINDS = ['master', 'agent', 'member', 'valkey'] as const
 export type NodeKind = (typeof NODE_KINDS)[number]
 
 /** `?interval=` of seed 000's streams: whole seconds 1–60, default 5. */
-export const streamQuery = z.object({
-  interval: z.string({ error: 'must be given once, as whole seconds' }).regex(/^\d+$/, 'must be whole seconds from 1 to 60')
-    .transform(Number).pipe(z.number().min(1, 'must be at least 1 second').max(60, 'must be at most 60 seconds')).optional(),
-}).transform(q => ({ interval: q.interval ?? 5 }))
+const intervalParam = z.string({ error: 'must be given once, as whole seconds' }).regex(/^\d+$/, 'must be whole seconds from 1 to 60')
+  .transform(Number).pipe(z.number().min(1, 'must be at least 1 second').max(60, 'must be at most 60 seconds')).optional()
+export const streamQuery = z.object({ interval: intervalParam }).transform(q => ({ interval: q.interval ?? 5 }))
 
 /** A node's summary exactly as seed 000 streams it. */
 export interface NodeStats {
@@ -52,6 +51,19 @@ export interface StreamConnected { event: 'connected', interval: number, timesta
 
 /** The unified stream's message: every node's summary, ordered by id. */
 export interface NodeStatsSnapshot { timestamp: string, nodes: NodeStats[] }
+
+/**
+ * The dashboard's stream (NodePulse's, not seed 000's): a `snapshot` event (a NodeStatsSnapshot),
+ * then each tick a `delta`: the nodes whose summary changed, whole, and the ids removed. Each
+ * message's SSE id is its position; resuming from it gives one delta of what was missed.
+ */
+export interface NodeStatsDelta { timestamp: string, removed: number[], changed: NodeStats[] }
+
+/** `?interval=` as seed 000's streams take it, and `?lastEventId=` (or the Last-Event-ID header) to resume. */
+export const deltaStreamQuery = z.object({
+  interval: intervalParam,
+  lastEventId: z.string({ error: 'must be given once' }).max(64, 'must be at most 64 characters').optional(),
+}).transform(q => ({ interval: q.interval ?? 5, lastEventId: q.lastEventId }))
 
 /** A host's detail beyond the summary (the ingest contract defines it); absent until its first sample. */
 export type { HostDetail }

@@ -316,7 +316,7 @@ test('the summary counts every node over one shared stream, and the hint to add 
   const opened: string[] = []
   await page.reload({ waitUntil: 'commit' })
   page.on('request', (r) => {
-    if (new URL(r.url()).pathname === '/api/v1/metrics/nodes/stats/stream') opened.push(r.url())
+    if (new URL(r.url()).pathname === '/api/v1/metrics/nodes/stats/delta') opened.push(r.url())
   })
   await expect(page.getByTestId('live-indicator')).toHaveText('Live')
   await expect(page.getByTestId('summary-total')).toHaveText(String(nodes.length))

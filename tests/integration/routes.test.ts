@@ -44,6 +44,7 @@ const READ_MISSING: Route[] = [
 // Streams: only the refusals are checked here (a granted stream never ends).
 const STREAMS: Route[] = [
   { method: 'GET', path: '/api/v1/metrics/nodes/stats/stream' },
+  { method: 'GET', path: '/api/v1/metrics/nodes/stats/delta' },
   { method: 'GET', path: '/api/v1/metrics/nodes/1/stats/stream' },
   { method: 'GET', path: '/api/v1/metrics/node/stream' },
   { method: 'GET', path: '/api/v1/events/stream' },

@@ -6,6 +6,7 @@ import { toNodeStats, type NodeState, type Registry } from '../registry'
 import { startedInstance } from '../started'
 import type { StatusThresholds } from '../status'
 import { encodeSse, type Hub } from './hub'
+import { createNodeDeltas } from './nodeDeltas'
 
 export interface StreamsOptions extends StatusThresholds { masterId: number }
 
@@ -140,6 +141,7 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
   }
 
   const now = () => ({ now: Date.now(), timestamp: new Date().toISOString() })
+  const deltas = createNodeDeltas(hub, registry, opts)
 
   return {
     /** `/api/v1/metrics/nodes/stats/stream`: every node's summary, ordered by id. */
@@ -171,10 +173,14 @@ export function createNodeStreams(hub: Hub, registry: Registry, opts: StreamsOpt
       return open(req, res, `node-stats:master:${intervalSeconds}`, intervalSeconds, async () => masterBlob(registry.get(opts.masterId), await readOs()))
     },
 
+    /** `/api/v1/metrics/nodes/stats/delta`: the dashboard's stream, a snapshot then only what changed (see nodeDeltas.ts). */
+    delta: deltas.open,
+
     /** Stops every ticker (shutdown). */
     close() {
       for (const t of tickers.values()) clearTimeout(t.timer)
       tickers.clear()
+      deltas.close()
     },
   }
 }
