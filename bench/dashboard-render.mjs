@@ -186,7 +186,7 @@ try {
   console.log(`  DOM elements        ${before.dom} -> ${after.dom}`)
   console.log(`  server RSS          ${before.server.rss.toFixed(0)} MiB -> ${after.server.rss.toFixed(0)} MiB`)
   console.log(`  server CPU          ${(((after.server.cpuSeconds - before.server.cpuSeconds) / elapsed) * 100).toFixed(1)} % of one core`)
-  console.log(`  reports accepted    ${acceptedInWindow} in the window (${(acceptedInWindow / elapsed).toFixed(0)}/s, target ${(NODES / REPORT_EVERY).toFixed(0)}/s); ${failed} failed overall`)
+  console.log(`  reports accepted    ${acceptedInWindow} in the window (${(acceptedInWindow / elapsed).toFixed(0)}/s, target ${((NODES * CHANGING) / REPORT_EVERY).toFixed(0)}/s); ${failed} failed overall`)
   console.log('  input to grid       step: JS / painted -> shown')
   for (const s of steps) console.log(`    ${s.step.padEnd(18)}${ms(s.js).padStart(9)} /${ms(s.painted).padStart(9)}  -> ${s.shown}`)
   console.log(`  browser console     ${consoleLines.length} errors/warnings${consoleLines.length ? ':' : ''}`)
