@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * History charts in Chromium (issue 12): the built server on a fresh PostgreSQL database of its own
- * (dropped at the end) with --nodes nodes whose history is written straight into the rollup tiers,
+ * (dropped at the end), or with --pglite on the embedded database in a temporary directory (the
+ * server is stopped while the bench writes into it and started again), with --nodes nodes whose
+ * history is written straight into the rollup tiers,
  * as the leader leaves them (31 days of 1-hour buckets and the last 26 hours of 1-minute buckets,
  * every metric: the tiers the two views read; nothing waits for real time). Then, in Debian's Chromium at 1440×900, --runs times each:
  *
@@ -13,11 +15,12 @@
  *     default view (`/compare?label=bench:render`, top 10 drawn of the same answer);
  * (c) redrawing the fleet chart without a fetch: "Lines: Top 10 → Every node".
  *
- *   npm run build && node bench/history-render.mjs [--nodes 100] [--runs 10] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ *   npm run build && node bench/history-render.mjs [--nodes 100] [--runs 10] [--postgres postgres://postgres@127.0.0.1:5432/postgres | --pglite]
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
@@ -27,7 +30,9 @@ const { values: opts } = parseArgs({ options: {
   nodes: { type: 'string', default: '100' },
   runs: { type: 'string', default: '10' },
   postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+  pglite: { type: 'boolean', default: false },
 } })
+const PGLITE = opts.pglite
 const NODES = Number(opts.nodes)
 const RUNS = Number(opts.runs)
 const DAY = 86_400
@@ -37,12 +42,51 @@ const modules = mkdtempSync(join(root, 'node_modules', '.cache', 'history-render
 const { HISTORY_METRICS } = await import(await transpileTs(join(root, 'shared/contracts/history.ts'), modules))
 rmSync(modules, { recursive: true, force: true })
 
-const name = `np_bench_render_${randomBytes(4).toString('hex')}`
-const admin = postgres(opts.postgres, { max: 1, onnotice: () => {} })
-await admin.unsafe(`create database ${name}`)
-const url = new URL(opts.postgres)
-url.pathname = `/${name}`
-const db = postgres(url.toString(), { max: 1, onnotice: () => {} })
+/**
+ * Where the history goes: a fresh PostgreSQL database of the bench's own, or the embedded one's
+ * directory. `write` runs statements on it: for PGlite with the server stopped (one process at a time).
+ */
+async function openStore() {
+  if (PGLITE) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'nodepulse-bench-render-'))
+    return {
+      label: 'PGlite', env: {}, dataDir,
+      async write(statements) {
+        const { PGlite } = await import('@electric-sql/pglite')
+        const db = await PGlite.create(dataDir)
+        try {
+          for (const q of statements) await db.exec(q)
+          return (await db.query('select count(*)::int as rows from history_rollups')).rows[0].rows
+        }
+        finally {
+          await db.close()
+        }
+      },
+      async drop() {
+        rmSync(dataDir, { recursive: true, force: true })
+      },
+    }
+  }
+  const name = `np_bench_render_${randomBytes(4).toString('hex')}`
+  const admin = postgres(opts.postgres, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${name}`)
+  const url = new URL(opts.postgres)
+  url.pathname = `/${name}`
+  const db = postgres(url.toString(), { max: 1, onnotice: () => {} })
+  return {
+    label: 'PostgreSQL', env: { DATABASE_URL: url.toString() }, dataDir: undefined,
+    async write(statements) {
+      for (const q of statements) await db.unsafe(q)
+      return (await db.unsafe('select count(*)::int as rows from history_rollups'))[0].rows
+    },
+    async drop() {
+      await db.end({ timeout: 5 })
+      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await admin.end({ timeout: 5 })
+    },
+  }
+}
+const store = await openStore()
 
 // Runs in the page: a client-side navigation, then waits until `ready()` holds and the next frame is painted.
 function instrument() {
@@ -103,7 +147,7 @@ function instrument() {
   }
 }
 
-const server = await startServer({ DATABASE_URL: url.toString() })
+const server = await startServer(store.env, { dataDir: store.dataDir })
 let browser
 try {
   const token = await adminToken(server.base)
@@ -121,16 +165,20 @@ try {
 
   const now = Math.floor(Date.now() / 1000)
   const nodes = `unnest('{${ids.join(',')}}'::int[])`
-  const t0 = performance.now()
+  const statements = []
   const minuteFrom = Math.floor((now - 26 * 3600) / 60) * 60
   for (let t = minuteFrom; t < now; t += 6 * 3600) {
-    await db.unsafe(rollupRowsSql({ metrics: HISTORY_METRICS, width: 60, from: t, to: Math.min(now, t + 6 * 3600), nodes, samplesPerBucket: 12 }))
+    statements.push(rollupRowsSql({ metrics: HISTORY_METRICS, width: 60, from: t, to: Math.min(now, t + 6 * 3600), nodes, samplesPerBucket: 12 }))
   }
   const hourFrom = Math.floor((now - 31 * DAY) / 3600) * 3600
-  await db.unsafe(rollupRowsSql({ metrics: HISTORY_METRICS, width: 3600, from: hourFrom, to: now, nodes, samplesPerBucket: 720 }))
-  await db.unsafe('analyze history_rollups')
-  const [{ rows }] = await db.unsafe('select count(*)::int as rows from history_rollups')
+  statements.push(rollupRowsSql({ metrics: HISTORY_METRICS, width: 3600, from: hourFrom, to: now, nodes, samplesPerBucket: 720 }))
+  statements.push('analyze history_rollups')
+  // The embedded database has one process: the server steps aside while the bench writes.
+  if (PGLITE) await server.stop()
+  const t0 = performance.now()
+  const rows = await store.write(statements)
   console.log(`history written: ${rows.toLocaleString()} rollup rows (${NODES} nodes × 26 h of 1 min + 31 d of 1 h buckets) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  if (PGLITE) await server.start()
 
   const chrome = await openLoggedIn(server.base, { width: 1440, height: 900 }, instrument)
   browser = chrome.browser
@@ -171,7 +219,7 @@ try {
     return `median ${ms(percentile(sorted, 50))}, p95 ${ms(percentile(sorted, 95))}`
   }
   const kib = list => `${(list[0].bytes / 1024).toFixed(0)} KiB`
-  console.log(`history charts in Chromium ${browser.version()}, 1440×900, PostgreSQL, ${NODES} nodes, ${RUNS} runs each`)
+  console.log(`history charts in Chromium ${browser.version()}, 1440×900, ${store.label}, ${NODES} nodes, ${RUNS} runs each`)
   console.log(`  (a) modal, 30 d of one node, 6 charts (${kib(runs.modal)} JSON)`)
   console.log(`      open → drawn      ${stat(runs.modal, 'total')}`)
   console.log(`      history request   ${stat(runs.modal, 'request')}`)
@@ -188,7 +236,5 @@ try {
 finally {
   await browser?.close()
   await server.stop()
-  await db.end({ timeout: 5 })
-  await admin.unsafe(`drop database if exists ${name} with (force)`)
-  await admin.end({ timeout: 5 })
+  await store.drop()
 }

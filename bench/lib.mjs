@@ -16,30 +16,50 @@ export async function freePort() {
   })
 }
 
-/** Starts .output/server/index.mjs (build it first) and resolves once /api/health answers. */
-export async function startServer(env = {}) {
+/**
+ * Starts .output/server/index.mjs (build it first) and resolves once /api/health answers. The
+ * embedded database lives in a fresh temporary directory removed at stop, or in `dataDir`, kept.
+ */
+export async function startServer(env = {}, { dataDir: keptDir } = {}) {
   const port = await freePort()
-  const dataDir = mkdtempSync(join(tmpdir(), 'nodepulse-bench-'))
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '.output/server/index.mjs'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, NODEPULSE_ADMIN_PASSWORD: ADMIN.password, ...env },
-    stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
-  })
+  const dataDir = keptDir ?? mkdtempSync(join(tmpdir(), 'nodepulse-bench-'))
   const base = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${base}/api/health`)).ok) break
+  let child
+  const spawnServer = async () => {
+    child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '.output/server/index.mjs'], {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, NODEPULSE_ADMIN_PASSWORD: ADMIN.password, ...env },
+      stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
+    })
+    for (let i = 0; i < 300; i++) {
+      try {
+        if ((await fetch(`${base}/api/health`)).ok) break
+      }
+      catch {
+        // not listening yet
+      }
+      await new Promise(r => setTimeout(r, 100))
     }
-    catch {
-      // not listening yet
-    }
-    await new Promise(r => setTimeout(r, 100))
   }
+  const halt = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    await new Promise(r => child.once('exit', r))
+  }
+  await spawnServer()
   return {
-    base, pid: child.pid,
+    base,
+    get pid() {
+      return child.pid
+    },
+    /** Stops the server; a temporary data directory goes with it, a kept one stays for `start()`. */
     async stop() {
-      child.kill('SIGTERM')
-      await new Promise(r => child.once('exit', r))
-      rmSync(dataDir, { recursive: true, force: true })
+      await halt()
+      if (!keptDir) rmSync(dataDir, { recursive: true, force: true })
+    },
+    /** Starts it again on the same port and data directory (after `stop()` with a kept `dataDir`). */
+    async start() {
+      await halt()
+      await spawnServer()
     },
   }
 }
