@@ -18,8 +18,12 @@
  *    the size 30 days at the default tiers would take (raw 48 h, 1 min 14 d, 15 min 90 d, 1 h 2 y).
  *
  *   node bench/history.mjs [--driver pglite,postgres] [--nodes 1000] [--raw-nodes 100] [--raw-hours 1] [--interval 5]
- *                          [--quarter-days 2] [--runs 50] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ *                          [--quarter-days 2] [--runs 50] [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--before REF]
+ *
+ * --before REF also times the queries of server/services/history/query.ts as it was at the git
+ * revision REF, on the same database, each run alternating with the current one (before/after in one run).
  */
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -40,6 +44,7 @@ const { values: opts } = parseArgs({
     'quarter-days': { type: 'string', default: '2' },
     'runs': { type: 'string', default: '50' },
     'postgres': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'before': { type: 'string' },
   },
 })
 const NODES = Number(opts.nodes)
@@ -70,6 +75,15 @@ const { createRegistry } = await load('server/services/registry.ts')
 const { createHistory } = await load('server/services/history/index.ts')
 const { parseHistoryTiers, DEFAULT_HISTORY_TIERS } = await load('server/services/history/tiers.ts')
 const { HISTORY_METRICS } = await load('shared/contracts/history.ts')
+// The query module at --before, bundled from git's copy as if it stood in its place in the tree.
+const before = opts.before && await (async () => {
+  const dir = join(root, 'server/services/history')
+  const contents = execFileSync('git', ['show', `${opts.before}:server/services/history/query.ts`], { cwd: root, encoding: 'utf8' })
+  const { build } = await import('esbuild')
+  const outfile = join(modules, 'query-before.mjs')
+  await build({ stdin: { contents, resolveDir: dir, loader: 'ts', sourcefile: 'query-before.ts' }, outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', tsconfigRaw: {}, logLevel: 'warning' })
+  return (await import(outfile)).createHistoryQueries
+})()
 const migrations = await readMigrations(async name => readFileSync(join(root, 'drizzle', name), 'utf8'))
 const tiers = parseHistoryTiers(DEFAULT_HISTORY_TIERS)
 
@@ -174,30 +188,40 @@ async function bench(label, handle) {
   await db.execute(sql`analyze`)
 
   const five = ['cpu_percent', 'memory_percent', 'disk_percent', 'load1', 'net_rx_bytes_per_sec']
-  const nodeTimes = []
+  const variants = [['now', { node: history.nodeHistory, fleet: history.fleetHistory }]]
+  if (before) {
+    const queries = before(db, registry, tiers)
+    variants.push([`at ${opts.before}`, { node: queries.node, fleet: queries.fleet }])
+  }
+  const times = new Map(variants.map(([name]) => [name, { node: [], fleet: [] }]))
   let tierUsed = ''
   for (let i = 0; i < RUNS + 3; i++) {
-    const id = firstNode + Math.floor(Math.random() * NODES)
-    const t = performance.now()
-    const res = await history.nodeHistory(id, { metrics: five, from: new Date((now - 30 * DAY) * 1000), to: new Date(now * 1000), points: 300 })
-    JSON.stringify(res)
-    if (i >= 3) nodeTimes.push(since(t))
-    tierUsed = `${res.tier.name}, step ${res.step_seconds} s, ${res.series[0].buckets.length} buckets`
+    for (const [name, q] of i % 2 ? [...variants].reverse() : variants) {
+      // A node of its own for each: one read just before would have left its rows in the buffer cache.
+      const id = firstNode + Math.floor(Math.random() * NODES)
+      const t = performance.now()
+      const res = await q.node(id, { metrics: five, from: new Date((now - 30 * DAY) * 1000), to: new Date(now * 1000), points: 300 })
+      JSON.stringify(res)
+      if (i >= 3) times.get(name).node.push(since(t))
+      tierUsed = `${res.tier.name}, step ${res.step_seconds} s, ${res.series[0].buckets.length} buckets`
+    }
   }
-  nodeTimes.sort((a, b) => a - b)
-  console.log(`one node × 30 d × 5 metrics (${tierUsed}): median ${ms(percentile(nodeTimes, 50))}, p95 ${ms(percentile(nodeTimes, 95))}, max ${ms(nodeTimes.at(-1))} over ${RUNS} runs`)
-
-  const fleetTimes = []
-  let fleetInfo = ''
   for (let i = 0; i < 6; i++) {
-    const t = performance.now()
-    const res = await history.fleetHistory({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300 })
-    const bytes = JSON.stringify(res).length
-    if (i >= 1) fleetTimes.push(since(t))
-    fleetInfo = `${res.nodes.length} nodes, ${res.tier.name}, step ${res.step_seconds} s, ${res.nodes[0].buckets.length} buckets each, ${mb(bytes)} of JSON`
+    for (const [name, q] of i % 2 ? [...variants].reverse() : variants) {
+      const t = performance.now()
+      const res = await q.fleet({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300 })
+      const bytes = JSON.stringify(res).length
+      if (i >= 1) times.get(name).fleet.push(since(t))
+      times.get(name).info = `${res.nodes.length} nodes, ${res.tier.name}, step ${res.step_seconds} s, ${res.nodes[0].buckets.length} buckets each, ${mb(bytes)} of JSON`
+    }
   }
-  fleetTimes.sort((a, b) => a - b)
-  console.log(`all nodes × cpu × 24 h (${fleetInfo}): median ${ms(percentile(fleetTimes, 50))}, max ${ms(fleetTimes.at(-1))} over ${fleetTimes.length} runs`)
+  for (const [name, { node, fleet, info }] of times) {
+    const label = variants.length > 1 ? ` [${name}]` : ''
+    node.sort((a, b) => a - b)
+    fleet.sort((a, b) => a - b)
+    console.log(`one node × 30 d × 5 metrics${label} (${tierUsed}): median ${ms(percentile(node, 50))}, p95 ${ms(percentile(node, 95))}, max ${ms(node.at(-1))} over ${RUNS} runs`)
+    console.log(`all nodes × cpu × 24 h${label} (${info}): median ${ms(percentile(fleet, 50))}, max ${ms(fleet.at(-1))} over ${fleet.length} runs`)
+  }
 
   const s = await sizes(db)
   const rawRow = afterRollup.raw / afterRollup.raw_rows

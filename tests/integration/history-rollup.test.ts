@@ -330,6 +330,38 @@ describe('history queries', () => {
     rows.push(fresh)
   })
 
+  it('reads the tier\'s own rows when the step is its width, samples not rolled up yet merged into their buckets', async () => {
+    // Arrived after the rollup: a late sample into a rolled-up bucket, and one into the hole (a bucket with no row yet).
+    const late = makeSample(n, now - 2 * HOUR + 7000, 777)
+    late.cpuPercent = 0
+    const lone = makeSample(n, now - 70 * MIN, 778)
+    await insertRows([late, lone])
+    rows.push(late, lone)
+    // 5 hours in 301 points is a 60 s step: the 1 m tier's buckets.
+    const range = { from: new Date(now - 5 * HOUR), to: new Date(now) }
+    const res = await history.nodeHistory(n, { metrics: ['cpu_percent', 'load1'], ...range, points: 301 })
+    expect(res.tier.name).toBe('1m')
+    expect(res.step_seconds).toBe(60)
+    const want = expectedBuckets(rows.filter(r => r.nodeId === n), 60)
+    const bucketOf = (ms: number) => Math.floor(ms / 60_000) * 60
+    for (const [i, metric] of (['cpu_percent', 'load1'] as const).entries()) {
+      const series = res.series[i]!
+      expect(series.buckets.filter(b => b.avg !== null).length).toBeGreaterThan(100)
+      for (const b of series.buckets) {
+        const w = want.get(`${n}@${b.t}`)?.figures[metric]
+        if (!w || w.avg === null) expect(b, `${metric} ${b.t}`).toEqual({ t: b.t, avg: null, min: null, max: null })
+        else for (const f of ['avg', 'min', 'max'] as const) expect(b[f], `${metric} ${b.t} ${f}`).toBeCloseTo(w[f]!, 4)
+      }
+    }
+    const cpu = res.series[0]!.buckets
+    expect(cpu.find(b => b.t === bucketOf(late.ts.getTime()))!.min).toBe(0)
+    expect(cpu.find(b => b.t === bucketOf(lone.ts.getTime()))!.avg).toBeCloseTo(lone.cpuPercent, 4)
+    // The fleet query over the same range reads the same buckets.
+    const fleet = await history.fleetHistory({ metric: 'cpu_percent', ...range, points: 301, nodes: [n] })
+    expect(fleet.step_seconds).toBe(60)
+    expect(fleet.nodes[0]!.buckets).toEqual(cpu)
+  })
+
   it('compares one metric across nodes chosen by label, ids or all', async () => {
     const byLabel = await history.fleetHistory({ metric: 'cpu_percent', from: new Date(now - HOUR), to: new Date(now), points: 30, label: { name: 'cluster', value: 'dev' } })
     expect(byLabel.nodes.map(x => x.node_id)).toEqual([m])

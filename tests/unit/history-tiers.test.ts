@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { fleetHistoryQuery, nodeHistoryQuery, uptimeQuery } from '../../shared/contracts/history'
 import { loadConfig } from '../../server/services/config'
-import { textArray, toSeries } from '../../server/services/history/query'
+import { toSeries } from '../../server/services/history/query'
 import { DEFAULT_HISTORY_TIERS, parseHistoryTiers, planQuery } from '../../server/services/history/tiers'
 import { uptimeDays } from '../../server/services/history/uptime'
 
@@ -78,20 +78,13 @@ describe('planQuery', () => {
 describe('toSeries', () => {
   it('lists every bucket, empty ones with null figures, and merges runs of empty buckets into gaps', () => {
     const plan = { tier: { name: '1m', width_seconds: 60, retention_seconds: D }, step: 60, from: 600, to: 1080 }
-    const figures = new Map([[600, { avg: 1, min: 0, max: 2 }], [840, { avg: 3, min: 3, max: 3 }]])
+    const none = [null, null, null]
+    const figures = { avg: [1, ...none, 3, ...none], min: [0, ...none, 3, ...none], max: [2, ...none, 3, ...none] }
     const s = toSeries(plan, figures)
     expect(s.buckets.map(b => b.t)).toEqual([600, 660, 720, 780, 840, 900, 960, 1020])
     expect(s.buckets[1]).toEqual({ t: 660, avg: null, min: null, max: null })
     expect(s.gaps).toEqual([{ from: 660, to: 840 }, { from: 900, to: 1080 }])
     expect(toSeries(plan, undefined).gaps).toEqual([{ from: 600, to: 1080 }])
-  })
-})
-
-describe('textArray', () => {
-  it('splits a Postgres number array in its text form, NULLs and exponents as written', () => {
-    expect(textArray('{1,2.5,NULL,-3e-05,1e+20}')).toEqual(['1', '2.5', 'NULL', '-3e-05', '1e+20'])
-    expect(textArray('{}')).toEqual([])
-    expect(textArray(null)).toEqual([])
   })
 })
 

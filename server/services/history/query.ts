@@ -1,7 +1,8 @@
 /**
  * The history queries: one node's metrics, or one metric across nodes, over a range, in at most
  * `points` buckets. Reads the tier `planQuery` picks plus the raw samples that tier has not
- * rolled up yet (the newest minutes), re-bucketed to the step in one SQL statement.
+ * rolled up yet (the newest minutes): the tier's rows as they are when the step is the tier's
+ * width, else re-bucketed to the step, in SQL.
  */
 import { sql, type SQL } from 'drizzle-orm'
 import type {
@@ -16,29 +17,22 @@ import { planQuery, type QueryPlan } from './tiers'
 /** Rollup rows one query may read; past it a coarser tier answers (fewer, wider buckets), so a fleet query stays fast. */
 export const ROW_BUDGET = 250_000
 
-type Figures = Map<number, { avg: number | null, min: number | null, max: number | null }>
+const FIGURES = ['avg', 'min', 'max'] as const
+/** One metric's figures per bucket of a plan (index i is the bucket starting at `from + i × step`); null where it has no data. */
+export type Figures = Record<(typeof FIGURES)[number], (number | null)[]>
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows)
 const iso = (seconds: number) => sql`${new Date(seconds * 1000).toISOString()}::timestamptz`
-const num = (v: unknown): number | null => {
-  if (v === null || v === undefined || v === 'NULL') return null
-  const n = Number(v)
-  return Number.isFinite(n) ? Number(n.toPrecision(7)) : null
-}
-
-/** The items of a one-dimensional Postgres array of numbers in its text form (`{1,2.5,NULL}`), as strings. */
-export function textArray(v: unknown): string[] {
-  if (typeof v !== 'string' || v.length < 3) return []
-  return v.slice(1, -1).split(',')
-}
+/** A figure as SQL handed it over: a number, or null (JSON has no NaN or infinity; Postgres writes them as strings). */
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 
 /** Every bucket of the plan, empty ones with null figures, and the runs of empty ones as gaps. */
 export function toSeries(plan: QueryPlan, figures: Figures | undefined): { buckets: HistoryBucket[], gaps: HistoryGap[] } {
   const buckets: HistoryBucket[] = []
   const gaps: HistoryGap[] = []
-  for (let t = plan.from; t < plan.to; t += plan.step) {
-    const f = figures?.get(t)
-    buckets.push({ t, avg: f?.avg ?? null, min: f?.min ?? null, max: f?.max ?? null })
-    if (f?.avg !== null && f?.avg !== undefined) continue
+  for (let i = 0, t = plan.from; t < plan.to; i++, t += plan.step) {
+    const avg = figures?.avg[i] ?? null
+    buckets.push({ t, avg, min: figures?.min[i] ?? null, max: figures?.max[i] ?? null })
+    if (avg !== null) continue
     const last = gaps.at(-1)
     if (last && last.to === t) last.to = t + plan.step
     else gaps.push({ from: t, to: t + plan.step })
@@ -62,39 +56,84 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
     return p
   }
 
-  /** Per node and metric, each non-empty bucket's avg/min/max. */
+  /** The newest sample id rolled into tier `w`: the raw samples past it are the top-up (read first, so the planner sees a number and finds them by id). */
+  async function cursorOf(w: number): Promise<number> {
+    if (!w) return 0
+    return Number(rowsOf<{ c: string | number }>(await db.execute(sql`select coalesce(max(cursor), 0) as c from history_progress where width_seconds = ${w}`))[0]?.c ?? 0)
+  }
+
+  /** Per node and metric, the figures of every bucket of the plan. */
   async function read(p: QueryPlan, metrics: HistoryMetric[], nodeIds: number[] | null): Promise<Map<number, Map<HistoryMetric, Figures>>> {
     const w = p.tier.width_seconds
+    const count = Math.round((p.to - p.from) / p.step)
     const only = (column: string): SQL => (nodeIds ? sql`and ${raw(column)} in (${sql.join(nodeIds.map(id => sql`${id}`), sql`, `)})` : sql``)
-    const rawValues = metrics.map(m => `${RAW_EXPRESSIONS[m]} as ${m}`).join(', ')
-    const fromRawRows = metrics.map(m => `${m} as ${m}_a, ${m} as ${m}_lo, ${m} as ${m}_hi, (${m} is not null)::int as ${m}_n`).join(', ')
-    const rawPart = (newerThanTier: SQL) => sql`select node_id, ts, ${raw(fromRawRows)} from (
-        select s.node_id, s.ts, ${raw(rawValues)} from node_samples s
-        where s.ts >= ${iso(p.from)} and s.ts < ${iso(p.to)} ${only('s.node_id')} ${newerThanTier}) x`
-    // Read first, so the planner sees a number: the samples past it are few and found by id.
-    const cursor = w ? Number(rowsOf<{ c: string | number }>(await db.execute(sql`select coalesce(max(cursor), 0) as c from history_progress where width_seconds = ${w}`))[0]?.c ?? 0) : 0
+    const inRange = (time: string, node: string) => sql`${raw(time)} >= ${iso(p.from)} and ${raw(time)} < ${iso(p.to)} ${only(node)}`
+    const rawRows = (newerThanTier: SQL) => sql`select s.node_id, s.ts, ${raw(metrics.map(m => `${RAW_EXPRESSIONS[m]} as ${m}`).join(', '))}
+      from node_samples s where ${inRange('s.ts', 's.node_id')} ${newerThanTier}`
+    // The bucket's index in the plan; date_part (float8) rather than extract (numeric) keeps it cheap.
+    const indexOf = (time: string) => `floor((date_part('epoch', ${time}) - ${p.from}) / ${p.step})::int`
+    const cursor = await cursorOf(w)
+
+    const out = new Map<number, Map<HistoryMetric, Figures>>()
+    const figuresOf = (node: number, m: HistoryMetric) => {
+      let perNode = out.get(node)
+      if (!perNode) {
+        const empty = (): Figures => ({ avg: Array(count).fill(null), min: Array(count).fill(null), max: Array(count).fill(null) })
+        out.set(node, perNode = new Map(metrics.map(x => [x, empty()])))
+      }
+      return perNode.get(m)!
+    }
+    // All of it as one JSON text, a row per node with its buckets as arrays of float4: handing tens
+    // of thousands of rows, or Postgres arrays, to JavaScript costs more than the query on PGlite,
+    // while JSON.parse is quick; float4 (what a rollup column holds) prints its shortest form,
+    // about 7 digits. The arrays of one row are aggregated over the same rows in the same order,
+    // so their items match; `i` places them.
+    const perNode = async (source: SQL) => {
+      const arrays = metrics.flatMap(m => FIGURES.map(f => `array_agg(${m}_${f}::float4) as ${m}_${f}`)).join(', ')
+      const [row] = rowsOf<{ j: string | null }>(await db.execute(sql`select json_agg(x)::text as j from (
+        select node_id as n, array_agg(i) as i, ${raw(arrays)} from (${source}) s group by node_id) x`))
+      for (const x of JSON.parse(row?.j ?? '[]') as Record<string, number[]>[]) {
+        const indexes = x.i!
+        for (const m of metrics) {
+          const target = figuresOf(Number(x.n), m)
+          for (const f of FIGURES) {
+            const values = x[`${m}_${f}`]!
+            indexes.forEach((i, k) => (target[f][i] = num(values[k])))
+          }
+        }
+      }
+    }
+
+    if (w && p.step === w) {
+      // The step is the tier's width: its rows are the buckets, read as they are.
+      await perNode(sql`select node_id, ${raw(indexOf('bucket'))} as i, ${raw(metrics.map(m => `${m}_avg, ${m}_min, ${m}_max`).join(', '))}
+        from history_rollups where width_seconds = ${w} and ${inRange('bucket', 'node_id')}`)
+      // The samples not rolled up yet (the newest, and late ones), merged into their bucket's row.
+      const sums = metrics.map(m => `sum(${m}) as ${m}_s, count(${m}) as ${m}_c, min(${m}) as ${m}_lo, max(${m}) as ${m}_hi`).join(', ')
+      const merged = metrics.map(m => `((coalesce(r.${m}_avg * r.${m}_n, 0) + coalesce(x.${m}_s, 0)) / nullif(coalesce(r.${m}_n, 0) + x.${m}_c, 0))::float4 as ${m}_avg,
+        least(r.${m}_min, x.${m}_lo)::float4 as ${m}_min, greatest(r.${m}_max, x.${m}_hi)::float4 as ${m}_max`).join(', ')
+      const topUp = rowsOf<Record<string, unknown>>(await db.execute(sql`select x.node_id, x.i, ${raw(merged)}
+        from (select node_id, ${raw(indexOf('ts'))} as i, ${raw(sums)} from (${rawRows(sql`and s.id > ${cursor}`)}) s group by 1, 2) x
+        left join history_rollups r on r.width_seconds = ${w} and r.node_id = x.node_id and r.bucket = ${iso(p.from)} + make_interval(secs => x.i * ${p.step})`))
+      for (const row of topUp) {
+        for (const m of metrics) {
+          const target = figuresOf(Number(row.node_id), m)
+          for (const f of FIGURES) target[f][Number(row.i)] = num(Number(row[`${m}_${f}`] ?? Number.NaN))
+        }
+      }
+      return out
+    }
+    // Wider buckets than the tier's (or raw samples): grouped to the step, the raw top-up weighted by its count.
+    const fromRaw = metrics.map(m => `${m} as ${m}_a, ${m} as ${m}_lo, ${m} as ${m}_hi, (${m} is not null)::int as ${m}_n`).join(', ')
+    const rawPart = (newerThanTier: SQL) => sql`select node_id, ts, ${raw(fromRaw)} from (${rawRows(newerThanTier)}) s`
     const source = w
       ? sql`select node_id, bucket as ts, ${raw(metrics.map(m => `${m}_avg::float8 as ${m}_a, ${m}_min::float8 as ${m}_lo, ${m}_max::float8 as ${m}_hi, ${m}_n`).join(', '))}
-          from history_rollups where width_seconds = ${w} and bucket >= ${iso(p.from)} and bucket < ${iso(p.to)} ${only('node_id')}
+          from history_rollups where width_seconds = ${w} and ${inRange('bucket', 'node_id')}
         union all
         ${rawPart(sql`and s.id > ${cursor}`)}`
       : rawPart(sql``)
     const figures = metrics.map(m => `sum(${m}_a * ${m}_n) / nullif(sum(${m}_n), 0) as ${m}_avg, min(${m}_lo) as ${m}_min, max(${m}_hi) as ${m}_max`).join(', ')
-    const arrays = metrics.flatMap(m => ['avg', 'min', 'max'].map(f => `array_agg(${m}_${f} order by t)::text as ${m}_${f}`)).join(', ')
-    // One row per node with its buckets as arrays, as text: handing tens of thousands of rows, or
-    // arrays of float8, to JavaScript costs more than the query (PGlite decodes them slowly), and
-    // date_part (float8) rather than extract (numeric) keeps the bucket arithmetic cheap.
-    const rows = rowsOf<Record<string, unknown>>(await db.execute(sql`with src as (${source}),
-      buckets as (select node_id, (floor(date_part('epoch', ts) / ${p.step}) * ${p.step})::int8 as t, ${raw(figures)} from src group by 1, 2)
-      select node_id, array_agg(t order by t)::text as t, ${raw(arrays)} from buckets group by node_id`))
-    const out = new Map<number, Map<HistoryMetric, Figures>>()
-    for (const row of rows) {
-      const times = textArray(row.t).map(Number)
-      out.set(Number(row.node_id), new Map(metrics.map((m) => {
-        const [avg, min, max] = [textArray(row[`${m}_avg`]), textArray(row[`${m}_min`]), textArray(row[`${m}_max`])]
-        return [m, new Map(times.map((t, i) => [t, { avg: num(avg[i]), min: num(min[i]), max: num(max[i]) }]))]
-      })))
-    }
+    await perNode(sql`select node_id, ${raw(indexOf('ts'))} as i, ${raw(figures)} from (${source}) src group by 1, 2`)
     return out
   }
 
