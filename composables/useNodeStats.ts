@@ -45,20 +45,17 @@ function holdTable(interval: number): SharedTable {
  * Every node's live summary from the dashboard's delta stream (a snapshot, then only the nodes
  * that changed each `interval`; seed 000's unified stream stays for API clients). All callers with
  * the same interval share one EventSource and one table; it reconnects by itself, resuming from its
- * last position, and closes when the last caller unmounts. `nodes` is ordered by id, a new array on
- * every message, with the summary of a node whose per-node stream is open where that is newer.
+ * last position, and closes when the last caller unmounts. `nodes` is ordered by id, a new array
+ * whenever a node changed, with the summary of a node whose per-node stream is open where that is newer.
  */
 export function useNodeStats(interval = DASHBOARD_INTERVAL) {
-  const auth = useAuthStore()
   const shared = holdTable(interval)
   onScopeDispose(() => {
     if (--shared.holders > 0) return
     shared.handle.release()
     tables.delete(interval)
   })
-  watch(() => shared.status.value.refusedWith, (refusal) => {
-    if (refusal === 401) void auth.requireLogin()
-  })
+  loginOnRefusal(shared.status)
   const { table, status } = shared
   return {
     // A node whose detail is open has a newer message of its own every 2 s: the card shows that one.
@@ -68,9 +65,6 @@ export function useNodeStats(interval = DASHBOARD_INTERVAL) {
     loaded: computed(() => table.value.timestamp !== null),
     connected: computed(() => status.value.state === 'connected'),
     /** What went wrong, for the page to show; null while healthy. */
-    error: computed(() => {
-      const { state, error } = status.value
-      return state === 'reconnecting' && error ? `${error}; reconnecting…` : error
-    }),
+    error: computed(() => streamErrorText(status.value)),
   }
 }

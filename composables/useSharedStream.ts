@@ -33,19 +33,26 @@ export function useSharedStream<T>(url: MaybeRefOrGetter<string | null>, options
   }, { immediate: true, flush: 'sync' })
   onScopeDispose(() => handle?.release())
 
-  watch(() => status.value.refusedWith, (refusal) => {
-    if (refusal === 401) void auth.requireLogin()
-  })
+  loginOnRefusal(status, auth)
 
   return {
     status,
     data,
     /** What went wrong, for the page to show; null while healthy. */
-    error: computed(() => {
-      const { state, error } = status.value
-      return state === 'reconnecting' && error ? `${error}; reconnecting…` : error
-    }),
+    error: computed(() => streamErrorText(status.value)),
     /** Reconnects now (after `gave_up`, or any time). */
     retry: () => handle?.retry(),
   }
+}
+
+/** What went wrong with a stream, for the page to show; null while healthy. */
+export function streamErrorText({ state, error }: StreamStatus): string | null {
+  return state === 'reconnecting' && error ? `${error}; reconnecting…` : error
+}
+
+/** A stream refused with 401 means the session ended: the auth store sends the user to log in again. */
+export function loginOnRefusal(status: Ref<StreamStatus>, auth = useAuthStore()): void {
+  watch(() => status.value.refusedWith, (refusal) => {
+    if (refusal === 401) void auth.requireLogin()
+  })
 }

@@ -3,7 +3,7 @@ import type { NodeStats, NodeStatsDelta, NodeStatsSnapshot } from '~~/shared/con
 /** Every node's summary as the dashboard's delta stream has told it so far, in id order. */
 export interface NodeTable {
   timestamp: string | null
-  /** Ordered by id, a new array after every message (the page's views compare by identity). */
+  /** Ordered by id; a new array whenever a node changed (the page's views compare by identity), the same one after an empty delta. */
   nodes: NodeStats[]
 }
 

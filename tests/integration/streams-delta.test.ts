@@ -27,6 +27,21 @@ async function stream(path = PATH, headers: Record<string, string> = {}) {
   return s
 }
 
+/** Subscribers of the interval-1 delta stream on this server. */
+async function subscribers(): Promise<number> {
+  const res = await api<{ data: { streams: Record<string, number> } }>('GET', '/api/realtime/hub/stats', { auth: await asAdmin() })
+  expect(res.status).toBe(200)
+  return res.body.data.streams['node-stats:delta:1'] ?? 0
+}
+
+/** Polls `check` every 50 ms for up to 5 s; fails the test without it. */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (const end = Date.now() + 5000; !(await check());) {
+    expect(Date.now(), 'condition within 5 s').toBeLessThan(end)
+    await new Promise(r => setTimeout(r, 50))
+  }
+}
+
 /** `table` with the data messages folded onto it. */
 const foldOnto = (table: NodeTable, messages: SseMessage[]): NodeTable =>
   messages.filter(isData).reduce((t, m) => applyNodeMessage(t, m.event!, dataOf<NodeStatsSnapshot | NodeStatsDelta>(m)), table)
@@ -38,7 +53,7 @@ function fold(s: SseStream): { table: NodeTable, id: string | undefined } {
 
 /** The stream's messages up to the one at position `id` (waiting up to 5 s for it); fails without it. */
 async function upTo(s: SseStream, id: string): Promise<SseMessage[]> {
-  for (const end = Date.now() + 5000; !s.messages.some(m => m.id === id) && Date.now() < end;) await new Promise(r => setTimeout(r, 50))
+  await until(() => s.messages.some(m => m.id === id))
   const at = s.messages.findIndex(m => m.id === id)
   expect(at, `the stream saw position ${id}`).toBeGreaterThan(-1)
   return s.messages.slice(0, at + 1)
@@ -97,8 +112,13 @@ describe('the dashboard\'s delta stream', () => {
       s.close()
       const cpu = how === 'header' ? 77 : 78
       expect((await report(agent.id, agent.token, { json: sample(0, { cpu_percent: cpu }) })).status).toBe(200)
-      // The second time the dashboard comes back after a tick's time away (nobody listened meanwhile).
-      if (how === 'query') await new Promise(r => setTimeout(r, 1200))
+      // The second time the dashboard comes back after a tick's time away with nobody listening: the
+      // ticker has paused (no work) and its first tick on resuming carries what was missed.
+      if (how === 'query') {
+        open.forEach(x => x.close())
+        await until(async () => (await subscribers()) === 0)
+        await new Promise(r => setTimeout(r, 1200))
+      }
       const resumed = how === 'header' ? await stream(PATH, { 'last-event-id': id! }) : await stream(`${PATH}&lastEventId=${encodeURIComponent(id!)}`)
       const first = await resumed.next(isData, 3000)
       expect(first.event, 'a delta, not a snapshot').toBe('delta')

@@ -57,6 +57,29 @@ describe('encodeSse', () => {
 })
 
 describe('hub', () => {
+  it('lets go at once of a subscriber whose caller hung up before it subscribed (its close event has passed)', async () => {
+    const hub = createHub({ heartbeatMs: 60_000, maxBufferBytes: 1 << 20 })
+    const heard: number[] = []
+    hub.onTopicChange((_topic, n) => heard.push(n))
+    const server = http.createServer((req, res) => {
+      // As after an awaited authentication: the subscription comes after the response closed.
+      res.once('close', () => {
+        const client = hub.subscribe(req, res, 'late', [encodeSse({ event: 'connected' })])
+        hub.send(client, encodeSse({ n: 1 }))
+      })
+      req.socket.destroy()
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    cleanup.push(() => hub.close(), () => server.close())
+    const req = http.get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+    req.on('error', () => {})
+    await until(() => heard.length === 2)
+    expect(heard).toEqual([1, 0])
+    expect(hub.count('late')).toBe(0)
+    expect(hub.stats()).toMatchObject({ total_clients: 0, disconnects: { client: 1 } })
+  })
+
   it('writes the same message to every subscriber and forgets clients that leave', async () => {
     const hub = createHub({ heartbeatMs: 60_000, maxBufferBytes: 1 << 20 })
     const { server, url } = await serve(hub)

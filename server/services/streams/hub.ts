@@ -124,7 +124,7 @@ export function createHub(options: HubOptions) {
     if (set && set.size === 0) topics.delete(client.topic)
     topicListeners.forEach(l => l(client.topic, set?.size ?? 0))
     if (reason === 'slow') client.res.destroy()
-    else if (!client.res.writableEnded) client.res.end()
+    else if (!client.res.writableEnded && !client.res.destroyed) client.res.end()
   }
 
   const grace = options.slowGraceMs ?? 2000
@@ -253,6 +253,9 @@ export function createHub(options: HubOptions) {
       for (const buf of first) write(client, buf, { uncounted: true })
       if (opts.hold) client.held = []
       topicListeners.forEach(l => l(topic, set.size))
+      // The caller hung up while the request was being authenticated: its 'close' has passed, so
+      // it would hold its slots for good.
+      if (res.destroyed) remove(client, 'client')
       return client
     },
 

@@ -10,6 +10,8 @@ export const RESUME_TICKS = 60
 
 /** How long a ticker nobody listens to keeps its position, so a dashboard that reconnects later still resumes. */
 export const KEEP_IDLE_MS = 10 * 60_000
+/** Idle tickers kept at most (each holds every node's encoded summary: ~2 MB at 10,000 nodes); the oldest go first. */
+export const MAX_IDLE_TICKERS = 3
 
 interface Ticker {
   /** The next tick; null while nobody listens (no work then: the next joiner's tick catches up). */
@@ -53,10 +55,16 @@ export function createNodeDeltas(hub: Hub, registry: Registry, thresholds: Statu
     if (type !== 'sampled') layout++
   })
   const topicOf = (interval: number) => `node-stats:delta:${interval}`
+  const forget = (interval: number, t: Ticker) => {
+    if (t.forget) clearTimeout(t.forget)
+    if (tickers.get(interval) === t && hub.count(topicOf(interval)) === 0) tickers.delete(interval)
+  }
   const pause = (interval: number, t: Ticker) => {
     if (t.timer) clearTimeout(t.timer)
     t.timer = null
-    t.forget ??= setTimeout(() => tickers.get(interval) === t && tickers.delete(interval), KEEP_IDLE_MS).unref()
+    t.forget ??= setTimeout(() => forget(interval, t), KEEP_IDLE_MS).unref()
+    const idle = [...tickers].filter(([, x]) => x.timer === null).sort((a, b) => a[1].at - b[1].at)
+    for (const [i, x] of idle.slice(0, Math.max(0, idle.length - MAX_IDLE_TICKERS))) forget(i, x)
   }
   hub.onTopicChange((topic, subscribers) => {
     if (subscribers > 0 || !topic.startsWith('node-stats:delta:')) return
@@ -161,6 +169,8 @@ export function createNodeDeltas(hub: Hub, registry: Registry, thresholds: Statu
   return {
     /** `/api/v1/metrics/nodes/stats/delta`: `connected`, a snapshot (or the delta since `lastEventId`), then a delta per tick. */
     open(req: IncomingMessage, res: ServerResponse, interval: number, lastEventId?: string): void {
+      // The caller left while its request was authenticated: no ticks for nobody.
+      if (res.destroyed) return
       const t = ticker(interval)
       // A joiner after the node list changed, or long after the last tick (a paused ticker's last
       // one, say), gets a fresh position; the others get it as an extra delta.
@@ -170,6 +180,9 @@ export function createNodeDeltas(hub: Hub, registry: Registry, thresholds: Statu
       const connected = encodeSse({ event: 'connected', interval, timestamp: new Date().toISOString() } satisfies StreamConnected, { event: 'connected' })
       const client = hub.subscribe(req, res, topicOf(interval), [connected])
       hub.send(client, first)
+      // The extra delta above may have dropped the last other subscriber as slow, which paused the
+      // ticker before this one joined: resume it (a no-op while it runs).
+      if (hub.count(topicOf(interval)) > 0) run(interval, t)
     },
 
     /** Stops every ticker (shutdown). */

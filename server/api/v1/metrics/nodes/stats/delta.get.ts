@@ -6,5 +6,6 @@ export default defineEventHandler(async (event) => {
   const { interval, lastEventId } = readQueryAs(event, deltaStreamQuery)
   await assertStreamCapacity(event)
   const streams = await useNodeStreams()
-  streams.delta(event.node.req, event.node.res, interval, lastEventId ?? getHeader(event, 'last-event-id'))
+  // The header first: a browser's own reconnect sends the newest id there, while a URL keeps the one it was opened with.
+  streams.delta(event.node.req, event.node.res, interval, getHeader(event, 'last-event-id') ?? lastEventId)
 })
