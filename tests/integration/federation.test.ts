@@ -270,7 +270,7 @@ describe('federation: aggregating members', () => {
     const pulled = (await agg.call<SeedEnvelope<ClusterReadingsData>>('GET', `/api/cluster/readings?node=${copy.id}&limit=1000`)).body.data.readings
     expect(pulled.filter(r => during.includes(r.timestamp)).map(r => r.cpu_percent)).toEqual([22, 23])
     expect((await memberChanges()).map(e => e.event_type)).toEqual(['node_reachable', 'node_unreachable'])
-  })
+  }, 90_000)
 
   it('aggregates the stats correctly: each member\'s share is what its own /api/stats says', async () => {
     const clusterStats = async () => (await agg.call<SeedEnvelope<ClusterStatsData>>('GET', '/api/cluster/stats')).body.data
