@@ -30,15 +30,16 @@ let agentB: CreatedAgent
 const sample = (secondsAgo: number, cpu: number) => ({ cpu_percent: cpu, memory_percent: 20, disk_percent: 30, timestamp: new Date(Date.now() - secondsAgo * 1000).toISOString() })
 
 /** What each hostile member answers, and the reason the aggregator must give for it. */
-const HOSTILE = {
+const HOSTILE: Record<string, string | RegExp> = {
   garbage: 'invalid JSON',
   wrong: 'unexpected shape',
-  huge: 'more than 8 MB',
+  // Cut at 8 MB, or at the timeout when the test process (the sender) is too busy to send 8 MB in 3 s.
+  huge: /more than 8 MB|no answer within 3 s/,
   big: 'more than 8 MB',
   slow: 'no answer within 3 s',
   drip: 'no answer within 3 s',
   status: 'answered HTTP 503',
-} as const
+}
 
 /**
  * A loopback server that answers like a broken member: /garbage (not JSON), /wrong (wrong types),
@@ -47,7 +48,7 @@ const HOSTILE = {
  */
 function startHostile(): Promise<{ server: Server, url: string }> {
   const server = createServer((req, res) => {
-    const kind = req.url!.split('/')[1] as keyof typeof HOSTILE
+    const kind = req.url!.split('/')[1]
     if (kind === 'garbage') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"nodes": [oops')
     if (kind === 'wrong') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ instance: 5, nodes: 'none' }))
     if (kind === 'status') return res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"down for maintenance"}')
@@ -172,23 +173,26 @@ describe('federation: aggregating members', () => {
         throw new Error(`${error.message}; the members: ${JSON.stringify((await membersOf()).map(m => [m.name, m.reachable, m.last_error, m.last_polled_at]))}\n${agg.srv.output().slice(-3000)}`)
       })
     const byName = Object.fromEntries((await membersOf()).map(m => [m.name, m]))
-    for (const [name, reason] of Object.entries(HOSTILE)) expect(byName[name]!.last_error, name).toContain(reason)
+    for (const [name, reason] of Object.entries(HOSTILE)) expect(byName[name]!.last_error, name).toMatch(reason)
     expect(byName['site-a']).toMatchObject({ reachable: true, last_error: null })
-    // The good members are polled every second although the slow ones hang 3 s each time.
+    // The good members are polled every second although the slow ones hang 3 s each time: had a
+    // round waited for them, no two good polls would be less than 3 s apart (the shortest of five
+    // gaps is taken, as a loaded machine stretches some).
     const oks = [(await memberNamed('site-a'))!.last_ok_at!]
-    await until('site-a polled twice more', async () => {
+    await until('site-a polled five times more', async () => {
       const at = (await memberNamed('site-a'))!.last_ok_at!
       if (at !== oks.at(-1)) oks.push(at)
-      return oks.length >= 3
-    }, 10_000)
-    expect(Date.parse(oks[2]!) - Date.parse(oks[1]!), 'between two good polls').toBeLessThan(2500)
+      return oks.length >= 6
+    }, 40_000)
+    const gaps = oks.slice(2).map((at, i) => Date.parse(at) - Date.parse(oks[i + 1]!))
+    expect(Math.min(...gaps), `the gaps between good polls: ${gaps.join(', ')} ms`).toBeLessThan(2500)
     const unreachable = (await eventsOf(agg, 'event_type=node_unreachable')).filter(e => e.resource_type === 'member')
     expect(unreachable.map(e => `${e.cluster_id}: ${e.message}`).sort()).toEqual(hostile.sort().map(name => expect.stringMatching(new RegExp(`^${name}: `))))
     // Each is still polled (and still fails) every interval: none was dropped after its first failure.
     const polled = (await memberNamed('drip'))!.last_polled_at!
     await until('drip polled again', async () => (await memberNamed('drip'))!.last_polled_at! > polled, 10_000)
     expect((await agg.call('GET', '/api/health')).status).toBe(200)
-  })
+  }, 90_000)
 
   it('serves the cluster API in seed 004\'s envelope: nodes, readings, observations, stats', async () => {
     const nodes = envelope(clusterNodesData).parse((await agg.call('GET', '/api/cluster/nodes')).body).data.nodes
