@@ -3,18 +3,19 @@ import type { ClusterNodesData, SeedEnvelope } from '~~/shared/contracts/seed004
 const REACHABILITY = new Set(['node_reachable', 'node_unreachable'])
 
 /**
- * The members (seed 003) whose last poll failed, by name: read from the cluster node list, and again
- * whenever a member's reachability changes (its event arrives on the global stream).
+ * The members (seed 003) whose last poll failed, by name, each with the reason (its `last_error`):
+ * read from the cluster node list, and again whenever a member's reachability changes (its event
+ * arrives on the global stream).
  */
 export function useUnreachableMembers() {
   const { $api } = useNuxtApp()
   const store = useEventsStore()
-  const unreachable = shallowRef<ReadonlySet<string>>(new Set())
+  const unreachable = shallowRef<ReadonlyMap<string, string>>(new Map())
 
   async function refresh() {
     try {
       const body = await $api<SeedEnvelope<ClusterNodesData>>('/api/cluster/nodes', { query: { kind: 'member' } })
-      unreachable.value = new Set(body.data.nodes.flatMap(n => ('member' in n && n.member && n.reachable === false ? [n.member] : [])))
+      unreachable.value = new Map(body.data.nodes.flatMap(n => ('member' in n && n.member && n.reachable === false ? [[n.member, n.last_error ?? '']] : [])))
     }
     catch {
       // The tags keep the last known state; the events still say what changed.

@@ -18,12 +18,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { hostname as osHostname } from 'node:os'
 import { join } from 'node:path'
+import { DEFAULT_PAGE, MAX_PAGE } from '../../shared/contracts/limits'
+import type { MemberNodesBody, MemberStatsBody, NodeRef, ObservationsBody, ReadingsBody } from '../../shared/contracts/seed003'
 import type { Log } from './log'
 import type { ReadingStore, StoredReading } from './readings'
 
-/** seed003's page limits (kept here as numbers: the agent bundle carries no zod). */
-export const MAX_PAGE = 1000
-export const DEFAULT_PAGE = 500
+
+/** What `GET /api/health` of a listening agent answers. */
+interface AgentHealth { status: 'ok', version: string, uptime_seconds: number, kind: 'agent' }
 const CURSOR = /^(0|[1-9]\d{0,15})$/
 const LIMIT = /^\d{1,7}$/
 const INSTANCE_FILE = 'instance'
@@ -97,14 +99,15 @@ export async function bearerMatches(header: string | undefined, token: string): 
 export async function startListener(opts: ListenOptions): Promise<{ port: number, close: () => Promise<void> }> {
   const started = performance.now()
   const host = opts.hostname ?? osHostname()
-  const ref = () => ({ id: opts.nodeId, source: `agent:${opts.instance}`, hostname: host })
+  const ref = (): NodeRef => ({ id: opts.nodeId, source: `agent:${opts.instance}`, hostname: host })
   // As the server's computeStatus: online while samples come (within three intervals), stale after, offline with none.
   const status = (latest: StoredReading | undefined) => {
     if (!latest) return 'offline' as const
     return Date.now() - Date.parse(latest.timestamp) <= Math.max(3 * opts.intervalSeconds, 15) * 1000 ? 'online' as const : 'stale' as const
   }
 
-  async function answer(req: IncomingMessage): Promise<unknown> {
+  // The bodies are seed003's contract types (type-only imports: the bundle carries no zod).
+  async function answer(req: IncomingMessage): Promise<AgentHealth | MemberNodesBody | ReadingsBody | ObservationsBody | MemberStatsBody> {
     const url = new URL(req.url ?? '/', 'http://agent')
     const path = url.pathname.replace(/\/+$/, '') || '/'
     if (path === '/api/health') return { status: 'ok', version: opts.version, uptime_seconds: Math.round((performance.now() - started) / 1000), kind: 'agent' }

@@ -31,6 +31,7 @@ export function createClusterNodes(registry: Registry, valkey: ValkeyService, me
           status: computeStatus(n, now, opts.staleAfterSeconds), flags: n.maintenance ? ['maintenance'] : [],
           name: n.hostname, url: via?.url ?? null, member, last_seen: n.live ? new Date(now).toISOString() : n.lastSeen?.toISOString() ?? null,
           reachable: kind === 'member' ? via?.reachable ?? null : n.live ? true : n.watchedReachable,
+          last_error: via?.reachable === false ? via.lastError : null,
         }
       }),
     }

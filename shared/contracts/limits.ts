@@ -8,6 +8,11 @@ export const UNIX_MS_THRESHOLD = 1e12
 /** How far ahead of the server's clock a reported time may be. */
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 
+/** Seed 003's member API: the most rows one readings or observations answer carries. */
+export const MAX_PAGE = 1000
+/** Seed 003's member API: rows per page when `limit` is not given. */
+export const DEFAULT_PAGE = 500
+
 export const MAX_SAMPLES_PER_REPORT = 1000
 /**
  * The most the agents put in one batch (their spool files are rewritten as samples arrive, so

@@ -20,13 +20,11 @@
  * through `/api/v1/members` ({@link MemberView}).
  */
 import { z } from 'zod'
+import { DEFAULT_PAGE, MAX_PAGE } from './limits'
 import { NODE_STATUSES } from './seed000'
 import { SEVERITIES } from './seed002'
 
-/** The most rows one readings or observations answer carries. */
-export const MAX_PAGE = 1000
-/** Rows per page when `limit` is not given. */
-export const DEFAULT_PAGE = 500
+export { DEFAULT_PAGE, MAX_PAGE }
 
 /** An opaque position a member hands out: pass the last answer's `next_cursor` back as `since`. */
 export const cursorSchema = z.string().regex(/^(0|[1-9]\d{0,15})$/, 'must be a cursor a previous answer gave (next_cursor)')

@@ -68,6 +68,8 @@ export const otherClusterNode = z.object({
   last_seen: z.string().nullable(),
   /** A member node: whether its member answered the last poll; other nodes: whether they report in time (null before they did). */
   reachable: z.boolean().nullable(),
+  /** A member node whose member's last poll failed: why (seed 003's `last_error`); null otherwise. */
+  last_error: z.string().nullable(),
 })
 export type OtherClusterNode = z.output<typeof otherClusterNode>
 

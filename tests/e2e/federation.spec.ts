@@ -1,14 +1,19 @@
 /**
  * Seed 003's own test plan, points 1–3, in the browser: three NodePulse servers (an aggregator and
- * two members, each with agents of its own pushing stats); the aggregator's dashboard shows the
- * nodes and readings of all, and the "Node: All | …" selector narrows cards, summary, readings and
- * events to one member or one node. SHOTS_DIR=<dir> also saves screenshots (1440 and 390 px, light and dark).
+ * two members, each with agents of its own pushing stats) and the built agent in `--listen` mode as
+ * a third member; the aggregator's dashboard shows the nodes and readings of all, and the "Node: All
+ * | …" selector narrows cards, summary, readings and events to one member or one node. A member that
+ * stops is marked unreachable on its nodes' cards, with the reason.
+ * SHOTS_DIR=<dir> also saves screenshots (1440 and 390 px, light and dark).
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, expect, type APIRequestContext, type Locator, type Page } from '@playwright/test'
 import type { CreatedNode } from '../../shared/contracts/rest'
+import { killAgents, startAgent } from '../integration/support/agent'
+import { freePort } from '../integration/support/server'
 import { adminApi, logIn, shoot } from './helpers'
 import { startOwnServer, type OwnServer } from './server'
 
@@ -65,6 +70,12 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
     pushers.push(await pushingNode(sites['site-a'].api, 'web-01', 11), await pushingNode(sites['site-a'].api, 'web-02', 12))
     pushers.push(await pushingNode(sites['site-b'].api, 'db-01', 21))
 
+    // An agent in --listen mode (loopback, no mDNS), its readings pulled like a member's.
+    const edgePort = await freePort()
+    const edgeToken = randomBytes(24).toString('hex')
+    const edge = startAgent(['--listen', String(edgePort), '--listen-host', '127.0.0.1', '--no-announce', '--interval', '1', '--spool-dir', join(dir, 'edge-spool')], { NODEPULSE_LISTEN_TOKEN: edgeToken })
+    await edge.waitFor('serving the member API')
+
     // The aggregator, polling both every second, with an agent of its own.
     const config = join(dir, 'nodepulse.yaml')
     writeFileSync(config, [
@@ -75,6 +86,7 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
       '  discovery_method: manual',
       '  manual_nodes:',
       ...Object.entries(sites).map(([name, s]) => `    - { name: ${name}, url: "${s.server.baseURL}", token: "${s.viewerToken}" }`),
+      `    - { name: edge, url: "http://127.0.0.1:${edgePort}", token: "${edgeToken}" }`,
     ].join('\n'))
     const hub = await startOwnServer({ NODEPULSE_HOSTNAME: 'hub-host', NODEPULSE_CONFIG: config })
     servers.push(hub)
@@ -91,20 +103,22 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
       const siteA = ['site-a / alpha-host', 'site-a / web-01', 'site-a / web-02']
       const siteB = ['site-b / beta-host', 'site-b / db-01']
       const local = ['hub-agent', 'hub-host']
-      await expect.poll(() => hostnames(cards(page)), { timeout: 30_000 }).toEqual([...local, ...siteA, ...siteB].sort())
+      const edgeNode = `edge / ${hostname()}`
+      await expect.poll(() => hostnames(cards(page)), { timeout: 30_000 }).toEqual([...local, ...siteA, ...siteB, edgeNode].sort())
       const web01 = card(page, 'site-a / web-01')
       await expect(web01.getByTestId('member-tag')).toHaveText('site-a')
       await expect(web01.getByTestId('card-hostname')).toHaveText('web-01')
       await expect(web01).toHaveAttribute('aria-label', /^web-01 on member site-a, online/)
       await expect(web01.getByTestId('card-cpu')).toHaveText('11 %')
       await expect(card(page, 'hub-agent').getByTestId('member-tag')).toHaveCount(0)
-      await expect(page.getByTestId('summary-total')).toHaveText('7')
+      await expect(card(page, edgeNode).getByTestId('member-tag')).toHaveText('edge')
+      await expect(page.getByTestId('summary-total')).toHaveText('8')
 
       // …and the readings of all, each with its node.
       const readings = page.getByTestId('reading-row')
       const idOf = async (hostname: string) => Number(await card(page, hostname).getAttribute('data-node-id'))
       const readingIds = async () => new Set(await readings.evaluateAll(rows => rows.map(r => Number(r.getAttribute('data-node-id')))))
-      const everyId = await Promise.all([...local, ...siteA, ...siteB].map(idOf))
+      const everyId = await Promise.all([...local, ...siteA, ...siteB, edgeNode].map(idOf))
       await expect.poll(async () => { const ids = await readingIds(); return everyId.every(id => ids.has(id)) }, { timeout: 20_000 }).toBe(true)
       const webRow = readings.filter({ has: page.locator(`a[title="site-a / web-01"]`) }).first()
       await expect(webRow.getByTestId('member-tag')).toHaveText('site-a')
@@ -160,6 +174,12 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
       await expect.poll(async () => [...await readingIds()], { timeout: 10_000 }).toEqual([dbId])
       await expect(readings.first().getByTestId('reading-cpu')).toHaveText('21 %')
 
+      // The listening agent, a member of its own.
+      await scope.selectOption({ label: 'All of edge' })
+      await expect.poll(() => hostnames(cards(page)), { timeout: 10_000 }).toEqual([edgeNode])
+      const edgeId = await idOf(edgeNode)
+      await expect.poll(async () => [...await readingIds()], { timeout: 10_000 }).toEqual([edgeId])
+
       // This server's own nodes.
       await scope.selectOption({ label: 'All of this server' })
       await expect.poll(() => hostnames(cards(page)), { timeout: 10_000 }).toEqual(local)
@@ -181,7 +201,11 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
       const dbTag = card(page, 'site-b / db-01').getByTestId('member-tag')
       await expect(dbTag).toHaveAttribute('data-unreachable', 'true', { timeout: 15_000 })
       await expect(dbTag).toHaveText('site-b · unreachable')
-      await expect(card(page, 'site-b / db-01')).toHaveAttribute('aria-label', /^db-01 on member site-b \(unreachable\), /)
+      // The reason is the member's last_error: refused once it is gone (reset or an error status while it stops).
+      const reason = /^(connection refused|connection reset|\/api\/\w+ answered HTTP 5\d\d)$/
+      await expect(card(page, 'site-b / db-01').getByTestId('member-error')).toHaveText(reason)
+      await expect(card(page, 'site-b / db-01')).toHaveAttribute('aria-label', /^db-01 on member site-b \(unreachable: (connection refused|connection reset|\/api\/\w+ answered HTTP 5\d\d)\), /)
+      await expect(card(page, 'site-a / web-01').getByTestId('member-error')).toHaveCount(0)
       await expect(card(page, 'site-a / web-01').getByTestId('member-tag')).toHaveAttribute('data-unreachable', 'false')
       await expect(page.locator('#dash-scope optgroup[label="Member site-b (unreachable)"]')).toHaveCount(1)
       await shoot(page, 'federation', 'unreachable')
@@ -192,6 +216,7 @@ test('the aggregator\'s dashboard shows every member\'s nodes and readings, and 
   }
   finally {
     await Promise.all(pushers.map(p => p.stop().catch(() => {})))
+    await killAgents()
     await Promise.all(apis.map(a => a.dispose().catch(() => {})))
     await Promise.all(servers.map(s => s.dispose()))
     rmSync(dir, { recursive: true, force: true })

@@ -5,7 +5,7 @@
  * once, across restarts of either side; a stopped member turns unreachable with its reason and back.
  */
 import { createServer, type Server } from 'node:http'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -23,27 +23,51 @@ let b: Dedicated
 let agg: Dedicated
 let hostile: Server
 let dir: string
+let configFile: string
 let agentA: CreatedAgent
 let agentB: CreatedAgent
 
 const sample = (secondsAgo: number, cpu: number) => ({ cpu_percent: cpu, memory_percent: 20, disk_percent: 30, timestamp: new Date(Date.now() - secondsAgo * 1000).toISOString() })
 
-/** A loopback server that answers like a broken member under /garbage, /huge, /slow and /wrong. */
+/** What each hostile member answers, and the reason the aggregator must give for it. */
+const HOSTILE: Record<string, string | RegExp> = {
+  garbage: 'invalid JSON',
+  wrong: 'unexpected shape',
+  // Cut at 8 MB, or at the timeout when the test process (the sender) is too busy to send 8 MB in 3 s.
+  huge: /more than 8 MB|no answer within 3 s/,
+  big: 'more than 8 MB',
+  slow: 'no answer within 3 s',
+  drip: 'no answer within 3 s',
+  status: 'answered HTTP 503',
+}
+
+/**
+ * A loopback server that answers like a broken member: /garbage (not JSON), /wrong (wrong types),
+ * /huge (an endless body), /big (50 MB, announced in Content-Length), /slow (no answer for 20 s),
+ * /drip (headers at once, then a byte every 100 ms for ever) and /status (HTTP 503).
+ */
 function startHostile(): Promise<{ server: Server, url: string }> {
   const server = createServer((req, res) => {
     const kind = req.url!.split('/')[1]
     if (kind === 'garbage') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"nodes": [oops')
     if (kind === 'wrong') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ instance: 5, nodes: 'none' }))
-    if (kind === 'slow') {
-      const timer = setTimeout(() => res.end('{}'), 20_000)
+    if (kind === 'status') return res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"down for maintenance"}')
+    if (kind === 'slow' || kind === 'drip') {
+      if (kind === 'drip') res.writeHead(200, { 'content-type': 'application/json' }).write('[')
+      const timer = kind === 'slow' ? setTimeout(() => res.end('{}'), 20_000) : setInterval(() => res.write(' '), 100)
       res.on('close', () => clearTimeout(timer))
       return
     }
-    // An endless body: the aggregator must stop reading at its limit.
-    res.writeHead(200, { 'content-type': 'application/json' })
+    // An endless body, or 50 MB said up front: the aggregator must stop reading at its limit.
+    res.writeHead(200, { 'content-type': 'application/json', ...(kind === 'big' ? { 'content-length': String(50 * 1024 * 1024) } : {}) })
     const chunk = Buffer.alloc(64 * 1024, '[')
+    let left = kind === 'big' ? 50 * 1024 * 1024 : Infinity
     const pump = () => {
-      while (!res.destroyed && res.write(chunk));
+      while (!res.destroyed && left > 0) {
+        left -= chunk.length
+        if (!res.write(chunk)) return
+      }
+      if (left <= 0) res.end()
     }
     res.on('drain', pump)
     pump()
@@ -84,19 +108,20 @@ beforeAll(async () => {
   const bad = await startHostile()
   hostile = bad.server
   dir = mkdtempSync(join(tmpdir(), 'nodepulse-fed-'))
-  const file = join(dir, 'nodepulse.yaml')
-  writeFileSync(file, [
+  configFile = join(dir, 'nodepulse.yaml')
+  writeFileSync(configFile, [
     'cluster:',
     '  enabled: true',
     '  aggregation_interval: 1',
-    '  request_timeout: 1',
+    // Long enough that a good member on a loaded machine always answers in time.
+    '  request_timeout: 3',
     '  discovery_method: manual',
     '  manual_nodes:',
     `    - { name: site-a, url: "${a.baseURL}", token: "${await viewerToken(a)}" }`,
     `    - { name: site-b, url: "${b.baseURL}", token: "${await viewerToken(b)}" }`,
-    ...['garbage', 'huge', 'slow', 'wrong'].map(k => `    - { name: ${k}, url: "${bad.url}/${k}", token: "t" }`),
+    ...Object.keys(HOSTILE).map(k => `    - { name: ${k}, url: "${bad.url}/${k}", token: "t" }`),
   ].join('\n'))
-  agg = await startDedicated('fed-agg', { NODEPULSE_CONFIG: file })
+  agg = await startDedicated('fed-agg', { NODEPULSE_CONFIG: configFile })
 }, 150_000)
 
 afterAll(async () => {
@@ -138,25 +163,41 @@ describe('federation: aggregating members', () => {
   })
 
   it('marks hostile members unreachable with the reason, without delaying the good ones', async () => {
-    await until('every hostile member unreachable', async () => (await membersOf()).filter(m => m.reachable === false).length === 4, 20_000)
+    const hostile = Object.keys(HOSTILE)
+    const down = async () => (await membersOf()).filter(m => m.reachable === false).map(m => m.name).sort()
+    await until('every hostile member unreachable, and only they', async () => {
+      const list = await down()
+      return hostile.every(name => list.includes(name)) && list.length === hostile.length
+    }, 20_000)
+      .catch(async (error: Error) => {
+        throw new Error(`${error.message}; the members: ${JSON.stringify((await membersOf()).map(m => [m.name, m.reachable, m.last_error, m.last_polled_at]))}\n${agg.srv.output().slice(-3000)}`)
+      })
     const byName = Object.fromEntries((await membersOf()).map(m => [m.name, m]))
-    expect(byName.garbage!.last_error).toContain('invalid JSON')
-    expect(byName.wrong!.last_error).toContain('unexpected shape')
-    expect(byName.huge!.last_error).toContain('more than')
-    expect(byName.slow!.last_error).toContain('no answer within 1 s')
+    for (const [name, reason] of Object.entries(HOSTILE)) expect(byName[name]!.last_error, name).toMatch(reason)
     expect(byName['site-a']).toMatchObject({ reachable: true, last_error: null })
-    // The good members are polled every second although the slow one hangs each time.
-    const before = (await memberNamed('site-a'))!.last_ok_at!
-    await until('site-a polled again', async () => (await memberNamed('site-a'))!.last_ok_at! > before, 3_500)
+    // The good members are polled every second although the slow ones hang 3 s each time: had a
+    // round waited for them, no two good polls would be less than 3 s apart (the shortest of five
+    // gaps is taken, as a loaded machine stretches some).
+    const oks = [(await memberNamed('site-a'))!.last_ok_at!]
+    await until('site-a polled five times more', async () => {
+      const at = (await memberNamed('site-a'))!.last_ok_at!
+      if (at !== oks.at(-1)) oks.push(at)
+      return oks.length >= 6
+    }, 40_000)
+    const gaps = oks.slice(2).map((at, i) => Date.parse(at) - Date.parse(oks[i + 1]!))
+    expect(Math.min(...gaps), `the gaps between good polls: ${gaps.join(', ')} ms`).toBeLessThan(2500)
     const unreachable = (await eventsOf(agg, 'event_type=node_unreachable')).filter(e => e.resource_type === 'member')
-    expect(unreachable.map(e => e.cluster_id).sort()).toEqual(['garbage', 'huge', 'slow', 'wrong'])
+    expect(unreachable.map(e => `${e.cluster_id}: ${e.message}`).sort()).toEqual(hostile.sort().map(name => expect.stringMatching(new RegExp(`^${name}: `))))
+    // Each is still polled (and still fails) every interval: none was dropped after its first failure.
+    const polled = (await memberNamed('drip'))!.last_polled_at!
+    await until('drip polled again', async () => (await memberNamed('drip'))!.last_polled_at! > polled, 10_000)
     expect((await agg.call('GET', '/api/health')).status).toBe(200)
-  })
+  }, 90_000)
 
   it('serves the cluster API in seed 004\'s envelope: nodes, readings, observations, stats', async () => {
     const nodes = envelope(clusterNodesData).parse((await agg.call('GET', '/api/cluster/nodes')).body).data.nodes
     const web = nodes.map(n => otherClusterNode.safeParse(n)).find(r => r.success && r.data.name === 'site-a / web-01')
-    expect(web?.data).toMatchObject({ kind: 'member', member: 'site-a', url: a.baseURL, reachable: true, status: 'online' })
+    expect(web?.data).toMatchObject({ kind: 'member', member: 'site-a', url: a.baseURL, reachable: true, last_error: null, status: 'online' })
     expect(web!.data!.last_seen).not.toBeNull()
     const webId = Number(web!.data!.nodeId)
 
@@ -189,27 +230,84 @@ describe('federation: aggregating members', () => {
     expect((await agg.call('GET', '/api/cluster/stats', { auth: null })).status).toBe(401)
   })
 
-  it('neither loses nor repeats rows across an aggregator restart', async () => {
+  it('neither loses nor repeats rows across an aggregator restart; a member taken out of the file is no longer polled', async () => {
+    const config = readFileSync(configFile, 'utf8')
     await agg.srv.restart(async () => {
       await a.report(agentA, { samples: [sample(10, 13)] })
+      writeFileSync(configFile, config.split('\n').filter(l => !l.includes('name: garbage,')).join('\n'))
     })
+    expect((await membersOf()).map(m => m.name)).not.toContain('garbage')
+    expect((await membersOf()).map(m => m.name)).toContain('wrong')
     await synced(a, agentA.id)
     await synced(b, agentB.id)
     expect((await copyOf(await sourceOf(a, agentA.id)))!.samples).toBe(3)
     expect((await eventsOf(agg, 'event_type=error_report')).filter(e => e.message === 'disk on fire')).toHaveLength(1)
   })
 
-  it('turns a stopped member unreachable with last_error, and reachable again when it is back, losing nothing', async () => {
+  it('turns a stopped member unreachable within request_timeout + aggregation_interval, and reachable again when it is back; what it recorded while away arrives once', async () => {
+    const memberChanges = async () => (await eventsOf(agg, 'cluster_id=site-b')).filter(e => e.resource_type === 'member')
+    const stopping = Date.now()
+    let away = { from: 0, to: 0 }
     await b.srv.restart(async () => {
+      away.from = Date.now()
       await until('site-b unreachable', async () => (await memberNamed('site-b'))?.reachable === false, 10_000)
-      expect((await memberNamed('site-b'))!.last_error).toContain('connection refused')
+      // A poll while it was shutting down may have found the connection reset; once it is gone, refused.
+      await until('site-b refusing connections', async () => (await memberNamed('site-b'))!.last_error!.includes('connection refused'), 10_000)
+      // Its nodes keep their last state, marked with the member's reason (the cards show it).
+      const listed = envelope(clusterNodesData).parse((await agg.call('GET', '/api/cluster/nodes?kind=member')).body).data.nodes
+      const db01 = listed.map(n => otherClusterNode.parse(n)).find(n => n.name === 'site-b / db-01')
+      expect(db01).toMatchObject({ member: 'site-b', reachable: false, last_error: expect.stringContaining('connection refused'), status: 'online' })
+      away = { ...away, to: Date.now() }
     })
-    await b.report(agentB, { samples: [sample(5, 22), sample(4, 23)] })
+    // The aggregator's own record of when it found out: at most one interval (1 s) and one timeout
+    // (3 s) after the member began to stop, with a second to spare for a loaded machine.
+    const [down] = (await memberChanges()).filter(e => e.event_type === 'node_unreachable')
+    expect(Date.parse(down!.created_at) - stopping).toBeLessThanOrEqual(1000 + 3000 + 1000)
+    expect(down!.data).toMatchObject({ last_error: expect.stringMatching(/^connection (refused|reset)$|answered HTTP 5\d\d/) })
+    // What the member's agent took while the member was away (its spool), sent now that it is back.
+    const during = [away.from + (away.to - away.from) / 3, away.from + (2 * (away.to - away.from)) / 3].map(t => new Date(Math.round(t)).toISOString())
+    await b.report(agentB, { samples: during.map((timestamp, i) => ({ ...sample(0, 22 + i), timestamp })) })
     await until('site-b reachable again', async () => (await memberNamed('site-b'))?.reachable === true, 10_000)
     await synced(b, agentB.id)
-    expect((await copyOf(await sourceOf(b, agentB.id)))!.samples).toBe(3)
-    const changes = (await eventsOf(agg, 'cluster_id=site-b')).filter(e => e.resource_type === 'member').map(e => e.event_type)
-    expect(changes).toEqual(['node_reachable', 'node_unreachable'])
+    const copy = (await copyOf(await sourceOf(b, agentB.id)))!
+    expect(copy.samples).toBe(3)
+    const pulled = (await agg.call<SeedEnvelope<ClusterReadingsData>>('GET', `/api/cluster/readings?node=${copy.id}&limit=1000`)).body.data.readings
+    expect(pulled.filter(r => during.includes(r.timestamp)).map(r => r.cpu_percent)).toEqual([22, 23])
+    expect((await memberChanges()).map(e => e.event_type)).toEqual(['node_reachable', 'node_unreachable'])
+  }, 90_000)
+
+  it('aggregates the stats correctly: each member\'s share is what its own /api/stats says', async () => {
+    const clusterStats = async () => (await agg.call<SeedEnvelope<ClusterStatsData>>('GET', '/api/cluster/stats')).body.data
+    const counts = (t: Omit<MemberStatsBody['totals'], 'events'>) => [t.nodes, t.online, t.stale, t.offline].join()
+    for (const [name, member] of [['site-a', a], ['site-b', b]] as const) {
+      // The member's master samples every second; its other nodes hold still and must match exactly.
+      const still = (n: MemberStatsBody['nodes'][number]) => n.kind !== 'master'
+      let own = await statsOf(member)
+      await until(`${name}'s stats on the aggregator`, async () => {
+        own = await statsOf(member)
+        const data = await clusterStats()
+        const share = data.members.find(m => m.name === name)
+        return share !== undefined && counts(share) === counts(own.totals)
+          && own.nodes.filter(still).every(n => data.nodes.find(c => c.source === n.source)?.samples === n.samples)
+      }, 20_000)
+      const data = await clusterStats()
+      const after = await statsOf(member)
+      for (const n of own.nodes) {
+        const copy = data.nodes.find(c => c.source === n.source)
+        expect(copy, `${name}'s ${n.hostname}`).toMatchObject({ hostname: `${name} / ${n.hostname}`, member: name, kind: 'member', status: n.status })
+        if (still(n)) expect(copy).toMatchObject({ samples: n.samples, cpu_percent: n.cpu_percent, memory_percent: n.memory_percent, disk_percent: n.disk_percent })
+        // The master's copy trails by what arrived since the last poll (one interval, one cache interval).
+        else expect(copy!.samples).toSatisfy((c: number) => c <= after.nodes.find(m => m.source === n.source)!.samples && c >= n.samples - 5)
+      }
+      const share = data.members.find(m => m.name === name)!
+      expect(share.samples).toBe(data.nodes.filter(c => c.member === name).reduce((t, c) => t + c.samples, 0))
+    }
+    const data = await clusterStats()
+    const own = data.nodes.filter(n => n.member === null)
+    const sum = (key: 'nodes' | 'online' | 'stale' | 'offline' | 'samples') => data.members.reduce((t, m) => t + m[key], 0)
+    expect(data.totals.nodes).toBe(own.length + sum('nodes'))
+    expect(data.totals.samples).toBe(own.reduce((t, n) => t + n.samples, 0) + sum('samples'))
+    expect(data.totals.online + data.totals.stale + data.totals.offline).toBe(data.totals.nodes)
   })
 
   it('keeps one node, and one copy of each sample and event, when a member is reached through two paths', async () => {

@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
-  MAX_PAGE, memberNodesBody, memberStatsBody, observationsBody, readingsBody, type ObservationsBody, type ReadingsBody,
+  MAX_PAGE, memberNodesBody, memberStatsBody, observationsBody, readingsBody, type ClusterReadingsData, type ClusterStatsData, type ObservationsBody, type ReadingsBody,
 } from '../../shared/contracts/seed003'
+import type { SeedEnvelope } from '../../shared/contracts/seed004'
 import { api, createAgent, createApiToken, expectError, report, sample } from './helpers'
 
 const viewer = createApiToken('viewer').then(t => ({ bearer: t.token }))
@@ -95,5 +96,24 @@ describe('member API', () => {
       expectError(await api('GET', path, { auth: { bearer: 'npt_wrong' } }), 401)
     }
     expect((await api('POST', '/api/readings', { auth: await viewer, json: {} })).status).toBeGreaterThanOrEqual(403)
+  })
+
+  it('caches the cluster API for the aggregation interval (the seed\'s 60 s here), per query; the member API is never cached', async () => {
+    const auth = await viewer
+    const stats = async () => (await api<SeedEnvelope<ClusterStatsData>>('GET', '/api/cluster/stats', { auth })).body.data
+    const readings = async (query: string) => (await api<SeedEnvelope<ClusterReadingsData>>('GET', `/api/cluster/readings?${query}`, { auth })).body.data
+    const before = await stats()
+    const newest = await readings('limit=5')
+    const agent = await createAgent()
+    expect((await report(agent.id, agent.token, { json: sample(1) })).status).toBe(200)
+    // The member API sees the new node and sample at once…
+    expect(memberStatsBody.parse((await api('GET', '/api/stats', { auth })).body).nodes.some(n => n.id === agent.id && n.samples === 1)).toBe(true)
+    // …the cluster API answers what it computed, for up to 60 s: the same figures, a fresh envelope time.
+    const after = await stats()
+    expect({ ...after, timestamp: '' }).toEqual({ ...before, timestamp: '' })
+    expect(after.nodes.some(n => n.id === agent.id)).toBe(false)
+    expect((await readings('limit=5')).readings).toEqual(newest.readings)
+    // Another query is another entry, computed now.
+    expect((await readings(`node=${agent.id}`)).readings.map(r => r.node.id)).toEqual([agent.id])
   })
 })

@@ -4,7 +4,10 @@
  * a refused token (exit 2), a server that is not there (keeps retrying), bad settings (exit 1).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { afterEach, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import type { NodeStatsSnapshot, StreamConnected } from '../../shared/contracts/seed000'
 import { createAgent, createApiToken, report, sample, server, unique } from './helpers'
 import { AGENT_BUNDLE } from './support/agent'
@@ -72,9 +75,13 @@ describe('nodepulse top', () => {
     expect(top.err()).toBe('')
   })
 
-  it('prints plain tables, one per update and no escape codes, when stdout is not a terminal', async () => {
+  it('prints plain tables, one per update and no escape codes, when stdout is not a terminal (token from --token-file)', async () => {
     const { env, node } = await fixture()
-    const top = startTop(['--server', server.baseURL, '--interval', '1', '--sort', 'cpu'], { ...env, COLUMNS: '80' })
+    const dir = mkdtempSync(join(tmpdir(), 'np-top-'))
+    const tokenFile = join(dir, 'token')
+    writeFileSync(tokenFile, `${env.NODEPULSE_TOKEN}\n`, { mode: 0o600 })
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const top = startTop(['--server', server.baseURL, '--interval', '1', '--sort', 'cpu', '--token-file', tokenFile], { COLUMNS: '80' })
     const tables = () => top.out().split('\n\n').filter(t => t.startsWith('nodepulse top'))
     await until(top, () => tables().length >= 2, 'print two tables')
     const table = tables()[0]!.split('\n')

@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, notInArray, sql } from 'drizzle-orm'
 import type { CreateMemberBody, MemberView } from '../../../shared/contracts/seed003'
 import type { Database } from '../../db'
 import { members, type MemberRow } from '../../db/schema'
@@ -21,12 +21,17 @@ export function createMembers(db: Database, registry: Registry) {
   const nodeCount = (name: string) => registry.list().filter(n => n.kind === 'member' && n.labels[MEMBER_LABEL.member] === name).length
 
   return {
-    /** Adds the members NODEPULSE_CONFIG lists, or updates their url and token (start-up). */
+    /**
+     * Adds the members NODEPULSE_CONFIG lists, or updates their url and token (start-up); a member the
+     * file listed before and lists no more is removed (its nodes stay, like `remove`).
+     */
     async seed(config: ClusterConfig): Promise<void> {
       for (const m of config.members) {
         await db.insert(members).values({ name: m.name, url: m.url, token: m.token, origin: 'file' })
           .onConflictDoUpdate({ target: members.name, set: { url: m.url, token: m.token, origin: 'file', updatedAt: sql`now()` } })
       }
+      const listed = config.members.map(m => m.name)
+      await db.delete(members).where(listed.length ? and(eq(members.origin, 'file'), notInArray(members.name, listed)) : eq(members.origin, 'file'))
     },
 
     /** Every member row, tokens included (the poller's view). */

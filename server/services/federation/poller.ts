@@ -96,8 +96,18 @@ export function createMemberPoller(deps: { db: Database, registry: Registry, ing
       let size = 0
       if (res.body) {
         const reader = res.body.getReader()
+        // Node 20's fetch can leave a read pending after the abort when the body trickles in (a byte
+        // every 100 ms hung a poll for good): each read races the abort, and the loser is cancelled.
+        const aborted = new Promise<never>((_, reject) => {
+          if (signal.aborted) reject(signal.reason)
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+        })
+        aborted.catch(() => {})
         for (;;) {
-          const { done, value } = await reader.read()
+          const { done, value } = await Promise.race([reader.read(), aborted]).catch((error: unknown) => {
+            reader.cancel().catch(() => {})
+            throw error
+          })
           if (done) break
           size += value.byteLength
           if (size > maxBody) {
