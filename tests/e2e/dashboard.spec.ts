@@ -206,6 +206,7 @@ test('search and the status filter narrow the grid, live in the URL, and survive
 })
 
 test('labels show on cards, the search takes key=value and label values, and cards group by a label key kept in the URL', async ({ page, request }) => {
+  test.setTimeout(60_000)
   const prefix = unique('grp')
   // A key no other spec uses: every other node falls in the "no label" group.
   const key = `zone${Date.now()}`
@@ -419,14 +420,14 @@ test('1,000 nodes: 60 cards a page, the pager moves through them, and search sti
 
     // Every node is counted; the grid shows one page of 60.
     await expect(page.getByTestId('summary-total')).toHaveText(String(total), { timeout: WITHIN_ONE_INTERVAL })
-    await expect(page.getByTestId('dash-count')).toHaveText(`${total} nodes`)
+    await expect(page.getByTestId('dash-count')).toHaveText(`${total.toLocaleString('en')} nodes`)
     await expect(cards).toHaveCount(60)
     await expect(page.getByTestId('pager-range')).toHaveText(`1–60 of ${total}`)
     await expect(pageOf(1, Math.ceil(total / 60))).toBeVisible()
 
     // This test's nodes, in name order: 17 pages, the last one partly full.
     await page.getByTestId('dash-search').fill(prefix)
-    await expect(page.getByTestId('dash-count')).toHaveText(`${COUNT} of ${total} nodes`)
+    await expect(page.getByTestId('dash-count')).toHaveText(`${COUNT.toLocaleString('en')} of ${total.toLocaleString('en')} nodes`)
     await expect(pageOf(1, 17)).toBeVisible()
     await expect(hostnames.first()).toHaveText(name(0))
     await expect(hostnames.last()).toHaveText(name(59))
@@ -452,7 +453,7 @@ test('1,000 nodes: 60 cards a page, the pager moves through them, and search sti
     await page.getByTestId('dash-search').fill(name(777))
     await expect(cards).toHaveCount(1)
     await expect(hostnames).toHaveText([name(777)])
-    await expect(page.getByTestId('dash-count')).toHaveText(`1 of ${total} nodes`)
+    await expect(page.getByTestId('dash-count')).toHaveText(`1 of ${total.toLocaleString('en')} nodes`)
     await expect(page.getByTestId('pager-range')).toHaveCount(0)
   }
   finally {
