@@ -1,9 +1,15 @@
 import type { LocationQuery } from 'vue-router'
 import { isSortKey, isStatus, type SortKey, type StatusFilter } from '~/utils/nodeList'
 import { parseScope, scopeText, type NodeScope } from '~/utils/nodeScope'
+import { isLabelKey } from '~/utils/labels'
 
-/** The dashboard's view state as it appears in the URL (`?scope=&q=&status=&sort=&page=&node=`). */
-export interface DashboardView { scope: NodeScope, q: string, status: StatusFilter, sort: SortKey, page: number, node: number | null }
+/**
+ * The dashboard's view state as it appears in the URL (`?scope=&q=&status=&sort=&group=&page=&node=`);
+ * `group` is a label key ('' for no groups).
+ */
+export interface DashboardView { scope: NodeScope, q: string, status: StatusFilter, sort: SortKey, group: string, page: number, node: number | null }
+/** The query keys the view owns; any other (the node modal's `range=`, `from=`, `to=`) is kept as it is. */
+const OWN_KEYS = new Set(['scope', 'q', 'status', 'sort', 'group', 'page', 'node'])
 
 const SEARCH_WRITE_DELAY_MS = 250
 
@@ -19,11 +25,13 @@ function positiveInt(text: string): number | null {
 function parseView(query: LocationQuery): DashboardView {
   const status = one(query.status)
   const sort = one(query.sort)
+  const group = one(query.group)
   return {
     scope: parseScope(one(query.scope)),
     q: one(query.q),
     status: isStatus(status) ? status : 'all',
     sort: isSortKey(sort) ? sort : 'name',
+    group: isLabelKey(group) ? group : '',
     page: positiveInt(one(query.page)) ?? 1,
     node: positiveInt(one(query.node)),
   }
@@ -37,9 +45,15 @@ export function viewQuery(view: DashboardView): Record<string, string> {
   if (view.q) query.q = view.q
   if (view.status !== 'all') query.status = view.status
   if (view.sort !== 'name') query.sort = view.sort
+  if (view.group) query.group = view.group
   if (view.page > 1) query.page = String(view.page)
   if (view.node !== null) query.node = String(view.node)
   return query
+}
+
+/** The query's keys that belong to others (the node modal's chart range), as strings. */
+function othersQuery(query: LocationQuery): Record<string, string> {
+  return Object.fromEntries(Object.keys(query).filter(k => !OWN_KEYS.has(k)).map(k => [k, one(query[k])]))
 }
 
 /**
@@ -56,9 +70,9 @@ export function useDashboardQuery() {
 
   function write() {
     clearTimeout(timer)
-    const query = viewQuery(view.value)
-    written = JSON.stringify(query)
-    if (written !== JSON.stringify(viewQuery(parseView(route.query)))) void router.replace({ query })
+    const own = viewQuery(view.value)
+    written = JSON.stringify(own)
+    if (written !== JSON.stringify(viewQuery(parseView(route.query)))) void router.replace({ query: { ...othersQuery(route.query), ...own } })
   }
 
   // Back/forward or a link changed the URL: follow it, unless it is one of our own writes landing.
@@ -88,11 +102,11 @@ export function useDashboardQuery() {
 
   // Built once per view change, not once per card.
   const linkBase = computed(() => {
-    const rest = new URLSearchParams(viewQuery({ ...view.value, node: null })).toString()
+    const rest = new URLSearchParams({ ...othersQuery(route.query), ...viewQuery({ ...view.value, node: null }) }).toString()
     return rest ? `${rest}&` : ''
   })
 
-  const field = <K extends 'scope' | 'q' | 'status' | 'sort'>(key: K) => computed({
+  const field = <K extends 'scope' | 'q' | 'status' | 'sort' | 'group'>(key: K) => computed({
     get: () => view.value[key],
     set: (value: DashboardView[K]) => set({ [key]: value, page: 1 }, key === 'q'),
   })
@@ -103,6 +117,8 @@ export function useDashboardQuery() {
     q: field('q'),
     status: field('status'),
     sort: field('sort'),
+    /** The label key cards are grouped by ('' for none). */
+    group: field('group'),
     page: computed({ get: () => view.value.page, set: page => set({ page }) }),
     node: computed(() => view.value.node),
     /** The URL of this view with node `id` open (for card links). */

@@ -1,5 +1,5 @@
 import type { NodeStats } from '~~/shared/contracts/seed000'
-import { filterNodes, sortNodes, type SortKey, type StatusFilter } from '~/utils/nodeList'
+import { filterNodes, orderByGroup, sortNodes, type LabelMap, type SortKey, type StatusFilter } from '~/utils/nodeList'
 
 /** Cards per page: enough to fill a wide screen, few enough that 1,000 nodes stay smooth. */
 export const PAGE_SIZE = 60
@@ -10,6 +10,10 @@ interface GridInput {
   status: Readonly<Ref<StatusFilter>>
   sort: Readonly<Ref<SortKey>>
   page: Readonly<Ref<number>>
+  /** The label key cards are grouped by ('' for none): groups come in order, each sorted within. */
+  group: Readonly<Ref<string>>
+  /** Each node's labels, for the search and the groups. */
+  labels: Readonly<Ref<LabelMap>>
 }
 
 /**
@@ -17,16 +21,19 @@ interface GridInput {
  * order is held (values still update, new nodes go last), so a card does not move from under
  * the hand that is about to click it; the next snapshot after that re-sorts.
  */
-export function useNodeGrid({ nodes, q, status, sort, page }: GridInput) {
+export function useNodeGrid({ nodes, q, status, sort, page, group, labels }: GridInput) {
   const held = ref(false)
   const order = shallowRef<number[]>([])
 
   // Sorting once per snapshot (or sort change) leaves a keystroke only the cheap filter.
   const sorted = computed(() => sortNodes(nodes.value, sort.value))
-  const matching = computed(() => filterNodes(sorted.value, q.value, status.value))
+  const matching = computed(() => {
+    const found = filterNodes(sorted.value, q.value, status.value, labels.value)
+    return group.value ? orderByGroup(found, group.value, labels.value) : found
+  })
 
-  watch([matching, q, status, sort], ([list], [, oldQ, oldStatus, oldSort]) => {
-    const viewChanged = q.value !== oldQ || status.value !== oldStatus || sort.value !== oldSort
+  watch([matching, q, status, sort, group], ([list], [, oldQ, oldStatus, oldSort, oldGroup]) => {
+    const viewChanged = q.value !== oldQ || status.value !== oldStatus || sort.value !== oldSort || group.value !== oldGroup
     if (!held.value || viewChanged || order.value.length === 0) {
       order.value = list.map(n => n.id)
       return
@@ -49,6 +56,8 @@ export function useNodeGrid({ nodes, q, status, sort, page }: GridInput) {
 
   return {
     pageNodes,
+    /** Every node that matches, in the grid's order (for the groups' counts). */
+    matching,
     /** How many nodes match the search and filter. */
     matched: computed(() => order.value.length),
     pageCount,

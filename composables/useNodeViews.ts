@@ -1,8 +1,9 @@
 import type { NodeView } from '~~/shared/contracts/rest'
 import { valkeyRoleOf, type ValkeyRole } from '~~/shared/contracts/seed004'
+import { labelKeys, shownLabels, type Labels } from '~/utils/labels'
 
-// Events after which the REST list differs: maintenance switched, a node added, a Valkey role changed.
-const CHANGES = new Set(['node_maintenance', 'node_registered', 'valkey_failover', 'valkey_node_up', 'valkey_node_joined'])
+// Events after which the REST list differs: maintenance switched, a node added or relabelled, a Valkey role changed.
+const CHANGES = new Set(['node_maintenance', 'node_registered', 'node_updated', 'valkey_failover', 'valkey_node_up', 'valkey_node_joined'])
 
 /**
  * The REST node list, for what the live stream's summaries lack (maintenance, labels, member): read once
@@ -30,6 +31,15 @@ export function useNodeViews() {
       const member = n.kind === 'member' ? n.labels.member : undefined
       return member ? [[n.id, member]] : []
     }))),
+    /** Each node's labels, by id (for the search and the groups). */
+    labels: computed<ReadonlyMap<number, Labels>>(() => new Map(items.value.map(n => [n.id, n.labels]))),
+    /** The label chips each card shows, by id (nodes without any are absent). */
+    chips: computed<ReadonlyMap<number, [string, string][]>>(() => new Map(items.value.flatMap((n): [number, [string, string][]][] => {
+      const shown = shownLabels(n)
+      return shown.length ? [[n.id, shown]] : []
+    }))),
+    /** Every label key in use, for "Group by". */
+    labelKeys: computed(() => labelKeys(items.value)),
     /** Each Valkey node's role, by node id. */
     valkeyRoles: computed(() => new Map(items.value.flatMap((n): [number, ValkeyRole][] => {
       const role = valkeyRoleOf(n.labels)

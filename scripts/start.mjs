@@ -6,7 +6,7 @@ import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
 const entry = join(root, '.output/server/index.mjs')
-const SOURCES = ['app.vue', 'nuxt.config.ts', 'package.json', 'tailwind.config.ts', 'assets', 'components', 'composables', 'drizzle', 'layouts', 'middleware', 'pages', 'plugins', 'public', 'server', 'shared', 'stores']
+const SOURCES = ['app.vue', 'nuxt.config.ts', 'package.json', 'tailwind.config.ts', 'assets', 'components', 'composables', 'drizzle', 'layouts', 'middleware', 'pages', 'plugins', 'public', 'server', 'shared', 'stores', 'utils']
 
 function newestMtime(path) {
   if (!existsSync(path)) return 0

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import type { MeView } from '~~/shared/contracts/rest'
+import type { MeView, SessionState } from '~~/shared/contracts/rest'
 
 /**
  * Who is logged in. `/me` is asked once per page load and after that only when a login,
@@ -21,17 +21,17 @@ export const useAuthStore = defineStore('auth', () => {
     setupRequired.value = false
   }
 
-  /** The current user (null when logged out); asks the server only the first time. */
+  /**
+   * The current user (null when logged out); asks the server only the first time. The session
+   * check answers 200 either way (with whether setup is open), so a first visit logs no 401.
+   */
   function fetchMe(): Promise<MeView | null> {
     if (checked.value) return Promise.resolve(user.value)
-    pendingMe ??= $fetch<MeView>('/api/v1/auth/me')
-      .catch((error: unknown) => {
-        if (toApiError(error).status === 401) return null
-        throw error
-      })
-      .then((me) => {
+    pendingMe ??= $fetch<SessionState>('/api/v1/auth/session')
+      .then(({ user: me, setup_required }) => {
         user.value = me
         checked.value = true
+        setupRequired.value = setup_required
         return me
       })
       .finally(() => {

@@ -3,6 +3,7 @@ import { HISTORY_METRICS, type FleetHistory, type HistoryMetric } from '../share
 import type { NodeView } from '~~/shared/contracts/rest'
 import type { ChartData } from '~/utils/historyChart'
 import { inScope, parseScope, scopeText, type MemberMap, type NodeScope } from './nodeScope'
+import { matchesSearch } from './labels'
 
 /** How many lines the fleet chart draws: the top N by the ranking, or every node with data. */
 export const TOP_CHOICES = ['10', '20', '50', 'all'] as const
@@ -85,11 +86,10 @@ export function isFiltered(view: CompareView): boolean {
 export function selectNodes(nodes: readonly NodeView[], view: CompareView, members: MemberMap): NodeView[] {
   const colon = view.label.indexOf(':')
   const [name, value] = [view.label.slice(0, colon), view.label.slice(colon + 1)]
-  const needle = view.q.trim().toLowerCase()
   const ids = view.nodes ? new Set(view.nodes) : null
   return nodes.filter(n => inScope(view.scope, n.id, members)
     && (!view.label || n.labels[name] === value)
-    && (!needle || n.hostname.toLowerCase().includes(needle))
+    && matchesSearch(n.hostname, n.labels, view.q)
     && (!ids || ids.has(n.id)))
 }
 

@@ -25,9 +25,21 @@ export function eventTitle(e: EventView): string {
   return HEADLINES[e.event_type]?.(e) ?? eventTypeLabel(e.event_type)
 }
 
-/** A type's name for menus: "node_status_update" → "Node status update". */
+// A type's name where it differs from its words, so menus say what the titles say ("Node added" is node_registered).
+const TYPE_NAMES: Record<string, string> = {
+  node_status_update: 'Node status changed',
+  node_registered: 'Node added',
+  node_updated: 'Node changed',
+  node_removed: 'Node deleted',
+  node_reachable: 'Node reachable again',
+  node_maintenance: 'Maintenance started or ended',
+  cluster_status_update: 'Cluster status changed',
+  error_report: 'Error reported',
+}
+
+/** A type's name for menus, in the titles' words: "node_registered" → "Node added", "backup_failed" → "Backup failed". */
 export function eventTypeLabel(type: string): string {
-  const words = type.replaceAll('_', ' ')
+  const words = TYPE_NAMES[type] ?? type.replaceAll('_', ' ')
   return words.charAt(0).toUpperCase() + words.slice(1)
 }
 

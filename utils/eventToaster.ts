@@ -1,5 +1,6 @@
 import { type EventView, type Severity, SEVERITY_RANK } from '../shared/contracts/seed002'
 import { eventTitle, isMaintenanceEvent } from './eventText'
+import { plural } from './format'
 
 /** One toast to show: `id` set means it replaces the toast shown with the same id. */
 export interface ToastRequest {
@@ -30,7 +31,6 @@ export interface ToasterOptions {
   now?: () => number
 }
 
-const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`
 
 /**
  * Turns stream events into toasts. The first `burst` within a second are shown one by one; past

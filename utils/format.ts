@@ -21,3 +21,10 @@ export function formatRelative(iso: string | null, now: number): string {
 export function formatDateTime(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : '—'
 }
+
+const countFormat = new Intl.NumberFormat('en')
+
+/** "1 node", "2 nodes", "1,000 nodes": a count with its noun in the right number. */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${countFormat.format(count)} ${count === 1 ? one : many}`
+}

@@ -1,5 +1,10 @@
 import { NODE_STATES, type NodeLiveState, type NodeStats } from '../shared/contracts/seed000'
 import { isCurrent, shownState } from './nodeState'
+import { matchesSearch, type Labels } from './labels'
+
+/** Each node's labels by id (from the REST list: the stream's summaries carry none). */
+export type LabelMap = ReadonlyMap<number, Labels>
+const NO_LABELS: Labels = {}
 
 export const SORT_KEYS = ['name', 'status', 'cpu', 'memory', 'disk'] as const
 export type SortKey = typeof SORT_KEYS[number]
@@ -28,10 +33,10 @@ const METRIC: Record<'cpu' | 'memory' | 'disk', (n: NodeStats) => number | null>
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
 const byName = (a: NodeStats, b: NodeStats) => collator.compare(a.hostname, b.hostname) || a.id - b.id
 
-/** The nodes whose hostname contains `query` (case-insensitive) and whose state matches. */
-export function filterNodes(nodes: readonly NodeStats[], query: string, status: StatusFilter): NodeStats[] {
-  const needle = query.trim().toLowerCase()
-  return nodes.filter(n => (status === 'all' || n.state === status) && (!needle || n.hostname.toLowerCase().includes(needle)))
+/** The nodes whose state matches and that match the search (hostname, `key=value` or a label value: see matchesSearch). */
+export function filterNodes(nodes: readonly NodeStats[], query: string, status: StatusFilter, labels: LabelMap = new Map()): NodeStats[] {
+  const searching = query.trim() !== ''
+  return nodes.filter(n => (status === 'all' || n.state === status) && (!searching || matchesSearch(n.hostname, labels.get(n.id) ?? NO_LABELS, query)))
 }
 
 /** A sorted copy: name A→Z, status problems first, metrics highest first with unreported last; ties by name. */
@@ -84,4 +89,56 @@ export function summarize(nodes: readonly NodeStats[], streamDown = false): Node
     disk: average(online.map(n => n.disk_percent)),
     activeBackups,
   }
+}
+
+/** A node's value of the label `key`, or null without it. */
+export const groupValue = (labels: LabelMap, id: number, key: string): string | null => labels.get(id)?.[key] ?? null
+
+/** The nodes ordered by their value of label `key` (A→Z, nodes without it last), keeping their order within each group. */
+export function orderByGroup(nodes: readonly NodeStats[], key: string, labels: LabelMap): NodeStats[] {
+  const value = (n: NodeStats) => groupValue(labels, n.id, key)
+  return [...nodes].sort((a, b) => {
+    const [va, vb] = [value(a), value(b)]
+    if (va === vb) return 0
+    if (va === null) return 1
+    if (vb === null) return -1
+    return collator.compare(va, vb)
+  })
+}
+
+/** One group of cards under "Group by": a label value (null: the nodes without that label). */
+export interface NodeGroup {
+  value: string | null
+  /** Its nodes on the page shown. */
+  nodes: NodeStats[]
+  /** How many matching nodes it has, on every page. */
+  total: number
+  /** Those nodes by the state their cards show. */
+  byStatus: Record<NodeLiveState, number>
+}
+
+/**
+ * The page's cards in groups by label `key`, in the order the page shows them, each with its
+ * counts over every matching node (not only this page's).
+ */
+export function groupNodes(page: readonly NodeStats[], matching: readonly NodeStats[], key: string, labels: LabelMap, streamDown = false): NodeGroup[] {
+  const members = new Map<string | null, NodeStats[]>()
+  for (const n of matching) {
+    const value = groupValue(labels, n.id, key)
+    const list = members.get(value)
+    if (list) list.push(n)
+    else members.set(value, [n])
+  }
+  const groups = new Map<string | null, NodeGroup>()
+  for (const n of page) {
+    const value = groupValue(labels, n.id, key)
+    let group = groups.get(value)
+    if (!group) {
+      const all = members.get(value) ?? []
+      group = { value, nodes: [], total: all.length, byStatus: summarize(all, streamDown).byStatus }
+      groups.set(value, group)
+    }
+    group.nodes.push(n)
+  }
+  return [...groups.values()]
 }

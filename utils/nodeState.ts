@@ -26,3 +26,6 @@ export function knownAt(node: StateFields, streamDown: boolean, snapshotAt: stri
   if (isCurrent(node, streamDown)) return null
   return node.last_seen ?? (servesPage(node) ? snapshotAt : null)
 }
+
+/** Each state's dot colour, the same on badges, the summary and group headers. */
+export const STATE_DOT: Record<NodeLiveState, string> = { online: 'bg-green-500', unreachable: 'bg-orange-500', stale: 'bg-yellow-500', offline: 'bg-red-500' }

@@ -4,11 +4,12 @@ import { streamCredential, streamCredentials, streamOwner, streamOwners } from '
 import { isStreamPath } from '../services/cors'
 import { useInstance } from '../services/instance'
 
-// Routes anyone may call: health, login, first-run setup. Agent ingest checks its node token itself.
+// Routes anyone may call: health, login, first-run setup, the page's own session check. Agent ingest checks its node token itself.
 const PUBLIC = [
   /^GET \/api\/health$/,
   /^POST \/api\/v1\/auth\/login$/,
   /^(GET|POST) \/api\/v1\/auth\/setup$/,
+  /^GET \/api\/v1\/auth\/session$/,
   /^POST \/api\/v1\/nodes\/[^/]+\/(stats|events)$/,
 ]
 // Writes a viewer may make: about their own session, and acknowledging events (on-call work, not configuration).

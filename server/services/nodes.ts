@@ -10,7 +10,7 @@ import type { StatusThresholds } from './status'
 export async function registerMaster(registry: Registry, log: EventLog, hostname: string): Promise<NodeState> {
   const known = registry.list().some(n => n.kind === 'master' && n.hostname === hostname)
   const master = await registry.ensureMaster(hostname)
-  if (!known) await log.record({ type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered` })
+  if (!known) await log.record({ type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered`, data: { hostname: master.hostname } })
   return master
 }
 
@@ -22,6 +22,11 @@ export function createNodeService(registry: Registry, log: EventLog, opts: Statu
     const node = registry.get(id)
     if (!node) throw notFound(id)
     return node
+  }
+  // Agents and masters are named by operators; member and Valkey nodes by where they were found.
+  const assertNameFree = (hostname: string, except?: number) => {
+    const taken = registry.list().find(n => n.id !== except && (n.kind === 'agent' || n.kind === 'master') && n.hostname.toLowerCase() === hostname.toLowerCase())
+    if (taken) throw new ConflictError(`A node named ${taken.hostname} already exists (id ${taken.id}): choose another hostname, or use that node's token`)
   }
 
   return {
@@ -42,8 +47,9 @@ export function createNodeService(registry: Registry, log: EventLog, opts: Statu
       return { ...view(node), detail: node.latest?.detail ?? null }
     },
 
-    /** Creates an agent node; its agent token is returned once. */
+    /** Creates an agent node (its hostname not taken by another agent or master); its agent token is returned once. */
     async createAgent(hostname: string, labels: Record<string, string> = {}): Promise<CreatedNode> {
+      assertNameFree(hostname)
       const token = generateToken('agent')
       const node = await registry.create({ hostname, kind: 'agent', labels, agentTokenHash: hashToken(token) })
       await log.record({ type: 'node_registered', severity: 'info', nodeId: node.id, clusterId: labels.cluster ?? null, message: `Node ${hostname} registered`, data: { hostname } })
@@ -59,6 +65,7 @@ export function createNodeService(registry: Registry, log: EventLog, opts: Statu
       if (before.kind === 'master' && patch.hostname !== undefined && patch.hostname !== before.hostname) {
         throw new ConflictError('The master node is named after its host: set NODEPULSE_HOSTNAME and restart NodePulse to rename it (its labels can be changed here)')
       }
+      if (patch.hostname !== undefined && (before.kind === 'agent' || before.kind === 'master')) assertNameFree(patch.hostname, id)
       const wasInMaintenance = before.maintenance
       const node = await registry.update(id, patch)
       if (!node) throw notFound(id)

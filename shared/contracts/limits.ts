@@ -35,3 +35,6 @@ export const DETAIL_LIMITS = {
   /** Characters of a mount point, device, interface or sensor name. */
   name: 256,
 } as const
+
+/** A node label's name: 1–63 of letters, digits, ".", "-", "_", "/". */
+export const LABEL_NAME = /^[\w.\-/]{1,63}$/

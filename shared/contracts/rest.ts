@@ -7,11 +7,11 @@ import { EVENT_TYPES, SEVERITIES, type Severity } from './seed002'
 import type { HostDetail } from './ingest'
 import type { NodeKind, NodeStats } from './seed000'
 import type { RequestLogEntry } from './seed001'
+import { LABEL_NAME } from './limits'
 
 export const hostnameSchema = z.string().trim().min(1, 'must not be empty').max(253, 'must be at most 253 characters')
   .regex(/^[\w.\-:]+$/, 'may hold only letters, digits, ".", "-", "_" and ":"')
 
-const LABEL_NAME = /^[\w.\-/]{1,63}$/
 
 /** Node labels: up to 32 `name: value` pairs; names are 1–63 of letters, digits, ".", "-", "_", "/". */
 export const labelsSchema = z.record(z.string(), z.string({ error: 'label values must be strings' }).max(255, 'label values must be at most 255 characters'))
@@ -85,6 +85,11 @@ export interface MeView {
 }
 /** `GET /api/v1/auth/setup`. */
 export interface SetupState { setup_required: boolean }
+/**
+ * `GET /api/v1/auth/session`: who the session cookie belongs to (null when none) and whether setup is
+ * open. Always 200, so a page's first visit logs no failed request.
+ */
+export interface SessionState extends SetupState { user: MeView | null }
 /** `POST /api/v1/auth/stream-token`: a short-lived token for `?token=` on stream URLs. */
 export interface StreamTokenView { token: string, expires_at: string, expires_in: number }
 

@@ -20,3 +20,28 @@ test('the setup page is closed once an admin exists', async ({ page }) => {
   await page.goto('/setup')
   await expect(page).toHaveURL(/\/login$/)
 })
+
+test('an anonymous first visit reaches the login page without a failed request or a console error', async ({ browser, baseURL }) => {
+  const context = await browser.newContext({ baseURL })
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`)
+  })
+  page.on('pageerror', error => problems.push(`page error: ${error.message}`))
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`)
+  })
+  page.on('requestfailed', request => problems.push(`failed ${request.url()}`))
+  try {
+    await page.goto('/')
+    await expect(page).toHaveURL(url => url.pathname === '/login')
+    await expect(page.getByTestId('login-submit')).toBeVisible()
+    // Whatever the page still starts after showing the form has time to fail.
+    await page.waitForLoadState('networkidle')
+    expect(problems).toEqual([])
+  }
+  finally {
+    await context.close()
+  }
+})

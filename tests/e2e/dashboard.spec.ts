@@ -12,8 +12,8 @@ const WITHIN_ONE_INTERVAL = INTERVAL_MS + 2000
 interface Agent { id: number, hostname: string, token: string }
 
 /** Adds an agent node through the API with the page's admin session. */
-async function addNode(page: Page, hostname: string): Promise<Agent> {
-  const response = await page.request.post('/api/v1/nodes', { data: { hostname, labels: { suite: 'dashboard' } } })
+async function addNode(page: Page, hostname: string, labels: Record<string, string> = {}): Promise<Agent> {
+  const response = await page.request.post('/api/v1/nodes', { data: { hostname, labels: { suite: 'dashboard', ...labels } } })
   expect(response.status()).toBe(201)
   const node = await response.json() as NodeView & { token: string }
   return { id: node.id, hostname: node.hostname, token: node.token }
@@ -50,7 +50,7 @@ const unique = (name: string) => `e2e-dash-${Date.now()}-${name}`
 
 test.beforeEach(async ({ page }) => {
   await logIn(page)
-  await expect(page.getByTestId('live-indicator')).toHaveText('Live')
+  await expect(page.getByTestId('live-indicator')).toHaveText('Dashboard stream: live')
 })
 
 test('the master card is live and its cpu value changes', async ({ page }) => {
@@ -205,6 +205,76 @@ test('search and the status filter narrow the grid, live in the URL, and survive
   await removeNodes(page, [alpha, beta, gamma])
 })
 
+test('labels show on cards, the search takes key=value and label values, and cards group by a label key kept in the URL', async ({ page, request }) => {
+  test.setTimeout(60_000)
+  const prefix = unique('grp')
+  // A key no other spec uses: every other node falls in the "no label" group.
+  const key = `zone${Date.now()}`
+  const east1 = await addNode(page, `${prefix}-east-1`, { [key]: 'east' })
+  const east2 = await addNode(page, `${prefix}-east-2`, { [key]: 'east' })
+  const west = await addNode(page, `${prefix}-west`, { [key]: 'west' })
+  const stop = keepReporting(request, east1, { cpu_percent: 20, disk_percent: 10 })
+  try {
+    await expect(card(page, east1.hostname).getByTestId('node-status')).toHaveText('online', { timeout: WITHIN_ONE_INTERVAL })
+    await expect(card(page, west.hostname).getByTestId('node-label')).toHaveText(['suite=dashboard', `${key}=west`])
+
+    const cards = page.getByTestId('node-card')
+    const search = page.getByTestId('dash-search')
+    await search.fill(`${key}=east`)
+    await expect(cards).toHaveCount(2)
+    await expect(page.getByTestId('dash-count')).toHaveText(/^2 of [\d,]+ nodes$/)
+    // A plain word finds label values too (and hostnames); words narrow together.
+    await search.fill(`west ${prefix}`)
+    await expect(cards).toHaveCount(1)
+    await expect(card(page, west.hostname)).toHaveCount(1)
+    await search.fill(`${key.toUpperCase()}=WEST`)
+    await expect(cards).toHaveCount(1)
+
+    // Group by the key: one heading per value with its counts by state, nodes without the key last.
+    await search.fill(prefix)
+    await expect(cards).toHaveCount(3)
+    await page.getByTestId('dash-group').selectOption(key)
+    await expect(page).toHaveURL(url => url.searchParams.get('group') === key && url.searchParams.get('q') === prefix)
+    const sections = page.getByTestId('group-section')
+    await expect(sections).toHaveCount(2)
+    await expect(sections.getByTestId('group-title')).toHaveText([`${key}=east`, `${key}=west`])
+    const eastSection = page.locator(`[data-testid="group-section"][data-group="east"]`)
+    await expect(eastSection.getByTestId('group-total')).toHaveText('2 nodes')
+    await expect(eastSection.getByTestId('group-online')).toHaveText('1 online')
+    await expect(eastSection.getByTestId('group-offline')).toHaveText('1 offline')
+    await expect(eastSection.getByTestId('node-card')).toHaveCount(2)
+    const westSection = page.locator(`[data-testid="group-section"][data-group="west"]`)
+    await expect(westSection.getByTestId('group-total')).toHaveText('1 node')
+    await expect(westSection.getByTestId('group-online')).toHaveCount(0)
+
+    // Without the search, every other node sits in the last group, "No <key> label".
+    await search.fill('')
+    await expect(sections.last()).toHaveAttribute('data-group', '')
+    await expect(sections.last().getByTestId('group-title')).toHaveText(`No ${key} label`)
+    await expect(sections.first()).toHaveAttribute('data-group', 'east')
+
+    // The grouping survives a reload; a card opened from it keeps the URL's other keys (the modal's range=).
+    await page.goto(`/?group=${key}&q=${prefix}&range=7d`)
+    await expect(page.getByTestId('dash-group')).toHaveValue(key)
+    await expect(sections).toHaveCount(2)
+    await card(page, west.hostname).click()
+    await expect(page.getByTestId('node-detail')).toBeVisible()
+    await expect(page).toHaveURL(url => url.searchParams.get('node') === String(west.id) && url.searchParams.get('range') === '7d' && url.searchParams.get('group') === key)
+    await page.keyboard.press('Escape')
+    await expect(page).toHaveURL(url => !url.searchParams.has('node') && url.searchParams.get('range') === '7d')
+    await expect(card(page, east2.hostname)).toHaveAttribute('href', new RegExp(`range=7d.*node=${east2.id}$`))
+
+    await page.getByTestId('dash-group').selectOption('')
+    await expect(sections).toHaveCount(1)
+    await expect(sections.getByTestId('group-header')).toHaveCount(0)
+    await expect(page).toHaveURL(url => !url.searchParams.has('group'))
+  }
+  finally {
+    await stop()
+  }
+  await removeNodes(page, [east1, east2, west])
+})
+
 test('the detail modal opens from a card, streams, closes, and opens from a pasted ?node= URL', async ({ page, request, context }) => {
   test.setTimeout(60_000)
   const streams: string[] = []
@@ -318,7 +388,7 @@ test('the summary counts every node over one shared stream, and the hint to add 
   page.on('request', (r) => {
     if (new URL(r.url()).pathname === '/api/v1/metrics/nodes/stats/delta') opened.push(r.url())
   })
-  await expect(page.getByTestId('live-indicator')).toHaveText('Live')
+  await expect(page.getByTestId('live-indicator')).toHaveText('Dashboard stream: live')
   await expect(page.getByTestId('summary-total')).toHaveText(String(nodes.length))
   await page.waitForTimeout(1000)
   expect(opened).toHaveLength(1)
@@ -350,14 +420,14 @@ test('1,000 nodes: 60 cards a page, the pager moves through them, and search sti
 
     // Every node is counted; the grid shows one page of 60.
     await expect(page.getByTestId('summary-total')).toHaveText(String(total), { timeout: WITHIN_ONE_INTERVAL })
-    await expect(page.getByTestId('dash-count')).toHaveText(`${total} nodes`)
+    await expect(page.getByTestId('dash-count')).toHaveText(`${total.toLocaleString('en')} nodes`)
     await expect(cards).toHaveCount(60)
     await expect(page.getByTestId('pager-range')).toHaveText(`1–60 of ${total}`)
     await expect(pageOf(1, Math.ceil(total / 60))).toBeVisible()
 
     // This test's nodes, in name order: 17 pages, the last one partly full.
     await page.getByTestId('dash-search').fill(prefix)
-    await expect(page.getByTestId('dash-count')).toHaveText(`${COUNT} of ${total} nodes`)
+    await expect(page.getByTestId('dash-count')).toHaveText(`${COUNT.toLocaleString('en')} of ${total.toLocaleString('en')} nodes`)
     await expect(pageOf(1, 17)).toBeVisible()
     await expect(hostnames.first()).toHaveText(name(0))
     await expect(hostnames.last()).toHaveText(name(59))
@@ -383,7 +453,7 @@ test('1,000 nodes: 60 cards a page, the pager moves through them, and search sti
     await page.getByTestId('dash-search').fill(name(777))
     await expect(cards).toHaveCount(1)
     await expect(hostnames).toHaveText([name(777)])
-    await expect(page.getByTestId('dash-count')).toHaveText(`1 of ${total} nodes`)
+    await expect(page.getByTestId('dash-count')).toHaveText(`1 of ${total.toLocaleString('en')} nodes`)
     await expect(page.getByTestId('pager-range')).toHaveCount(0)
   }
   finally {

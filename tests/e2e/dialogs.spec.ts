@@ -76,7 +76,7 @@ test('the delete confirm keeps Tab and Shift+Tab inside, closes on Esc and gives
 
 test('the node detail modal keeps Tab and Shift+Tab inside, closes on Esc and gives focus back to its card', async ({ page }) => {
   const node = await addNode(page, 'detail')
-  await expect(page.getByTestId('live-indicator')).toHaveText('Live')
+  await expect(page.getByTestId('live-indicator')).toHaveText('Dashboard stream: live')
   const card = page.locator(`[data-testid="node-card"][data-node-id="${node.id}"]`)
   await card.click()
 
@@ -107,6 +107,9 @@ test('the node detail modal keeps Tab and Shift+Tab inside, closes on Esc and gi
   await expect(dialog).toHaveCount(0)
   await expect(page).toHaveURL(url => !url.searchParams.has('node'))
   await expect(card).toBeFocused()
+  // The keyboard's focus ring is drawn inside the card: its grid slot (content-visibility) clips
+  // whatever is painted outside it, which left only the ring's corners showing.
+  expect(await card.evaluate(el => el.matches(':focus-visible') && getComputedStyle(el).boxShadow)).toMatch(/inset/)
 
   // The close button in the corner gives focus back too.
   await card.click()

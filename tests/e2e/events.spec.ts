@@ -212,11 +212,11 @@ test('the header shows reconnecting while the server is down, then live again wi
 
     await server.stop()
     await expect(streamState(page)).toHaveAttribute('data-state', 'reconnecting')
-    await expect(streamState(page)).toHaveText('Reconnecting…')
+    await expect(streamState(page)).toHaveText('Events: reconnecting')
 
     await server.start()
     await expect(streamState(page)).toHaveAttribute('data-state', 'connected', { timeout: 45_000 })
-    await expect(streamState(page)).toHaveText('Events live')
+    await expect(streamState(page)).toHaveText('Events: live')
     expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(true)
   }
   finally {
@@ -244,7 +244,7 @@ test('after ten failed reconnects the header gives up; Retry connects again', as
     return await streamState(page).getAttribute('data-state')
   }, { timeout: 60_000, intervals: [250] }).toBe('gave_up')
   expect(reconnects).toBe(10)
-  await expect(streamState(page)).toHaveText('Events offline')
+  await expect(streamState(page)).toHaveText('Events: offline')
 
   await page.unroute(eventStream)
   await page.getByTestId('event-stream-retry').click()
@@ -300,7 +300,7 @@ test('an admin adds a webhook, sees its secret once, tests it against a receiver
     await page.getByTestId('webhook-name').fill(name)
     await page.getByTestId('webhook-url').fill(`http://127.0.0.1:${port}/hook`)
     await page.getByTestId('webhook-severity').selectOption('warning')
-    await page.getByTestId('webhook-types').getByLabel('Node status update').check()
+    await page.getByTestId('webhook-types').getByLabel('Node status changed').check()
     await page.getByTestId('webhook-repeat').fill('10')
     await page.getByTestId('webhook-submit').click()
 
@@ -309,7 +309,7 @@ test('an admin adds a webhook, sees its secret once, tests it against a receiver
     const secret = (await secretValue.textContent())!.trim()
     const row = page.locator(`[data-testid="webhook-row"][data-name="${name}"]`)
     await expect(row).toHaveCount(1)
-    await expect(row).toContainText('Node status update')
+    await expect(row).toContainText('Node status changed')
     await expect(row).toContainText('warning and above · repeats every 10 min')
     await expect(row.getByTestId('webhook-enabled')).toHaveText('enabled')
 

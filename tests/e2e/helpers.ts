@@ -13,7 +13,7 @@ export async function logIn(page: Page, credentials = E2E_ADMIN): Promise<void> 
 }
 
 /** A curl command taken apart: what the operator's shell would send. */
-export interface CurlRequest { method: string, url: string, headers: Record<string, string>, data?: string }
+export interface CurlRequest { method: string, url: string, headers: Record<string, string>, data?: string, writeOut?: string }
 
 /** Splits a POSIX shell command into words (single quotes, including the '\'' escape, and plain words). */
 function shellWords(command: string): string[] {
@@ -59,6 +59,7 @@ export function parseCurl(command: string): CurlRequest {
       request.data = args[++i]!
       if (request.method === 'GET') request.method = 'POST'
     }
+    else if (arg === '-w') request.writeOut = args[++i]!
     else if (arg.startsWith('-')) throw new Error(`The test does not understand curl option ${arg}`)
     else request.url = arg
   }

@@ -74,7 +74,7 @@ test('a silent node reads unreachable everywhere, its figures grey and dated, ou
   const page = await context.newPage()
   try {
     await logIn(page)
-    await expect(page.getByTestId('live-indicator')).toHaveText('Live')
+    await expect(page.getByTestId('live-indicator')).toHaveText('Dashboard stream: live')
     await expect(card(page, live.hostname)).toHaveAttribute('data-status', 'online', { timeout: WITHIN_ONE_INTERVAL })
 
     // The silent node reports once, late enough that it is still unreachable (not stale) when the old one turns stale.
@@ -184,8 +184,14 @@ test('while the server is away the master card is not "online · live"', async (
     const master = masterCard(page)
     await expect(master).toHaveAttribute('data-status', 'online')
     await expect(master.getByTestId('card-last-seen')).toHaveText('live')
+    const headerHeight = async () => (await page.locator('header').boundingBox())!.height
+    const liveHeight = await headerHeight()
     await server.stop()
-    await expect(page.getByTestId('live-indicator')).not.toHaveText('Live', { timeout: 15_000 })
+    await expect(page.getByTestId('live-indicator')).not.toHaveText('Dashboard stream: live', { timeout: 15_000 })
+    // Each indicator names its stream, once; longer words do not wrap the header onto another line.
+    await expect(page.getByTestId('live-indicator')).toHaveText('Dashboard stream: reconnecting')
+    await expect(page.getByTestId('event-stream-state')).toHaveText(/^Events: (reconnecting|offline)$/)
+    expect(await headerHeight()).toBe(liveHeight)
     await expect(master).toHaveAttribute('data-status', 'unreachable')
     await expect(master.getByTestId('card-last-seen')).not.toHaveText('live')
     await expect(master).toHaveAttribute('data-current', 'false')
@@ -194,7 +200,7 @@ test('while the server is away the master card is not "online · live"', async (
     await expect(page.getByTestId('summary-cpu')).toHaveText('—')
     await shoot(page, 'node-state', 'server-away')
     await server.start()
-    await expect(page.getByTestId('live-indicator')).toHaveText('Live', { timeout: 30_000 })
+    await expect(page.getByTestId('live-indicator')).toHaveText('Dashboard stream: live', { timeout: 30_000 })
     await expect(master).toHaveAttribute('data-status', 'online')
     await expect(master.getByTestId('card-last-seen')).toHaveText('live')
   }

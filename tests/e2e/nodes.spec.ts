@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { test, expect, type APIRequestContext } from '@playwright/test'
 import { E2E_ADMIN } from '../../playwright.config'
 import { logIn, parseCurl, secondsAgo, type CurlRequest } from './helpers'
@@ -52,11 +54,13 @@ test('an admin adds a node, pushes a sample with its curl command, rotates its t
   expect(curl.url).toBe(`${baseURL}/api/v1/nodes/${id}/stats`)
   expect(curl.headers.authorization).toBe(`Bearer ${token}`)
   expect(curl.headers['content-type']).toBe('application/json')
+  expect(curl.writeOut).toBe('\\n')
 
-  // The copied command works: the sample is stored, from a client with no session cookie.
-  const pushed = await runCurl(request, curl)
-  expect(pushed.status()).toBe(200)
-  expect(await pushed.json()).toMatchObject({ node_id: id, accepted: 1, stored: 1 })
+  // The copied command works pasted into a shell (no session cookie): the sample is stored, and the
+  // printed answer ends with a newline, so the prompt comes back on a line of its own.
+  const { stdout } = await promisify(execFile)('sh', ['-c', `${command} --silent --show-error`], { timeout: 10_000 })
+  expect(stdout.endsWith('}\n')).toBe(true)
+  expect(JSON.parse(stdout)).toMatchObject({ node_id: id, accepted: 1, stored: 1 })
 
   // The list refreshes every 5 s: the node turns online with the pushed figures.
   await expect(row.getByTestId('node-status')).toHaveText('online', { timeout: 8_000 })
@@ -101,6 +105,111 @@ test('an admin adds a node, pushes a sample with its curl command, rotates its t
   expect((await context.request.get(`/api/v1/nodes/${id}`)).status()).toBe(404)
   expect((await runCurl(request, rotatedCurl)).status()).toBe(401)
 })
+
+test('the Add node form shows the server\'s refusal: a 422 names the field, a taken hostname names the node that has it', async ({ page }) => {
+  const hostname = `e2e-dup-${Date.now()}`
+  const first = await page.request.post('/api/v1/nodes', { data: { hostname } })
+  expect(first.status()).toBe(201)
+  const { id } = await first.json() as { id: number }
+  try {
+    await page.getByTestId('add-node').click()
+    const form = page.getByTestId('add-node-form')
+    const field = page.getByTestId('node-hostname')
+
+    await field.fill('bad host name')
+    await page.getByTestId('node-submit').click()
+    await expect(form.getByRole('alert')).toContainText('hostname')
+    await expect(page.getByTestId('node-hostname-error')).toHaveText('may hold only letters, digits, ".", "-", "_" and ":"')
+    await expect(field).toHaveAttribute('aria-invalid', 'true')
+    await expect(field).toHaveAttribute('aria-describedby', 'node-hostname-error')
+
+    await field.fill(hostname.toUpperCase())
+    await page.getByTestId('node-submit').click()
+    await expect(page.getByTestId('node-hostname-error')).toHaveText(`A node named ${hostname} already exists (id ${id}): choose another hostname, or use that node's token`)
+    await expect(field).toHaveAttribute('aria-invalid', 'true')
+    // Said once, under the field, not again above the buttons.
+    await expect(form.getByRole('alert')).toHaveCount(0)
+    await expect(page.locator(`[data-testid="node-row"][data-hostname="${hostname.toUpperCase()}"]`)).toHaveCount(0)
+
+    // Labels the form cannot read are refused before anything is sent.
+    await field.fill(`${hostname}-2`)
+    await page.getByTestId('node-labels').fill('no-equals-sign')
+    await page.getByTestId('node-submit').click()
+    await expect(form.getByRole('alert')).toHaveText('Label "no-equals-sign" must be written as key=value')
+    await page.getByRole('button', { name: 'Cancel' }).click()
+  }
+  finally {
+    await page.request.delete(`/api/v1/nodes/${id}`)
+  }
+})
+
+for (const width of [1440, 390]) {
+  test(`at ${width} px the pages fit without sideways scrolling, the header stays short, and every action is reachable`, async ({ page }) => {
+    test.setTimeout(60_000)
+    const node = await page.request.post('/api/v1/nodes', { data: { hostname: `e2e-fit-${width}-a-rather-long-hostname.example.com`, labels: { cluster: 'fit', env: 'production', rack: 'r12' } } })
+    expect(node.status()).toBe(201)
+    const { id } = await node.json() as { id: number }
+    const hook = await page.request.post('/api/v1/webhooks', { data: { name: `e2e-fit-${width}`, url: 'http://127.0.0.1:9/a/rather/long/path/for/a/webhook/receiver?with=query' } })
+    expect(hook.status()).toBe(201)
+    const hookId = (await hook.json() as { id: number }).id
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)
+    try {
+      await page.setViewportSize({ width, height: 900 })
+      const header = page.locator('header')
+      const menu = page.getByTestId('menu-toggle')
+      const nav = page.getByRole('navigation', { name: 'Main' })
+      for (const path of ['/', '/nodes', '/webhooks', '/events', '/compare', '/alerts', '/requests', '/tokens', '/users', '/members']) {
+        await page.goto(path)
+        await expect(page.getByTestId('event-stream-state')).toHaveText('Events: live')
+        expect(await fits(), `${path} fits ${width} px`).toBe(true)
+        // One line of brand and controls (plus one of stream states on a phone, one of links on a wide screen).
+        expect((await header.boundingBox())!.height, `header height on ${path}`).toBeLessThanOrEqual(width < 768 ? 90 : 100)
+      }
+      if (width < 768) {
+        await expect(nav).toBeHidden()
+        await menu.click()
+        await expect(menu).toHaveAttribute('aria-expanded', 'true')
+        await expect(nav.getByRole('link', { name: 'Users' })).toBeInViewport()
+        await expect(page.getByTestId('logout')).toBeInViewport()
+        await nav.getByRole('link', { name: 'Nodes', exact: true }).click()
+        await expect(page).toHaveURL(/\/nodes$/)
+        await expect(nav).toBeHidden()
+      }
+      else {
+        await expect(menu).toBeHidden()
+        await expect(nav.getByRole('link', { name: 'Users' })).toBeInViewport()
+        await page.goto('/nodes')
+      }
+
+      // The Nodes table: each row's actions are buttons on screen, named for screen readers.
+      const row = page.locator(`[data-testid="node-row"][data-node-id="${id}"]`)
+      await expect(row).toContainText('rack=r12')
+      await row.scrollIntoViewIfNeeded()
+      for (const name of ['Start maintenance', 'Install agent', 'Rotate token', 'Delete']) {
+        await expect(row.getByRole('button', { name, exact: true })).toBeInViewport()
+      }
+      expect(await page.locator('table').evaluate(t => t.scrollWidth <= t.parentElement!.clientWidth)).toBe(true)
+      if (width < 768) await expect(row.getByTestId('node-compact')).toHaveText('CPU — · mem — · disk — · never seen')
+      await row.getByRole('button', { name: 'Start maintenance' }).click()
+      await expect(row.getByRole('button', { name: 'End maintenance', exact: true })).toHaveAttribute('aria-pressed', 'true')
+      expect(await fits()).toBe(true)
+
+      await page.goto('/webhooks')
+      const hookRow = page.locator(`[data-testid="webhook-row"][data-webhook-id="${hookId}"]`)
+      await hookRow.scrollIntoViewIfNeeded()
+      for (const name of ['Send test', 'Deliveries', 'Disable', 'Rotate secret', 'Delete']) {
+        await expect(hookRow.getByRole('button', { name, exact: true })).toBeInViewport()
+      }
+      expect(await page.locator('table').evaluate(t => t.scrollWidth <= t.parentElement!.clientWidth)).toBe(true)
+      // Compact: the row is no taller than three lines of text and its buttons.
+      expect((await hookRow.boundingBox())!.height).toBeLessThanOrEqual(width < 768 ? 100 : 70)
+    }
+    finally {
+      await page.request.delete(`/api/v1/nodes/${id}`)
+      await page.request.delete(`/api/v1/webhooks/${hookId}`)
+    }
+  })
+}
 
 test('an admin creates an API token, sees its secret once, and deletes it', async ({ page, request }) => {
   const name = `e2e-token-${Date.now()}`

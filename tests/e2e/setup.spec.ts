@@ -19,7 +19,7 @@ test('a fresh server\'s first visit shows setup, and creating the admin lands on
 
     await expect(page).toHaveURL(url => url.origin === baseURL && url.pathname === '/')
     await expect(page.getByTestId('current-user')).toContainText('owner')
-    await expect(page.getByTestId('live-indicator')).toHaveText('Live')
+    await expect(page.getByTestId('live-indicator')).toHaveText('Dashboard stream: live')
     await expect(page.getByTestId('node-card').filter({ has: page.getByTestId('master-tag') })).toHaveCount(1)
     await expect(page.getByTestId('add-node-hint')).toBeVisible()
 

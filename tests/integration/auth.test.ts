@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import type { MeView } from '../../shared/contracts/rest'
+import type { MeView, SessionState } from '../../shared/contracts/rest'
 import { api, asAdmin, createApiToken, createUser, expectError, login, openStream, server, sessionCookie, unique } from './helpers'
 
 describe('first-run setup', () => {
@@ -121,6 +121,29 @@ describe('GET /api/v1/auth/me', () => {
 
   it('answers 401 for a bad bearer token', async () => {
     expectError(await api('GET', '/api/v1/auth/me', { auth: { bearer: 'np_not-a-real-token' } }), 401, 'Invalid or expired token')
+  })
+})
+
+describe('GET /api/v1/auth/session', () => {
+  it('answers 200 with no user and the setup state when nobody is logged in, also for a forged cookie', async () => {
+    for (const auth of [undefined, { cookie: 'nodepulse_session=Fe26.2**forged' }]) {
+      const res = await api<SessionState>('GET', '/api/v1/auth/session', auth ? { auth } : {})
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({ user: null, setup_required: false })
+    }
+  })
+
+  it('names the session\'s user as /me does, and forgets it after logout', async () => {
+    const user = await createUser()
+    const res = await api<SessionState>('GET', '/api/v1/auth/session', { auth: user.auth })
+    expect(res.body).toEqual({ user: { id: user.id, username: user.username, role: 'viewer', via: 'session', valkey: false }, setup_required: false })
+    expect((await api('POST', '/api/v1/auth/logout', { auth: user.auth })).status).toBe(200)
+    expect((await api<SessionState>('GET', '/api/v1/auth/session', { auth: user.auth })).body.user).toBeNull()
+  })
+
+  it('is for the page\'s session only: a bearer token is not looked at', async () => {
+    const token = await createApiToken('viewer')
+    expect((await api<SessionState>('GET', '/api/v1/auth/session', { auth: { bearer: token.token } })).body).toEqual({ user: null, setup_required: false })
   })
 })
 

@@ -121,6 +121,24 @@ describe('GET /api/v1/nodes/:id', () => {
   })
 })
 
+describe('hostnames are unique among agents and the master', () => {
+  it('refuses a second node with a taken hostname (any case) with 409 naming the node that holds it', async () => {
+    const first = await createAgent(unique('dup'))
+    const again = await api('POST', '/api/v1/nodes', { auth: await asAdmin(), json: { hostname: first.hostname.toUpperCase() } })
+    expectError(again, 409, `A node named ${first.hostname} already exists (id ${first.id})`)
+    expectError(await api('POST', '/api/v1/nodes', { auth: await asAdmin(), json: { hostname: server.masterHostname } }), 409, 'already exists')
+  })
+
+  it('refuses a rename onto another node\'s hostname but lets a node keep its own', async () => {
+    const a = await createAgent(unique('ren-a'))
+    const b = await createAgent(unique('ren-b'))
+    expectError(await api('PATCH', `/api/v1/nodes/${b.id}`, { auth: await asAdmin(), json: { hostname: a.hostname } }), 409, `(id ${a.id})`)
+    const same = await api<NodeView>('PATCH', `/api/v1/nodes/${a.id}`, { auth: await asAdmin(), json: { hostname: a.hostname, labels: { x: '1' } } })
+    expect(same.status).toBe(200)
+    expect(await getNode(b.id)).toMatchObject({ hostname: b.hostname })
+  })
+})
+
 describe('PATCH /api/v1/nodes/:id', () => {
   it('changes the hostname and replaces the labels', async () => {
     const agent = await createAgent(unique('old'), { env: 'dev' })
