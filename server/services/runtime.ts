@@ -14,6 +14,7 @@ import { createMembers, setMembers } from './federation/members'
 import { createDiscovery, setDiscovery } from './federation/discovery'
 import { createMemberPoller } from './federation/poller'
 import { createHistory, ROLLUP_INTERVAL_MS, setHistory } from './history'
+import { correlateEvent, createIncidents, setIncidents } from './incidents'
 import { createAlerts, setAlerts } from './history/alerts'
 import { runHousekeeping } from './housekeeping'
 import { joinCluster, leaderJob } from './cluster'
@@ -68,7 +69,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   await journal.load()
   const cluster = shared && database.url ? await joinCluster(database.url, journal) : undefined
   if (shared) followJournal(registry, journal)
-  const eventLog = createEventLog(db, journal)
+  // Every event is linked to its problem's incident in its own transaction.
+  const eventLog = createEventLog(db, journal, { correlate: correlateEvent })
   const ingest = createIngest(db, registry, { journal })
   const hub = createHub({
     heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes, maxClients: config.maxClients,
@@ -135,6 +137,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setNodes, createNodeService(registry, eventLog, { ...thresholds, masterId: master.id }))
   publish(setIngest, ingest)
   publish(setEventLog, eventLog)
+  publish(setIncidents, createIncidents(db, eventLog))
   publish(setUsers, users)
   publish(setApiTokens, createApiTokens(db))
   publish(setStreamTokens, streamTokens)

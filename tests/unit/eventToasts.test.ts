@@ -9,7 +9,7 @@ function event(patch: Partial<EventView> = {}): EventView {
   return {
     id: nextId++, event_type: 'node_status_update', severity: 'warning', node_id: 7, cluster_id: 'prod', resource_type: 'node',
     message: 'Node web-1 is stale', data: { hostname: 'web-1', previous_status: 'online', status: 'stale' },
-    timestamp: 1_700_000_000, created_at: '2023-11-14T22:13:20.000Z', acknowledged_at: null, acknowledged_by: null, ...patch,
+    timestamp: 1_700_000_000, created_at: '2023-11-14T22:13:20.000Z', acknowledged_at: null, acknowledged_by: null, incident_id: null, ...patch,
   }
 }
 
