@@ -4,8 +4,12 @@
  * restart neither repeats nor loses one. Waits are generous: `until` returns as soon as its condition holds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EventPage, EventView } from '../../shared/contracts/seed002'
+import type { IncidentDetail, IncidentPage, IncidentView } from '../../shared/contracts/incidents'
+import type { DeliveryView, WebhookWithSecret } from '../../shared/contracts/rest'
+import type { EventPage, EventStats, EventView } from '../../shared/contracts/seed002'
+import { unique } from './helpers'
 import { startDedicated, until, sleep, type CreatedAgent, type Dedicated } from './support/dedicated'
+import { startReceiver } from './support/receiver'
 import { json, openStream } from './sse'
 
 let d: Dedicated
@@ -23,8 +27,8 @@ async function eventsOf(query: string): Promise<EventView[]> {
   return res.body.events.reverse()
 }
 
-/** The types of a node's events, oldest first, leaving out what the test did itself. */
-const typesOf = async (node: CreatedAgent) => (await eventsOf(`node_id=${node.id}`)).map(e => e.event_type)
+/** The types of a node's events, oldest first, leaving out its incidents' own events (tested below). */
+const typesOf = async (node: CreatedAgent) => (await eventsOf(`node_id=${node.id}`)).filter(e => e.resource_type !== 'incident').map(e => e.event_type)
 const statusesOf = async (node: CreatedAgent) => (await eventsOf(`node_id=${node.id}&event_type=node_status_update`)).map(e => `${e.data.previous_status}->${e.data.status}`)
 const clusterOf = async (cluster: string) => (await eventsOf(`cluster_id=${cluster}&event_type=cluster_status_update`)).map(e => e.data.status)
 
@@ -127,7 +131,7 @@ describe('the watcher', () => {
     expect(await statusesOf(node)).toEqual(['offline->online', 'online->stale'])
     expect((await typesOf(node)).filter(t => t === 'node_unreachable')).toHaveLength(1)
 
-    const r = await openStream(`/api/v1/events/stream?node_id=${node.id}`, { bearer: d.bearer }, { 'last-event-id': connected.id! }, d.baseURL)
+    const r = await openStream(`/api/v1/events/stream?node_id=${node.id}&resource_type=node`, { bearer: d.bearer }, { 'last-event-id': connected.id! }, d.baseURL)
     await r.next()
     const replayed = [json<EventView>(await r.next(m => m.data !== undefined && m.event !== 'heartbeat')), json<EventView>(await r.next(m => m.data !== undefined && m.event !== 'heartbeat'))]
     expect(replayed.map(e => e.event_type)).toEqual(['node_unreachable', 'node_status_update'])
@@ -141,6 +145,90 @@ describe('the watcher', () => {
     expect(json<{ event_type: string, timestamp: number }>(beat)).toEqual({ event_type: 'heartbeat', timestamp: expect.any(Number) })
     expect(beat.id).toBeUndefined()
     s.close()
+  })
+})
+
+describe('incidents', () => {
+  const incidentsOf = async (query: string) => {
+    const res = await d.call<IncidentPage>('GET', `/api/v1/incidents?${query}`)
+    expect(res.status, res.text).toBe(200)
+    return res.body.incidents
+  }
+
+  it('a silent node opens one incident through unreachable → stale, acknowledged once, resolved with its duration when it reports again; a webhook without types gets exactly opened, acknowledged, resolved', async () => {
+    const r = await startReceiver()
+    const hook = await d.call<WebhookWithSecret>('POST', '/api/v1/webhooks', { json: { name: unique('incidents'), url: r.url } })
+    expect(hook.status, hook.text).toBe(201)
+    try {
+      const node = await d.createAgent(undefined, { cluster: 'inc' })
+      await d.report(node, { cpu_percent: 1, disk_percent: 1 })
+      await until('stale', async () => (await statusesOf(node)).includes('online->stale'), 15_000)
+      const [open, ...more] = await incidentsOf(`node_id=${node.id}`)
+      expect(more).toEqual([])
+      expect(open).toMatchObject({ kind: 'node', node_id: node.id, cluster_id: 'inc', state: 'open', severity: 'warning', title: `Node ${node.hostname} is down`, acknowledged_at: null })
+      expect(open!.event_count).toBeGreaterThanOrEqual(2)
+      expect((await incidentsOf(`state=open&kind=cluster`)).some(i => i.cluster_id === 'inc')).toBe(true)
+      const stats = await d.call<EventStats>('GET', '/api/v1/events/stats')
+      expect(stats.body.open_incidents).toBeGreaterThanOrEqual(2)
+
+      const ack = await d.call<IncidentView>('POST', `/api/v1/incidents/${open!.id}/acknowledge`)
+      expect(ack.status, ack.text).toBe(200)
+      expect(ack.body).toMatchObject({ id: open!.id, acknowledged_by: expect.any(String), acknowledged_at: expect.any(String) })
+      const again = await d.call<IncidentView>('POST', `/api/v1/incidents/${open!.id}/acknowledge`)
+      expect(again.body.acknowledged_at).toBe(ack.body.acknowledged_at)
+      expect((await d.call<EventStats>('GET', '/api/v1/events/stats')).body.open_incidents).toBe(stats.body.open_incidents - 1)
+
+      await d.report(node, { cpu_percent: 1, disk_percent: 1 })
+      await until('resolved', async () => (await incidentsOf(`node_id=${node.id}&state=resolved`)).length === 1, 15_000)
+      await until('the cluster incident resolved', async () => !(await incidentsOf('state=open&kind=cluster')).some(i => i.cluster_id === 'inc'), 15_000)
+      const detail = await d.call<IncidentDetail>('GET', `/api/v1/incidents/${open!.id}`)
+      expect(detail.status, detail.text).toBe(200)
+      expect(detail.body.duration_seconds).toBe(Math.round((Date.parse(detail.body.resolved_at!) - Date.parse(detail.body.opened_at)) / 1000))
+      const types = detail.body.events.map(e => e.event_type)
+      expect(types.filter(t => t.startsWith('incident_'))).toEqual(['incident_opened', 'incident_acknowledged', 'incident_resolved'])
+      expect(types.slice(0, 2)).toEqual(['node_unreachable', 'incident_opened'])
+      expect(types).toContain('node_reachable')
+      expect(detail.body.events.every(e => e.incident_id === open!.id)).toBe(true)
+
+      // The receiver: one notification per change of this node's incident, none of its raw events.
+      const ofNode = () => r.received.filter(x => x.body.event.node_id === node.id).map(x => x.body.event.event_type)
+      await r.waitFor('the resolution', () => ofNode().includes('incident_resolved'), 15_000)
+      await until('every delivery settled', async () => {
+        const res = await d.call<{ deliveries: DeliveryView[] }>('GET', `/api/v1/webhooks/${hook.body.id}/deliveries`)
+        return res.body.deliveries.every(x => x.state !== 'pending')
+      })
+      expect(ofNode()).toEqual(['incident_opened', 'incident_acknowledged', 'incident_resolved'])
+      const resolved = r.received.find(x => x.body.event.event_type === 'incident_resolved' && x.body.event.node_id === node.id)!.body
+      expect(resolved.incident).toMatchObject({ id: open!.id, state: 'resolved', duration_seconds: detail.body.duration_seconds })
+    }
+    finally {
+      await d.call('DELETE', `/api/v1/webhooks/${hook.body.id}`)
+      await r.close()
+    }
+  })
+
+  it('acknowledges every incident a filter matches, and answers bad input with 400 naming the field and unknown ids with 404', async () => {
+    const node = await d.createAgent()
+    await d.report(node, { cpu_percent: 1, disk_percent: 1 })
+    await until('open', async () => (await incidentsOf(`node_id=${node.id}&state=open`)).length === 1, 15_000)
+    const all = await d.call<{ acknowledged: number, ids: number[] }>('POST', `/api/v1/incidents/acknowledge?node_id=${node.id}&acknowledged=false`)
+    expect(all.status, all.text).toBe(200)
+    expect(all.body.acknowledged).toBe(1)
+    expect((await incidentsOf(`node_id=${node.id}&acknowledged=false`))).toEqual([])
+    expect((await d.call('POST', `/api/v1/incidents/acknowledge?node_id=${node.id}`)).body).toEqual({ acknowledged: 0, ids: [] })
+
+    for (const [path, field] of [['/api/v1/incidents?state=closed', 'state'], ['/api/v1/incidents?limit=0', 'limit'], ['/api/v1/incidents?severity=loud', 'severity'], ['/api/v1/incidents?colour=red', 'colour'], ['/api/v1/incidents/abc', 'id']] as const) {
+      const res = await d.call('GET', path)
+      expect(res.status, path).toBe(400)
+      expect(res.body.message).toContain(field)
+    }
+    const typo = await d.call('POST', '/api/v1/incidents/acknowledge?nodeid=1')
+    expect(typo.status).toBe(400)
+    expect(typo.body.message).toContain('nodeid')
+    expect((await d.call('GET', '/api/v1/incidents/987001')).status).toBe(404)
+    const missing = await d.call('POST', '/api/v1/incidents/987001/acknowledge')
+    expect(missing.status).toBe(404)
+    expect(missing.body.message).toBe('Incident 987001 not found')
   })
 })
 

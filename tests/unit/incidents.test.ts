@@ -186,9 +186,9 @@ describe('the incident lifecycle (PGlite)', () => {
     expect(opened.incident).toMatchObject({ node_id: id, state: 'open' })
     const reminder = reminded.find(r => r.body.repeat > 0)!.body
     expect(reminder.event.id).toBe(opened.event.id)
-    expect(reminder.reminder).toMatch(new RegExp(`^Incident #${opened.incident.id} still open after \\d+ s: Node h${id} is down$`))
+    expect(reminder.reminder).toMatch(new RegExp(`^Incident #${opened.incident!.id} still open after \\d+ s: Node h${id} is down$`))
 
-    await service.acknowledge(opened.incident.id, 'dave')
+    await service.acknowledge(opened.incident!.id, 'dave')
     await plain.waitFor('the acknowledgement', rs => rs.some(r => r.body.event.event_type === 'incident_acknowledged'))
     await hooked.idle()
     const afterAck = plain.received.filter(r => r.body.repeat > 0).length
