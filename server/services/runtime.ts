@@ -59,7 +59,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const registry = createRegistry(db)
   await registry.load()
   // The watcher's events and every view of a node judge it by the same thresholds.
-  const thresholds = { staleAfterSeconds: config.staleAfterSeconds, unreachableAfterSeconds: config.unreachableAfterSeconds }
+  const thresholds = { staleAfterSeconds: config.staleAfterSeconds, unreachableAfterSeconds: config.unreachableAfterSeconds, pendingGraceSeconds: config.pendingGraceSeconds }
   const users = createUsers(db)
   if (config.adminPassword) await users.ensureAdmin(config.adminUser, config.adminPassword)
   const sessionSecret = await loadSessionSecret(db, config.sessionSecret)

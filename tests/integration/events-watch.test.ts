@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { IncidentDetail, IncidentPage, IncidentView } from '../../shared/contracts/incidents'
-import type { DeliveryView, WebhookWithSecret } from '../../shared/contracts/rest'
+import type { DeliveryView, NodeView, WebhookWithSecret } from '../../shared/contracts/rest'
 import type { EventPage, EventStats, EventView } from '../../shared/contracts/seed002'
 import { unique } from './helpers'
 import { startDedicated, until, sleep, type CreatedAgent, type Dedicated } from './support/dedicated'
@@ -15,7 +15,7 @@ import { json, openStream } from './sse'
 let d: Dedicated
 
 beforeAll(async () => {
-  d = await startDedicated('watch', { NODEPULSE_STALE_AFTER: '5', NODEPULSE_UNREACHABLE_AFTER: '2', NODEPULSE_HEARTBEAT_INTERVAL: '1' })
+  d = await startDedicated('watch', { NODEPULSE_STALE_AFTER: '5', NODEPULSE_UNREACHABLE_AFTER: '2', NODEPULSE_HEARTBEAT_INTERVAL: '1', NODEPULSE_PENDING_GRACE: '8' })
 })
 afterAll(async () => {
   await d?.stop()
@@ -60,19 +60,17 @@ describe('the watcher', () => {
   it('turns a cluster degraded while a node of it is not online, ok again when it is, and leaves nodes in maintenance out', async () => {
     const a = await d.createAgent(undefined, { cluster: 'w2' })
     const b = await d.createAgent(undefined, { cluster: 'w2' })
-    // The watcher's first look at a new cluster records its state quietly: let it see w2 degraded.
-    // A probe (no cluster) going unreachable shows a watcher pass that began after a and b existed;
-    // a second probe's, one pass later, that this pass (its cluster look included) has ended.
+    // A probe (no cluster) going unreachable shows a watcher pass that began while a and b were
+    // pending; a second probe's, one pass later, that this pass (its cluster look included) has ended.
     for (const probe of [await d.createAgent(), await d.createAgent()]) {
       await d.report(probe, { cpu_percent: 1, disk_percent: 1 })
       await until('the probe unreachable', async () => (await typesOf(probe)).includes('node_unreachable'), 15_000)
     }
     await d.report(a, { cpu_percent: 1, disk_percent: 1 })
     await d.report(b, { cpu_percent: 1, disk_percent: 1 })
-    // First seen degraded (two nodes not reporting yet), then ok once both report.
-    await until('w2 ok', async () => (await clusterOf('w2')).includes('ok'), 15_000)
-    const okEvent = (await eventsOf('cluster_id=w2&event_type=cluster_status_update')).at(-1)!
-    expect(okEvent).toMatchObject({ severity: 'success', resource_type: 'cluster', node_id: null, data: { status: 'ok', previous_status: 'degraded', not_online: [] } })
+    await until('both online', async () => (await statusesOf(a)).length === 1 && (await statusesOf(b)).length === 1, 15_000)
+    // Pending (added, not reported yet, within NODEPULSE_PENDING_GRACE) nodes never made w2 degraded.
+    expect(await clusterOf('w2')).toEqual([])
 
     // b goes into maintenance and stops reporting; a keeps reporting: w2 stays ok.
     expect((await d.call('PATCH', `/api/v1/nodes/${b.id}`, { json: { maintenance: true } })).status).toBe(200)
@@ -85,7 +83,7 @@ describe('the watcher', () => {
       await sleep(500)
     }
     await d.report(a, { cpu_percent: 1, disk_percent: 1 })
-    expect(await clusterOf('w2')).toEqual(['ok'])
+    expect(await clusterOf('w2')).toEqual([])
     // b's own status changes are still logged, marked as muted by maintenance.
     const muted = (await eventsOf(`node_id=${b.id}&event_type=node_status_update`)).at(-1)!
     expect(muted.data).toMatchObject({ status: 'stale', maintenance: true })
@@ -96,7 +94,9 @@ describe('the watcher', () => {
     expect(degraded).toMatchObject({ severity: 'warning', data: { status: 'degraded', previous_status: 'ok', not_online: [a.hostname] } })
     await d.report(a, { cpu_percent: 1, disk_percent: 1 })
     await until('w2 ok again', async () => (await clusterOf('w2')).at(-1) === 'ok', 15_000)
-    expect(await clusterOf('w2')).toEqual(['ok', 'degraded', 'ok'])
+    expect(await clusterOf('w2')).toEqual(['degraded', 'ok'])
+    const okEvent = (await eventsOf('cluster_id=w2&event_type=cluster_status_update')).at(-1)!
+    expect(okEvent).toMatchObject({ severity: 'success', resource_type: 'cluster', node_id: null, data: { status: 'ok', previous_status: 'degraded', not_online: [] } })
   })
 
   it('logs backup_started and backup_completed as active_backups rises and falls, and nothing while it holds (a node that never sends it has none: see the first test)', async () => {
@@ -205,6 +205,27 @@ describe('incidents', () => {
       await d.call('DELETE', `/api/v1/webhooks/${hook.body.id}`)
       await r.close()
     }
+  })
+
+  it('a node added but not reported yet is pending: no unreachable, incident or degraded cluster before its grace (8 s); then it is, until it reports', async () => {
+    const node = await d.createAgent(undefined, { cluster: 'pend' })
+    const view = await d.call<NodeView>('GET', `/api/v1/nodes/${node.id}`)
+    expect(view.body.state).toBe('pending')
+    await until('overdue', async () => (await typesOf(node)).includes('node_unreachable'), 20_000)
+    const created = Date.parse(view.body.created_at)
+    const [gone] = await eventsOf(`node_id=${node.id}&event_type=node_unreachable`)
+    expect(gone!.data).toMatchObject({ never_reported: true })
+    expect(gone!.message).toContain('has not reported since it was added')
+    expect(Date.parse(gone!.created_at) - created).toBeGreaterThanOrEqual(7_900)
+    expect((await d.call<NodeView>('GET', `/api/v1/nodes/${node.id}`)).body.state).toBe('offline')
+    const [incident] = await incidentsOf(`node_id=${node.id}&state=open`)
+    expect(Date.parse(incident!.opened_at) - created).toBeGreaterThanOrEqual(7_900)
+    await until('pend degraded', async () => (await clusterOf('pend')).includes('degraded'), 15_000)
+    const degraded = (await eventsOf('cluster_id=pend&event_type=cluster_status_update'))[0]!
+    expect(Date.parse(degraded.created_at) - created).toBeGreaterThanOrEqual(7_900)
+
+    await d.report(node, { cpu_percent: 1, disk_percent: 1 })
+    await until('resolved', async () => (await incidentsOf(`node_id=${node.id}&state=resolved`)).length === 1, 15_000)
   })
 
   it('acknowledges every incident a filter matches, and answers bad input with 400 naming the field and unknown ids with 404', async () => {
