@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm'
 import type { AcknowledgeAllAnswer, IncidentDetail, IncidentEventType, IncidentFilter, IncidentKind, IncidentPage, IncidentView } from '../../shared/contracts/incidents'
-import { INCIDENT_EVENT_TYPES } from '../../shared/contracts/incidents'
+import { describeDuration, INCIDENT_EVENT_TYPES } from '../../shared/contracts/incidents'
 import { SEVERITIES, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
 import type { Database, Transaction } from '../db'
 import { events, incidents, type EventRow, type IncidentRow } from '../db/schema'
@@ -67,14 +67,6 @@ export function notifiedSeverity(e: { type: string, severity: Severity, data?: R
 }
 
 const higher = (a: Severity, b: Severity) => (SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a)
-
-/** "42 s", "5 min", "3 h 20 min": how long an incident lasted. */
-export function describeDuration(seconds: number): string {
-  if (seconds < 120) return `${Math.round(seconds)} s`
-  const minutes = Math.round(seconds / 60)
-  if (minutes < 120) return `${minutes} min`
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
-}
 
 /** An incident as the API shows it; an open one's duration runs to `now`. */
 export function toIncidentView(row: IncidentRow, now = Date.now()): IncidentView {

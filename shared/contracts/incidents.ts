@@ -45,6 +45,14 @@ export interface IncidentPage { incidents: IncidentView[], next_cursor: number |
 /** `GET /api/v1/incidents/{id}`: the incident and its events, oldest first. */
 export interface IncidentDetail extends IncidentView { events: EventView[] }
 
+/** "42 s", "5 min", "3 h 20 min": an incident's duration in words (webhook messages and the pages say it alike). */
+export function describeDuration(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} s`
+  const minutes = Math.round(seconds / 60)
+  if (minutes < 120) return `${minutes} min`
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+}
+
 /** `POST /api/v1/incidents/acknowledge`: how many incidents this acknowledged, and which. */
 export interface AcknowledgeAllAnswer { acknowledged: number, ids: number[] }
 
