@@ -33,6 +33,8 @@ export const useEventsStore = defineStore('events', () => {
   const acks = shallowRef(new Map<number, Ack>())
   /** Unacknowledged warnings and errors on the server (any age); null until known. */
   const unacknowledged = ref<number | null>(null)
+  /** Open incidents nobody acknowledged yet: what the header's bell counts; null until known. */
+  const openIncidents = ref<number | null>(null)
   /** The stream id of the newest event, where a reload resumes. */
   const lastEventId = ref<string | null>(null)
   /** Bumped when the stream could not resume: holders of history should reload it. */
@@ -89,7 +91,7 @@ export const useEventsStore = defineStore('events', () => {
     events.value = list.slice(0, KEPT_EVENTS)
     unsaved.push(event)
     scheduleSave()
-    if (needsAttention(event) || event.event_type === 'event_acknowledged') scheduleCountRefresh()
+    if (needsAttention(event) || event.event_type === 'event_acknowledged' || event.event_type.startsWith('incident_')) scheduleCountRefresh()
     return true
   }
 
@@ -102,6 +104,7 @@ export const useEventsStore = defineStore('events', () => {
     unsaved = []
     lastEventId.value = null
     unacknowledged.value = null
+    openIncidents.value = null
     owner = null
     await clearCachedEvents()
   }
@@ -143,7 +146,9 @@ export const useEventsStore = defineStore('events', () => {
   async function refreshUnacknowledged() {
     const { $api } = useNuxtApp()
     const stats = await $api<EventStats>('/api/v1/events/stats').catch(() => null)
-    if (stats && owner) unacknowledged.value = stats.unacknowledged
+    if (!stats || !owner) return
+    unacknowledged.value = stats.unacknowledged
+    openIncidents.value = stats.open_incidents
   }
 
   function scheduleCountRefresh() {
@@ -169,7 +174,7 @@ export const useEventsStore = defineStore('events', () => {
     events.value.filter(e => String(e.node_id) === String(resourceId) || e.cluster_id === String(resourceId))
 
   return {
-    events, connection, acks, unacknowledged, lastEventId, resets,
+    events, connection, acks, unacknowledged, openIncidents, lastEventId, resets,
     addEvent, clearEvents, setConnectionState, getEventsByType, getEventsByResource,
     hydrate, setPosition, reloadHistory, refreshUnacknowledged, ack, applyAck,
   }

@@ -66,3 +66,12 @@ export function matchesEventFilters(e: EventView, f: EventFilters): boolean {
     && (!f.cluster_id || e.cluster_id === f.cluster_id)
     && (!f.unacknowledged || e.acknowledged_at === null)
 }
+
+/** The filters `GET /api/v1/incidents` shares with the Events page: node, minimum severity, unacknowledged. */
+export function incidentQuery(f: EventFilters): Record<string, string> {
+  const query: Record<string, string> = {}
+  if (f.node_id !== null) query.node_id = String(f.node_id)
+  if (f.min_severity) query.min_severity = f.min_severity
+  if (f.unacknowledged) query.acknowledged = 'false'
+  return query
+}

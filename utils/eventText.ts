@@ -18,6 +18,9 @@ const HEADLINES: Record<string, (e: EventView) => string> = {
   cluster_status_update: e => (e.data.status === 'ok' ? 'Cluster healthy' : 'Cluster degraded'),
   error_report: () => 'Error reported',
   event_acknowledged: () => 'Event acknowledged',
+  incident_opened: () => 'Incident opened',
+  incident_acknowledged: () => 'Incident acknowledged',
+  incident_resolved: () => 'Incident resolved',
 }
 
 /** A short headline for an event ("Node stale"); the server's `message` names the node and says the rest. */

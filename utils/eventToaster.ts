@@ -15,8 +15,8 @@ export interface ToastRequest {
 /** How long a toast of each severity stays: errors until closed. */
 export const TOAST_DURATION: Record<Severity, number> = { info: 5000, success: 5000, warning: 10_000, error: Number.POSITIVE_INFINITY }
 
-/** Types never toasted: bookkeeping, not news. */
-const QUIET_TYPES = new Set(['event_acknowledged'])
+/** Types never toasted: bookkeeping, not news (an incident's changes repeat its events, which toast; the bell counts incidents). */
+const QUIET_TYPES = new Set(['event_acknowledged', 'incident_opened', 'incident_acknowledged', 'incident_resolved'])
 
 /** Whether an event deserves a toast: not bookkeeping, not about a node in maintenance. */
 export function isToastable(e: EventView): boolean {

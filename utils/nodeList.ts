@@ -24,7 +24,7 @@ export const isSortKey = (value: string): value is SortKey => (SORT_KEYS as read
 export const isLiveMaster = (node: Pick<NodeStats, 'is_master' | 'last_seen'>): boolean => node.is_master && node.last_seen === null
 
 /** Nodes that need a look come first: just gone silent, stopped reporting, then never reported. */
-const STATUS_RANK: Record<NodeLiveState, number> = { unreachable: 0, stale: 1, offline: 2, online: 3 }
+const STATUS_RANK: Record<NodeLiveState, number> = { unreachable: 0, stale: 1, offline: 2, pending: 3, online: 4 }
 const METRIC: Record<'cpu' | 'memory' | 'disk', (n: NodeStats) => number | null> = {
   cpu: n => n.cpu_percent,
   memory: n => n.memory_percent,
@@ -77,7 +77,7 @@ function average(values: (number | null)[]): number | null {
  * known figures say nothing of now; while the stream is down, no figure is current.
  */
 export function summarize(nodes: readonly NodeStats[], streamDown = false): NodeSummary {
-  const byStatus: Record<NodeLiveState, number> = { online: 0, unreachable: 0, stale: 0, offline: 0 }
+  const byStatus: Record<NodeLiveState, number> = { online: 0, unreachable: 0, stale: 0, offline: 0, pending: 0 }
   for (const n of nodes) byStatus[shownState(n, streamDown)]++
   const online = nodes.filter(n => isCurrent(n, streamDown))
   const activeBackups = online.length ? online.reduce((sum, n) => sum + (n.active_backups ?? 0), 0) : null

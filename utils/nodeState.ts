@@ -28,4 +28,4 @@ export function knownAt(node: StateFields, streamDown: boolean, snapshotAt: stri
 }
 
 /** Each state's dot colour, the same on badges, the summary and group headers. */
-export const STATE_DOT: Record<NodeLiveState, string> = { online: 'bg-green-500', unreachable: 'bg-orange-500', stale: 'bg-yellow-500', offline: 'bg-red-500' }
+export const STATE_DOT: Record<NodeLiveState, string> = { online: 'bg-green-500', unreachable: 'bg-orange-500', stale: 'bg-yellow-500', offline: 'bg-red-500', pending: 'bg-slate-400' }

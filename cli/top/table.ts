@@ -45,7 +45,7 @@ export function clusterTotals(nodes: NodeStats[]): Totals {
 }
 
 // Problems first: a node that stopped reporting matters more than one that is fine.
-const STATUS_RANK: Record<NodeLiveState, number> = { offline: 0, stale: 1, unreachable: 2, online: 3 }
+const STATUS_RANK: Record<NodeLiveState, number> = { offline: 0, stale: 1, unreachable: 2, pending: 3, online: 4 }
 const byName = (a: NodeStats, b: NodeStats) => a.hostname.localeCompare(b.hostname) || a.id - b.id
 // Busiest first; a node without the figure goes last.
 const byFigure = (pick: (n: NodeStats) => number | null) => (a: NodeStats, b: NodeStats) =>
@@ -110,7 +110,7 @@ const INVERSE = paint('7')
 const BOLD = paint('1')
 const DIM = paint('2')
 const MAGENTA = paint('35')
-const STATUS_COLOUR: Record<NodeLiveState, (t: string) => string> = { online: GREEN, unreachable: MAGENTA, stale: YELLOW, offline: RED }
+const STATUS_COLOUR: Record<NodeLiveState, (t: string) => string> = { online: GREEN, unreachable: MAGENTA, stale: YELLOW, offline: RED, pending: DIM }
 // A silent node's figures are its last known ones: dim, never in alarm colours as if they were now.
 const load = (n: NodeStats, v: number | null) => (t: string) => (n.state !== 'online' ? DIM(t) : v === null ? t : v >= 90 ? RED(t) : v >= 75 ? YELLOW(t) : t)
 

@@ -4,6 +4,7 @@ import {
 } from 'drizzle-orm/pg-core'
 import { ALERT_COMPARISONS, ALERT_SEVERITIES, type AlertNodes } from '../../shared/contracts/alerts'
 import { HISTORY_METRICS } from '../../shared/contracts/history'
+import { INCIDENT_KINDS } from '../../shared/contracts/incidents'
 import { DELIVERY_STATES, ROLES } from '../../shared/contracts/rest'
 import { NODE_KINDS, type HostDetail } from '../../shared/contracts/seed000'
 import { SEVERITIES } from '../../shared/contracts/seed002'
@@ -134,14 +135,44 @@ export const events = pgTable('events', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
   acknowledgedBy: text('acknowledged_by'),
+  /** The incident this event belongs to (one problem's events, from open to resolved). */
+  incidentId: integer('incident_id'),
 }, t => [
   index('events_created_at_idx').on(t.createdAt),
+  index('events_incident_id_idx').on(t.incidentId, t.id),
   index('events_node_id_idx').on(t.nodeId, t.id),
   index('events_type_idx').on(t.type, t.id),
   // Events pulled from members carry their origin (seed 003): one event reached through two members is stored once.
   index('events_origin_idx').on(sql`(${t.data}->>'origin')`).where(sql`${t.data} ? 'origin'`),
   // The unacknowledged warnings and errors the header counts.
   index('events_unacknowledged_idx').on(t.id).where(sql`${t.acknowledgedAt} is null and ${t.severity} in ('warning', 'error')`),
+])
+
+/**
+ * One problem from open to resolved: a node down, a cluster degraded, a threshold rule firing for a
+ * node. `key` names the problem (`node:7`, `cluster:eu`, `threshold:3:7`); at most one incident per
+ * key is open. Opened and resolved by the events that say so, in their own transaction.
+ */
+export const incidents = pgTable('incidents', {
+  id: serial('id').primaryKey(),
+  key: text('key').notNull(),
+  kind: text('kind', { enum: INCIDENT_KINDS }).notNull(),
+  nodeId: integer('node_id'),
+  clusterId: text('cluster_id'),
+  /** The highest severity among its events. */
+  severity: text('severity', { enum: SEVERITIES }).notNull(),
+  title: text('title').notNull(),
+  openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),
+  resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
+  acknowledgedBy: text('acknowledged_by'),
+  /** Events collected so far. */
+  eventCount: integer('event_count').notNull().default(1),
+  lastEventAt: timestamp('last_event_at', { withTimezone: true }).notNull(),
+}, t => [
+  uniqueIndex('incidents_open_key').on(t.key).where(sql`${t.resolvedAt} is null`),
+  index('incidents_node_id_idx').on(t.nodeId, t.id),
+  index('incidents_key_idx').on(t.key, t.id),
 ])
 
 /**
@@ -273,6 +304,7 @@ export type SampleRow = typeof nodeSamples.$inferSelect
 /** A sample's figures: what ingest stores and what the registry keeps of each node's newest sample. */
 export type SampleValues = Pick<SampleRow, 'ts' | 'cpuPercent' | 'memoryPercent' | 'diskPercent' | 'uptimeSeconds' | 'activeBackups' | 'detail'>
 export type EventRow = typeof events.$inferSelect
+export type IncidentRow = typeof incidents.$inferSelect
 export type RequestLogRow = typeof requestLog.$inferSelect
 export type AlertRuleRow = typeof alertRules.$inferSelect
 export type MemberRow = typeof members.$inferSelect

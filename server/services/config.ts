@@ -17,6 +17,8 @@ export interface Config {
   diskPath: string
   staleAfterSeconds: number
   unreachableAfterSeconds: number
+  /** A node added but not reported yet is pending this long: no unreachable, no incident, no cluster degraded. */
+  pendingGraceSeconds: number
   streamTokenTtlSeconds: number
   /** Days the event log (and finished webhook deliveries) are kept; samples follow historyTiers. */
   retentionDays: number
@@ -115,6 +117,7 @@ export function loadConfig(env: Env = process.env): Config {
     diskPath: env.NODEPULSE_DISK_PATH || '/',
     staleAfterSeconds: num(env, 'NODEPULSE_STALE_AFTER', 300, 1, 86_400 * 30),
     unreachableAfterSeconds: num(env, 'NODEPULSE_UNREACHABLE_AFTER', 60, 1, 86_400 * 30),
+    pendingGraceSeconds: num(env, 'NODEPULSE_PENDING_GRACE', 600, 0, 86_400 * 30),
     streamTokenTtlSeconds: num(env, 'NODEPULSE_STREAM_TOKEN_TTL', 60, 5, 86_400),
     retentionDays: num(env, 'NODEPULSE_RETENTION_DAYS', 7, 1, 3650),
     historyTiers: parseHistoryTiers(env.NODEPULSE_HISTORY_TIERS || DEFAULT_HISTORY_TIERS),

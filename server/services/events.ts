@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm'
 import { type AgentEventBody, type EventFilter, type EventPage, type EventStats, type EventView, SEVERITIES, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
 import type { Database, Transaction } from '../db'
-import { events, type EventRow } from '../db/schema'
+import { events, incidents, type EventRow } from '../db/schema'
 import { NotFoundError } from './errors'
 import { lockJournal, type Journal } from './journal'
 import type { NodeState } from './registry'
@@ -15,7 +15,12 @@ export interface NewEvent {
   resourceType?: string
   message: string
   data?: Record<string, unknown>
+  /** The incident it belongs to, when known as it is logged (an incident's own events). */
+  incidentId?: number | null
 }
+
+/** Runs in an event's transaction after its insert: links it to an incident and names events to log beside it. */
+export type Correlate = (tx: Transaction, row: EventRow) => Promise<{ row: EventRow, follow: NewEvent[] }>
 
 /** Paging and extra conditions of the history. */
 export interface HistoryQuery {
@@ -78,25 +83,35 @@ export function agentEvent(node: NodeState, body: AgentEventBody): NewEvent {
   }
 }
 
-/** The persisted event log: each event is stored first, then announced to the streams. */
-export function createEventLog(db: Database, journal: Journal) {
+const insertEvent = async (tx: Transaction, e: NewEvent): Promise<EventRow> => (await tx.insert(events).values({
+  type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
+  resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {}, incidentId: e.incidentId ?? null,
+}).returning())[0]!
+
+/**
+ * The persisted event log: each event is stored first, then announced to the streams.
+ * `correlate` (the incidents' `correlateEvent`) links each event to its problem's incident.
+ */
+export function createEventLog(db: Database, journal: Journal, opts: { correlate?: Correlate } = {}) {
   /**
    * Appends one event and publishes it once committed. `alongside` runs in the same transaction
-   * (the watcher records the state the event reports, so a crash can neither repeat nor lose it).
+   * (the watcher records the state the event reports, so a crash can neither repeat nor lose it),
+   * and so do the incident events it causes, announced right after it.
    */
   function record(e: NewEvent, alongside?: (tx: Transaction, row: EventRow) => Promise<unknown>): Promise<EventRow> {
     return journal.run(async () => {
-      const row = await db.transaction(async (tx) => {
+      const rows = await db.transaction(async (tx) => {
         await lockJournal(tx, journal)
-        const [inserted] = await tx.insert(events).values({
-          type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
-          resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {},
-        }).returning()
-        await alongside?.(tx, inserted!)
-        return inserted!
+        const inserted = await insertEvent(tx, e)
+        await alongside?.(tx, inserted)
+        if (!opts.correlate) return [inserted]
+        const { row, follow } = await opts.correlate(tx, inserted)
+        const all = [row]
+        for (const f of follow) all.push(await insertEvent(tx, f))
+        return all
       })
-      await journal.committed([{ kind: 'log', row }])
-      return row
+      await journal.committed(rows.map(row => ({ kind: 'log' as const, row })))
+      return rows[0]!
     })
   }
 
@@ -162,6 +177,8 @@ export function createEventLog(db: Database, journal: Journal) {
         .from(events).where(gte(events.createdAt, start)).groupBy(minute, events.type, events.severity)
       const [open] = await db.select({ count: sql<number>`count(*)::int` }).from(events)
         .where(and(isNull(events.acknowledgedAt), inArray(events.severity, ['warning', 'error'])))
+      const [openIncidents] = await db.select({ count: sql<number>`count(*)::int` }).from(incidents)
+        .where(and(isNull(incidents.resolvedAt), isNull(incidents.acknowledgedAt)))
       const buckets = Array.from({ length: 60 }, (_, i) => ({ minute: new Date(start.getTime() + i * MINUTE).toISOString(), count: 0, warning: 0, error: 0 }))
       const byType: Record<string, number> = {}
       const bySeverity = Object.fromEntries(SEVERITIES.map(s => [s, 0])) as Record<Severity, number>
@@ -175,7 +192,7 @@ export function createEventLog(db: Database, journal: Journal) {
         bySeverity[r.severity] += r.count
         total += r.count
       }
-      return { since: start.toISOString(), total, by_type: byType, by_severity: bySeverity, per_minute: buckets, unacknowledged: open?.count ?? 0 }
+      return { since: start.toISOString(), total, by_type: byType, by_severity: bySeverity, per_minute: buckets, unacknowledged: open?.count ?? 0, open_incidents: openIncidents?.count ?? 0 }
     },
   }
 }
@@ -194,6 +211,6 @@ export function toEventView(row: EventRow): EventView {
     id: row.id, event_type: row.type, severity: row.severity, node_id: row.nodeId, cluster_id: row.clusterId,
     resource_type: row.resourceType, message: row.message, data: row.data,
     timestamp: Math.floor(row.createdAt.getTime() / 1000), created_at: row.createdAt.toISOString(),
-    acknowledged_at: row.acknowledgedAt?.toISOString() ?? null, acknowledged_by: row.acknowledgedBy,
+    acknowledged_at: row.acknowledgedAt?.toISOString() ?? null, acknowledged_by: row.acknowledgedBy, incident_id: row.incidentId,
   }
 }

@@ -14,6 +14,7 @@ import { createMembers, setMembers } from './federation/members'
 import { createDiscovery, setDiscovery } from './federation/discovery'
 import { createMemberPoller } from './federation/poller'
 import { createHistory, ROLLUP_INTERVAL_MS, setHistory } from './history'
+import { correlateEvent, createIncidents, setIncidents } from './incidents'
 import { createAlerts, setAlerts } from './history/alerts'
 import { runHousekeeping } from './housekeeping'
 import { joinCluster, leaderJob } from './cluster'
@@ -58,7 +59,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const registry = createRegistry(db)
   await registry.load()
   // The watcher's events and every view of a node judge it by the same thresholds.
-  const thresholds = { staleAfterSeconds: config.staleAfterSeconds, unreachableAfterSeconds: config.unreachableAfterSeconds }
+  const thresholds = { staleAfterSeconds: config.staleAfterSeconds, unreachableAfterSeconds: config.unreachableAfterSeconds, pendingGraceSeconds: config.pendingGraceSeconds }
   const users = createUsers(db)
   if (config.adminPassword) await users.ensureAdmin(config.adminUser, config.adminPassword)
   const sessionSecret = await loadSessionSecret(db, config.sessionSecret)
@@ -68,7 +69,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   await journal.load()
   const cluster = shared && database.url ? await joinCluster(database.url, journal) : undefined
   if (shared) followJournal(registry, journal)
-  const eventLog = createEventLog(db, journal)
+  // Every event is linked to its problem's incident in its own transaction.
+  const eventLog = createEventLog(db, journal, { correlate: correlateEvent })
   const ingest = createIngest(db, registry, { journal })
   const hub = createHub({
     heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes, maxClients: config.maxClients,
@@ -135,6 +137,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setNodes, createNodeService(registry, eventLog, { ...thresholds, masterId: master.id }))
   publish(setIngest, ingest)
   publish(setEventLog, eventLog)
+  publish(setIncidents, createIncidents(db, eventLog))
   publish(setUsers, users)
   publish(setApiTokens, createApiTokens(db))
   publish(setStreamTokens, streamTokens)

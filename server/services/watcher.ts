@@ -6,13 +6,15 @@ import { nodes, settings } from '../db/schema'
 import type { EventLog, NewEvent } from './events'
 import type { Journal } from './journal'
 import type { NodeState, Registry } from './registry'
-import { computeReachable, computeStatus } from './status'
+import { computeReachable, computeStatus, isOverdue, isPending } from './status'
 import { describeError } from './logSafe'
 
 export interface WatcherOptions {
   staleAfterSeconds: number
   /** A node that has reported but not within this many seconds is unreachable. */
   unreachableAfterSeconds: number
+  /** A node added but not reported yet is pending this long (NODEPULSE_PENDING_GRACE): it degrades no cluster; past it, it is unreachable. */
+  pendingGraceSeconds?: number
   tickMs: number
   /** Only the leader records events (every instance sees the same nodes). */
   isLeader: () => boolean
@@ -81,18 +83,22 @@ export function createWatcher(deps: { db: Database, registry: Registry, log: Eve
   async function watchNode(node: NodeState, now: number): Promise<void> {
     const status = computeStatus(node, now, opts.staleAfterSeconds)
     const silentFor = node.lastSeen ? now - node.lastSeen.getTime() : null
-    const reachable = computeReachable(node, now, opts.unreachableAfterSeconds)
+    // A node added that never reported past its grace is unreachable too (and opens an incident).
+    const overdue = isOverdue(node, now, opts.pendingGraceSeconds)
+    const reachable = overdue ? false : computeReachable(node, now, opts.unreachableAfterSeconds)
     const prev = { status: node.watchedStatus, reachable: node.watchedReachable }
     if (prev.status === status && prev.reachable === reachable) return
     const { data, ...ids } = about(node)
     const remember = (watched: { watchedStatus?: NodeStatus, watchedReachable?: boolean | null }) =>
       (tx: Pick<Database, 'update'>) => tx.update(nodes).set(watched).where(eq(nodes.id, node.id))
 
-    if (prev.reachable !== null && reachable !== null && prev.reachable !== reachable) {
+    if ((prev.reachable !== null || overdue) && reachable !== null && prev.reachable !== reachable) {
+      const message = reachable ? `Node ${node.hostname} is reporting again`
+        : overdue ? `Node ${node.hostname} has not reported since it was added ${ago(now - node.createdAt.getTime())} ago`
+          : `Node ${node.hostname} is unreachable: no report for ${ago(silentFor!)}`
       await log.record({
-        ...ids, type: reachable ? 'node_reachable' : 'node_unreachable', severity: reachable ? 'success' : 'warning',
-        message: reachable ? `Node ${node.hostname} is reporting again` : `Node ${node.hostname} is unreachable: no report for ${ago(silentFor!)}`,
-        data: { ...data, last_seen: node.lastSeen?.toISOString() ?? null },
+        ...ids, type: reachable ? 'node_reachable' : 'node_unreachable', severity: reachable ? 'success' : 'warning', message,
+        data: { ...data, last_seen: node.lastSeen?.toISOString() ?? null, ...(overdue ? { never_reported: true } : {}) },
       }, remember({ watchedReachable: reachable }))
     }
     else if (prev.reachable !== reachable) await remember({ watchedReachable: reachable })(db)
@@ -115,11 +121,11 @@ export function createWatcher(deps: { db: Database, registry: Registry, log: Eve
     return new Map(rows.map(r => [r.key === CLUSTER_KEY ? FLEET : r.key.slice(CLUSTER_KEY.length + 1), r.value === 'degraded' ? 'degraded' : 'ok']))
   }
 
-  /** Each cluster's nodes that are not online and reachable; nodes in maintenance do not count. */
-  function clusterHealth(): Map<string, string[]> {
+  /** Each cluster's nodes that are not online and reachable; nodes in maintenance, and pending ones (added, not reported yet), do not count. */
+  function clusterHealth(now: number): Map<string, string[]> {
     const groups = new Map<string, string[]>()
     for (const n of registry.list()) {
-      if (n.maintenance) continue
+      if (n.maintenance || isPending(n, now, opts.pendingGraceSeconds)) continue
       const down = n.watchedStatus !== 'online' || n.watchedReachable === false
       for (const key of n.labels.cluster ? [FLEET, n.labels.cluster] : [FLEET]) {
         const list = groups.get(key) ?? []
@@ -130,8 +136,8 @@ export function createWatcher(deps: { db: Database, registry: Registry, log: Eve
     return groups
   }
 
-  async function watchClusters(known: Map<string, ClusterStatus>): Promise<void> {
-    for (const [key, notOnline] of clusterHealth()) {
+  async function watchClusters(known: Map<string, ClusterStatus>, now: number): Promise<void> {
+    for (const [key, notOnline] of clusterHealth(now)) {
       const status: ClusterStatus = notOnline.length ? 'degraded' : 'ok'
       const prev = known.get(key)
       if (prev === status) continue
@@ -160,7 +166,7 @@ export function createWatcher(deps: { db: Database, registry: Registry, log: Eve
     clusters ??= await loadClusters()
     const now = Date.now()
     for (const node of registry.list()) await watchNode(node, now)
-    await watchClusters(clusters)
+    await watchClusters(clusters, now)
   }
 
   /** One pass, unless one is already running (then that one). */

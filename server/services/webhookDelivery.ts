@@ -3,7 +3,9 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { BlockList, isIP, type LookupFunction } from 'node:net'
+import type { IncidentView } from '../../shared/contracts/incidents'
 import { type EventView, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
+import { isIncidentEvent, notifiedSeverity } from './incidents'
 
 /** The most a retry waits, however many attempts failed before. */
 export const MAX_BACKOFF_MS = 5 * 60_000
@@ -26,9 +28,18 @@ export function backoffMs(attempts: number): number {
 /** What a webhook asks for: event types (empty means all) and a minimum severity. */
 export interface WebhookFilter { eventTypes: string[], minSeverity: Severity }
 
-/** Whether an event passes a webhook's type and severity filters. */
-export function matchesWebhook(hook: WebhookFilter, event: { type: string, severity: Severity }): boolean {
-  return (hook.eventTypes.length === 0 || hook.eventTypes.includes(event.type)) && SEVERITY_RANK[event.severity] >= SEVERITY_RANK[hook.minSeverity]
+/**
+ * Whether an event passes a webhook's type and severity filters. A webhook that names no types gets
+ * one notification per incident change (opened, acknowledged, resolved) instead of the events the
+ * incident collects; one that names types gets exactly those. An incident event is judged by its
+ * incident's severity, so a webhook that got the opening also gets the resolution.
+ */
+export function matchesWebhook(hook: WebhookFilter, event: { type: string, severity: Severity, incidentId?: number | null, data?: Record<string, unknown> }): boolean {
+  if (hook.eventTypes.length === 0) {
+    if (event.incidentId != null && !isIncidentEvent(event.type)) return false
+  }
+  else if (!hook.eventTypes.includes(event.type)) return false
+  return SEVERITY_RANK[notifiedSeverity(event)] >= SEVERITY_RANK[hook.minSeverity]
 }
 
 /** An event that says its node went down: the one repeated to webhooks while the node stays down. */
@@ -41,6 +52,10 @@ export interface WebhookPayload {
   webhook: { id: number, name: string }
   event: EventView
   repeat: number
+  /** The event's incident as it stands when sent (a reminder's says how long it has been open). */
+  incident?: IncidentView
+  /** A reminder's line: "Incident #3 still open after 12 min: Node db-1 is down". */
+  reminder?: string
 }
 
 export interface SendResult {

@@ -1,14 +1,16 @@
-import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, isNull, lte, sql } from 'drizzle-orm'
+import { describeDuration } from '../../shared/contracts/incidents'
 import type { DeliveryView } from '../../shared/contracts/rest'
 import type { EventView } from '../../shared/contracts/seed002'
 import type { Database } from '../db'
-import { alertStates, events, settings, webhookDeliveries, webhooks, type DeliveryRow, type EventRow, type WebhookRow } from '../db/schema'
+import { alertStates, events, incidents, settings, webhookDeliveries, webhooks, type DeliveryRow, type EventRow, type WebhookRow } from '../db/schema'
 import { toEventView } from './events'
+import { toIncidentView } from './incidents'
 import { describeError } from './logSafe'
 import type { Journal } from './journal'
 import type { Registry } from './registry'
 import { startedInstance } from './started'
-import { backoffMs, isDownEvent, matchesWebhook, sendWebhook, type SendResult } from './webhookDelivery'
+import { backoffMs, isDownEvent, matchesWebhook, sendWebhook, type SendResult, type WebhookPayload } from './webhookDelivery'
 import { findWebhook, TEST_EVENT_TYPE, toDeliveryView, webhookNotFound } from './webhooks'
 
 /** Where the leader records the newest event it has matched, so the next leader carries on from there. */
@@ -49,7 +51,7 @@ function testEvent(hook: WebhookRow, d: DeliveryRow): EventView {
   return {
     id: 0, event_type: TEST_EVENT_TYPE, severity: 'info', node_id: null, cluster_id: null, resource_type: 'webhook',
     message: `Test delivery from NodePulse to webhook "${hook.name}"`, data: { test: true },
-    timestamp: Math.floor(d.createdAt.getTime() / 1000), created_at: d.createdAt.toISOString(), acknowledged_at: null, acknowledged_by: null,
+    timestamp: Math.floor(d.createdAt.getTime() / 1000), created_at: d.createdAt.toISOString(), acknowledged_at: null, acknowledged_by: null, incident_id: null,
   }
 }
 
@@ -88,6 +90,8 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
    * firing alerts asks nothing about them each second.
    */
   let alertsMayFire = true
+  /** The same for open, unacknowledged incidents (set by an incident_opened event). */
+  let incidentsMayBeOpen = true
 
   const report = (what: string, error: unknown) => {
     const message = `${what}: ${describeError(error).split('\n')[0]}`
@@ -135,6 +139,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
         .flatMap(e => hooks.filter(h => matchesWebhook(h, e)).map(h => ({ webhookId: h.id, eventId: e.id })))
       if (values.length) queued += (await db.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id })).length
       if (rows.some(e => e.type === 'threshold_exceeded')) alertsMayFire = true
+      if (rows.some(e => e.type === 'incident_opened')) incidentsMayBeOpen = true
       position = rows.at(-1)!.id
       rows.forEach(e => mutedAtCommit.delete(e.id))
       if (rows.length < SCAN_PAGE) break
@@ -167,14 +172,24 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
     return rows.map(r => r.event).filter(e => !inMaintenance(e.nodeId))
   }
 
+  /** The incident_opened event of every incident still open and unacknowledged (acknowledging stops the reminders). */
+  async function openIncidentEvents(full: boolean): Promise<EventRow[]> {
+    if (!incidentsMayBeOpen && !full) return []
+    const rows = await db.select({ event: events }).from(incidents)
+      .innerJoin(events, and(eq(events.incidentId, incidents.id), eq(events.type, 'incident_opened')))
+      .where(and(isNull(incidents.resolvedAt), isNull(incidents.acknowledgedAt)))
+    incidentsMayBeOpen = rows.length > 0
+    return rows.map(r => r.event).filter(e => !inMaintenance(e.nodeId))
+  }
+
   /**
-   * Reminders: while a node stays down, or a threshold alert keeps firing, and out of maintenance,
-   * its "down" or threshold_exceeded event goes again (repeat + 1) to each webhook with
-   * repeat_seconds that got it, once that long has passed since the last delivery of it and that
-   * delivery is no longer pending.
+   * Reminders: while a node stays down, a threshold alert keeps firing or an incident stays open
+   * and unacknowledged, and out of maintenance, its "down", threshold_exceeded or incident_opened
+   * event goes again (repeat + 1) to each webhook with repeat_seconds that got it, once that long
+   * has passed since the last delivery of it and that delivery is no longer pending.
    */
   async function remind(full: boolean): Promise<void> {
-    const newest = [...await downEvents(), ...await firingAlertEvents(full)]
+    const newest = [...await downEvents(), ...await firingAlertEvents(full), ...await openIncidentEvents(full)]
     if (!newest.length) return
     const hooks = await db.select().from(webhooks).where(and(eq(webhooks.enabled, true), gt(webhooks.repeatSeconds, 0)))
     if (!hooks.length) return
@@ -212,6 +227,17 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
     return row
   }
 
+  /** What a payload says of an event's incident, as it stands now; a reminder of its opening says how long it has been open. */
+  async function incidentOf(row: EventRow, repeat: number): Promise<Pick<WebhookPayload, 'incident' | 'reminder'>> {
+    if (row.incidentId === null) return {}
+    const [found] = await db.select().from(incidents).where(eq(incidents.id, row.incidentId))
+    if (!found) return {}
+    const incident = toIncidentView(found)
+    if (repeat === 0 || row.type !== 'incident_opened') return { incident }
+    const state = incident.state === 'open' ? 'still open after' : 'resolved after'
+    return { incident, reminder: `Incident #${incident.id} ${state} ${describeDuration(incident.duration_seconds)}: ${incident.title}` }
+  }
+
   /** Makes one attempt of a claimed delivery and records it; tracked so `stop()` can cut it short. */
   function attempt(d: DeliveryRow, final = false): Promise<DeliveryRow | undefined> {
     const abort = new AbortController()
@@ -219,19 +245,18 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
       const [hook] = await db.select().from(webhooks).where(eq(webhooks.id, d.webhookId))
       if (!hook) return undefined
       const fail = (error: string) => record(d, { ok: false, status: null, error, durationMs: 0 }, true)
-      let event: EventView
+      let payload: WebhookPayload
       if (d.eventId === 0) {
-        event = testEvent(hook, d)
+        payload = { webhook: { id: hook.id, name: hook.name }, event: testEvent(hook, d), repeat: d.repeat }
       }
       else {
         if (!hook.enabled) return fail('the webhook was disabled before this delivery was sent')
         const [row] = await db.select().from(events).where(eq(events.id, d.eventId))
         if (!row) return fail('the event was deleted by retention before it could be sent')
-        event = toEventView(row)
+        payload = { webhook: { id: hook.id, name: hook.name }, event: toEventView(row), repeat: d.repeat, ...await incidentOf(row, d.repeat) }
       }
       const result = await sendWebhook({
-        url: hook.url, secret: hook.secret, deliveryId: d.id, timeoutMs: opts.timeoutMs, userAgent, signal: abort.signal, blockPrivate: opts.blockPrivate,
-        payload: { webhook: { id: hook.id, name: hook.name }, event, repeat: d.repeat },
+        url: hook.url, secret: hook.secret, deliveryId: d.id, timeoutMs: opts.timeoutMs, userAgent, signal: abort.signal, blockPrivate: opts.blockPrivate, payload,
       })
       if (abort.signal.aborted) {
         // Stopping: hand the row back at once for whoever leads next, without counting the attempt.

@@ -16,9 +16,10 @@ export type NodeStatus = (typeof NODE_STATUSES)[number]
 /**
  * What the events say of a node, in order of concern: `status`, with an online node that has not
  * reported within NODEPULSE_UNREACHABLE_AFTER called unreachable (the watcher's `node_unreachable`).
+ * A node added but not reported yet is pending for NODEPULSE_PENDING_GRACE (then offline).
  * A field NodePulse adds to seed 000's summary; `status` keeps the seed's three values.
  */
-export const NODE_STATES = ['online', 'unreachable', 'stale', 'offline'] as const
+export const NODE_STATES = ['online', 'unreachable', 'stale', 'offline', 'pending'] as const
 export type NodeLiveState = (typeof NODE_STATES)[number]
 
 /** What a node is: the host NodePulse runs on, a host that pushes stats, a node of a member NodePulse polls (seed 003), or a node of a watched Valkey/Redis cluster. */

@@ -22,6 +22,7 @@ export const EVENT_TYPES = [
   'cluster_status_update', 'error_report', 'event_acknowledged',
   'valkey_node_down', 'valkey_node_up', 'valkey_failover', 'valkey_node_left', 'valkey_node_joined',
   'threshold_exceeded', 'threshold_recovered',
+  'incident_opened', 'incident_acknowledged', 'incident_resolved',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
@@ -43,6 +44,8 @@ export interface EventView {
   created_at: string
   acknowledged_at: string | null
   acknowledged_by: string | null
+  /** The incident this event belongs to (NodePulse's addition: one problem's events from open to resolved). */
+  incident_id: number | null
 }
 
 /** `GET /api/v1/events` answer: newest first; `next_cursor` pages to older events. */
@@ -58,6 +61,8 @@ export interface EventStats {
   per_minute: { minute: string, count: number, warning: number, error: number }[]
   /** Unacknowledged warnings and errors (any age). */
   unacknowledged: number
+  /** Open incidents nobody has acknowledged yet: what the header's bell counts. */
+  open_incidents: number
 }
 
 const numberList = repeatable(z.string().regex(/^[1-9]\d{0,9}$/, 'must be a positive whole number').transform(Number)

@@ -79,12 +79,12 @@ test('the master card is live and its cpu value changes', async ({ page }) => {
   }).toPass({ timeout: 10_000 })
 })
 
-test('a node that never reported shows offline, with dashes rather than zeros', async ({ page }) => {
+test('a node that never reported shows pending (within NODEPULSE_PENDING_GRACE), with dashes rather than zeros', async ({ page }) => {
   const agent = await addNode(page, unique('silent'))
   const silent = card(page, agent.hostname)
   await expect(silent).toHaveCount(1, { timeout: WITHIN_ONE_INTERVAL })
-  await expect(silent.getByTestId('node-status')).toHaveText('offline')
-  await expect(silent.getByTestId('node-status')).toHaveAttribute('data-status', 'offline')
+  await expect(silent.getByTestId('node-status')).toHaveText('pending')
+  await expect(silent.getByTestId('node-status')).toHaveAttribute('data-status', 'pending')
   for (const id of ['card-cpu', 'card-memory', 'card-disk', 'card-uptime', 'card-backups']) {
     await expect(silent.getByTestId(id)).toHaveText('—')
   }
@@ -97,7 +97,7 @@ test('a node that never reported shows offline, with dashes rather than zeros', 
 test('an agent node fed through the API appears online within one interval, with its figures', async ({ page, request }) => {
   const agent = await addNode(page, unique('fed'))
   const fed = card(page, agent.hostname)
-  await expect(fed.getByTestId('node-status')).toHaveText('offline', { timeout: WITHIN_ONE_INTERVAL })
+  await expect(fed.getByTestId('node-status')).toHaveText('pending', { timeout: WITHIN_ONE_INTERVAL })
 
   const stop = keepReporting(request, agent, { cpu_percent: 12.5, memory_percent: 40, disk_percent: 51, uptime_seconds: 90_061, active_backups: 2 })
   try {
@@ -165,10 +165,10 @@ test('search and the status filter narrow the grid, live in the URL, and survive
     await expect(page).toHaveURL(url => url.searchParams.get('q') === prefix.toUpperCase())
     await expect(page.getByTestId('dash-count')).toContainText('3 of')
 
-    await page.getByTestId('dash-status').selectOption('offline')
+    await page.getByTestId('dash-status').selectOption('pending')
     await expect(cards).toHaveCount(1)
     await expect(card(page, beta.hostname)).toHaveCount(1)
-    await expect(page).toHaveURL(url => url.searchParams.get('status') === 'offline')
+    await expect(page).toHaveURL(url => url.searchParams.get('status') === 'pending')
 
     await page.getByTestId('dash-status').selectOption('online')
     await expect(cards).toHaveCount(2)
@@ -361,7 +361,7 @@ test('the detail modal opens from a card, streams, closes, and opens from a past
 test('the summary counts every node over one shared stream, and the hint to add nodes shows only while the master is alone', async ({ page }) => {
   const listed = async () => await (await page.request.get('/api/v1/nodes')).json() as NodeView[]
   // The REST list and the last snapshot can be a few seconds apart: compare until they agree.
-  for (const state of ['online', 'unreachable', 'stale', 'offline'] as const) {
+  for (const state of ['online', 'unreachable', 'stale', 'offline', 'pending'] as const) {
     await expect.poll(async () => {
       const shown = Number(await page.getByTestId(`summary-${state}`).textContent())
       return shown - (await listed()).filter(n => n.state === state).length
@@ -395,7 +395,7 @@ test('the summary counts every node over one shared stream, and the hint to add 
 
   const agent = await addNode(page, unique('count'))
   await expect(page.getByTestId('summary-total')).toHaveText(String(nodes.length + 1), { timeout: WITHIN_ONE_INTERVAL })
-  await expect(page.getByTestId('summary-offline')).not.toHaveText('0')
+  await expect(page.getByTestId('summary-pending')).not.toHaveText('0')
   await expect(hint).toHaveCount(0)
   await removeNodes(page, [agent])
   await expect(page.getByTestId('summary-total')).toHaveText(String(nodes.length), { timeout: WITHIN_ONE_INTERVAL })

@@ -48,6 +48,77 @@ async function settledCount(badge: Locator): Promise<number> {
   return last
 }
 
+/** A number shown as text once it has held still for a moment. */
+async function settledText(where: Locator): Promise<number> {
+  let last = -1
+  await expect.poll(async () => {
+    const now = Number(await where.textContent())
+    const still = now === last
+    last = now
+    return still
+  }, { intervals: [1500], timeout: 15_000 }).toBe(true)
+  return last
+}
+
+test('a silent node opens one incident: the bell counts it, the Incidents view lists it, an admin acknowledges it, it resolves with its duration; "Acknowledge all" keeps to the filter', async ({ page }) => {
+  test.skip(STALE_AFTER_MS > 30_000, 'needs the e2e stale threshold of a few seconds (E2E_STALE_AFTER ≤ 30)')
+  test.setTimeout(120_000)
+  await logIn(page)
+  await expect(streamState(page)).toHaveAttribute('data-state', 'connected')
+  const a = await addNode(page, `e2e-inc-a-${Date.now()}`)
+  const b = await addNode(page, `e2e-inc-b-${Date.now()}`)
+  await report(page, a)
+  await report(page, b)
+  const openOf = async (agent: Agent) => {
+    const response = await page.request.get(`/api/v1/incidents?node_id=${agent.id}&state=open`)
+    expect(response.status()).toBe(200)
+    return (await response.json() as { incidents: { id: number }[] }).incidents
+  }
+  await expect.poll(async () => (await openOf(a)).length, { timeout: STALE_AFTER_MS + 20_000 }).toBe(1)
+  await expect.poll(async () => (await openOf(b)).length, { timeout: 20_000 }).toBe(1)
+
+  const badge = page.getByTestId('unack-badge')
+  const before = await settledCount(badge)
+  expect(before).toBeGreaterThanOrEqual(2)
+  await badge.click()
+  await expect(page).toHaveURL(/\/events\?view=incidents$/)
+  await expect(page.getByTestId('tab-incidents')).toHaveAttribute('aria-selected', 'true')
+  const itemA = page.getByTestId('incident-item').filter({ hasText: a.hostname })
+  await expect(itemA).toHaveCount(1)
+  await expect(itemA).toHaveAttribute('data-state', 'open')
+  await expect(itemA.getByTestId('incident-state')).toHaveText('Open')
+  await expect(itemA.getByTestId('incident-duration')).toContainText('open for')
+
+  await itemA.getByTestId('incident-ack').click()
+  await expect(itemA).toHaveAttribute('data-acknowledged', 'true')
+  await expect(itemA.getByTestId('incident-acked')).toContainText('Acknowledged by admin')
+  await expect(itemA.getByTestId('incident-state')).toHaveText('Acknowledged')
+  await expect(badge).toHaveAttribute('data-count', String(before - 1))
+
+  // a reports again: its incident resolves by itself, live, with how long it lasted.
+  await report(page, a)
+  await expect(itemA).toHaveAttribute('data-state', 'resolved', { timeout: 15_000 })
+  await expect(itemA.getByTestId('incident-duration')).toContainText('lasted')
+
+  // "Acknowledge all" with b's node filter acknowledges b's incident and not the fleet's.
+  await page.goto(`/events?view=incidents&node_id=${b.id}`)
+  const itemB = page.getByTestId('incident-item').filter({ hasText: b.hostname })
+  await expect(itemB).toHaveAttribute('data-acknowledged', 'false')
+  await expect(page.getByTestId('incident-item')).toHaveCount(1)
+  await page.getByTestId('incidents-ack-all').click()
+  await expect(itemB).toHaveAttribute('data-acknowledged', 'true')
+  const fleet = await (await page.request.get('/api/v1/incidents?state=open&kind=cluster')).json() as { incidents: { cluster_id: string | null, acknowledged_at: string | null }[] }
+  expect(fleet.incidents.find(i => i.cluster_id === null)?.acknowledged_at).toBeNull()
+
+  // The title links to the node's modal on the dashboard.
+  await itemB.getByTestId('incident-node-link').click()
+  await expect(page).toHaveURL(new RegExp(`/\\?node=${b.id}$`))
+  await expect(page.getByRole('dialog')).toBeVisible()
+
+  await page.request.delete(`/api/v1/nodes/${a.id}`)
+  await page.request.delete(`/api/v1/nodes/${b.id}`)
+})
+
 test('a node that stops reporting raises a stale toast; the Events page lists it, and acknowledging it lowers the count', async ({ page }) => {
   test.skip(STALE_AFTER_MS > 30_000, 'needs the e2e stale threshold of a few seconds (E2E_STALE_AFTER ≤ 30)')
   test.setTimeout(90_000)
@@ -69,16 +140,15 @@ test('a node that stops reporting raises a stale toast; the Events page lists it
   await expect(item.getByTestId('event-severity')).toHaveText('warning')
   await expect(page.getByTestId('event-stats')).toBeVisible()
 
-  const badge = page.getByTestId('unack-badge')
-  const before = await settledCount(badge)
+  const count = page.getByTestId('events-unacked-count')
+  await expect(count).toHaveText(/^\d+$/)
+  const before = await settledText(count)
   expect(before).toBeGreaterThan(0)
-  await expect(page.getByTestId('events-unacked-count')).toHaveText(String(before))
 
   await item.getByTestId('event-ack').click()
   await expect(item).toHaveAttribute('data-acknowledged', 'true')
   await expect(item.getByTestId('event-acked')).toContainText('Acknowledged by admin')
-  await expect(badge).toHaveAttribute('data-count', String(before - 1))
-  await expect(page.getByTestId('events-unacked-count')).toHaveText(String(before - 1))
+  await expect(count).toHaveText(String(before - 1))
 
   // The "unacknowledged only" filter drops it; a reload keeps the acknowledgement.
   await page.getByTestId('filter-unacked').check()

@@ -39,7 +39,7 @@ test('an admin adds a node, pushes a sample with its curl command, rotates its t
   await expect(row).toHaveCount(1)
   const id = Number(await row.getAttribute('data-node-id'))
   expect(id).toBeGreaterThan(0)
-  await expect(row.getByTestId('node-status')).toHaveText('offline')
+  await expect(row.getByTestId('node-status')).toHaveText('pending')
   await expect(row.getByTestId('node-last-seen')).toHaveText('never')
   await expect(row).toContainText('env=e2e')
   await expect(row).toContainText('rack=r7')

@@ -195,7 +195,7 @@ describe('seed 001 channels: wire format', () => {
       expect(r.timestamp).toBe(Math.floor(Date.parse(r.created_at) / 1000))
     }
     const strip = ({ id: _id, created_at: _c, timestamp: _t, ...rest }: EventsMessage['logs'][number]) => rest
-    const unacknowledged = { acknowledged_at: null, acknowledged_by: null }
+    const unacknowledged = { acknowledged_at: null, acknowledged_by: null, incident_id: null }
     expect(rows.filter(ours).map(strip)).toEqual([
       { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} registered`, data: { hostname }, ...unacknowledged },
       { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname }, ...unacknowledged },

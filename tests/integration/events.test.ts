@@ -10,7 +10,7 @@ import { api, asAdmin, createAgent, createApiToken, createUser, expectError, ope
 import { json, openStream, type SseMessage } from './sse'
 
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
-const EVENT_KEYS = ['acknowledged_at', 'acknowledged_by', 'cluster_id', 'created_at', 'data', 'event_type', 'id', 'message', 'node_id', 'resource_type', 'severity', 'timestamp']
+const EVENT_KEYS = ['acknowledged_at', 'acknowledged_by', 'cluster_id', 'created_at', 'data', 'event_type', 'id', 'incident_id', 'message', 'node_id', 'resource_type', 'severity', 'timestamp']
 
 function sendEvent(node: CreatedNode, body: unknown, token = node.token) {
   return api<EventView>('POST', `/api/v1/nodes/${node.id}/events`, { auth: { bearer: token }, json: body })

@@ -47,7 +47,7 @@ async function open(path: string) {
 describe('a node\'s state', () => {
   it('is online while it reports, unreachable once silent past the threshold (as the event says), then stale, in REST and both streams', async () => {
     const node = await d.createAgent()
-    expect(await view(node)).toMatchObject({ status: 'offline', state: 'offline' })
+    expect(await view(node)).toMatchObject({ status: 'offline', state: 'pending' })
     await d.report(node, { cpu_percent: 42, memory_percent: 50, disk_percent: 60 })
     const fresh = await view(node)
     expect(fresh).toMatchObject({ status: 'online', state: 'online', cpu_percent: 42 })

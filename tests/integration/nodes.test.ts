@@ -55,7 +55,7 @@ describe('GET /api/v1/nodes', () => {
     const ids = res.body.map(n => n.id)
     expect(ids).toEqual([...ids].sort((a, b) => a - b))
     expect(res.body.find(n => n.id === agent.id)).toEqual({
-      id: agent.id, hostname: agent.hostname, status: 'offline', state: 'offline', is_master: false,
+      id: agent.id, hostname: agent.hostname, status: 'offline', state: 'pending', is_master: false,
       cpu_percent: null, memory_percent: null, disk_percent: null, uptime_seconds: null, active_backups: null, last_seen: null,
       kind: 'agent', labels: {}, maintenance: false, created_at: agent.created_at, last_sample_at: null,
     })
@@ -84,7 +84,7 @@ describe('POST /api/v1/nodes', () => {
     const res = await api<NodeView & { token: string }>('POST', '/api/v1/nodes', { auth: await asAdmin(), json: { hostname, labels: { cluster: 'eu-1', role: 'web' } } })
     expect(res.status).toBe(201)
     expect(res.body).toEqual({
-      id: expect.any(Number), hostname, status: 'offline', state: 'offline', is_master: false,
+      id: expect.any(Number), hostname, status: 'offline', state: 'pending', is_master: false,
       cpu_percent: null, memory_percent: null, disk_percent: null, uptime_seconds: null, active_backups: null, last_seen: null,
       kind: 'agent', labels: { cluster: 'eu-1', role: 'web' }, maintenance: false, created_at: expect.stringMatching(ISO), last_sample_at: null,
       token: expect.stringMatching(/^npa_[\w-]{43}$/),

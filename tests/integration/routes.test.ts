@@ -21,6 +21,7 @@ const READ: Route[] = [
   { method: 'GET', path: '/api/stats' },
   { method: 'GET', path: '/api/v1/events' },
   { method: 'GET', path: '/api/v1/events/stats' },
+  { method: 'GET', path: '/api/v1/incidents' },
   { method: 'GET', path: '/api/v1/webhooks' },
   { method: 'GET', path: '/api/v1/alerts/rules' },
   { method: 'GET', path: '/api/realtime/metrics' },
@@ -34,6 +35,7 @@ const READ_MISSING: Route[] = [
   { method: 'GET', path: '/api/v1/nodes/987001/history' },
   { method: 'GET', path: '/api/v1/nodes/987001/uptime' },
   { method: 'GET', path: '/api/v1/events/987001' },
+  { method: 'GET', path: '/api/v1/incidents/987001' },
   { method: 'GET', path: '/api/v1/webhooks/987001' },
   { method: 'GET', path: '/api/v1/webhooks/987001/deliveries' },
   { method: 'GET', path: '/api/v1/alerts/rules/987001' },
@@ -78,6 +80,9 @@ const ADMIN: Route[] = [
   { method: 'POST', path: '/api/v1/alerts/rules', json: { name: 'matrix-rule', metric: 'cpu_percent', operator: '>', threshold: 90 } },
   { method: 'PATCH', path: '/api/v1/alerts/rules/987001', json: { enabled: false } },
   { method: 'DELETE', path: '/api/v1/alerts/rules/987001' },
+  { method: 'POST', path: '/api/v1/incidents/987001/acknowledge' },
+  // A filter no incident matches: even a mistaken grant could acknowledge nothing.
+  { method: 'POST', path: '/api/v1/incidents/acknowledge?node_id=987001' },
 ]
 const AUTHENTICATED = [...READ, ...READ_MISSING, ...STREAMS, ...SELF_SERVICE, ...ADMIN]
 const name = (r: Route) => `${r.method} ${r.path}`

@@ -45,7 +45,7 @@ function expectSeedNode(n: NodeStats, keys: string[]) {
   expect(typeof n.id).toBe('number')
   expect(typeof n.hostname).toBe('string')
   expect(['online', 'stale', 'offline']).toContain(n.status)
-  expect(['online', 'unreachable', 'stale', 'offline']).toContain(n.state)
+  expect(['online', 'unreachable', 'stale', 'offline', 'pending']).toContain(n.state)
   expect(typeof n.is_master).toBe('boolean')
   for (const f of ['cpu_percent', 'memory_percent', 'disk_percent', 'uptime_seconds', 'active_backups'] as const) expect(numberOrNull(n[f]), `${f} of ${n.hostname}`).toBe(true)
   expect(n.last_seen === null || ISO_UTC.test(n.last_seen), `last_seen ${n.last_seen}`).toBe(true)
@@ -79,7 +79,7 @@ describe('GET /api/v1/metrics/nodes/stats/stream', () => {
     const master = snap.nodes.find(n => n.is_master)!
     expect(master).toMatchObject({ hostname: server.masterHostname, status: 'online', last_seen: null })
     expect(snap.nodes.find(n => n.id === agent.id)).toEqual({
-      id: agent.id, hostname: agent.hostname, status: 'offline', state: 'offline', is_master: false, cpu_percent: null, memory_percent: null,
+      id: agent.id, hostname: agent.hostname, status: 'offline', state: 'pending', is_master: false, cpu_percent: null, memory_percent: null,
       disk_percent: null, uptime_seconds: null, active_backups: null, last_seen: null,
     })
   })

@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     expect(loadConfig({
       DATABASE_URL: 'postgres://x@h/db', NODEPULSE_DATA_DIR: 'memory://', NODEPULSE_ADMIN_USER: 'root', NODEPULSE_ADMIN_PASSWORD: 'pw',
       NODEPULSE_SESSION_SECRET: 's'.repeat(32), NODEPULSE_SECURE_COOKIES: 'true', NODEPULSE_SAMPLE_INTERVAL: '2', NODEPULSE_DISK_PATH: '/srv',
-      NODEPULSE_STALE_AFTER: '30', NODEPULSE_UNREACHABLE_AFTER: '20', NODEPULSE_STREAM_TOKEN_TTL: '5', NODEPULSE_RETENTION_DAYS: '3', NODEPULSE_HISTORY_TIERS: 'raw:7d,1h:1y', NODEPULSE_HOSTNAME: 'hub', NODEPULSE_LOGIN_MAX_ATTEMPTS: '4',
+      NODEPULSE_STALE_AFTER: '30', NODEPULSE_UNREACHABLE_AFTER: '20', NODEPULSE_PENDING_GRACE: '90', NODEPULSE_STREAM_TOKEN_TTL: '5', NODEPULSE_RETENTION_DAYS: '3', NODEPULSE_HISTORY_TIERS: 'raw:7d,1h:1y', NODEPULSE_HOSTNAME: 'hub', NODEPULSE_LOGIN_MAX_ATTEMPTS: '4',
       NODEPULSE_HEARTBEAT_INTERVAL: '7', NODEPULSE_SSE_CLIENT_BUFFER: '65536', NODEPULSE_METRICS_PUBLIC: 'true',
       NODEPULSE_SSE_MAX_CLIENTS: '50', NODEPULSE_STREAM_STATS_INTERVAL: '0.5', NODEPULSE_STREAM_LOGS_INTERVAL: '3', NODEPULSE_STREAM_NODES_INTERVAL: '9',
       NODEPULSE_REPLAY_LIMIT: '77', NODEPULSE_WINDOW_SECONDS: '30', NODEPULSE_WINDOW_COUNT: '10',
@@ -38,7 +38,7 @@ describe('loadConfig', () => {
       NODEPULSE_REQUEST_LOG_ROWS: '500', NODEPULSE_CORS_ORIGINS: 'https://dash.example.com',
     })).toEqual({
       databaseUrl: 'postgres://x@h/db', dataDir: 'memory://', adminUser: 'root', adminPassword: 'pw', sessionSecret: 's'.repeat(32),
-      secureCookies: true, sampleIntervalSeconds: 2, diskPath: '/srv', staleAfterSeconds: 30, unreachableAfterSeconds: 20, streamTokenTtlSeconds: 5,
+      secureCookies: true, sampleIntervalSeconds: 2, diskPath: '/srv', staleAfterSeconds: 30, unreachableAfterSeconds: 20, pendingGraceSeconds: 90, streamTokenTtlSeconds: 5,
       retentionDays: 3, historyTiers: [{ name: 'raw', width_seconds: 0, retention_seconds: 604_800 }, { name: '1h', width_seconds: 3600, retention_seconds: 31_536_000 }],
       masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536, metricsPublic: true,
       maxClients: 50, maxClientsPerUser: 4, trustProxy: true, requestLogRows: 500, corsOrigins: ['https://dash.example.com'], webhookBlockPrivate: true, statsIntervalSeconds: 0.5, logsIntervalSeconds: 3, nodesIntervalSeconds: 9, replayLimit: 77, windowSeconds: 30, windowCount: 10,

@@ -9,7 +9,7 @@ function event(patch: Partial<EventView> = {}): EventView {
   return {
     id: nextId++, event_type: 'node_status_update', severity: 'warning', node_id: 7, cluster_id: 'prod', resource_type: 'node',
     message: 'Node web-1 is stale', data: { hostname: 'web-1', previous_status: 'online', status: 'stale' },
-    timestamp: 1_700_000_000, created_at: '2023-11-14T22:13:20.000Z', acknowledged_at: null, acknowledged_by: null, ...patch,
+    timestamp: 1_700_000_000, created_at: '2023-11-14T22:13:20.000Z', acknowledged_at: null, acknowledged_by: null, incident_id: null, ...patch,
   }
 }
 
@@ -48,9 +48,10 @@ describe('event toasts', () => {
     expect(t.shown[1]!.duration).toBe(5000)
   })
 
-  it('does not toast acknowledgements or events of a node in maintenance', () => {
+  it('does not toast acknowledgements, an incident\'s changes (its events toast) or events of a node in maintenance', () => {
     const t = toaster()
     t.push(event({ event_type: 'event_acknowledged' }))
+    for (const type of ['incident_opened', 'incident_acknowledged', 'incident_resolved']) t.push(event({ event_type: type, severity: 'info' }))
     t.push(event({ data: { hostname: 'web-1', status: 'stale', maintenance: true } }))
     expect(t.shown).toHaveLength(0)
     expect(isToastable(event())).toBe(true)

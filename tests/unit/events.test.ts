@@ -5,7 +5,7 @@ import type { NodeState } from '../../server/services/registry'
 
 const event = (over: Partial<EventView> = {}): EventView => ({
   id: 1, event_type: 'backup_failed', severity: 'error', node_id: 3, cluster_id: 'eu', resource_type: 'backup', message: 'm', data: {},
-  timestamp: 0, created_at: '', acknowledged_at: null, acknowledged_by: null, ...over,
+  timestamp: 0, created_at: '', acknowledged_at: null, acknowledged_by: null, incident_id: null, ...over,
 })
 const filter = (query: Record<string, string | string[]>) => eventFilterQuery.parse(query)
 

@@ -40,13 +40,13 @@ describe('shownState, isCurrent and knownAt', () => {
 describe('summarize', () => {
   it('counts each state, and averages and backups over the current nodes only', () => {
     expect(summarize(all)).toEqual({
-      total: 5, byStatus: { online: 2, unreachable: 1, stale: 1, offline: 1 }, cpu: 40, memory: 20, disk: 30, activeBackups: 1,
+      total: 5, byStatus: { online: 2, unreachable: 1, stale: 1, offline: 1, pending: 0 }, cpu: 40, memory: 20, disk: 30, activeBackups: 1,
     })
   })
 
   it('while the stream is down counts the master unreachable and has no live figure', () => {
     expect(summarize(all, true)).toEqual({
-      total: 5, byStatus: { online: 1, unreachable: 2, stale: 1, offline: 1 }, cpu: null, memory: null, disk: null, activeBackups: null,
+      total: 5, byStatus: { online: 1, unreachable: 2, stale: 1, offline: 1, pending: 0 }, cpu: null, memory: null, disk: null, activeBackups: null,
     })
   })
 })

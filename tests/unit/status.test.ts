@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { computeReachable, computeState, computeStatus } from '../../server/services/status'
+import { computeReachable, computeState, computeStatus, isOverdue } from '../../server/services/status'
 
 const now = Date.UTC(2025, 5, 1, 12, 0, 0)
 const ago = (ms: number) => new Date(now - ms)
@@ -62,5 +62,17 @@ describe('computeState', () => {
   it('calls a node stale, not unreachable, when the stale threshold is the shorter one', () => {
     expect(computeState({ live: false, lastSeen: ago(10_000) }, now, { staleAfterSeconds: 5, unreachableAfterSeconds: 3600 })).toBe('stale')
     expect(computeState({ live: false, lastSeen: ago(4_000) }, now, { staleAfterSeconds: 5, unreachableAfterSeconds: 3600 })).toBe('online')
+  })
+
+  it('calls a node added but not reported yet pending within NODEPULSE_PENDING_GRACE, then offline (overdue)', () => {
+    const grace = { ...t, pendingGraceSeconds: 600 }
+    expect(computeState({ live: false, lastSeen: null, createdAt: ago(599_000) }, now, grace)).toBe('pending')
+    expect(isOverdue({ live: false, lastSeen: null, createdAt: ago(599_000) }, now, 600)).toBe(false)
+    expect(computeState({ live: false, lastSeen: null, createdAt: ago(601_000) }, now, grace)).toBe('offline')
+    expect(isOverdue({ live: false, lastSeen: null, createdAt: ago(601_000) }, now, 600)).toBe(true)
+    // Once it has reported, the grace no longer matters; without a grace nothing is pending or overdue.
+    expect(computeState({ live: false, lastSeen: ago(1_000), createdAt: ago(10_000) }, now, grace)).toBe('online')
+    expect(computeState({ live: false, lastSeen: null, createdAt: ago(1_000) }, now, t)).toBe('offline')
+    expect(isOverdue({ live: false, lastSeen: null, createdAt: ago(601_000) }, now, 0)).toBe(false)
   })
 })

@@ -15,7 +15,7 @@ export const STATS_KEYS = [
 /** Seed 001's request-log fields, plus node_id and hostname. */
 export const REQUEST_LOG_KEYS = ['endpoint', 'error_message', 'hostname', 'id', 'latency_ms', 'method', 'node_id', 'provider_id', 'status_code', 'success', 'timestamp']
 
-export const LOG_KEYS = ['acknowledged_at', 'acknowledged_by', 'cluster_id', 'created_at', 'data', 'event_type', 'id', 'message', 'node_id', 'resource_type', 'severity', 'timestamp']
+export const LOG_KEYS = ['acknowledged_at', 'acknowledged_by', 'cluster_id', 'created_at', 'data', 'event_type', 'id', 'incident_id', 'message', 'node_id', 'resource_type', 'severity', 'timestamp']
 
 export const NODE_ENTRY_KEYS = ['active_backups', 'cpu_percent', 'disk_percent', 'hostname', 'id', 'is_master', 'kind', 'labels', 'last_seen', 'memory_percent', 'status', 'uptime_seconds']
 

@@ -6,12 +6,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { IncidentView } from '../../../shared/contracts/incidents'
 import type { EventView } from '../../../shared/contracts/seed002'
 
 export interface WebhookBody {
   webhook: { id: number, name: string }
   event: EventView
   repeat: number
+  incident?: IncidentView
+  reminder?: string
 }
 
 export interface Received {
