@@ -85,7 +85,7 @@ describe('filterNodes with labels, orderByGroup and groupNodes', () => {
     const page = matching.slice(0, 2)
     const groups = groupNodes(page, matching, 'cluster', labels)
     expect(groups.map(g => [g.value, g.nodes.map(n => n.id), g.total])).toEqual([['eu', [1, 3], 2]])
-    expect(groups[0]!.byStatus).toEqual({ online: 1, unreachable: 0, stale: 1, offline: 0 })
+    expect(groups[0]!.byStatus).toEqual({ online: 1, unreachable: 0, stale: 1, offline: 0, pending: 0 })
     const all = groupNodes(matching, matching, 'cluster', labels)
     expect(all.map(g => [g.value, g.total])).toEqual([['eu', 2], ['us', 1], [null, 1]])
     expect(all[1]!.byStatus.unreachable).toBe(1)
@@ -95,7 +95,7 @@ describe('filterNodes with labels, orderByGroup and groupNodes', () => {
   it('count the page\'s own master as unreachable in its group while the stream is down', () => {
     const master = node(9, 'master', { is_master: true, last_seen: null })
     const withMaster = new Map([[9, { cluster: 'eu' }]])
-    expect(groupNodes([master], [master], 'cluster', withMaster, true)[0]!.byStatus).toEqual({ online: 0, unreachable: 1, stale: 0, offline: 0 })
+    expect(groupNodes([master], [master], 'cluster', withMaster, true)[0]!.byStatus).toEqual({ online: 0, unreachable: 1, stale: 0, offline: 0, pending: 0 })
   })
 })
 
