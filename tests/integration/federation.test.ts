@@ -46,9 +46,13 @@ const HOSTILE: Record<string, string | RegExp> = {
  * /huge (an endless body), /big (50 MB, announced in Content-Length), /slow (no answer for 20 s),
  * /drip (headers at once, then a byte every 100 ms for ever) and /status (HTTP 503).
  */
+/** Requests each hostile member has had, by kind. */
+const hostileRequests = new Map<string, number>()
+
 function startHostile(): Promise<{ server: Server, url: string }> {
   const server = createServer((req, res) => {
-    const kind = req.url!.split('/')[1]
+    const kind = req.url!.split('/')[1]!
+    hostileRequests.set(kind, (hostileRequests.get(kind) ?? 0) + 1)
     if (kind === 'garbage') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"nodes": [oops')
     if (kind === 'wrong') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ instance: 5, nodes: 'none' }))
     if (kind === 'status') return res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"down for maintenance"}')
@@ -323,6 +327,28 @@ describe('federation: aggregating members', () => {
     expect((await eventsOf(agg, 'event_type=error_report')).filter(e => e.message === 'disk on fire')).toHaveLength(1)
     expect((await agg.call('DELETE', `/api/v1/members/${mirror.body.id}`)).status).toBe(204)
   })
+
+  it.runIf(!!process.env.TEST_DATABASE_URL)('is polled by the leader only when a second instance shares the database', async () => {
+    // The 503 member fails at its first request, so it has one request per poll, one poll a second.
+    const pollsIn = async (ms: number) => {
+      const before = hostileRequests.get('status') ?? 0
+      await new Promise(r => setTimeout(r, ms))
+      return (hostileRequests.get('status') ?? 0) - before
+    }
+    const alone = await pollsIn(5000)
+    expect(alone, 'the aggregator polls the 503 member about once a second').toBeGreaterThanOrEqual(3)
+    const second = await startServer({ label: 'fed-agg-2', databaseUrl: agg.databaseUrl!, env: { NODEPULSE_CONFIG: configFile, NODEPULSE_ADMIN_PASSWORD: agg.srv.info.adminPassword } })
+    try {
+      const health = await (await fetch(`${second.info.baseURL}/api/health`)).json() as { leader?: boolean }
+      expect(health.leader, 'the second instance does not lead').toBe(false)
+      const both = await pollsIn(5000)
+      // Two pollers would double it; leave room for the machine's load.
+      expect(both, `polls in 5 s with two instances up (${alone} with one)`).toBeLessThanOrEqual(Math.ceil(alone * 1.5) + 1)
+    }
+    finally {
+      await second.stop()
+    }
+  }, 90_000)
 
   it('refuses to start with a bad NODEPULSE_CONFIG, naming the line and the field', async () => {
     const file = join(dir, 'bad.yaml')

@@ -18,6 +18,8 @@ export type CreatedAgent = CreatedNode
 export interface Dedicated {
   srv: RunningServer
   baseURL: string
+  /** Its own database on TEST_DATABASE_URL in the Postgres project (a second instance can share it); undefined on PGlite. */
+  databaseUrl?: string
   /** An admin API token (sent as Bearer or ?token=). */
   bearer: string
   /** The admin's session cookie (`name=value`). */
@@ -78,7 +80,7 @@ export async function startOwnServer(label: string, env: Record<string, string>)
 
 /** A server of the test's own (see `startOwnServer`), logged in as its admin with a session and an API token. */
 export async function startDedicated(label: string, env: Record<string, string>): Promise<Dedicated> {
-  const { srv, stop } = await startOwnServer(label, env)
+  const { srv, stop, databaseUrl } = await startOwnServer(label, env)
   const baseURL = srv.info.baseURL
 
   const call: Dedicated['call'] = async (method, path, opts = {}) => {
@@ -106,7 +108,7 @@ export async function startDedicated(label: string, env: Record<string, string>)
   const cookie = login.headers.getSetCookie().find(c => c.startsWith('nodepulse_session='))?.split(';')[0]
   if (!cookie) throw new Error(`login on the ${label} server failed: ${login.status}${ERR_OUTPUT(srv)}`)
   const d: Dedicated = {
-    srv, baseURL, cookie, bearer: '', call,
+    srv, baseURL, databaseUrl, cookie, bearer: '', call,
     async createAgent(hostname = `${label}-${randomBytes(4).toString('hex')}`, labels) {
       const res = await call<CreatedAgent>('POST', '/api/v1/nodes', { json: labels ? { hostname, labels } : { hostname } })
       expect(res.status, res.text).toBe(201)
