@@ -10,7 +10,7 @@ import type { StatusThresholds } from './status'
 export async function registerMaster(registry: Registry, log: EventLog, hostname: string): Promise<NodeState> {
   const known = registry.list().some(n => n.kind === 'master' && n.hostname === hostname)
   const master = await registry.ensureMaster(hostname)
-  if (!known) await log.record({ type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} registered`, data: { hostname: master.hostname } })
+  if (!known) await log.record({ type: 'node_registered', severity: 'info', nodeId: master.id, message: `Master node ${master.hostname} added`, data: { hostname: master.hostname } })
   return master
 }
 
@@ -52,7 +52,7 @@ export function createNodeService(registry: Registry, log: EventLog, opts: Statu
       assertNameFree(hostname)
       const token = generateToken('agent')
       const node = await registry.create({ hostname, kind: 'agent', labels, agentTokenHash: hashToken(token) })
-      await log.record({ type: 'node_registered', severity: 'info', nodeId: node.id, clusterId: labels.cluster ?? null, message: `Node ${hostname} registered`, data: { hostname } })
+      await log.record({ type: 'node_registered', severity: 'info', nodeId: node.id, clusterId: labels.cluster ?? null, message: `Node ${hostname} added`, data: { hostname } })
       return { ...view(node), token }
     },
 
