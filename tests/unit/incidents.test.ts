@@ -1,16 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { describeDuration } from '../../shared/contracts/incidents'
 import type { DatabaseHandle } from '../../server/db'
-import { incidents as incidentsTable, webhooks as webhooksTable } from '../../server/db/schema'
-import { createEventLog, type EventLog, type NewEvent } from '../../server/services/events'
+import { incidents as incidentsTable } from '../../server/db/schema'
+import type { EventLog, NewEvent } from '../../server/services/events'
 import { correlateEvent, createIncidents, incidentRule, notifiedSeverity, type Incidents } from '../../server/services/incidents'
-import { createJournal, type Journal } from '../../server/services/journal'
-import { createRegistry, type Registry } from '../../server/services/registry'
+import type { Journal } from '../../server/services/journal'
+import type { Registry } from '../../server/services/registry'
 import { matchesWebhook } from '../../server/services/webhookDelivery'
 import { createWebhookDispatcher, type WebhookDispatcher } from '../../server/services/webhookDispatcher'
-import { createWebhooks, type Webhooks } from '../../server/services/webhooks'
+import type { Webhooks } from '../../server/services/webhooks'
 import { startReceiver, type Receiver } from '../integration/support/receiver'
-import { memoryDatabase } from './db'
+import { openNotifyStack, stopStarted } from './notifyStack'
 
 const ev = (type: string, over: Partial<{ nodeId: number | null, clusterId: string | null, data: Record<string, unknown> }> = {}) =>
   ({ type, nodeId: 7, clusterId: null, ...over, data: { hostname: 'db-1', ...over.data } })
@@ -68,20 +68,10 @@ describe('the incident lifecycle (PGlite)', () => {
   const receivers: Receiver[] = []
 
   beforeAll(async () => {
-    handle = await memoryDatabase()
-    journal = createJournal(handle.db)
-    await journal.load()
-    registry = createRegistry(handle.db)
-    await registry.load()
-    log = createEventLog(handle.db, journal, { correlate: correlateEvent })
+    ({ handle, journal, registry, log, hooks } = await openNotifyStack({ correlate: correlateEvent }))
     service = createIncidents(handle.db, log)
-    hooks = createWebhooks(handle.db)
   }, 60_000)
-  afterEach(async () => {
-    await Promise.all(dispatchers.splice(0).map(s => s.stop()))
-    await Promise.all(receivers.splice(0).map(r => r.close()))
-    await handle.db.delete(webhooksTable)
-  })
+  afterEach(() => stopStarted(handle, dispatchers, receivers))
   afterAll(async () => {
     await handle?.close()
   })

@@ -4,20 +4,20 @@ import type { AddressInfo } from 'node:net'
 import { eq } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseHandle } from '../../server/db'
-import { events as eventsTable, nodeSamples, webhookDeliveries, webhooks as webhooksTable } from '../../server/db/schema'
+import { events as eventsTable, nodeSamples, webhookDeliveries } from '../../server/db/schema'
 import { NotFoundError } from '../../server/services/errors'
-import { createEventLog, type EventLog } from '../../server/services/events'
+import type { EventLog } from '../../server/services/events'
 import { createAlerts } from '../../server/services/history/alerts'
 import { createHistoryRollup } from '../../server/services/history/rollup'
 import { DEFAULT_HISTORY_TIERS, parseHistoryTiers } from '../../server/services/history/tiers'
 import { runHousekeeping } from '../../server/services/housekeeping'
-import { createJournal, type Journal } from '../../server/services/journal'
-import { createRegistry, type Registry } from '../../server/services/registry'
+import type { Journal } from '../../server/services/journal'
+import type { Registry } from '../../server/services/registry'
 import { backoffMs, describeNetworkError, generateWebhookSecret, isDownEvent, isPrivateAddress, matchesWebhook, signPayload } from '../../server/services/webhookDelivery'
 import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher } from '../../server/services/webhookDispatcher'
-import { createWebhooks, type Webhooks } from '../../server/services/webhooks'
+import type { Webhooks } from '../../server/services/webhooks'
 import { startReceiver, verifySignature, type Receiver } from '../integration/support/receiver'
-import { memoryDatabase } from './db'
+import { openNotifyStack, stopStarted } from './notifyStack'
 
 describe('signing and schedule', () => {
   it('signs "<timestamp>.<body>" with HMAC-SHA256 as sha256=<hex>', () => {
@@ -71,19 +71,11 @@ describe('webhooks and their dispatcher', () => {
   const receivers: Receiver[] = []
 
   beforeAll(async () => {
-    handle = await memoryDatabase()
-    journal = createJournal(handle.db)
-    await journal.load()
-    registry = createRegistry(handle.db)
-    await registry.load()
-    log = createEventLog(handle.db, journal)
-    hooks = createWebhooks(handle.db)
+    ({ handle, journal, registry, log, hooks } = await openNotifyStack())
   }, 60_000)
 
   afterEach(async () => {
-    await Promise.all(dispatchers.splice(0).map(s => s.stop()))
-    await Promise.all(receivers.splice(0).map(r => r.close()))
-    await handle.db.delete(webhooksTable)
+    await stopStarted(handle, dispatchers, receivers)
     leader = true
   })
 
