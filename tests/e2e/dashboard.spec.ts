@@ -241,7 +241,8 @@ test('labels show on cards, the search takes key=value and label values, and car
     const eastSection = page.locator(`[data-testid="group-section"][data-group="east"]`)
     await expect(eastSection.getByTestId('group-total')).toHaveText('2 nodes')
     await expect(eastSection.getByTestId('group-online')).toHaveText('1 online')
-    await expect(eastSection.getByTestId('group-offline')).toHaveText('1 offline')
+    // The one that never reported is pending (within NODEPULSE_PENDING_GRACE), not offline.
+    await expect(eastSection.getByTestId('group-pending')).toHaveText('1 pending')
     await expect(eastSection.getByTestId('node-card')).toHaveCount(2)
     const westSection = page.locator(`[data-testid="group-section"][data-group="west"]`)
     await expect(westSection.getByTestId('group-total')).toHaveText('1 node')
