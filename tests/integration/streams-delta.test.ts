@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { NodeStatsDelta, NodeStatsSnapshot } from '../../shared/contracts/seed000'
 import { applyNodeMessage, type NodeTable } from '../../utils/nodeDeltas'
 import { api, asAdmin, createAgent, expectError, report, sample } from './helpers'
+import { until } from './support/dedicated'
 import { openStream, type SseMessage, type SseStream } from './sse'
 
 const PATH = '/api/v1/metrics/nodes/stats/delta?interval=1'
@@ -34,14 +35,6 @@ async function subscribers(): Promise<number> {
   return res.body.data.streams['node-stats:delta:1'] ?? 0
 }
 
-/** Polls `check` every 50 ms for up to 5 s; fails the test without it. */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (const end = Date.now() + 5000; !(await check());) {
-    expect(Date.now(), 'condition within 5 s').toBeLessThan(end)
-    await new Promise(r => setTimeout(r, 50))
-  }
-}
-
 /** `table` with the data messages folded onto it. */
 const foldOnto = (table: NodeTable, messages: SseMessage[]): NodeTable =>
   messages.filter(isData).reduce((t, m) => applyNodeMessage(t, m.event!, dataOf<NodeStatsSnapshot | NodeStatsDelta>(m)), table)
@@ -53,7 +46,7 @@ function fold(s: SseStream): { table: NodeTable, id: string | undefined } {
 
 /** The stream's messages up to the one at position `id` (waiting up to 5 s for it); fails without it. */
 async function upTo(s: SseStream, id: string): Promise<SseMessage[]> {
-  await until(() => s.messages.some(m => m.id === id))
+  await until(`position ${id}`, () => s.messages.some(m => m.id === id), 5000)
   const at = s.messages.findIndex(m => m.id === id)
   expect(at, `the stream saw position ${id}`).toBeGreaterThan(-1)
   return s.messages.slice(0, at + 1)
@@ -116,7 +109,7 @@ describe('the dashboard\'s delta stream', () => {
       // ticker has paused (no work) and its first tick on resuming carries what was missed.
       if (how === 'query') {
         open.forEach(x => x.close())
-        await until(async () => (await subscribers()) === 0)
+        await until('nobody on the delta stream', async () => (await subscribers()) === 0, 5000)
         await new Promise(r => setTimeout(r, 1200))
       }
       const resumed = how === 'header' ? await stream(PATH, { 'last-event-id': id! }) : await stream(`${PATH}&lastEventId=${encodeURIComponent(id!)}`)
