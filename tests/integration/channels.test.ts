@@ -197,9 +197,9 @@ describe('seed 001 channels: wire format', () => {
     const strip = ({ id: _id, created_at: _c, timestamp: _t, ...rest }: EventsMessage['logs'][number]) => rest
     const unacknowledged = { acknowledged_at: null, acknowledged_by: null, incident_id: null }
     expect(rows.filter(ours).map(strip)).toEqual([
-      { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} registered`, data: { hostname }, ...unacknowledged },
+      { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} added`, data: { hostname }, ...unacknowledged },
       { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname }, ...unacknowledged },
-      ...more.map(a => ({ event_type: 'node_registered', severity: 'info', node_id: a.id, cluster_id: null, resource_type: 'node', message: `Node ${a.hostname} registered`, data: { hostname: a.hostname }, ...unacknowledged })),
+      ...more.map(a => ({ event_type: 'node_registered', severity: 'info', node_id: a.id, cluster_id: null, resource_type: 'node', message: `Node ${a.hostname} added`, data: { hostname: a.hostname }, ...unacknowledged })),
     ])
   })
 
