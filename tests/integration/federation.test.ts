@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { NodeView } from '../../shared/contracts/rest'
 import type { EventPage } from '../../shared/contracts/seed002'
 import { clusterNodesData, envelope, otherClusterNode, type SeedEnvelope } from '../../shared/contracts/seed004'
@@ -328,7 +328,7 @@ describe('federation: aggregating members', () => {
     expect((await agg.call('DELETE', `/api/v1/members/${mirror.body.id}`)).status).toBe(204)
   })
 
-  it.runIf(!!process.env.TEST_DATABASE_URL)('is polled by the leader only when a second instance shares the database', async () => {
+  it.runIf(inject('server').driver === 'postgres')('is polled by the leader only when a second instance shares the database', async () => {
     // The 503 member fails at its first request, so it has one request per poll, one poll a second.
     const pollsIn = async (ms: number) => {
       const before = hostileRequests.get('status') ?? 0
