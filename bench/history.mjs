@@ -12,13 +12,13 @@
  * 3. writes the older part of a 30-day history straight into the tiers (1 h buckets for 30 days,
  *    15 min buckets for --quarter-days days), as the rollups would have left it;
  * 4. times the queries: one node × 30 days × 5 metrics (300 points; --runs runs over random nodes),
- *    and all nodes × cpu × 24 h (the fleet query), both through the services the routes call,
+ *    and all nodes × cpu × 24 h (the fleet query, --fleet-runs runs, with all figures and with `figures=avg`), both through the services the routes call,
  *    JSON encoding included;
  * 5. reports the database size and the bytes per row of raw samples and rollups, and from them
  *    the size 30 days at the default tiers would take (raw 48 h, 1 min 14 d, 15 min 90 d, 1 h 2 y).
  *
  *   node bench/history.mjs [--driver pglite,postgres] [--nodes 1000] [--raw-nodes 100] [--raw-hours 1] [--interval 5]
- *                          [--quarter-days 2] [--runs 50] [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--before REF]
+ *                          [--quarter-days 2] [--runs 50] [--fleet-runs 10] [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--before REF]
  *
  * --before REF also times the queries of server/services/history/query.ts as it was at the git
  * revision REF, on the same database, each run alternating with the current one (before/after in one run).
@@ -43,6 +43,7 @@ const { values: opts } = parseArgs({
     'interval': { type: 'string', default: '5' },
     'quarter-days': { type: 'string', default: '2' },
     'runs': { type: 'string', default: '50' },
+    'fleet-runs': { type: 'string', default: '10' },
     'postgres': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     'before': { type: 'string' },
   },
@@ -53,6 +54,7 @@ const RAW_HOURS = Number(opts['raw-hours'])
 const INTERVAL = Number(opts.interval)
 const QUARTER_DAYS = Number(opts['quarter-days'])
 const RUNS = Number(opts.runs)
+const FLEET_RUNS = Number(opts['fleet-runs'])
 const HOUR = 3600
 const DAY = 86_400
 
@@ -193,7 +195,7 @@ async function bench(label, handle) {
     const queries = before(db, registry, tiers)
     variants.push([`at ${opts.before}`, { node: queries.node, fleet: queries.fleet }])
   }
-  const times = new Map(variants.map(([name]) => [name, { node: [], fleet: [] }]))
+  const times = new Map(variants.map(([name]) => [name, { node: [] }]))
   let tierUsed = ''
   for (let i = 0; i < RUNS + 3; i++) {
     for (const [name, q] of i % 2 ? [...variants].reverse() : variants) {
@@ -206,21 +208,32 @@ async function bench(label, handle) {
       tierUsed = `${res.tier.name}, step ${res.step_seconds} s, ${res.series[0].buckets.length} buckets`
     }
   }
-  for (let i = 0; i < 6; i++) {
+  // The fleet query as the API answers it by default (avg, min and max per bucket), and as the
+  // compare page asks for it (`figures=avg`); the revision of --before knows only the first.
+  const fleetAsks = [['', ['avg', 'min', 'max']], [', figures=avg', ['avg']]]
+  const fleetTimes = new Map()
+  for (let i = 0; i < FLEET_RUNS + 1; i++) {
     for (const [name, q] of i % 2 ? [...variants].reverse() : variants) {
-      const t = performance.now()
-      const res = await q.fleet({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300 })
-      const bytes = JSON.stringify(res).length
-      if (i >= 1) times.get(name).fleet.push(since(t))
-      times.get(name).info = `${res.nodes.length} nodes, ${res.tier.name}, step ${res.step_seconds} s, ${res.nodes[0].buckets.length} buckets each, ${mb(bytes)} of JSON`
+      for (const [ask, figures] of name === 'now' ? fleetAsks : fleetAsks.slice(0, 1)) {
+        const key = `${name}${ask}`
+        const t = performance.now()
+        const res = await q.fleet({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300, figures })
+        const bytes = JSON.stringify(res).length
+        const entry = fleetTimes.get(key) ?? { runs: [] }
+        fleetTimes.set(key, entry)
+        if (i >= 1) entry.runs.push(since(t))
+        entry.info = `${res.nodes.length} nodes, ${res.tier.name}, step ${res.step_seconds} s, ${res.nodes[0].buckets.length} buckets each, ${mb(bytes)} of JSON`
+      }
     }
   }
-  for (const [name, { node, fleet, info }] of times) {
+  for (const [name, { node }] of times) {
     const label = variants.length > 1 ? ` [${name}]` : ''
     node.sort((a, b) => a - b)
-    fleet.sort((a, b) => a - b)
     console.log(`one node × 30 d × 5 metrics${label} (${tierUsed}): median ${ms(percentile(node, 50))}, p95 ${ms(percentile(node, 95))}, max ${ms(node.at(-1))} over ${RUNS} runs`)
-    console.log(`all nodes × cpu × 24 h${label} (${info}): median ${ms(percentile(fleet, 50))}, max ${ms(fleet.at(-1))} over ${fleet.length} runs`)
+  }
+  for (const [key, { runs, info }] of fleetTimes) {
+    runs.sort((a, b) => a - b)
+    console.log(`all nodes × cpu × 24 h [${key}] (${info}): median ${ms(percentile(runs, 50))}, p95 ${ms(percentile(runs, 95))}, max ${ms(runs.at(-1))} over ${runs.length} runs`)
   }
 
   const s = await sizes(db)

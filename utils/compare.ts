@@ -137,7 +137,7 @@ export function rankFleet(history: FleetHistory, by: RankBy, only?: ReadonlySet<
     let latest: number | null = null
     let latestAt: number | null = null
     for (const b of n.buckets) {
-      if (b.avg === null) continue
+      if (b.avg == null) continue
       sum += b.avg
       count++
       latest = b.avg
@@ -166,7 +166,7 @@ export function drawnCount(ranks: readonly FleetRank[], top: TopChoice): number 
 export function fleetChartData(history: FleetHistory, ids: readonly number[]): ChartData {
   const byId = new Map(history.nodes.map(n => [n.node_id, n]))
   const times = history.nodes[0]?.buckets.map(b => b.t) ?? []
-  return [times, ...ids.map(id => byId.get(id)?.buckets.map(b => b.avg) ?? times.map(() => null))]
+  return [times, ...ids.map(id => byId.get(id)?.buckets.map(b => b.avg ?? null) ?? times.map(() => null))]
 }
 
 /** Ten hues, each as a light-mode (600–700) and a dark-mode (400) shade, far enough apart to tell lines apart. */

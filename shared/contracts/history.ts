@@ -80,13 +80,20 @@ export type NodeHistoryQuery = z.output<typeof nodeHistoryQuery>
 
 const nodeId = z.string().regex(/^[1-9]\d{0,9}$/, 'must be a list of positive whole numbers').transform(Number)
   .pipe(z.number().max(2_147_483_647, 'is too large'))
+/** The figures a bucket can carry. */
+export const HISTORY_FIGURES = ['avg', 'min', 'max'] as const
+export type HistoryFigure = (typeof HISTORY_FIGURES)[number]
+const figure = z.enum(HISTORY_FIGURES, { error: `must be a list of ${HISTORY_FIGURES.join(', ')}` })
+
 /** `name:value` (the first ":" separates them), as the nodes page shows labels. */
 const labelSelector = once.regex(/^[^:]{1,63}:.{0,255}$/, 'must be name:value (e.g. cluster:prod)')
   .transform(v => ({ name: v.slice(0, v.indexOf(':')), value: v.slice(v.indexOf(':') + 1) }))
 
 /**
- * `GET /api/v1/history?metric=cpu_percent&from=&to=&nodes=1,2,3|label=cluster:prod&points=`:
- * one metric across nodes; neither `nodes` nor `label` means every node.
+ * `GET /api/v1/history?metric=cpu_percent&from=&to=&nodes=1,2,3|label=cluster:prod&points=&figures=avg`:
+ * one metric across nodes; neither `nodes` nor `label` means every node. `figures` names the
+ * figures each bucket carries (default all three): a comparison of many nodes draws only the
+ * averages, and leaving out min and max halves the answer and the work of making it.
  */
 export const fleetHistoryQuery = z.object({
   metric: once.pipe(metric),
@@ -95,7 +102,8 @@ export const fleetHistoryQuery = z.object({
   nodes: commaList(nodeId).refine(l => l.length > 0, 'must name at least one node')
     .refine(l => l.length <= HISTORY_LIMITS.fleetNodes, `must name at most ${HISTORY_LIMITS.fleetNodes} nodes`).optional(),
   label: labelSelector.optional(),
-}).transform((q, ctx): { metric: HistoryMetric, from: Date, to: Date, points: number, nodes?: number[], label?: { name: string, value: string } } => {
+  figures: commaList(figure).refine(l => l.length > 0, 'must name at least one figure').optional(),
+}).transform((q, ctx): { metric: HistoryMetric, from: Date, to: Date, points: number, nodes?: number[], label?: { name: string, value: string }, figures: HistoryFigure[] } => {
   if (q.nodes && q.label) ctx.addIssue({ code: 'custom', path: ['label'], message: 'give nodes or label, not both' })
   return {
     metric: q.metric,
@@ -103,6 +111,7 @@ export const fleetHistoryQuery = z.object({
     points: q.points ?? HISTORY_LIMITS.fleetPoints.default,
     nodes: q.nodes ? [...new Set(q.nodes)] : undefined,
     label: q.label,
+    figures: HISTORY_FIGURES.filter(f => q.figures?.includes(f) ?? true),
   }
 })
 export type FleetHistoryQuery = z.output<typeof fleetHistoryQuery>
@@ -155,11 +164,14 @@ export interface NodeHistory extends HistoryRange {
   series: HistorySeries[]
 }
 
+/** A bucket of the fleet answer: its start and the figures asked for (`figures`, all three by default). */
+export type FleetBucket = Pick<HistoryBucket, 't'> & Partial<Omit<HistoryBucket, 't'>>
+
 /** One node's series in the fleet answer. */
 export interface FleetSeries {
   node_id: number
   hostname: string
-  buckets: HistoryBucket[]
+  buckets: FleetBucket[]
   gaps: HistoryGap[]
 }
 

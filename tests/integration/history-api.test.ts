@@ -77,6 +77,15 @@ describe('GET /api/v1/history', () => {
     expect(res.body.nodes[1]!.buckets.filter(b => b.avg !== null).map(b => b.avg)).toEqual([50])
     const byIds = await api<FleetHistory>('GET', `/api/v1/history?metric=cpu_percent&nodes=${other.id}`, { auth: viewer.auth })
     expect(byIds.body.nodes.map(n => n.node_id)).toEqual([other.id])
+    expect(Object.keys(byIds.body.nodes[0]!.buckets[0]!)).toEqual(['t', 'avg', 'min', 'max'])
+  })
+
+  it('gives only the figures asked for, in their usual order', async () => {
+    const res = await api<FleetHistory>('GET', `/api/v1/history?metric=cpu_percent&nodes=${other.id}&figures=max,avg&from=${Date.now() - 3_600_000}&points=12`, { auth: viewer.auth })
+    expect(res.status, res.text).toBe(200)
+    const buckets = res.body.nodes[0]!.buckets
+    expect(buckets.every(b => Object.keys(b).join() === 't,avg,max')).toBe(true)
+    expect(buckets.filter(b => b.avg !== null).map(b => [b.avg, b.max])).toEqual([[50, 50]])
   })
 
   it('refuses a missing or unknown metric, nodes together with label, bad ids and unknown nodes', async () => {
@@ -87,6 +96,8 @@ describe('GET /api/v1/history', () => {
     expectError(await api('GET', '/api/v1/history?metric=cpu_percent&nodes=1,x', { auth }), 400, 'nodes.1')
     expectError(await api('GET', '/api/v1/history?metric=cpu_percent&label=nocolon', { auth }), 400, 'label: must be name:value')
     expectError(await api('GET', `/api/v1/history?metric=cpu_percent&nodes=${node.id},999998`, { auth }), 404, 'Node 999998 not found')
+    expectError(await api('GET', '/api/v1/history?metric=cpu_percent&figures=avg,median', { auth }), 400, 'figures.1: must be a list of avg, min, max')
+    expectError(await api('GET', '/api/v1/history?metric=cpu_percent&figures=', { auth }), 400, 'figures')
   })
 })
 

@@ -6,7 +6,7 @@
  */
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HISTORY_METRICS, type HistoryMetric } from '../../shared/contracts/history'
+import { HISTORY_FIGURES, HISTORY_METRICS, type HistoryMetric } from '../../shared/contracts/history'
 import type { HostDetail } from '../../shared/contracts/ingest'
 import type { DatabaseHandle } from '../../server/db'
 import { events, nodeSamples } from '../../server/db/schema'
@@ -15,6 +15,8 @@ import { createHistoryRollup } from '../../server/services/history/rollup'
 import { parseHistoryTiers } from '../../server/services/history/tiers'
 import { createRegistry, type Registry } from '../../server/services/registry'
 import { openHistoryDatabase } from './support/historyDb'
+
+const ALL_FIGURES = [...HISTORY_FIGURES]
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -357,19 +359,26 @@ describe('history queries', () => {
     expect(cpu.find(b => b.t === bucketOf(late.ts.getTime()))!.min).toBe(0)
     expect(cpu.find(b => b.t === bucketOf(lone.ts.getTime()))!.avg).toBeCloseTo(lone.cpuPercent, 4)
     // The fleet query over the same range reads the same buckets.
-    const fleet = await history.fleetHistory({ metric: 'cpu_percent', ...range, points: 301, nodes: [n] })
+    const fleet = await history.fleetHistory({ metric: 'cpu_percent', ...range, points: 301, nodes: [n], figures: ALL_FIGURES })
     expect(fleet.step_seconds).toBe(60)
     expect(fleet.nodes[0]!.buckets).toEqual(cpu)
+    // Asked for averages only, the buckets carry those and nothing else, and the same gaps.
+    const averages = await history.fleetHistory({ metric: 'cpu_percent', ...range, points: 301, nodes: [n], figures: ['avg'] })
+    expect(averages.nodes[0]!.buckets).toEqual(cpu.map(b => ({ t: b.t, avg: b.avg })))
+    expect(averages.nodes[0]!.gaps).toEqual(fleet.nodes[0]!.gaps)
   })
 
   it('compares one metric across nodes chosen by label, ids or all', async () => {
-    const byLabel = await history.fleetHistory({ metric: 'cpu_percent', from: new Date(now - HOUR), to: new Date(now), points: 30, label: { name: 'cluster', value: 'dev' } })
+    const byLabel = await history.fleetHistory({ metric: 'cpu_percent', from: new Date(now - HOUR), to: new Date(now), points: 30, label: { name: 'cluster', value: 'dev' }, figures: ALL_FIGURES })
     expect(byLabel.nodes.map(x => x.node_id)).toEqual([m])
     expect(byLabel.nodes[0]!.buckets.filter(b => b.avg !== null)).toHaveLength(1)
-    const byIds = await history.fleetHistory({ metric: 'cpu_percent', from: new Date(now - HOUR), to: new Date(now), points: 30, nodes: [m, n] })
+    const byIds = await history.fleetHistory({ metric: 'cpu_percent', from: new Date(now - HOUR), to: new Date(now), points: 30, nodes: [m, n], figures: ALL_FIGURES })
     expect(byIds.nodes.map(x => x.node_id)).toEqual([n, m])
     expect(byIds.nodes[0]!.buckets).toHaveLength(byIds.nodes[1]!.buckets.length)
-    await expect(history.fleetHistory({ metric: 'cpu_percent', from: new Date(now - HOUR), to: new Date(now), points: 30, nodes: [n, 999_999] }))
+    // Wider buckets than the tier's, regrouped in SQL: the highest values alone are those of the full answer.
+    const highest = await history.fleetHistory({ metric: 'cpu_percent', from: new Date(now - HOUR), to: new Date(now), points: 30, nodes: [m, n], figures: ['max'] })
+    expect(highest.nodes.map(x => x.buckets)).toEqual(byIds.nodes.map(x => x.buckets.map(b => ({ t: b.t, max: b.max }))))
+    await expect(history.fleetHistory({ metric: 'cpu_percent', from: new Date(now - HOUR), to: new Date(now), points: 30, nodes: [n, 999_999], figures: ALL_FIGURES }))
       .rejects.toThrow('Node 999999 not found')
     await expect(history.nodeHistory(999_999, { metrics: ['cpu_percent'], from: new Date(now - HOUR), to: new Date(now), points: 30 })).rejects.toThrow('not found')
   })

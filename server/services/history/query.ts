@@ -5,8 +5,9 @@
  * width, else re-bucketed to the step, in SQL.
  */
 import { sql, type SQL } from 'drizzle-orm'
-import type {
-  FleetHistory, FleetHistoryQuery, HistoryBucket, HistoryGap, HistoryMetric, HistoryTier, NodeHistory, NodeHistoryQuery,
+import {
+  HISTORY_FIGURES, type FleetBucket, type FleetHistory, type FleetHistoryQuery, type HistoryBucket, type HistoryFigure, type HistoryGap,
+  type HistoryMetric, type HistoryTier, type NodeHistory, type NodeHistoryQuery,
 } from '../../../shared/contracts/history'
 import type { Database } from '../../db'
 import { NotFoundError } from '../errors'
@@ -17,22 +18,29 @@ import { planQuery, type QueryPlan } from './tiers'
 /** Rollup rows one query may read; past it a coarser tier answers (fewer, wider buckets), so a fleet query stays fast. */
 export const ROW_BUDGET = 250_000
 
-const FIGURES = ['avg', 'min', 'max'] as const
-/** One metric's figures per bucket of a plan (index i is the bucket starting at `from + i × step`); null where it has no data. */
-export type Figures = Record<(typeof FIGURES)[number], (number | null)[]>
+/** One metric's figures per bucket of a plan (index i is the bucket starting at `from + i × step`); null where it has no data. Only the figures read are there. */
+export type Figures = Partial<Record<HistoryFigure, (number | null)[]>>
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows)
 const iso = (seconds: number) => sql`${new Date(seconds * 1000).toISOString()}::timestamptz`
 /** A figure as SQL handed it over: a number, or null (JSON has no NaN or infinity; Postgres writes them as strings). */
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 
-/** Every bucket of the plan, empty ones with null figures, and the runs of empty ones as gaps. */
-export function toSeries(plan: QueryPlan, figures: Figures | undefined): { buckets: HistoryBucket[], gaps: HistoryGap[] } {
-  const buckets: HistoryBucket[] = []
+/**
+ * Every bucket of the plan with the `wanted` figures (all three unless told), empty ones with
+ * null figures, and the runs of empty ones as gaps. A bucket is empty when its first figure is
+ * null: a bucket with samples has all three.
+ */
+export function toSeries(plan: QueryPlan, figures: Figures | undefined): { buckets: HistoryBucket[], gaps: HistoryGap[] }
+export function toSeries(plan: QueryPlan, figures: Figures | undefined, wanted: readonly HistoryFigure[]): { buckets: FleetBucket[], gaps: HistoryGap[] }
+export function toSeries(plan: QueryPlan, figures: Figures | undefined, wanted: readonly HistoryFigure[] = HISTORY_FIGURES) {
+  const buckets: FleetBucket[] = []
   const gaps: HistoryGap[] = []
+  const first = figures?.[wanted[0]!]
   for (let i = 0, t = plan.from; t < plan.to; i++, t += plan.step) {
-    const avg = figures?.avg[i] ?? null
-    buckets.push({ t, avg, min: figures?.min[i] ?? null, max: figures?.max[i] ?? null })
-    if (avg !== null) continue
+    const bucket: FleetBucket = { t }
+    for (const f of wanted) bucket[f] = figures?.[f]?.[i] ?? null
+    buckets.push(bucket)
+    if ((first?.[i] ?? null) !== null) continue
     const last = gaps.at(-1)
     if (last && last.to === t) last.to = t + plan.step
     else gaps.push({ from: t, to: t + plan.step })
@@ -62,8 +70,8 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
     return Number(rowsOf<{ c: string | number }>(await db.execute(sql`select coalesce(max(cursor), 0) as c from history_progress where width_seconds = ${w}`))[0]?.c ?? 0)
   }
 
-  /** Per node and metric, the figures of every bucket of the plan. */
-  async function read(p: QueryPlan, metrics: HistoryMetric[], nodeIds: number[] | null): Promise<Map<number, Map<HistoryMetric, Figures>>> {
+  /** Per node and metric, the `wanted` figures of every bucket of the plan. */
+  async function read(p: QueryPlan, metrics: HistoryMetric[], nodeIds: number[] | null, wanted: readonly HistoryFigure[]): Promise<Map<number, Map<HistoryMetric, Figures>>> {
     const w = p.tier.width_seconds
     const count = Math.round((p.to - p.from) / p.step)
     const only = (column: string): SQL => (nodeIds ? sql`and ${raw(column)} in (${sql.join(nodeIds.map(id => sql`${id}`), sql`, `)})` : sql``)
@@ -78,7 +86,7 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
     const figuresOf = (node: number, m: HistoryMetric) => {
       let perNode = out.get(node)
       if (!perNode) {
-        const empty = (): Figures => ({ avg: Array(count).fill(null), min: Array(count).fill(null), max: Array(count).fill(null) })
+        const empty = (): Figures => Object.fromEntries(wanted.map(f => [f, Array(count).fill(null)]))
         out.set(node, perNode = new Map(metrics.map(x => [x, empty()])))
       }
       return perNode.get(m)!
@@ -89,16 +97,17 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
     // about 7 digits. The arrays of one row are aggregated over the same rows in the same order,
     // so their items match; `i` places them.
     const perNode = async (source: SQL) => {
-      const arrays = metrics.flatMap(m => FIGURES.map(f => `array_agg(${m}_${f}::float4) as ${m}_${f}`)).join(', ')
+      const arrays = metrics.flatMap(m => wanted.map(f => `array_agg(${m}_${f}::float4) as ${m}_${f}`)).join(', ')
       const [row] = rowsOf<{ j: string | null }>(await db.execute(sql`select json_agg(x)::text as j from (
         select node_id as n, array_agg(i) as i, ${raw(arrays)} from (${source}) s group by node_id) x`))
       for (const x of JSON.parse(row?.j ?? '[]') as Record<string, number[]>[]) {
         const indexes = x.i!
         for (const m of metrics) {
           const target = figuresOf(Number(x.n), m)
-          for (const f of FIGURES) {
+          for (const f of wanted) {
             const values = x[`${m}_${f}`]!
-            indexes.forEach((i, k) => (target[f][i] = num(values[k])))
+            const into = target[f]!
+            indexes.forEach((i, k) => (into[i] = num(values[k])))
           }
         }
       }
@@ -106,7 +115,7 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
 
     if (w && p.step === w) {
       // The step is the tier's width: its rows are the buckets, read as they are.
-      await perNode(sql`select node_id, ${raw(indexOf('bucket'))} as i, ${raw(metrics.map(m => `${m}_avg, ${m}_min, ${m}_max`).join(', '))}
+      await perNode(sql`select node_id, ${raw(indexOf('bucket'))} as i, ${raw(metrics.flatMap(m => wanted.map(f => `${m}_${f}`)).join(', '))}
         from history_rollups where width_seconds = ${w} and ${inRange('bucket', 'node_id')}`)
       // The samples not rolled up yet (the newest, and late ones), merged into their bucket's row.
       const sums = metrics.map(m => `sum(${m}) as ${m}_s, count(${m}) as ${m}_c, min(${m}) as ${m}_lo, max(${m}) as ${m}_hi`).join(', ')
@@ -118,7 +127,7 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
       for (const row of topUp) {
         for (const m of metrics) {
           const target = figuresOf(Number(row.node_id), m)
-          for (const f of FIGURES) target[f][Number(row.i)] = num(Number(row[`${m}_${f}`] ?? Number.NaN))
+          for (const f of wanted) target[f]![Number(row.i)] = num(Number(row[`${m}_${f}`] ?? Number.NaN))
         }
       }
       return out
@@ -146,11 +155,11 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
     async node(nodeId: number, q: NodeHistoryQuery): Promise<NodeHistory> {
       if (!registry.get(nodeId)) throw new NotFoundError(`Node ${nodeId} not found`)
       const p = plan(q.from, q.to, q.points, 1)
-      const data = (await read(p, q.metrics, [nodeId])).get(nodeId)
+      const data = (await read(p, q.metrics, [nodeId], HISTORY_FIGURES)).get(nodeId)
       return { node_id: nodeId, ...range(p, q), series: q.metrics.map(metric => ({ metric, ...toSeries(p, data?.get(metric)) })) }
     },
 
-    /** One metric across the chosen nodes (ids, a label, or all), one series per node by id; unknown ids are a 404. */
+    /** One metric across the chosen nodes (ids, a label, or all), one series per node by id, with the figures asked for; unknown ids are a 404. */
     async fleet(q: FleetHistoryQuery): Promise<FleetHistory> {
       const all = registry.list()
       const missing = q.nodes?.filter(id => !registry.get(id)) ?? []
@@ -158,10 +167,10 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
       const chosen = (q.nodes ? q.nodes.map(id => registry.get(id)!)
         : q.label ? all.filter(n => n.labels[q.label!.name] === q.label!.value) : all).sort((a, b) => a.id - b.id)
       const p = plan(q.from, q.to, q.points, Math.max(1, chosen.length))
-      const data = chosen.length ? await read(p, [q.metric], q.nodes || q.label ? chosen.map(n => n.id) : null) : new Map()
+      const data = chosen.length ? await read(p, [q.metric], q.nodes || q.label ? chosen.map(n => n.id) : null, q.figures) : new Map()
       return {
         metric: q.metric, ...range(p, q),
-        nodes: chosen.map(n => ({ node_id: n.id, hostname: n.hostname, ...toSeries(p, data.get(n.id)?.get(q.metric)) })),
+        nodes: chosen.map(n => ({ node_id: n.id, hostname: n.hostname, ...toSeries(p, data.get(n.id)?.get(q.metric), q.figures) })),
       }
     },
   }
