@@ -1,8 +1,8 @@
 import type { z } from 'zod'
-import type { createWebhookBody, DeliveryView, WebhookView, WebhookWithSecret } from '~~/shared/contracts/rest'
+import type { channelBody, DeliveryView, WebhookView, WebhookWithSecret } from '~~/shared/contracts/rest'
 
 /** What the add form sends. */
-export type NewWebhook = z.input<typeof createWebhookBody>
+export type NewWebhook = z.input<typeof channelBody>
 
 /** What a webhook row asks the page to do. */
 export type WebhookAction = 'test' | 'deliveries' | 'rotate' | 'toggle' | 'remove'
