@@ -152,6 +152,49 @@ describe('webhooks and their dispatcher', () => {
     expect(r.received).toHaveLength(2)
   })
 
+  it('keeps a failing delivery pending for an hour by default, its next attempt at most 5 min away, and fails the first attempt an hour in', async () => {
+    const r = await receiver(() => 503)
+    // Every round reads the queue, so a row moved by hand is seen at once.
+    const s = start({ retryMs: 3_600_000, fullEveryMs: 0 })
+    const hook = await hooks.create({ type: 'webhook', name: 'outage', url: r.url })
+    await log.record({ type: 'node_removed', severity: 'error', message: 'receiver down for a while' })
+    await until('the first attempt', async () => (await deliveriesOf(hook.id))[0]?.attempts === 1)
+    await s.idle()
+    const [first] = await deliveriesOf(hook.id)
+    expect(first).toMatchObject({ state: 'pending', attempts: 1, error: 'receiver answered HTTP 503' })
+    // The receiver has been failing for 59 minutes (20 attempts): the delivery is still pending, due again in 5 minutes.
+    const row = eq(webhookDeliveries.id, first!.id)
+    const at = (minutes: number) => new Date(Date.now() - minutes * 60_000)
+    await handle.db.update(webhookDeliveries).set({ attempts: 20, createdAt: at(59), nextAttemptAt: new Date() }).where(row)
+    await s.tick()
+    await until('the 21st attempt', async () => (await deliveriesOf(hook.id))[0]?.attempts === 21)
+    await s.idle()
+    const [late] = await deliveriesOf(hook.id)
+    expect(late!.state).toBe('pending')
+    expect(Date.parse(late!.next_attempt_at!) - Date.now()).toBeGreaterThan(290_000)
+    expect(Date.parse(late!.next_attempt_at!) - Date.now()).toBeLessThanOrEqual(300_000)
+    // An hour after it was queued, the next failure is the last.
+    await handle.db.update(webhookDeliveries).set({ createdAt: at(60), nextAttemptAt: new Date() }).where(row)
+    await s.tick()
+    await until('the delivery to fail', async () => (await deliveriesOf(hook.id))[0]?.state === 'failed')
+    expect((await deliveriesOf(hook.id))[0]).toMatchObject({ state: 'failed', attempts: 22, next_attempt_at: null, error: 'receiver answered HTTP 503' })
+  })
+
+  it('sends a channel with a label selector only the events of nodes whose labels match', async () => {
+    const r = await receiver()
+    const s = start()
+    const hook = await hooks.create({ type: 'webhook', name: 'prod only', url: r.url, labels: 'cluster=prod', event_types: ['node_updated'], min_severity: 'info' })
+    const prod = await registry.create({ hostname: 'wh-prod', kind: 'agent', labels: { cluster: 'prod' } })
+    const dev = await registry.create({ hostname: 'wh-dev', kind: 'agent', labels: { cluster: 'dev' } })
+    await log.record({ type: 'node_updated', severity: 'info', nodeId: dev.id, message: 'dev changed' })
+    await log.record({ type: 'node_updated', severity: 'info', nodeId: null, message: 'no node' })
+    const wanted = await log.record({ type: 'node_updated', severity: 'info', nodeId: prod.id, message: 'prod changed' })
+    await r.waitFor('the prod event', rs => rs.length >= 1)
+    await s.idle()
+    expect(r.received.map(x => x.body.event.id)).toEqual([wanted.id])
+    expect((await deliveriesOf(hook.id)).map(d => d.event_id)).toEqual([wanted.id])
+  })
+
   it('counts a receiver that does not answer in time as a failed attempt', async () => {
     const r = await receiver(() => 'hang')
     start({ timeoutMs: 300, retryMs: 0 })
