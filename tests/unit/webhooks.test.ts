@@ -17,6 +17,7 @@ import { backoffMs, describeNetworkError, generateWebhookSecret, isDownEvent, is
 import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher } from '../../server/services/webhookDispatcher'
 import type { Webhooks } from '../../server/services/webhooks'
 import { startReceiver, verifySignature, type Receiver } from '../integration/support/receiver'
+import { startSmtpReceiver } from '../integration/support/smtp'
 import { openNotifyStack, stopStarted } from './notifyStack'
 
 describe('signing and schedule', () => {
@@ -435,6 +436,28 @@ describe('webhooks and their dispatcher', () => {
     // Allowed by default: self-hosted receivers often live on the same network.
     const open = start()
     expect(await open.sendTest(byName.id)).toMatchObject({ state: 'delivered', response_status: 200 })
+  })
+
+  it('with blockPrivate refuses the other channel types too: a chat service\'s base URL and an SMTP host, by address and by name', async () => {
+    const r = await receiver()
+    const smtp = await startSmtpReceiver('u', 'p')
+    try {
+      const s = start({ blockPrivate: true })
+      const telegram = await hooks.create({ type: 'telegram', name: 'tg', settings: { bot_token: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ', chat_id: '1', api_url: r.url } })
+      const mail = (host: string) => hooks.create({ type: 'email', name: host, settings: { host, port: smtp.port, tls: 'none', from: 'np@example.com', to: ['ops@example.com'] } })
+      expect(await s.sendTest(telegram.id)).toMatchObject({ state: 'failed', error: 'refused: the receiver is on a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)' })
+      for (const host of ['127.0.0.1', 'localhost']) {
+        expect(await s.sendTest((await mail(host)).id)).toMatchObject({ state: 'failed', response_status: null, error: 'refused: the receiver resolves to a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)' })
+      }
+      expect(r.received).toEqual([])
+      expect(smtp.mails).toEqual([])
+      // Allowed by default.
+      expect(await start().sendTest((await mail('127.0.0.1')).id)).toMatchObject({ state: 'delivered', response_status: 250 })
+      expect(smtp.mails).toHaveLength(1)
+    }
+    finally {
+      await smtp.close()
+    }
   })
 
   it('does not follow a redirect, so a public receiver cannot point a delivery at a private address', async () => {
