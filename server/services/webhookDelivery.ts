@@ -43,6 +43,7 @@ export function matchesWebhook(hook: WebhookFilter, event: { type: string, sever
   else if (!hook.eventTypes.includes(event.type)) return false
   if (SEVERITY_RANK[notifiedSeverity(event)] < SEVERITY_RANK[hook.minSeverity]) return false
   const terms = parseLabelSelector(hook.labelSelector ?? '')
+  // A stored selector was checked when it was saved; one that no longer parses filters nothing out rather than silencing the channel.
   return typeof terms === 'string' || matchesLabels(terms, labels)
 }
 

@@ -52,7 +52,7 @@ export function mergeSettings(type: ChannelType, stored: StoredSettings, patch: 
   const merged = Object.fromEntries(Object.entries({ ...stored, ...patch }).filter(([, value]) => value !== null))
   const result = CHANNEL_SETTINGS[type].safeParse(merged)
   if (result.success) return result.data
-  throw new InvalidInputError(`Invalid body: ${result.error.issues.slice(0, 10).map(i => `settings.${i.path.join('.')}: ${i.message}`).join('; ')}`)
+  throw new InvalidInputError(`Invalid body: ${result.error.issues.slice(0, 10).map(i => `${['settings', ...i.path].join('.')}: ${i.message}`).join('; ')}`)
 }
 
 /** 404 naming a webhook that does not exist. */
