@@ -240,4 +240,22 @@ describe('PagerDuty incidents (own server: stale after 2 s, links on NODEPULSE_P
       await pd.close()
     }
   }, 60_000)
+
+  it('a reminder says how long the node has been down now, with a link to its card', async () => {
+    const ntfy = await startReceiver()
+    try {
+      const res = await d.call<WebhookView>('POST', '/api/v1/webhooks', { json: { type: 'ntfy', name: 'ntfy', event_types: ['node_status_update'], repeat_seconds: 1, settings: { server_url: ntfy.url, topic: 'ops' } } })
+      expect(res.status, res.text).toBe(201)
+      const agent = await d.createAgent()
+      await d.report(agent, { cpu_percent: 1, disk_percent: 1 })
+      const reminders = (rs: Received[]) => rs.filter(x => x.raw.includes(agent.hostname) && x.raw.includes('Reminder: down for'))
+      const [reminder] = reminders(await ntfy.waitFor('a reminder', rs => reminders(rs).length >= 1, 20_000))
+      expect(reminder!.raw).toMatch(/^Reminder: down for \d+ s$/m)
+      expect(reminder!.headers).toMatchObject({ title: `Node stale: ${agent.hostname}`, click: `https://np.example.com/ops/?node=${agent.id}` })
+      expect((await d.call('DELETE', `/api/v1/nodes/${agent.id}`)).status).toBe(204)
+    }
+    finally {
+      await ntfy.close()
+    }
+  }, 60_000)
 })
