@@ -1,8 +1,18 @@
-import type { z } from 'zod'
-import type { createWebhookBody, DeliveryView, WebhookView, WebhookWithSecret } from '~~/shared/contracts/rest'
+import type { ChannelType } from '~~/shared/contracts/channels'
+import type { DeliveryView, WebhookView, WebhookWithSecret } from '~~/shared/contracts/rest'
+import type { EventType, Severity } from '~~/shared/contracts/seed002'
 
-/** What the add form sends. */
-export type NewWebhook = z.input<typeof createWebhookBody>
+/** What the add form sends; the server checks `url` and `settings` against the type's own fields. */
+export interface NewWebhook {
+  type: ChannelType
+  name: string
+  url?: string
+  settings?: Record<string, unknown>
+  event_types: EventType[]
+  min_severity: Severity
+  labels: string
+  repeat_seconds: number
+}
 
 /** What a webhook row asks the page to do. */
 export type WebhookAction = 'test' | 'deliveries' | 'rotate' | 'toggle' | 'remove'

@@ -9,5 +9,10 @@ export const ICON_PATHS = {
   power: 'M12 3v9M6.3 7.3a8 8 0 1 0 11.4 0',
   menu: 'M4 6h16M4 12h16M4 18h16',
   close: 'M6 6l12 12M18 6 6 18',
+  webhook: 'M9 18a3 3 0 1 1-3-3h5l-3-5M15 6a3 3 0 1 1 3 3M18 18a3 3 0 1 1-2.6-4.5L12 8',
+  chat: 'M4 5h16v11H9l-5 4z',
+  bell: 'M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0',
+  siren: 'M7 18v-6a5 5 0 0 1 10 0v6M5 18h14v3H5zM12 3v2M4 7l1.5 1.5M20 7l-1.5 1.5',
+  mail: 'M3 6h18v12H3zM3 7l9 6 9-6',
 } as const
 export type IconName = keyof typeof ICON_PATHS

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm'
 import {
   bigint, boolean, doublePrecision, index, integer, jsonb, pgSequence, pgTable, primaryKey, real, serial, text, timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core'
+import { CHANNEL_TYPES, type StoredSettings } from '../../shared/contracts/channels'
 import { ALERT_COMPARISONS, ALERT_SEVERITIES, type AlertNodes } from '../../shared/contracts/alerts'
 import { HISTORY_METRICS } from '../../shared/contracts/history'
 import { INCIDENT_KINDS } from '../../shared/contracts/incidents'
@@ -216,11 +217,17 @@ export const members = pgTable('members', {
   ...timestamps,
 }, t => [uniqueIndex('members_name_key').on(t.name)])
 
-/** Admins' alert receivers: NodePulse POSTs matching events as signed JSON. */
+/** Admins' notification channels: a signed JSON webhook, a chat service, a pager or e-mail, all fed by one delivery queue. */
 export const webhooks = pgTable('webhooks', {
   id: serial('id').primaryKey(),
   name: text('name').notNull(),
-  url: text('url').notNull(),
+  type: text('type', { enum: CHANNEL_TYPES }).notNull().default('webhook'),
+  /** The receiver of the URL types (webhook, Slack, Discord, Teams); null for the others. */
+  url: text('url'),
+  /** The type's settings (CHANNEL_SETTINGS), secrets included: NodePulse must read them to send. */
+  settings: jsonb('settings').$type<StoredSettings>().notNull().default({}),
+  /** Node label selector (`cluster=prod,role`); empty for every node. */
+  labelSelector: text('label_selector').notNull().default(''),
   /** HMAC-SHA256 key of the signature header; NodePulse must keep it readable to sign. */
   secret: text('secret').notNull(),
   /** Event types to send; empty sends every type. */

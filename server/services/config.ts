@@ -47,7 +47,8 @@ export interface Config {
   windowSeconds: number
   windowCount: number
   webhookTimeoutSeconds: number
-  webhookMaxAttempts: number
+  /** Hours a failed notification keeps being retried (fractions allowed; 0: one attempt). */
+  webhookRetryHours: number
   /** The server's address as agents reach it (install commands, /agent/version); else each request's own origin. */
   publicUrl?: string
   /** Watched Valkey/Redis clusters: VALKEY_URL's (named "valkey") and the config file's `valkey:` list; empty when none is configured. */
@@ -139,7 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
     windowCount: num(env, 'NODEPULSE_WINDOW_COUNT', 60, 1, 10_000),
     clientBufferBytes: num(env, 'NODEPULSE_SSE_CLIENT_BUFFER', 1024 * 1024, 16 * 1024, 256 * 1024 * 1024),
     webhookTimeoutSeconds: num(env, 'NODEPULSE_WEBHOOK_TIMEOUT', 10, 1, 300),
-    webhookMaxAttempts: num(env, 'NODEPULSE_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+    webhookRetryHours: num(env, 'NODEPULSE_WEBHOOK_RETRY_HOURS', 1, 0, 168),
     publicUrl: url(env, 'NODEPULSE_PUBLIC_URL'),
     valkey: [...valkey, ...(file ? parseValkeyConfig(file.text, file.name, valkey.map(c => c.name)) : [])],
     valkeyPollIntervalSeconds: num(env, 'VALKEY_POLL_INTERVAL', 10, 0.5, 3600),

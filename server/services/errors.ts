@@ -49,3 +49,10 @@ export function isDatabaseUnreachable(error: unknown): boolean {
   }
   return false
 }
+
+/** 422: a body that parsed but does not fit what it changes (a channel's settings merged with a PATCH's). */
+export class InvalidInputError extends DomainError {
+  constructor(message: string) {
+    super(message, 422)
+  }
+}

@@ -109,7 +109,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     clusters: config.valkey, intervalMs: config.valkeyPollIntervalSeconds * 1000, timeoutMs: config.valkeyTimeoutSeconds * 1000, isLeader,
   })
   const valkeyJob = valkey.configured ? leaderJob('valkey poll', config.valkeyPollIntervalSeconds * 1000, valkey.pollAll, cluster) : undefined
-  const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, maxAttempts: config.webhookMaxAttempts, version, blockPrivate: config.webhookBlockPrivate })
+  const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, retryMs: config.webhookRetryHours * 3_600_000, version, blockPrivate: config.webhookBlockPrivate, publicUrl: config.publicUrl })
   dispatcher.start()
   const metrics = createMetrics({ hub, registry, ingest, thresholds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun })
   const instanceId = await loadInstanceId(db)

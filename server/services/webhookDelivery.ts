@@ -1,11 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
+import { lookup as dnsLookup, promises as dns, type LookupAddress } from 'node:dns'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { BlockList, isIP, type LookupFunction } from 'node:net'
 import type { IncidentView } from '../../shared/contracts/incidents'
 import { type EventView, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
 import { isIncidentEvent, notifiedSeverity } from './incidents'
+import { matchesLabels, parseLabelSelector } from '../../shared/contracts/channels'
 
 /** The most a retry waits, however many attempts failed before. */
 export const MAX_BACKOFF_MS = 5 * 60_000
@@ -25,21 +26,25 @@ export function backoffMs(attempts: number): number {
   return Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, Math.min(attempts - 1, 30)))
 }
 
-/** What a webhook asks for: event types (empty means all) and a minimum severity. */
-export interface WebhookFilter { eventTypes: string[], minSeverity: Severity }
+/** What a channel asks for: event types (empty means all), a minimum severity, and a node label selector (empty means every node). */
+export interface WebhookFilter { eventTypes: string[], minSeverity: Severity, labelSelector?: string }
 
 /**
- * Whether an event passes a webhook's type and severity filters. A webhook that names no types gets
- * one notification per incident change (opened, acknowledged, resolved) instead of the events the
- * incident collects; one that names types gets exactly those. An incident event is judged by its
- * incident's severity, so a webhook that got the opening also gets the resolution.
+ * Whether an event passes a channel's type, severity and label filters. A channel that names no
+ * types gets one notification per incident change (opened, acknowledged, resolved) instead of the
+ * events the incident collects; one that names types gets exactly those. An incident event is
+ * judged by its incident's severity, so a channel that got the opening also gets the resolution.
+ * `labels` are the labels of the event's node (null for an event without one).
  */
-export function matchesWebhook(hook: WebhookFilter, event: { type: string, severity: Severity, incidentId?: number | null, data?: Record<string, unknown> }): boolean {
+export function matchesWebhook(hook: WebhookFilter, event: { type: string, severity: Severity, incidentId?: number | null, data?: Record<string, unknown> }, labels: Record<string, string> | null = null): boolean {
   if (hook.eventTypes.length === 0) {
     if (event.incidentId != null && !isIncidentEvent(event.type)) return false
   }
   else if (!hook.eventTypes.includes(event.type)) return false
-  return SEVERITY_RANK[notifiedSeverity(event)] >= SEVERITY_RANK[hook.minSeverity]
+  if (SEVERITY_RANK[notifiedSeverity(event)] < SEVERITY_RANK[hook.minSeverity]) return false
+  const terms = parseLabelSelector(hook.labelSelector ?? '')
+  // A stored selector was checked when it was saved; one that no longer parses filters nothing out rather than silencing the channel.
+  return typeof terms === 'string' || matchesLabels(terms, labels)
 }
 
 /** An event that says its node went down: the one repeated to webhooks while the node stays down. */
@@ -63,19 +68,6 @@ export interface SendResult {
   status: number | null
   error: string | null
   durationMs: number
-}
-
-export interface SendOptions {
-  url: string
-  secret: string
-  deliveryId: number
-  payload: WebhookPayload
-  timeoutMs: number
-  userAgent: string
-  /** Refuse receivers on private, loopback and link-local addresses, checked on the addresses DNS gives (NODEPULSE_WEBHOOK_BLOCK_PRIVATE). */
-  blockPrivate?: boolean
-  /** Aborts the request (NodePulse is stopping). */
-  signal?: AbortSignal
 }
 
 const PRIVATE = new BlockList()
@@ -108,39 +100,65 @@ const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
   })
 }
 
+/**
+ * The address to connect to for `host`, for clients that resolve names themselves (SMTP): resolved
+ * here and refused when any address is private, so the check and the connection use the same one.
+ */
+export async function publicAddress(host: string): Promise<string> {
+  const bare = host.replace(/^\[|\]$/g, '')
+  const addresses = isIP(bare) ? [bare] : (await dns.lookup(bare, { all: true })).map(a => a.address)
+  if (!addresses.length || addresses.some(isPrivateAddress)) throw Object.assign(new Error('private address'), { code: PRIVATE_CODE })
+  return addresses[0]!
+}
+
 const result = (ok: boolean, status: number | null, error: string | null, durationMs: number): SendResult => ({ ok, status, error, durationMs })
 
+/** One HTTP request of a delivery, as a channel's format builder makes it. */
+export interface HttpRequest {
+  url: string
+  method: 'POST' | 'PUT'
+  headers: Record<string, string>
+  body: string
+}
+
+/** How every attempt is made, whatever the channel. */
+export interface AttemptOptions {
+  timeoutMs: number
+  userAgent: string
+  /** Refuse receivers on private, loopback and link-local addresses, checked on the addresses DNS gives (NODEPULSE_WEBHOOK_BLOCK_PRIVATE). */
+  blockPrivate?: boolean
+  /** Aborts the request (NodePulse is stopping). */
+  signal?: AbortSignal
+}
+
+/** Why an attempt ended without an answer: the timeout, NodePulse stopping, or the network error's code. */
+export function describeAttemptError(error: unknown, timeout: AbortSignal, o: AttemptOptions): string {
+  if (timeout.aborted) return `no answer within ${o.timeoutMs / 1000} s (NODEPULSE_WEBHOOK_TIMEOUT)`
+  if (o.signal?.aborted) return 'NodePulse stopped during the attempt'
+  return describeNetworkError(error)
+}
+
 /**
- * POSTs one signed delivery. Redirects are not followed (a receiver must answer itself, and a
- * redirect could point anywhere), and the outcome is returned, never thrown: a status other than
- * 2xx, a network error or a timeout is `ok: false` with a short reason that names neither the
- * secret nor the URL (viewers read it).
+ * Sends one request. Redirects are not followed (a receiver must answer itself, and a redirect
+ * could point anywhere), and the outcome is returned, never thrown: a status other than 2xx, a
+ * network error or a timeout is `ok: false` with a short reason that names neither a secret nor
+ * the URL (viewers read it, and chat services put their token in the URL).
  */
-export function sendWebhook(o: SendOptions): Promise<SendResult> {
-  const body = JSON.stringify(o.payload)
-  const timestamp = Math.floor(Date.now() / 1000)
+export function sendHttp(request: HttpRequest, o: AttemptOptions): Promise<SendResult> {
   const timeout = AbortSignal.timeout(o.timeoutMs)
   const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
-  const url = new URL(o.url)
+  const url = new URL(request.url)
   if (o.blockPrivate && isPrivateAddress(url.hostname.replace(/^\[|\]$/g, ''))) {
     return Promise.resolve(result(false, null, 'refused: the receiver is on a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)', 0))
   }
   return new Promise((resolve) => {
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
-      method: 'POST',
+      method: request.method,
       signal,
       lookup: o.blockPrivate ? publicOnlyLookup : undefined,
-      headers: {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        'user-agent': o.userAgent,
-        'x-nodepulse-event': o.payload.event.event_type,
-        'x-nodepulse-delivery': String(o.deliveryId),
-        'x-nodepulse-timestamp': String(timestamp),
-        'x-nodepulse-signature': signPayload(o.secret, timestamp, body),
-      },
+      headers: { 'content-length': Buffer.byteLength(request.body), 'user-agent': o.userAgent, ...request.headers },
     }, (res) => {
       // The answer's body is of no use to NodePulse: read it away so the connection can be reused.
       res.resume()
@@ -149,15 +167,25 @@ export function sendWebhook(o: SendOptions): Promise<SendResult> {
       const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : ''
       resolve(result(ok, status, ok ? null : `receiver answered HTTP ${status}${redirect}`, elapsed()))
     })
-    req.on('error', (error) => {
-      let reason: string
-      if (timeout.aborted) reason = `no answer within ${o.timeoutMs / 1000} s (NODEPULSE_WEBHOOK_TIMEOUT)`
-      else if (o.signal?.aborted) reason = 'NodePulse stopped during the attempt'
-      else reason = describeNetworkError(error)
-      resolve(result(false, null, reason, elapsed()))
-    })
-    req.end(body)
+    req.on('error', error => resolve(result(false, null, describeAttemptError(error, timeout, o), elapsed())))
+    req.end(request.body)
   })
+}
+
+/** The signed JSON POST of a `webhook` channel: the payload with the X-NodePulse-* headers. */
+export function webhookRequest(url: string, secret: string, deliveryId: number, payload: WebhookPayload): HttpRequest {
+  const body = JSON.stringify(payload)
+  const timestamp = Math.floor(Date.now() / 1000)
+  return {
+    url, method: 'POST', body,
+    headers: {
+      'content-type': 'application/json',
+      'x-nodepulse-event': payload.event.event_type,
+      'x-nodepulse-delivery': String(deliveryId),
+      'x-nodepulse-timestamp': String(timestamp),
+      'x-nodepulse-signature': signPayload(secret, timestamp, body),
+    },
+  }
 }
 
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|HOSTNAME_MISMATCH)/

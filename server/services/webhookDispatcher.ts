@@ -10,7 +10,8 @@ import { describeError } from './logSafe'
 import type { Journal } from './journal'
 import type { Registry } from './registry'
 import { startedInstance } from './started'
-import { backoffMs, isDownEvent, matchesWebhook, sendWebhook, type SendResult, type WebhookPayload } from './webhookDelivery'
+import { sendToChannel } from './channelSend'
+import { backoffMs, isDownEvent, matchesWebhook, type SendResult, type WebhookPayload } from './webhookDelivery'
 import { findWebhook, TEST_EVENT_TYPE, toDeliveryView, webhookNotFound } from './webhooks'
 
 /** Where the leader records the newest event it has matched, so the next leader carries on from there. */
@@ -22,8 +23,13 @@ const SCAN_PAGE = 500
 export interface DispatcherOptions {
   /** Seconds an attempt may take (NODEPULSE_WEBHOOK_TIMEOUT). */
   timeoutMs: number
-  /** Attempts before a delivery is given up as failed (NODEPULSE_WEBHOOK_MAX_ATTEMPTS). */
-  maxAttempts: number
+  /**
+   * How long a failed delivery keeps being retried (NODEPULSE_WEBHOOK_RETRY_HOURS): an attempt that
+   * fails this long after the delivery was queued is its last.
+   */
+  retryMs: number
+  /** NODEPULSE_PUBLIC_URL: messages link the node's card on the dashboard. */
+  publicUrl?: string
   /** NodePulse's version, for the User-Agent header. */
   version: string
   /** How often the leader checks, in memory, for due retries and reminders. */
@@ -50,7 +56,7 @@ export interface DispatcherDeps {
 function testEvent(hook: WebhookRow, d: DeliveryRow): EventView {
   return {
     id: 0, event_type: TEST_EVENT_TYPE, severity: 'info', node_id: null, cluster_id: null, resource_type: 'webhook',
-    message: `Test delivery from NodePulse to webhook "${hook.name}"`, data: { test: true },
+    message: `Test delivery from NodePulse to the ${hook.type} channel "${hook.name}"`, data: { test: true },
     timestamp: Math.floor(d.createdAt.getTime() / 1000), created_at: d.createdAt.toISOString(), acknowledged_at: null, acknowledged_by: null, incident_id: null,
   }
 }
@@ -111,6 +117,8 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
   const mutedAtCommit = new Set<number>()
   const inMaintenance = (nodeId: number | null) => nodeId !== null && registry.get(nodeId)?.maintenance === true
   const muted = (e: EventRow) => e.data.maintenance === true || mutedAtCommit.has(e.id) || inMaintenance(e.nodeId)
+  /** The labels of an event's node, for channels' label selectors (null when the node is gone or the event has none). */
+  const labelsOf = (e: EventRow): Record<string, string> | null => (e.nodeId === null ? null : registry.get(e.nodeId)?.labels ?? null)
 
   /** Whether this instance leads; on taking the lead, reads where the last leader stopped matching. */
   async function lead(): Promise<boolean> {
@@ -136,7 +144,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
       const hooks = await db.select().from(webhooks).where(eq(webhooks.enabled, true))
       const oldest = Date.now() - MAX_EVENT_AGE_MS
       const values = rows.filter(e => e.createdAt.getTime() >= oldest && !muted(e))
-        .flatMap(e => hooks.filter(h => matchesWebhook(h, e)).map(h => ({ webhookId: h.id, eventId: e.id })))
+        .flatMap(e => hooks.filter(h => matchesWebhook(h, e, labelsOf(e))).map(h => ({ webhookId: h.id, eventId: e.id })))
       if (values.length) queued += (await db.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id })).length
       if (rows.some(e => e.type === 'threshold_exceeded')) alertsMayFire = true
       if (rows.some(e => e.type === 'incident_opened')) incidentsMayBeOpen = true
@@ -200,7 +208,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
     const values = last.flatMap((d) => {
       const hook = hooks.find(h => h.id === d.webhookId)
       const event = newest.find(e => e.id === d.eventId)
-      if (!hook || !event || d.state === 'pending' || !matchesWebhook(hook, event)) return []
+      if (!hook || !event || d.state === 'pending' || !matchesWebhook(hook, event, labelsOf(event))) return []
       return d.createdAt.getTime() + hook.repeatSeconds * 1000 <= now ? [{ webhookId: d.webhookId, eventId: d.eventId, repeat: d.repeat + 1 }] : []
     })
     if (values.length && (await db.insert(webhookDeliveries).values(values).onConflictDoNothing().returning({ id: webhookDeliveries.id })).length) pump()
@@ -215,10 +223,14 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
       .where(inArray(webhookDeliveries.id, due)).returning()
   }
 
-  /** Records an attempt's outcome; `final` (test deliveries) makes a failure final at once. */
+  /**
+   * Records an attempt's outcome; `final` (test deliveries) makes a failure final at once. A failure
+   * is retried until one fails `retryMs` after the delivery was queued, so the last attempt comes
+   * at least that long after the first (an hour by default: a receiver's outage, not a blip).
+   */
   async function record(d: DeliveryRow, result: SendResult, final: boolean): Promise<DeliveryRow | undefined> {
     const attempts = d.attempts + 1
-    const state = result.ok ? 'delivered' : final || attempts >= opts.maxAttempts ? 'failed' : 'pending'
+    const state = result.ok ? 'delivered' : final || Date.now() - d.createdAt.getTime() >= opts.retryMs ? 'failed' : 'pending'
     const [row] = await db.update(webhookDeliveries).set({
       state, attempts, responseStatus: result.status, error: result.error, durationMs: result.durationMs,
       deliveredAt: result.ok ? new Date() : null,
@@ -255,8 +267,9 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
         if (!row) return fail('the event was deleted by retention before it could be sent')
         payload = { webhook: { id: hook.id, name: hook.name }, event: toEventView(row), repeat: d.repeat, ...await incidentOf(row, d.repeat) }
       }
-      const result = await sendWebhook({
-        url: hook.url, secret: hook.secret, deliveryId: d.id, timeoutMs: opts.timeoutMs, userAgent, signal: abort.signal, blockPrivate: opts.blockPrivate, payload,
+      const node = payload.event.node_id === null ? undefined : registry.get(payload.event.node_id)
+      const result = await sendToChannel(hook, payload, {
+        deliveryId: d.id, nodeName: node?.hostname ?? null, publicUrl: opts.publicUrl, timeoutMs: opts.timeoutMs, userAgent, signal: abort.signal, blockPrivate: opts.blockPrivate,
       })
       if (abort.signal.aborted) {
         // Stopping: hand the row back at once for whoever leads next, without counting the attempt.

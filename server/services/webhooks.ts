@@ -1,8 +1,9 @@
 import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm'
 import type { CreateWebhookBody, DeliveryPage, DeliveryView, Role, UpdateWebhookBody, WebhookView, WebhookWithSecret } from '../../shared/contracts/rest'
+import { CHANNEL_SETTINGS, isUrlChannel, SECRET_SETTINGS, type ChannelType, type StoredSettings } from '../../shared/contracts/channels'
 import type { Database } from '../db'
 import { events, webhookDeliveries, webhooks, type DeliveryRow, type WebhookRow } from '../db/schema'
-import { NotFoundError } from './errors'
+import { ConflictError, InvalidInputError, NotFoundError } from './errors'
 import { startedInstance } from './started'
 import { generateWebhookSecret } from './webhookDelivery'
 
@@ -21,20 +22,37 @@ export function toDeliveryView(d: DeliveryRow, eventType: string | null): Delive
   }
 }
 
-/** A webhook as the API shows it: never the secret. */
+const isSecret = (key: string) => (SECRET_SETTINGS as readonly string[]).includes(key)
+
+/** A channel as the API shows it: never the signing secret, nor a secret setting's value (only that it is set). */
 export function toWebhookView(w: WebhookRow, lastDelivery: DeliveryView | null): WebhookView {
   return {
-    id: w.id, name: w.name, url: w.url, event_types: w.eventTypes, min_severity: w.minSeverity, repeat_seconds: w.repeatSeconds,
+    id: w.id, name: w.name, type: w.type, url: w.url,
+    settings: Object.fromEntries(Object.entries(w.settings).filter(([key]) => !isSecret(key))),
+    secrets_set: Object.keys(w.settings).filter(isSecret), labels: w.labelSelector,
+    event_types: w.eventTypes, min_severity: w.minSeverity, repeat_seconds: w.repeatSeconds,
     enabled: w.enabled, created_at: w.createdAt.toISOString(), last_delivery: lastDelivery,
   }
 }
 
 /**
- * A webhook as a caller with `role` may see it: receiver URLs often carry a secret of their own
- * (chat services put a token in the path), so viewers see only the origin.
+ * A channel as a caller with `role` may see it: receiver URLs often carry a secret of their own
+ * (chat services put a token in the path), so viewers see only the origin, and no settings.
  */
 function shownTo(role: Role, view: WebhookView): WebhookView {
-  return role === 'admin' ? view : { ...view, url: `${new URL(view.url).origin}/…` }
+  if (role === 'admin') return view
+  return { ...view, url: view.url && `${new URL(view.url).origin}/…`, settings: null, secrets_set: [] }
+}
+
+/**
+ * Stored settings with a PATCH's merged in: a key left out stays (a secret need not be sent again),
+ * one set to null is removed; 422 naming the field when the result does not fit the channel's type.
+ */
+export function mergeSettings(type: ChannelType, stored: StoredSettings, patch: Record<string, unknown>): StoredSettings {
+  const merged = Object.fromEntries(Object.entries({ ...stored, ...patch }).filter(([, value]) => value !== null))
+  const result = CHANNEL_SETTINGS[type].safeParse(merged)
+  if (result.success) return result.data
+  throw new InvalidInputError(`Invalid body: ${result.error.issues.slice(0, 10).map(i => `${['settings', ...i.path].join('.')}: ${i.message}`).join('; ')}`)
 }
 
 /** 404 naming a webhook that does not exist. */
@@ -74,19 +92,23 @@ export function createWebhooks(db: Database) {
       return shownTo(role, await view(await findWebhook(db, id)))
     },
 
-    /** Adds a webhook with a new signing secret, returned this once (and on rotation). */
+    /** Adds a channel; a webhook's new signing secret is returned this once (and on rotation). */
     async create(input: CreateWebhookBody): Promise<WebhookWithSecret> {
       const [row] = await db.insert(webhooks).values({
-        name: input.name, url: input.url, secret: generateWebhookSecret(), eventTypes: input.event_types ?? [],
+        name: input.name, type: input.type, url: 'url' in input ? input.url : null, settings: input.settings ?? {}, labelSelector: input.labels ?? '',
+        secret: generateWebhookSecret(), eventTypes: input.event_types ?? [],
         minSeverity: input.min_severity ?? 'warning', repeatSeconds: input.repeat_seconds ?? 0, enabled: input.enabled ?? true,
       }).returning()
       return { ...toWebhookView(row!, null), secret: row!.secret }
     },
 
-    /** Changes the given fields. */
+    /** Changes the given fields; settings are merged into the stored ones. */
     async update(id: number, patch: UpdateWebhookBody): Promise<WebhookView> {
+      const current = await findWebhook(db, id)
+      if (patch.url !== undefined && !isUrlChannel(current.type)) throw new InvalidInputError(`Invalid body: url: a ${current.type} channel has no url; change its settings`)
       const [row] = await db.update(webhooks).set({
-        name: patch.name, url: patch.url, eventTypes: patch.event_types, minSeverity: patch.min_severity,
+        name: patch.name, url: patch.url, eventTypes: patch.event_types, minSeverity: patch.min_severity, labelSelector: patch.labels,
+        settings: patch.settings && mergeSettings(current.type, current.settings, patch.settings),
         repeatSeconds: patch.repeat_seconds, enabled: patch.enabled, updatedAt: new Date(),
       }).where(eq(webhooks.id, id)).returning()
       if (!row) throw webhookNotFound(id)
@@ -99,8 +121,10 @@ export function createWebhooks(db: Database) {
       if (!rows.length) throw webhookNotFound(id)
     },
 
-    /** Replaces the signing secret; the old one signs nothing from now on. */
+    /** Replaces a webhook channel's signing secret; the old one signs nothing from now on. */
     async rotateSecret(id: number): Promise<WebhookWithSecret> {
+      const current = await findWebhook(db, id)
+      if (current.type !== 'webhook') throw new ConflictError(`Channel ${id} is a ${current.type} channel: only webhook channels sign their requests`)
       const [row] = await db.update(webhooks).set({ secret: generateWebhookSecret(), updatedAt: new Date() }).where(eq(webhooks.id, id)).returning()
       if (!row) throw webhookNotFound(id)
       return { ...(await view(row)), secret: row.secret }

@@ -8,6 +8,7 @@ import type { HostDetail } from './ingest'
 import type { NodeKind, NodeStats } from './seed000'
 import type { RequestLogEntry } from './seed001'
 import { LABEL_NAME } from './limits'
+import { CHANNEL_SETTINGS, CHANNEL_TYPES, httpUrl, labelSelectorSchema, type ChannelType, type StoredSettings, type URL_CHANNEL_TYPES } from './channels'
 
 export const hostnameSchema = z.string().trim().min(1, 'must not be empty').max(253, 'must be at most 253 characters')
   .regex(/^[\w.\-:]+$/, 'may hold only letters, digits, ".", "-", "_" and ":"')
@@ -95,23 +96,40 @@ export interface StreamTokenView { token: string, expires_at: string, expires_in
 
 // ─── Webhooks ───────────────────────────────────────────────────────────────────────────────
 
-const webhookUrl = z.string().trim().max(2000, 'must be at most 2000 characters')
-  .refine(u => URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol), 'must be an http:// or https:// URL')
-  // fetch refuses such URLs (so they could never be delivered), and the error would carry the password.
-  .refine(u => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), 'must not contain a user name or password (user:password@): put a secret in the path or query, or verify the signature')
 const eventTypeList = z.array(z.enum(EVENT_TYPES, { error: `must be event types: ${EVENT_TYPES.join(', ')}` })).max(EVENT_TYPES.length)
 
-export const createWebhookBody = z.strictObject({
+/** What every channel type has: its name and filters. */
+const channelCommon = {
   name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
-  url: webhookUrl,
   event_types: eventTypeList.optional(),
   min_severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+  labels: labelSelectorSchema.optional(),
   repeat_seconds: z.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(0, 'must not be negative').max(7 * 86_400, 'must be at most a week').optional(),
   enabled: z.boolean({ error: 'must be true or false' }).optional(),
-})
-export type CreateWebhookBody = z.output<typeof createWebhookBody>
-export const updateWebhookBody = createWebhookBody.partial()
-  .refine(b => Object.keys(b).length > 0, 'give at least one field to change')
+}
+
+const urlChannel = <T extends ChannelType>(type: T) => z.strictObject({ type: z.literal(type), url: httpUrl, settings: z.strictObject({}).optional(), ...channelCommon })
+const settingsChannel = <T extends Exclude<ChannelType, (typeof URL_CHANNEL_TYPES)[number]>>(type: T) =>
+  z.strictObject({ type: z.literal(type), settings: CHANNEL_SETTINGS[type], ...channelCommon })
+
+/** `POST /api/v1/webhooks`: a channel of one type with that type's fields. */
+export const channelBody = z.discriminatedUnion('type', [
+  urlChannel('webhook'), urlChannel('slack'), urlChannel('discord'), urlChannel('teams'),
+  settingsChannel('telegram'), settingsChannel('ntfy'), settingsChannel('gotify'), settingsChannel('matrix'), settingsChannel('pagerduty'), settingsChannel('email'),
+], { error: `must be one of ${CHANNEL_TYPES.join(', ')}` })
+/** A body without `type` is a signed JSON webhook, as before there were other types. */
+export const createWebhookBody = z.preprocess(b => (b && typeof b === 'object' && !('type' in b) ? { ...b, type: 'webhook' } : b), channelBody)
+export type CreateWebhookBody = z.output<typeof channelBody>
+
+/**
+ * `PATCH /api/v1/webhooks/{id}`: the given fields. `settings` are merged into the stored ones (a
+ * secret left out is kept, one set to null is removed) and checked against the channel's type.
+ */
+export const updateWebhookBody = z.strictObject({
+  ...channelCommon,
+  url: httpUrl,
+  settings: z.record(z.string(), z.union([z.string(), z.number(), z.array(z.string()), z.null()]), { error: 'must be an object of this channel type\'s settings' }),
+}).partial().refine(b => Object.keys(b).length > 0, 'give at least one field to change')
 export type UpdateWebhookBody = z.output<typeof updateWebhookBody>
 
 export const deliveriesQuery = z.object({
@@ -121,10 +139,19 @@ export const deliveriesQuery = z.object({
     .pipe(z.number().min(1, 'must be at least 1').max(200, 'must be at most 200')).optional(),
 })
 
+/** A notification channel (a row of the webhooks API). */
 export interface WebhookView {
   id: number
   name: string
-  url: string
+  type: ChannelType
+  /** The receiver of the URL types (viewers see only its origin); null for the others. */
+  url: string | null
+  /** The type's settings without its secrets; null for viewers, who see no settings. */
+  settings: StoredSettings | null
+  /** Which secret settings are set (their values are never shown). */
+  secrets_set: string[]
+  /** Node label selector (`cluster=prod`); empty for every node. */
+  labels: string
   event_types: string[]
   min_severity: Severity
   repeat_seconds: number

@@ -362,8 +362,8 @@ test('an admin adds a webhook, sees its secret once, tests it against a receiver
   const { port } = receiver.address() as AddressInfo
   try {
     await logIn(page)
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click()
-    await expect(page).toHaveURL(/\/webhooks$/)
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Notifications' }).click()
+    await expect(page).toHaveURL(/\/notifications$/)
     const name = `e2e-hook-${Date.now()}`
 
     await page.getByTestId('add-webhook').click()

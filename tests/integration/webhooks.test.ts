@@ -60,7 +60,7 @@ describe('webhook CRUD', () => {
     expect(res.status, res.text).toBe(201)
     created.push(res.body.id)
     expect(res.body).toEqual({
-      id: expect.any(Number), name, url: 'https://hooks.example.com/T0/B1/xyz', event_types: [], min_severity: 'warning', repeat_seconds: 0,
+      id: expect.any(Number), name, type: 'webhook', url: 'https://hooks.example.com/T0/B1/xyz', settings: {}, secrets_set: [], labels: '', event_types: [], min_severity: 'warning', repeat_seconds: 0,
       enabled: true, created_at: expect.any(String), last_delivery: null, secret: expect.stringMatching(/^npw_[\w-]{43}$/),
     })
     const { secret, ...view } = res.body

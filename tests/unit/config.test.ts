@@ -11,7 +11,7 @@ describe('loadConfig', () => {
       secureCookies: false, sampleIntervalSeconds: 5, diskPath: '/', staleAfterSeconds: 300, unreachableAfterSeconds: 60, streamTokenTtlSeconds: 60,
       retentionDays: 7, loginMaxAttempts: 10, heartbeatSeconds: 15, clientBufferBytes: 1024 * 1024, metricsPublic: false,
       maxClients: 1000, statsIntervalSeconds: 2, logsIntervalSeconds: 1, nodesIntervalSeconds: 5, replayLimit: 10_000, windowSeconds: 60, windowCount: 60,
-      webhookTimeoutSeconds: 10, webhookMaxAttempts: 8, maxClientsPerUser: 20, trustProxy: false, webhookBlockPrivate: false,
+      webhookTimeoutSeconds: 10, webhookRetryHours: 1, maxClientsPerUser: 20, trustProxy: false, webhookBlockPrivate: false,
       requestLogRows: 10_000, corsOrigins: [],
     })
     expect(config.masterHostname.length).toBeGreaterThan(0)
@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       NODEPULSE_HEARTBEAT_INTERVAL: '7', NODEPULSE_SSE_CLIENT_BUFFER: '65536', NODEPULSE_METRICS_PUBLIC: 'true',
       NODEPULSE_SSE_MAX_CLIENTS: '50', NODEPULSE_STREAM_STATS_INTERVAL: '0.5', NODEPULSE_STREAM_LOGS_INTERVAL: '3', NODEPULSE_STREAM_NODES_INTERVAL: '9',
       NODEPULSE_REPLAY_LIMIT: '77', NODEPULSE_WINDOW_SECONDS: '30', NODEPULSE_WINDOW_COUNT: '10',
-      NODEPULSE_WEBHOOK_TIMEOUT: '3', NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '2', NODEPULSE_PUBLIC_URL: 'https://np.example.com/base/',
+      NODEPULSE_WEBHOOK_TIMEOUT: '3', NODEPULSE_WEBHOOK_RETRY_HOURS: '0.5', NODEPULSE_PUBLIC_URL: 'https://np.example.com/base/',
       VALKEY_URL: 'redis://10.0.1.100:7000', VALKEY_POLL_INTERVAL: '2', VALKEY_TIMEOUT: '1.5',
       NODEPULSE_SSE_MAX_CLIENTS_PER_USER: '4', NODEPULSE_TRUST_PROXY: 'true', NODEPULSE_WEBHOOK_BLOCK_PRIVATE: 'true',
       NODEPULSE_REQUEST_LOG_ROWS: '500', NODEPULSE_CORS_ORIGINS: 'https://dash.example.com',
@@ -42,7 +42,7 @@ describe('loadConfig', () => {
       retentionDays: 3, historyTiers: [{ name: 'raw', width_seconds: 0, retention_seconds: 604_800 }, { name: '1h', width_seconds: 3600, retention_seconds: 31_536_000 }],
       masterHostname: 'hub', loginMaxAttempts: 4, heartbeatSeconds: 7, clientBufferBytes: 65536, metricsPublic: true,
       maxClients: 50, maxClientsPerUser: 4, trustProxy: true, requestLogRows: 500, corsOrigins: ['https://dash.example.com'], webhookBlockPrivate: true, statsIntervalSeconds: 0.5, logsIntervalSeconds: 3, nodesIntervalSeconds: 9, replayLimit: 77, windowSeconds: 30, windowCount: 10,
-      webhookTimeoutSeconds: 3, webhookMaxAttempts: 2, publicUrl: 'https://np.example.com/base',
+      webhookTimeoutSeconds: 3, webhookRetryHours: 0.5, publicUrl: 'https://np.example.com/base',
       valkey: [{ name: 'valkey', seeds: [{ host: '10.0.1.100', port: 7000 }], useCluster: true, username: undefined, password: undefined, tls: null }],
       valkeyPollIntervalSeconds: 2, valkeyTimeoutSeconds: 1.5,
       cluster: { enabled: true, intervalSeconds: 60, timeoutSeconds: 5, discovery: 'manual', members: [], mdns: { announce: false, name: hostname(), tokens: {} } },

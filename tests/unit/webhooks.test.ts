@@ -17,6 +17,7 @@ import { backoffMs, describeNetworkError, generateWebhookSecret, isDownEvent, is
 import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher } from '../../server/services/webhookDispatcher'
 import type { Webhooks } from '../../server/services/webhooks'
 import { startReceiver, verifySignature, type Receiver } from '../integration/support/receiver'
+import { startSmtpReceiver } from '../integration/support/smtp'
 import { openNotifyStack, stopStarted } from './notifyStack'
 
 describe('signing and schedule', () => {
@@ -84,7 +85,7 @@ describe('webhooks and their dispatcher', () => {
   })
 
   const start = (o: Partial<DispatcherOptions> = {}) => {
-    const s = createWebhookDispatcher({ db: handle.db, journal, registry, isLeader: () => leader }, { timeoutMs: 2000, maxAttempts: 3, version: '9.9.9', pollMs: 100, ...o })
+    const s = createWebhookDispatcher({ db: handle.db, journal, registry, isLeader: () => leader }, { timeoutMs: 2000, retryMs: 2500, version: '9.9.9', pollMs: 100, ...o })
     dispatchers.push(s)
     s.start()
     return s
@@ -106,7 +107,7 @@ describe('webhooks and their dispatcher', () => {
   it('POSTs a matching event as signed JSON and records it delivered', async () => {
     const r = await receiver()
     const s = start()
-    const hook = await hooks.create({ name: 'ops', url: r.url, min_severity: 'warning' })
+    const hook = await hooks.create({ type: 'webhook', name: 'ops', url: r.url, min_severity: 'warning' })
     const node = await registry.create({ hostname: 'wh-signed', kind: 'agent' })
     await log.record({ type: 'node_updated', severity: 'info', nodeId: node.id, message: 'below the minimum severity' })
     const event = await log.record({ type: 'node_removed', severity: 'warning', nodeId: node.id, message: 'Node wh-signed removed', data: { hostname: 'wh-signed' } })
@@ -132,7 +133,7 @@ describe('webhooks and their dispatcher', () => {
   it('retries after a 500 with backoff and ends delivered on the second attempt', async () => {
     const r = await receiver((_, i) => (i === 0 ? 500 : 200))
     const s = start()
-    const hook = await hooks.create({ name: 'flaky', url: r.url })
+    const hook = await hooks.create({ type: 'webhook', name: 'flaky', url: r.url })
     await log.record({ type: 'node_removed', severity: 'error', message: 'retry me' })
     const [first, second] = await r.waitFor('a retry', rs => rs.length >= 2)
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(900)
@@ -142,20 +143,63 @@ describe('webhooks and their dispatcher', () => {
     expect(await deliveriesOf(hook.id)).toMatchObject([{ state: 'delivered', attempts: 2, response_status: 200, error: null }])
   })
 
-  it('gives up after NODEPULSE_WEBHOOK_MAX_ATTEMPTS and keeps the last error', async () => {
+  it('gives up with the first attempt that fails NODEPULSE_WEBHOOK_RETRY_HOURS after queueing, and keeps the last error', async () => {
     const r = await receiver(() => 503)
-    start({ maxAttempts: 2 })
-    const hook = await hooks.create({ name: 'down', url: r.url })
+    start({ retryMs: 500 })
+    const hook = await hooks.create({ type: 'webhook', name: 'down', url: r.url })
     await log.record({ type: 'node_removed', severity: 'error', message: 'never accepted' })
     await until('the delivery to fail', async () => (await deliveriesOf(hook.id))[0]?.state === 'failed')
     expect(await deliveriesOf(hook.id)).toMatchObject([{ state: 'failed', attempts: 2, response_status: 503, error: 'receiver answered HTTP 503', next_attempt_at: null }])
     expect(r.received).toHaveLength(2)
   })
 
+  it('keeps a failing delivery pending for an hour by default, its next attempt at most 5 min away, and fails the first attempt an hour in', async () => {
+    const r = await receiver(() => 503)
+    // Every round reads the queue, so a row moved by hand is seen at once.
+    const s = start({ retryMs: 3_600_000, fullEveryMs: 0 })
+    const hook = await hooks.create({ type: 'webhook', name: 'outage', url: r.url })
+    await log.record({ type: 'node_removed', severity: 'error', message: 'receiver down for a while' })
+    await until('the first attempt', async () => (await deliveriesOf(hook.id))[0]?.attempts === 1)
+    await s.idle()
+    const [first] = await deliveriesOf(hook.id)
+    expect(first).toMatchObject({ state: 'pending', attempts: 1, error: 'receiver answered HTTP 503' })
+    // The receiver has been failing for 59 minutes (20 attempts): the delivery is still pending, due again in 5 minutes.
+    const row = eq(webhookDeliveries.id, first!.id)
+    const at = (minutes: number) => new Date(Date.now() - minutes * 60_000)
+    await handle.db.update(webhookDeliveries).set({ attempts: 20, createdAt: at(59), nextAttemptAt: new Date() }).where(row)
+    await s.tick()
+    await until('the 21st attempt', async () => (await deliveriesOf(hook.id))[0]?.attempts === 21)
+    await s.idle()
+    const [late] = await deliveriesOf(hook.id)
+    expect(late!.state).toBe('pending')
+    expect(Date.parse(late!.next_attempt_at!) - Date.now()).toBeGreaterThan(290_000)
+    expect(Date.parse(late!.next_attempt_at!) - Date.now()).toBeLessThanOrEqual(300_000)
+    // An hour after it was queued, the next failure is the last.
+    await handle.db.update(webhookDeliveries).set({ createdAt: at(60), nextAttemptAt: new Date() }).where(row)
+    await s.tick()
+    await until('the delivery to fail', async () => (await deliveriesOf(hook.id))[0]?.state === 'failed')
+    expect((await deliveriesOf(hook.id))[0]).toMatchObject({ state: 'failed', attempts: 22, next_attempt_at: null, error: 'receiver answered HTTP 503' })
+  })
+
+  it('sends a channel with a label selector only the events of nodes whose labels match', async () => {
+    const r = await receiver()
+    const s = start()
+    const hook = await hooks.create({ type: 'webhook', name: 'prod only', url: r.url, labels: 'cluster=prod', event_types: ['node_updated'], min_severity: 'info' })
+    const prod = await registry.create({ hostname: 'wh-prod', kind: 'agent', labels: { cluster: 'prod' } })
+    const dev = await registry.create({ hostname: 'wh-dev', kind: 'agent', labels: { cluster: 'dev' } })
+    await log.record({ type: 'node_updated', severity: 'info', nodeId: dev.id, message: 'dev changed' })
+    await log.record({ type: 'node_updated', severity: 'info', nodeId: null, message: 'no node' })
+    const wanted = await log.record({ type: 'node_updated', severity: 'info', nodeId: prod.id, message: 'prod changed' })
+    await r.waitFor('the prod event', rs => rs.length >= 1)
+    await s.idle()
+    expect(r.received.map(x => x.body.event.id)).toEqual([wanted.id])
+    expect((await deliveriesOf(hook.id)).map(d => d.event_id)).toEqual([wanted.id])
+  })
+
   it('counts a receiver that does not answer in time as a failed attempt', async () => {
     const r = await receiver(() => 'hang')
-    start({ timeoutMs: 300, maxAttempts: 1 })
-    const hook = await hooks.create({ name: 'slow', url: r.url })
+    start({ timeoutMs: 300, retryMs: 0 })
+    const hook = await hooks.create({ type: 'webhook', name: 'slow', url: r.url })
     await log.record({ type: 'node_removed', severity: 'error', message: 'too slow' })
     await until('the timeout', async () => (await deliveriesOf(hook.id))[0]?.state === 'failed')
     const [d] = await deliveriesOf(hook.id)
@@ -166,7 +210,7 @@ describe('webhooks and their dispatcher', () => {
   it('stays quiet about a node in maintenance and about events logged in maintenance', async () => {
     const r = await receiver()
     const s = start()
-    const hook = await hooks.create({ name: 'quiet', url: r.url, min_severity: 'info' })
+    const hook = await hooks.create({ type: 'webhook', name: 'quiet', url: r.url, min_severity: 'info' })
     const node = await registry.create({ hostname: 'wh-maint', kind: 'agent' })
     await registry.update(node.id, { maintenance: true })
     await log.record({ type: 'node_status_update', severity: 'warning', nodeId: node.id, message: 'stale in maintenance', data: { status: 'stale' } })
@@ -184,7 +228,7 @@ describe('webhooks and their dispatcher', () => {
     const r = await receiver()
     leader = false
     const s = start()
-    const hook = await hooks.create({ name: 'handover', url: r.url })
+    const hook = await hooks.create({ type: 'webhook', name: 'handover', url: r.url })
     const missed = await log.record({ type: 'node_removed', severity: 'warning', message: 'while nobody led' })
     await s.tick()
     expect(await deliveriesOf(hook.id)).toEqual([])
@@ -197,7 +241,7 @@ describe('webhooks and their dispatcher', () => {
     const r = await receiver()
     const a = start()
     const b = start()
-    const hook = await hooks.create({ name: 'twice?', url: r.url })
+    const hook = await hooks.create({ type: 'webhook', name: 'twice?', url: r.url })
     const ids: number[] = []
     for (let i = 0; i < 5; i++) ids.push((await log.record({ type: 'node_removed', severity: 'error', message: `race ${i}` })).id)
     await r.waitFor('all five', rs => rs.length >= 5)
@@ -210,9 +254,9 @@ describe('webhooks and their dispatcher', () => {
   it('repeats a node\'s newest down event while it stays down, and stops when it is back or in maintenance', async () => {
     const r = await receiver()
     const s = start()
-    const every = await hooks.create({ name: 'repeat', url: r.url, repeat_seconds: 1 })
+    const every = await hooks.create({ type: 'webhook', name: 'repeat', url: r.url, repeat_seconds: 1 })
     const once = await receiver()
-    const single = await hooks.create({ name: 'once', url: once.url })
+    const single = await hooks.create({ type: 'webhook', name: 'once', url: once.url })
     const node = await registry.create({ hostname: 'wh-down', kind: 'agent' })
     registry.get(node.id)!.watchedStatus = 'stale'
     const down = await log.record({ type: 'node_status_update', severity: 'warning', nodeId: node.id, message: 'stale', data: { status: 'stale' } })
@@ -244,7 +288,7 @@ describe('webhooks and their dispatcher', () => {
   it('repeats node_unreachable while the node stays unreachable, and stops once its node_reachable is logged', async () => {
     const r = await receiver()
     const s = start()
-    await hooks.create({ name: 'unreachable', url: r.url, repeat_seconds: 1 })
+    await hooks.create({ type: 'webhook', name: 'unreachable', url: r.url, repeat_seconds: 1 })
     const node = await registry.create({ hostname: 'wh-unreachable', kind: 'agent' })
     registry.get(node.id)!.watchedReachable = false
     const gone = await log.record({ type: 'node_unreachable', severity: 'warning', nodeId: node.id, message: 'unreachable', data: {} })
@@ -262,7 +306,7 @@ describe('webhooks and their dispatcher', () => {
   it('does not send an event that was already an hour old when first matched (after a long outage)', async () => {
     const r = await receiver()
     const s = start()
-    const hook = await hooks.create({ name: 'fresh only', url: r.url })
+    const hook = await hooks.create({ type: 'webhook', name: 'fresh only', url: r.url })
     await s.tick()
     // Logged while no leader ran (written directly, two hours back), then a fresh one.
     const [old] = await handle.db.insert(eventsTable).values({ type: 'node_removed', severity: 'warning', message: 'long ago', createdAt: new Date(Date.now() - 2 * 3_600_000) }).returning()
@@ -276,7 +320,7 @@ describe('webhooks and their dispatcher', () => {
   it('repeats a threshold alert\'s event while its rule keeps firing, not in maintenance, and stops at its recovery', async () => {
     const r = await receiver()
     const s = start()
-    await hooks.create({ name: 'alerts', url: r.url, repeat_seconds: 1, event_types: ['threshold_exceeded', 'threshold_recovered'], min_severity: 'info' })
+    await hooks.create({ type: 'webhook', name: 'alerts', url: r.url, repeat_seconds: 1, event_types: ['threshold_exceeded', 'threshold_recovered'], min_severity: 'info' })
     const node = await registry.create({ hostname: 'wh-hot', kind: 'agent' })
     const alerts = createAlerts(handle.db, registry, log, { widthSeconds: 60 })
     const rollup = createHistoryRollup(handle.db, parseHistoryTiers(DEFAULT_HISTORY_TIERS))
@@ -315,7 +359,7 @@ describe('webhooks and their dispatcher', () => {
   it('sends a test event at once, numbered by repeat, with one attempt only', async () => {
     const r = await receiver((_, i) => (i === 0 ? 200 : 500))
     const s = start()
-    const hook = await hooks.create({ name: 'try', url: r.url, enabled: false })
+    const hook = await hooks.create({ type: 'webhook', name: 'try', url: r.url, enabled: false })
     const ok = await s.sendTest(hook.id)
     expect(ok).toMatchObject({ event_id: 0, event_type: 'webhook_test', repeat: 0, state: 'delivered', attempts: 1, response_status: 200 })
     expect(r.received[0]!.body.event).toMatchObject({ id: 0, event_type: 'webhook_test', severity: 'info' })
@@ -330,7 +374,7 @@ describe('webhooks and their dispatcher', () => {
   it('hands an attempt in flight back when stopping, without counting it', async () => {
     const r = await receiver(() => 'hang')
     const s = start({ timeoutMs: 30_000 })
-    const hook = await hooks.create({ name: 'stopping', url: r.url })
+    const hook = await hooks.create({ type: 'webhook', name: 'stopping', url: r.url })
     await log.record({ type: 'node_removed', severity: 'error', message: 'in flight' })
     await r.waitFor('the attempt', rs => rs.length >= 1)
     await s.stop()
@@ -340,7 +384,7 @@ describe('webhooks and their dispatcher', () => {
   })
 
   it('housekeeping deletes finished deliveries past retention and keeps pending ones', async () => {
-    const hook = await hooks.create({ name: 'old', url: 'http://127.0.0.1:9/none', enabled: false })
+    const hook = await hooks.create({ type: 'webhook', name: 'old', url: 'http://127.0.0.1:9/none', enabled: false })
     const old = new Date(Date.now() - 8 * 86_400_000)
     await handle.db.insert(webhookDeliveries).values([
       { webhookId: hook.id, eventId: 1e9 + 1, state: 'delivered', createdAt: old },
@@ -368,7 +412,7 @@ describe('webhooks and their dispatcher', () => {
   })
 
   it('pages deliveries newest first', async () => {
-    const hook = await hooks.create({ name: 'pages', url: 'http://127.0.0.1:9/none', enabled: false })
+    const hook = await hooks.create({ type: 'webhook', name: 'pages', url: 'http://127.0.0.1:9/none', enabled: false })
     await handle.db.insert(webhookDeliveries).values([1, 2, 3, 4, 5].map(n => ({ webhookId: hook.id, eventId: 1e9 + n, state: 'failed' as const })))
     const first = await hooks.deliveries(hook.id, { limit: 2 })
     expect(first.deliveries.map(d => d.event_id - 1e9)).toEqual([5, 4])
@@ -382,8 +426,8 @@ describe('webhooks and their dispatcher', () => {
     const r = await receiver()
     const s = start({ blockPrivate: true })
     const { port } = new URL(r.url)
-    const byAddress = await hooks.create({ name: 'private-ip', url: r.url })
-    const byName = await hooks.create({ name: 'private-name', url: `http://localhost:${port}/hook` })
+    const byAddress = await hooks.create({ type: 'webhook', name: 'private-ip', url: r.url })
+    const byName = await hooks.create({ type: 'webhook', name: 'private-name', url: `http://localhost:${port}/hook` })
     const a = await s.sendTest(byAddress.id)
     const b = await s.sendTest(byName.id)
     expect(a).toMatchObject({ state: 'failed', response_status: null, error: 'refused: the receiver is on a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)' })
@@ -392,6 +436,28 @@ describe('webhooks and their dispatcher', () => {
     // Allowed by default: self-hosted receivers often live on the same network.
     const open = start()
     expect(await open.sendTest(byName.id)).toMatchObject({ state: 'delivered', response_status: 200 })
+  })
+
+  it('with blockPrivate refuses the other channel types too: a chat service\'s base URL and an SMTP host, by address and by name', async () => {
+    const r = await receiver()
+    const smtp = await startSmtpReceiver('u', 'p')
+    try {
+      const s = start({ blockPrivate: true })
+      const telegram = await hooks.create({ type: 'telegram', name: 'tg', settings: { bot_token: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ', chat_id: '1', api_url: r.url } })
+      const mail = (host: string) => hooks.create({ type: 'email', name: host, settings: { host, port: smtp.port, tls: 'none', from: 'np@example.com', to: ['ops@example.com'] } })
+      expect(await s.sendTest(telegram.id)).toMatchObject({ state: 'failed', error: 'refused: the receiver is on a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)' })
+      for (const host of ['127.0.0.1', 'localhost']) {
+        expect(await s.sendTest((await mail(host)).id)).toMatchObject({ state: 'failed', response_status: null, error: 'refused: the receiver resolves to a private address (NODEPULSE_WEBHOOK_BLOCK_PRIVATE)' })
+      }
+      expect(r.received).toEqual([])
+      expect(smtp.mails).toEqual([])
+      // Allowed by default.
+      expect(await start().sendTest((await mail('127.0.0.1')).id)).toMatchObject({ state: 'delivered', response_status: 250 })
+      expect(smtp.mails).toHaveLength(1)
+    }
+    finally {
+      await smtp.close()
+    }
   })
 
   it('does not follow a redirect, so a public receiver cannot point a delivery at a private address', async () => {
@@ -403,7 +469,7 @@ describe('webhooks and their dispatcher', () => {
     await new Promise<void>(done => redirector.listen(0, '127.0.0.1', done))
     try {
       const s = start()
-      const hook = await hooks.create({ name: 'redirect', url: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/hook` })
+      const hook = await hooks.create({ type: 'webhook', name: 'redirect', url: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/hook` })
       expect(await s.sendTest(hook.id)).toMatchObject({ state: 'failed', response_status: 307, error: 'receiver answered HTTP 307 (redirects are not followed)' })
       expect(target.received).toEqual([])
     }

@@ -19,9 +19,12 @@ export interface WebhookBody {
 
 export interface Received {
   method: string
+  /** The request's path and query (chat services' receivers are told apart by them). */
+  path: string
   headers: IncomingHttpHeaders
   /** The raw body, as signed. */
   raw: string
+  /** The parsed JSON body: a webhook's payload, or another channel type's native message. */
   body: WebhookBody
   at: number
 }
@@ -58,13 +61,14 @@ export async function startReceiver(respond: (r: Received, index: number) => num
       const raw = Buffer.concat(chunks).toString('utf8')
       let body: WebhookBody
       try {
-        body = JSON.parse(raw) as WebhookBody
+        // ntfy's messages are plain text: their receiver reads `raw`.
+        body = JSON.parse(req.headers['content-type']?.startsWith('text/plain') ? '{}' : raw) as WebhookBody
       }
       catch {
         res.writeHead(400).end('not JSON')
         return
       }
-      const r: Received = { method: req.method ?? '', headers: req.headers, raw, body, at: Date.now() }
+      const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, body, at: Date.now() }
       const status = respond(r, received.length)
       received.push(r)
       if (status === 'hang') {
@@ -82,7 +86,7 @@ export async function startReceiver(respond: (r: Received, index: number) => num
     async waitFor(what, check, ms = 15_000) {
       const end = Date.now() + ms
       while (!check(received)) {
-        if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for the receiver to get: ${what} (got ${received.length}: ${received.map(r => `${r.body.event.event_type}#${r.body.event.id}/${r.body.repeat}`).join(', ')})`)
+        if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for the receiver to get: ${what} (got ${received.length}: ${received.map(r => (r.body.event ? `${r.body.event.event_type}#${r.body.event.id}/${r.body.repeat}` : `${r.method} ${r.path.replace(/\/bot[^/]+/, '/bot…')}`)).join(', ')})`)
         await new Promise(r => setTimeout(r, 25))
       }
       return received
