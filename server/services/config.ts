@@ -105,6 +105,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (sessionSecret && sessionSecret.length < 32) {
     throw new Error(`${secretVar} must be at least 32 characters long`)
   }
+  if (env.NODEPULSE_WEBHOOK_MAX_ATTEMPTS !== undefined && env.NODEPULSE_WEBHOOK_RETRY_HOURS === undefined) {
+    // Ignoring it would quietly change how long an operator's alerts are retried.
+    throw new Error('NODEPULSE_WEBHOOK_MAX_ATTEMPTS is no longer read: a failed notification is retried for NODEPULSE_WEBHOOK_RETRY_HOURS (default 1, backoff capped at 5 min); set that instead and remove NODEPULSE_WEBHOOK_MAX_ATTEMPTS')
+  }
   const file = readConfigFile(env.NODEPULSE_CONFIG || undefined)
   const valkey = valkeyFromEnv(env)
   return {

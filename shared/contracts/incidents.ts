@@ -49,7 +49,7 @@ export interface IncidentDetail extends IncidentView { events: EventView[] }
 export function describeDuration(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)} s`
   const minutes = Math.round(seconds / 60)
-  if (minutes < 120) return `${minutes} min`
+  if (minutes < 60) return `${minutes} min`
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
 }
 

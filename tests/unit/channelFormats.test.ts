@@ -44,7 +44,7 @@ describe('the notice every format is built from', () => {
   it('says an incident\'s state, and a reminder says how long it has been down now', () => {
     expect(opened).toMatchObject({ title: 'Incident #12 opened: Node db-1 is down', state: 'opened', incidentId: 12, downFor: null })
     const reminder = describeNotice(payload(event({ event_type: 'incident_opened', incident_id: 12 }), { incident: incident(), repeat: 3 }), 'db-1', PUBLIC, T0)
-    expect(reminder.downFor).toBe('down for 72 min')
+    expect(reminder.downFor).toBe('down for 1 h 12 min')
     const stillStale = describeNotice(payload(event(), { repeat: 2 }), 'db-1', PUBLIC, T0 + 2 * 3_600_000 + 5 * 60_000)
     expect(stillStale.downFor).toBe('down for 2 h 5 min')
     expect(noticeText(stillStale)).toContain('Reminder: down for 2 h 5 min')

@@ -24,6 +24,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODEPULSE_SSE_MAX_CLIENTS_PER_USER: '0' })).toThrow('NODEPULSE_SSE_MAX_CLIENTS_PER_USER=0 is invalid')
   })
 
+  it('refuses the retired NODEPULSE_WEBHOOK_MAX_ATTEMPTS alone rather than ignore it, naming its successor', () => {
+    expect(() => loadConfig({ NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '8' })).toThrow('NODEPULSE_WEBHOOK_MAX_ATTEMPTS is no longer read: a failed notification is retried for NODEPULSE_WEBHOOK_RETRY_HOURS')
+    expect(loadConfig({ NODEPULSE_WEBHOOK_MAX_ATTEMPTS: '8', NODEPULSE_WEBHOOK_RETRY_HOURS: '2' }).webhookRetryHours).toBe(2)
+  })
+
   it('reads every setting', () => {
     expect(loadConfig({
       DATABASE_URL: 'postgres://x@h/db', NODEPULSE_DATA_DIR: 'memory://', NODEPULSE_ADMIN_USER: 'root', NODEPULSE_ADMIN_PASSWORD: 'pw',
