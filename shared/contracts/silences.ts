@@ -65,6 +65,9 @@ export const createSilenceBody = z.strictObject({
   ends_at: time,
   reason,
 }).superRefine((b, ctx) => {
+  // zod runs this even when a field failed: judge the whole only when every field parsed.
+  const parsed = [b.ends_at, b.starts_at ?? new Date()].every(d => d instanceof Date) && Array.isArray(b.node_ids) && Array.isArray(b.event_types)
+  if (!parsed) return
   if (!b.node_ids.length && !b.label && !b.event_types.length) {
     ctx.addIssue({ code: 'custom', path: ['node_ids'], message: 'give at least one matcher: node_ids, label or event_types' })
   }
