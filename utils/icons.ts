@@ -9,5 +9,6 @@ export const ICON_PATHS = {
   power: 'M12 3v9M6.3 7.3a8 8 0 1 0 11.4 0',
   menu: 'M4 6h16M4 12h16M4 18h16',
   close: 'M6 6l12 12M18 6 6 18',
+  bellOff: 'M6 16v-5a6 6 0 0 1 9.5-4.9M18 11v5l2 2H8M10 21h4M3 3l18 18',
 } as const
 export type IconName = keyof typeof ICON_PATHS

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, isNull, lte, not, or } from 'drizzle-orm'
 import { INCIDENT_KIND_TYPES, INCIDENT_KINDS, type IncidentKind } from '../../shared/contracts/incidents'
 import {
-  type CreateSilenceBody, endProblem, isSilenceEvent, type SilenceList, type SilenceMark, type SilenceState, type SilenceView, type UpdateSilenceBody,
+  type CreateSilenceBody, endProblem, isSilenceEvent, parseLabel, type SilenceMark, type SilenceState, type SilenceView, type UpdateSilenceBody,
 } from '../../shared/contracts/silences'
 import type { Database } from '../db'
 import { silences, type SilenceRow } from '../db/schema'
@@ -27,12 +27,6 @@ type Window = Pick<SilenceRow, 'startsAt' | 'endsAt' | 'endedAt'>
 const MAX_SLEEP_MS = 60_000
 /** Expired silences the list shows at most. */
 const MAX_EXPIRED = 200
-
-/** A `name=value` selector's name and value. */
-export function parseLabel(label: string): [string, string] {
-  const at = label.indexOf('=')
-  return [label.slice(0, at), label.slice(at + 1)]
-}
 
 const isIncidentKind = (v: unknown): v is IncidentKind => typeof v === 'string' && (INCIDENT_KINDS as readonly string[]).includes(v)
 
@@ -182,13 +176,13 @@ export function createSilences(db: Database, registry: Registry, opts: { isLeade
     },
 
     /** Silences in one state, or all: active first (soonest end first), then scheduled (soonest start first), then the newest expired. */
-    async list(state?: SilenceState): Promise<SilenceList> {
+    async list(state?: SilenceState): Promise<SilenceView[]> {
       const now = new Date()
       const live = state === 'expired' ? [] : await db.select().from(silences).where(notOver(now))
       const over = state && state !== 'expired' ? [] : await db.select().from(silences).where(not(notOver(now))).orderBy(desc(silences.id)).limit(MAX_EXPIRED)
       const views = [...live, ...over].map(r => toSilenceView(r, now.getTime())).filter(v => !state || v.state === state)
       const at = (v: SilenceView) => (v.state === 'scheduled' ? Date.parse(v.starts_at) : Date.parse(v.ended_at ?? v.ends_at) * (v.state === 'expired' ? -1 : 1))
-      return { silences: views.sort((a, b) => ORDER[a.state] - ORDER[b.state] || at(a) - at(b)) }
+      return views.sort((a, b) => ORDER[a.state] - ORDER[b.state] || at(a) - at(b))
     },
 
     /** One silence; 404 when there is none. */

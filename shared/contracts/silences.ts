@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { LABEL_NAME } from './limits'
-import { EVENT_TYPES } from './seed002'
+import { EVENT_TYPES, type EventType } from './seed002'
 
 export const SILENCE_STATES = ['active', 'scheduled', 'expired'] as const
 export type SilenceState = (typeof SILENCE_STATES)[number]
@@ -15,7 +15,14 @@ export type SilenceState = (typeof SILENCE_STATES)[number]
 export const isSilenceEvent = (type: string): boolean => type.startsWith('silence_')
 
 /** Event types a silence may name: every type NodePulse logs, except a silence's own. */
-export const SILENCEABLE_TYPES: readonly string[] = EVENT_TYPES.filter(t => !isSilenceEvent(t))
+export const SILENCEABLE_TYPES: readonly EventType[] = EVENT_TYPES.filter(t => !isSilenceEvent(t))
+const silenceable = new Set<string>(SILENCEABLE_TYPES)
+
+/** A `name=value` selector's name and value (the value may hold "=" itself). */
+export function parseLabel(label: string): [string, string] {
+  const at = label.indexOf('=')
+  return [label.slice(0, at), label.slice(at + 1)]
+}
 
 export const MAX_SILENCE_REASON = 500
 /** The longest a silence may last, and how far ahead one may be scheduled. */
@@ -43,9 +50,6 @@ export interface SilenceView {
   state: SilenceState
 }
 
-/** `GET /api/v1/silences`: active first (soonest end first), then scheduled, then the newest expired. */
-export interface SilenceList { silences: SilenceView[] }
-
 const time = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time with a zone (e.g. 2026-01-01T00:00:00Z)' })
   .transform(v => new Date(v))
 const reason = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty (say why)').max(MAX_SILENCE_REASON, `must be at most ${MAX_SILENCE_REASON} characters`)
@@ -59,7 +63,7 @@ export const createSilenceBody = z.strictObject({
   node_ids: z.array(z.number({ error: 'must be node ids' }).int('must be node ids').min(1, 'must be node ids').max(2_147_483_647, 'is too large to be an id'), { error: 'must be an array of node ids' })
     .max(100, 'must name at most 100 nodes').default([]),
   label: silenceLabel.nullable().default(null),
-  event_types: z.array(z.string({ error: 'must be event type names' }).refine(t => SILENCEABLE_TYPES.includes(t), 'must be event types NodePulse logs (not silence_*)'), { error: 'must be an array of event types' })
+  event_types: z.array(z.string({ error: 'must be event type names' }).refine(t => silenceable.has(t), 'must be event types NodePulse logs (not silence_*)'), { error: 'must be an array of event types' })
     .max(SILENCEABLE_TYPES.length, 'names too many types').default([]),
   starts_at: time.optional(),
   ends_at: time,

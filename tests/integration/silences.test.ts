@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { IncidentPage } from '../../shared/contracts/incidents'
 import type { NodeView, WebhookWithSecret } from '../../shared/contracts/rest'
 import type { EventPage, EventStats, EventView } from '../../shared/contracts/seed002'
-import type { SilenceList, SilenceView } from '../../shared/contracts/silences'
+import type { SilenceView } from '../../shared/contracts/silences'
 import { unique } from './helpers'
 import { startDedicated, until, type CreatedAgent, type Dedicated } from './support/dedicated'
 import { startReceiver, type Receiver } from './support/receiver'
@@ -128,10 +128,10 @@ describe('silences API', () => {
     })
     const later = await silence({ node_ids: [node.id], starts_at: inSeconds(600), ends_at: inSeconds(1200) })
     expect(later.state).toBe('scheduled')
-    const active = await d.call<SilenceList>('GET', '/api/v1/silences?state=active')
-    expect(active.body.silences.map(x => x.id)).toContain(s.id)
-    expect(active.body.silences.map(x => x.id)).not.toContain(later.id)
-    expect((await d.call<SilenceList>('GET', '/api/v1/silences?state=scheduled')).body.silences.map(x => x.id)).toEqual([later.id])
+    const active = await d.call<SilenceView[]>('GET', '/api/v1/silences?state=active')
+    expect(active.body.map(x => x.id)).toContain(s.id)
+    expect(active.body.map(x => x.id)).not.toContain(later.id)
+    expect((await d.call<SilenceView[]>('GET', '/api/v1/silences?state=scheduled')).body.map(x => x.id)).toEqual([later.id])
 
     const patched = await d.call<SilenceView>('PATCH', `/api/v1/silences/${s.id}`, { json: { reason: 'disk swap, rack 4', ends_at: inSeconds(7200) } })
     expect(patched.status, patched.text).toBe(200)
@@ -141,7 +141,7 @@ describe('silences API', () => {
     const ended = await d.call<SilenceView>('POST', `/api/v1/silences/${s.id}/end`)
     expect(ended.status, ended.text).toBe(200)
     expect(ended.body).toMatchObject({ state: 'expired', ended_at: expect.any(String) })
-    expect((await d.call<SilenceList>('GET', '/api/v1/silences?state=expired')).body.silences[0]!.id).toBe(s.id)
+    expect((await d.call<SilenceView[]>('GET', '/api/v1/silences?state=expired')).body[0]!.id).toBe(s.id)
     expect((await d.call('PATCH', `/api/v1/silences/${s.id}`, { json: { reason: 'x' } })).status).toBe(409)
     expect((await d.call('DELETE', `/api/v1/silences/${s.id}`)).status).toBe(204)
     expect((await d.call('DELETE', `/api/v1/silences/${later.id}`)).status).toBe(204)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createSilenceBody, updateSilenceBody } from '../../shared/contracts/silences'
+import { createSilenceBody, updateSilenceBody, type SilenceView } from '../../shared/contracts/silences'
 import { silenceMatches, silenceState, typesOf } from '../../server/services/silences'
+import { silenceCoversNode, silenceSeedFromQuery, silenceTimeText } from '../../utils/silences'
 
 const none = { nodeIds: [] as number[], label: null as string | null, eventTypes: [] as string[] }
 const down = { type: 'node_unreachable', nodeId: 7, clusterId: 'eu' }
@@ -89,5 +90,30 @@ describe('createSilenceBody', () => {
   it('lets an update change the end or the reason, not nothing', () => {
     expect(updateSilenceBody.safeParse({}).success).toBe(false)
     expect(updateSilenceBody.parse({ reason: 'longer' })).toEqual({ reason: 'longer' })
+  })
+})
+
+describe('the pages\' silence helpers', () => {
+  const view = (over: Partial<SilenceView>): SilenceView => ({
+    id: 1, node_ids: [], label: null, event_types: [], starts_at: '2026-01-01T10:00:00Z', ends_at: '2026-01-01T12:00:00Z', ended_at: null,
+    reason: 'r', created_by: 'admin', created_at: '2026-01-01T09:00:00Z', state: 'active', ...over,
+  })
+
+  it('marks a node a silence names by id or by a label it carries, not one it only names by event type', () => {
+    expect(silenceCoversNode(view({ node_ids: [7] }), { id: 7, labels: {} })).toBe(true)
+    expect(silenceCoversNode(view({ node_ids: [7] }), { id: 8, labels: {} })).toBe(false)
+    expect(silenceCoversNode(view({ label: 'rack=r4' }), { id: 8, labels: { rack: 'r4' } })).toBe(true)
+    expect(silenceCoversNode(view({ node_ids: [8], label: 'rack=r4' }), { id: 8, labels: { rack: 'r5' } })).toBe(false)
+    expect(silenceCoversNode(view({ event_types: ['backup_failed'] }), { id: 8, labels: {} })).toBe(false)
+  })
+
+  it('reads a filled-in form from the URL, keeping only known event types, and says where a silence\'s time stands', () => {
+    expect(silenceSeedFromQuery({ view: 'silences' })).toBeNull()
+    expect(silenceSeedFromQuery({ silence_node: '7', silence_types: 'threshold_exceeded,bogus', silence_reason: 'Incident #3' }))
+      .toEqual({ nodeIds: [7], label: '', eventTypes: ['threshold_exceeded'], reason: 'Incident #3' })
+    expect(silenceSeedFromQuery({ silence_node: '-1', silence_label: 'cluster=eu' })).toMatchObject({ nodeIds: [], label: 'cluster=eu' })
+    const now = Date.parse('2026-01-01T11:00:00Z')
+    expect(silenceTimeText(view({}), now)).toBe('ends in 60 min')
+    expect(silenceTimeText(view({ state: 'scheduled', starts_at: '2026-01-01T11:30:00Z' }), now)).toBe('starts in 30 min, lasts 30 min')
   })
 })
