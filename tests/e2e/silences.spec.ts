@@ -1,22 +1,12 @@
 import { test, expect, type Page } from '@playwright/test'
-import type { NodeView } from '../../shared/contracts/rest'
 import type { EventView } from '../../shared/contracts/seed002'
-import { logIn } from './helpers'
+import { addNode, logIn, type Agent } from './helpers'
 
 /**
  * Silences in the browser: an admin silences a node from the Nodes page's shortcut (the form comes
  * filled in), sees it listed with its reason and time left, the node's card and its events carry
  * the muted mark, and "End now" ends it.
  */
-
-interface Agent { id: number, hostname: string, token: string }
-
-async function addNode(page: Page, hostname: string): Promise<Agent> {
-  const response = await page.request.post('/api/v1/nodes', { data: { hostname } })
-  expect(response.status()).toBe(201)
-  const node = await response.json() as NodeView & { token: string }
-  return { id: node.id, hostname: node.hostname, token: node.token }
-}
 
 async function backupFailed(page: Page, agent: Agent): Promise<EventView> {
   const response = await page.request.post(`/api/v1/nodes/${agent.id}/events`, {
