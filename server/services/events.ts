@@ -6,6 +6,7 @@ import { events, incidents, type EventRow, type IncidentRow } from '../db/schema
 import { NotFoundError } from './errors'
 import { lockJournal, type Journal } from './journal'
 import type { NodeState } from './registry'
+import { incidentFacts } from './silences'
 import { startedInstance } from './started'
 
 export interface NewEvent {
@@ -124,8 +125,7 @@ export function createEventLog(db: Database, journal: Journal, opts: { correlate
   }
 
   /** Whether an active silence covers an incident now (its node, labels and kind's types). */
-  const isSilencedIncident = (i: Pick<IncidentRow, 'kind' | 'nodeId' | 'clusterId'>) =>
-    opts.silenced?.({ type: 'incident_opened', nodeId: i.nodeId, clusterId: i.clusterId, data: { incident_kind: i.kind } }) != null
+  const isSilencedIncident = (i: Pick<IncidentRow, 'kind' | 'nodeId' | 'clusterId'>) => opts.silenced?.(incidentFacts(i)) != null
 
   /** One event; 404 when there is none (any more). */
   async function get(id: number): Promise<EventView> {

@@ -140,7 +140,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setNodes, createNodeService(registry, eventLog, { ...thresholds, masterId: master.id }))
   publish(setIngest, ingest)
   publish(setEventLog, eventLog)
-  publish(setIncidents, createIncidents(db, eventLog))
+  publish(setIncidents, createIncidents(db, eventLog, e => silences.silencing(e)))
   publish(setSilences, silences)
   publish(setUsers, users)
   publish(setApiTokens, createApiTokens(db))

@@ -4,7 +4,7 @@ import {
   type CreateSilenceBody, endProblem, isSilenceEvent, parseLabel, type SilenceMark, type SilenceState, type SilenceView, type UpdateSilenceBody,
 } from '../../shared/contracts/silences'
 import type { Database } from '../db'
-import { silences, type SilenceRow } from '../db/schema'
+import { silences, type IncidentRow, type SilenceRow } from '../db/schema'
 import { ConflictError, InvalidFieldError, NotFoundError } from './errors'
 import type { EventLog, NewEvent } from './events'
 import type { Journal } from './journal'
@@ -19,6 +19,10 @@ export interface SilenceFacts {
   clusterId?: string | null
   data?: Record<string, unknown>
 }
+
+/** What a silence looks at in an incident: its node, cluster and kind, as its own events carry them. */
+export const incidentFacts = (i: Pick<IncidentRow, 'kind' | 'nodeId' | 'clusterId'>): SilenceFacts =>
+  ({ type: 'incident_opened', nodeId: i.nodeId, clusterId: i.clusterId, data: { incident_kind: i.kind } })
 
 type Matchers = Pick<SilenceRow, 'nodeIds' | 'label' | 'eventTypes'>
 type Window = Pick<SilenceRow, 'startsAt' | 'endsAt' | 'endedAt'>

@@ -44,6 +44,8 @@ export interface IncidentView {
   duration_seconds: number
   event_count: number
   last_event_at: string
+  /** The active silence covering it (its node, labels or kind): it notifies nobody and the bell leaves it out. */
+  silenced_by: { id: number, reason: string } | null
 }
 
 /** `GET /api/v1/incidents`: newest first; `next_cursor` pages to older ones. */

@@ -69,8 +69,10 @@ describe('what a silence mutes', () => {
     const ids = (await open()).filter(i => i.node_id === node.id || i.cluster_id === 'r9').map(i => i.id)
     const opened = (await eventsOf('event_type=incident_opened')).filter(e => ids.includes(e.incident_id!))
     expect(opened.map(e => e.data.silenced_by)).toEqual([{ id: s.id, reason: 'rack r9 powered down' }, { id: s.id, reason: 'rack r9 powered down' }])
+    expect((await open()).filter(i => ids.includes(i.id)).map(i => i.silenced_by)).toEqual([{ id: s.id, reason: 'rack r9 powered down' }, { id: s.id, reason: 'rack r9 powered down' }])
     const counted = (await stats()).open_incidents
     await d.call('POST', `/api/v1/silences/${s.id}/end`)
+    expect((await open()).filter(i => ids.includes(i.id)).map(i => i.silenced_by)).toEqual([null, null])
     expect((await stats()).open_incidents).toBe(counted + 2)
     await until('no delivery pending', async () => (await d.call<{ deliveries: { state: string }[] }>('GET', `/api/v1/webhooks/${hook}/deliveries`)).body.deliveries.every(x => x.state !== 'pending'))
     expect(r.received.some(x => ids.includes(x.body.event.incident_id!))).toBe(false)
