@@ -1,6 +1,7 @@
 import { type EventView, type Severity, SEVERITY_RANK } from '../shared/contracts/seed002'
 import { eventTitle, isMaintenanceEvent } from './eventText'
 import { plural } from './format'
+import { silenceMarkOf } from './silences'
 
 /** One toast to show: `id` set means it replaces the toast shown with the same id. */
 export interface ToastRequest {
@@ -18,9 +19,9 @@ export const TOAST_DURATION: Record<Severity, number> = { info: 5000, success: 5
 /** Types never toasted: bookkeeping, not news (an incident's changes repeat its events, which toast; the bell counts incidents). */
 const QUIET_TYPES = new Set(['event_acknowledged', 'incident_opened', 'incident_acknowledged', 'incident_resolved'])
 
-/** Whether an event deserves a toast: not bookkeeping, not about a node in maintenance. */
+/** Whether an event deserves a toast: not bookkeeping, not about a node in maintenance, not muted by a silence. */
 export function isToastable(e: EventView): boolean {
-  return !QUIET_TYPES.has(e.event_type) && !isMaintenanceEvent(e)
+  return !QUIET_TYPES.has(e.event_type) && !isMaintenanceEvent(e) && silenceMarkOf(e.data) === null
 }
 
 export interface ToasterOptions {

@@ -28,3 +28,8 @@ const countFormat = new Intl.NumberFormat('en')
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${countFormat.format(count)} ${count === 1 ? one : many}`
 }
+
+/** A time (ms) as the value of an `<input type="datetime-local">`, in local time. */
+export function localInputValue(ms: number): string {
+  return new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16)
+}

@@ -177,6 +177,30 @@ export const incidents = pgTable('incidents', {
 ])
 
 /**
+ * Silences: events an active one matches (every matcher given: node ids, a `name=value` label,
+ * event types) are logged but notify nobody. Active from `starts_at` to `ends_at`, or to
+ * `ended_at` when ended early; one that starts later is a maintenance window. The leader logs each
+ * window's start and end once: `start_logged`/`end_logged` say it has.
+ */
+export const silences = pgTable('silences', {
+  id: serial('id').primaryKey(),
+  nodeIds: jsonb('node_ids').$type<number[]>().notNull().default([]),
+  label: text('label'),
+  eventTypes: jsonb('event_types').$type<string[]>().notNull().default([]),
+  startsAt: timestamp('starts_at', { withTimezone: true }).notNull().defaultNow(),
+  endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+  endedAt: timestamp('ended_at', { withTimezone: true }),
+  reason: text('reason').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  startLogged: boolean('start_logged').notNull().default(false),
+  endLogged: boolean('end_logged').notNull().default(false),
+}, t => [
+  // Start-up and every change read the silences not yet over.
+  index('silences_ends_at_idx').on(t.endsAt),
+])
+
+/**
  * Seed 001's request log: every agent request the server answered, accepted or refused (never its
  * token or body). Capped: after each write only the newest NODEPULSE_REQUEST_LOG_ROWS rows stay.
  */
@@ -312,6 +336,7 @@ export type SampleRow = typeof nodeSamples.$inferSelect
 export type SampleValues = Pick<SampleRow, 'ts' | 'cpuPercent' | 'memoryPercent' | 'diskPercent' | 'uptimeSeconds' | 'activeBackups' | 'detail'>
 export type EventRow = typeof events.$inferSelect
 export type IncidentRow = typeof incidents.$inferSelect
+export type SilenceRow = typeof silences.$inferSelect
 export type RequestLogRow = typeof requestLog.$inferSelect
 export type AlertRuleRow = typeof alertRules.$inferSelect
 export type MemberRow = typeof members.$inferSelect

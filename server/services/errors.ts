@@ -23,6 +23,13 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** 422 naming a field whose value does not fit what is stored (an unknown node, an end before the start). */
+export class InvalidFieldError extends DomainError {
+  constructor(field: string, message: string) {
+    super(`Invalid body: ${field}: ${message}`, 422)
+  }
+}
+
 /** 503 with Retry-After: a temporary failure the caller should retry. */
 export class UnavailableError extends DomainError {
   constructor(message: string, retryAfterSeconds = 5) {

@@ -1,10 +1,12 @@
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm'
 import { type AgentEventBody, type EventFilter, type EventPage, type EventStats, type EventView, SEVERITIES, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
 import type { Database, Transaction } from '../db'
-import { events, incidents, type EventRow } from '../db/schema'
+import type { SilenceMark } from '../../shared/contracts/silences'
+import { events, incidents, type EventRow, type IncidentRow } from '../db/schema'
 import { NotFoundError } from './errors'
 import { lockJournal, type Journal } from './journal'
 import type { NodeState } from './registry'
+import { incidentFacts } from './silences'
 import { startedInstance } from './started'
 
 export interface NewEvent {
@@ -21,6 +23,9 @@ export interface NewEvent {
 
 /** Runs in an event's transaction after its insert: links it to an incident and names events to log beside it. */
 export type Correlate = (tx: Transaction, row: EventRow) => Promise<{ row: EventRow, follow: NewEvent[] }>
+
+/** The silence an event is muted by as it is logged (an in-memory check), or null. */
+export type SilenceCheck = (e: Pick<NewEvent, 'type' | 'nodeId' | 'clusterId' | 'data'>) => SilenceMark | null
 
 /** Paging and extra conditions of the history. */
 export interface HistoryQuery {
@@ -83,16 +88,20 @@ export function agentEvent(node: NodeState, body: AgentEventBody): NewEvent {
   }
 }
 
-const insertEvent = async (tx: Transaction, e: NewEvent): Promise<EventRow> => (await tx.insert(events).values({
-  type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null,
-  resourceType: e.resourceType ?? 'node', message: e.message, data: e.data ?? {}, incidentId: e.incidentId ?? null,
-}).returning())[0]!
-
 /**
  * The persisted event log: each event is stored first, then announced to the streams.
- * `correlate` (the incidents' `correlateEvent`) links each event to its problem's incident.
+ * `correlate` (the incidents' `correlateEvent`) links each event to its problem's incident;
+ * `silenced` marks an event a silence mutes (`data.silenced_by`): stored and shown, never notified.
  */
-export function createEventLog(db: Database, journal: Journal, opts: { correlate?: Correlate } = {}) {
+export function createEventLog(db: Database, journal: Journal, opts: { correlate?: Correlate, silenced?: SilenceCheck } = {}) {
+  const insertEvent = async (tx: Transaction, e: NewEvent): Promise<EventRow> => {
+    const mark = opts.silenced?.(e)
+    return (await tx.insert(events).values({
+      type: e.type, severity: e.severity, nodeId: e.nodeId ?? null, clusterId: e.clusterId ?? null, resourceType: e.resourceType ?? 'node',
+      message: e.message, data: mark ? { ...e.data, silenced_by: mark } : e.data ?? {}, incidentId: e.incidentId ?? null,
+    }).returning())[0]!
+  }
+
   /**
    * Appends one event and publishes it once committed. `alongside` runs in the same transaction
    * (the watcher records the state the event reports, so a crash can neither repeat nor lose it),
@@ -114,6 +123,9 @@ export function createEventLog(db: Database, journal: Journal, opts: { correlate
       return rows[0]!
     })
   }
+
+  /** Whether an active silence covers an incident now (its node, labels and kind's types). */
+  const isSilencedIncident = (i: Pick<IncidentRow, 'kind' | 'nodeId' | 'clusterId'>) => opts.silenced?.(incidentFacts(i)) != null
 
   /** One event; 404 when there is none (any more). */
   async function get(id: number): Promise<EventView> {
@@ -169,15 +181,18 @@ export function createEventLog(db: Database, journal: Journal, opts: { correlate
       return toEventView(row)
     },
 
-    /** The last hour per minute, totals by type and severity, and the unacknowledged warnings and errors. */
+    /**
+     * The last hour per minute, totals by type and severity, and what needs attention: unacknowledged
+     * warnings and errors no silence muted, open unacknowledged incidents no active silence covers.
+     */
     async stats(now = new Date()): Promise<EventStats> {
       const start = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE - 59 * MINUTE)
       const minute = sql<Date>`date_trunc('minute', ${events.createdAt})`
       const rows = await db.select({ minute, type: events.type, severity: events.severity, count: sql<number>`count(*)::int` })
         .from(events).where(gte(events.createdAt, start)).groupBy(minute, events.type, events.severity)
       const [open] = await db.select({ count: sql<number>`count(*)::int` }).from(events)
-        .where(and(isNull(events.acknowledgedAt), inArray(events.severity, ['warning', 'error'])))
-      const [openIncidents] = await db.select({ count: sql<number>`count(*)::int` }).from(incidents)
+        .where(and(isNull(events.acknowledgedAt), inArray(events.severity, ['warning', 'error']), sql`(${events.data}->'silenced_by') is null`))
+      const openIncidents = await db.select({ kind: incidents.kind, nodeId: incidents.nodeId, clusterId: incidents.clusterId }).from(incidents)
         .where(and(isNull(incidents.resolvedAt), isNull(incidents.acknowledgedAt)))
       const buckets = Array.from({ length: 60 }, (_, i) => ({ minute: new Date(start.getTime() + i * MINUTE).toISOString(), count: 0, warning: 0, error: 0 }))
       const byType: Record<string, number> = {}
@@ -192,7 +207,7 @@ export function createEventLog(db: Database, journal: Journal, opts: { correlate
         bySeverity[r.severity] += r.count
         total += r.count
       }
-      return { since: start.toISOString(), total, by_type: byType, by_severity: bySeverity, per_minute: buckets, unacknowledged: open?.count ?? 0, open_incidents: openIncidents?.count ?? 0 }
+      return { since: start.toISOString(), total, by_type: byType, by_severity: bySeverity, per_minute: buckets, unacknowledged: open?.count ?? 0, open_incidents: openIncidents.filter(i => !isSilencedIncident(i)).length }
     },
   }
 }

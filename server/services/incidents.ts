@@ -1,11 +1,13 @@
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm'
 import type { AcknowledgeAllAnswer, IncidentDetail, IncidentEventType, IncidentFilter, IncidentKind, IncidentPage, IncidentView } from '../../shared/contracts/incidents'
 import { describeDuration, INCIDENT_EVENT_TYPES } from '../../shared/contracts/incidents'
+import type { SilenceMark } from '../../shared/contracts/silences'
 import { SEVERITIES, type Severity, SEVERITY_RANK } from '../../shared/contracts/seed002'
 import type { Database, Transaction } from '../db'
 import { events, incidents, type EventRow, type IncidentRow } from '../db/schema'
 import { NotFoundError } from './errors'
-import { toEventView, type EventLog, type NewEvent } from './events'
+import { toEventView, type EventLog, type NewEvent, type SilenceCheck } from './events'
+import { incidentFacts } from './silences'
 import { startedInstance } from './started'
 
 /** What an event does to the incident of its problem. */
@@ -68,15 +70,15 @@ export function notifiedSeverity(e: { type: string, severity: Severity, data?: R
 
 const higher = (a: Severity, b: Severity) => (SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a)
 
-/** An incident as the API shows it; an open one's duration runs to `now`. */
-export function toIncidentView(row: IncidentRow, now = Date.now()): IncidentView {
+/** An incident as the API shows it; an open one's duration runs to `now`; `silencedBy`, the silence covering it now. */
+export function toIncidentView(row: IncidentRow, now = Date.now(), silencedBy: SilenceMark | null = null): IncidentView {
   const end = row.resolvedAt?.getTime() ?? now
   return {
     id: row.id, kind: row.kind, node_id: row.nodeId, cluster_id: row.clusterId, severity: row.severity, title: row.title,
     state: row.resolvedAt ? 'resolved' : 'open', opened_at: row.openedAt.toISOString(), resolved_at: row.resolvedAt?.toISOString() ?? null,
     acknowledged_at: row.acknowledgedAt?.toISOString() ?? null, acknowledged_by: row.acknowledgedBy,
     duration_seconds: Math.max(0, Math.round((end - row.openedAt.getTime()) / 1000)),
-    event_count: row.eventCount, last_event_at: row.lastEventAt.toISOString(),
+    event_count: row.eventCount, last_event_at: row.lastEventAt.toISOString(), silenced_by: silencedBy,
   }
 }
 
@@ -147,9 +149,13 @@ function filterConditions(f: IncidentFilter): SQL[] {
   return where
 }
 
-/** Incidents as the API and the pages see them: lists, one with its events, acknowledgement. */
-export function createIncidents(db: Database, log: EventLog) {
+/**
+ * Incidents as the API and the pages see them: lists, one with its events, acknowledgement.
+ * `silenced` (the silences' check) marks an open incident an active silence covers.
+ */
+export function createIncidents(db: Database, log: EventLog, silenced: SilenceCheck = () => null) {
   const notFound = (id: number) => new NotFoundError(`Incident ${id} not found`)
+  const view = (row: IncidentRow, now = Date.now()) => toIncidentView(row, now, row.resolvedAt ? null : silenced(incidentFacts(row)))
 
   /** Marks one row acknowledged (once) and logs incident_acknowledged; null when it already was. */
   async function acknowledgeRow(id: number, by: string): Promise<IncidentRow | null> {
@@ -169,7 +175,7 @@ export function createIncidents(db: Database, log: EventLog) {
       const rows = await db.select().from(incidents).where(and(...where)).orderBy(desc(incidents.id)).limit(limit + 1)
       const shown = rows.slice(0, limit)
       const now = Date.now()
-      return { incidents: shown.map(r => toIncidentView(r, now)), next_cursor: rows.length > limit ? shown.at(-1)!.id : null }
+      return { incidents: shown.map(r => view(r, now)), next_cursor: rows.length > limit ? shown.at(-1)!.id : null }
     },
 
     /** One incident with its events, oldest first; 404 when there is none. */
@@ -177,16 +183,16 @@ export function createIncidents(db: Database, log: EventLog) {
       const [row] = await db.select().from(incidents).where(eq(incidents.id, id))
       if (!row) throw notFound(id)
       const rows = await db.select().from(events).where(eq(events.incidentId, id)).orderBy(asc(events.id)).limit(MAX_EVENTS)
-      return { ...toIncidentView(row), events: rows.map(toEventView) }
+      return { ...view(row), events: rows.map(toEventView) }
     },
 
     /** Acknowledges an incident as `by` (once: a second acknowledgement changes nothing); 404 when there is none. */
     async acknowledge(id: number, by: string): Promise<IncidentView> {
       const row = await acknowledgeRow(id, by)
-      if (row) return toIncidentView(row)
+      if (row) return view(row)
       const [existing] = await db.select().from(incidents).where(eq(incidents.id, id))
       if (!existing) throw notFound(id)
-      return toIncidentView(existing)
+      return view(existing)
     },
 
     /** Acknowledges every unacknowledged incident the filter matches, each logged (and notified) once. */

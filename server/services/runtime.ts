@@ -27,6 +27,7 @@ import { createLoginLimiter, setLoginLimiter } from './ratelimit'
 import { createMetrics, setMetrics } from './prometheus'
 import { createRegistry, followJournal, setRegistry } from './registry'
 import { createRequestLog, setRequestLog } from './requestLog'
+import { createSilences, setSilences } from './silences'
 import { createHub, setHub } from './streams/hub'
 import { createNodeStreams, setNodeStreams } from './streams/seed000'
 import { createChannels, setChannels } from './streams/seed001'
@@ -69,8 +70,11 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   await journal.load()
   const cluster = shared && database.url ? await joinCluster(database.url, journal) : undefined
   if (shared) followJournal(registry, journal)
-  // Every event is linked to its problem's incident in its own transaction.
-  const eventLog = createEventLog(db, journal, { correlate: correlateEvent })
+  const isLeader = () => cluster?.isLeader() ?? true
+  const silences = createSilences(db, registry, { isLeader })
+  // Every event is linked to its problem's incident in its own transaction, and marked when a silence mutes it.
+  const eventLog = createEventLog(db, journal, { correlate: correlateEvent, silenced: e => silences.silencing(e) })
+  await silences.start(eventLog, journal)
   const ingest = createIngest(db, registry, { journal })
   const hub = createHub({
     heartbeatMs: config.heartbeatSeconds * 1000, maxBufferBytes: config.clientBufferBytes, maxClients: config.maxClients,
@@ -88,7 +92,6 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const master = await registerMaster(registry, eventLog, config.masterHostname)
   const streams = createNodeStreams(hub, registry, { ...thresholds, masterId: master.id })
   const eventStream = createEventStream({ hub, journal, log: eventLog }, { replayLimit: config.replayLimit, retryMs: 3000 })
-  const isLeader = () => cluster?.isLeader() ?? true
   const watcher = createWatcher({ db, registry, log: eventLog, journal }, {
     ...thresholds, tickMs: 1000, isLeader,
   })
@@ -109,7 +112,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     clusters: config.valkey, intervalMs: config.valkeyPollIntervalSeconds * 1000, timeoutMs: config.valkeyTimeoutSeconds * 1000, isLeader,
   })
   const valkeyJob = valkey.configured ? leaderJob('valkey poll', config.valkeyPollIntervalSeconds * 1000, valkey.pollAll, cluster) : undefined
-  const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader }, { timeoutMs: config.webhookTimeoutSeconds * 1000, retryMs: config.webhookRetryHours * 3_600_000, version, blockPrivate: config.webhookBlockPrivate, publicUrl: config.publicUrl })
+  const dispatcher = createWebhookDispatcher({ db, journal, registry, isLeader, silencedNow: e => silences.silencing(e) !== null }, { timeoutMs: config.webhookTimeoutSeconds * 1000, retryMs: config.webhookRetryHours * 3_600_000, version, blockPrivate: config.webhookBlockPrivate, publicUrl: config.publicUrl })
   dispatcher.start()
   const metrics = createMetrics({ hub, registry, ingest, thresholds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun })
   const instanceId = await loadInstanceId(db)
@@ -137,7 +140,8 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setNodes, createNodeService(registry, eventLog, { ...thresholds, masterId: master.id }))
   publish(setIngest, ingest)
   publish(setEventLog, eventLog)
-  publish(setIncidents, createIncidents(db, eventLog))
+  publish(setIncidents, createIncidents(db, eventLog, e => silences.silencing(e)))
+  publish(setSilences, silences)
   publish(setUsers, users)
   publish(setApiTokens, createApiTokens(db))
   publish(setStreamTokens, streamTokens)
@@ -180,6 +184,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       await discovery.stop()
       await stopSampler()
       await dispatcher.stop()
+      await silences.stop()
       await ingest.drain()
       await requestLog.close()
       await cluster?.stop()

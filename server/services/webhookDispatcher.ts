@@ -50,6 +50,8 @@ export interface DispatcherDeps {
   journal: Journal
   registry: Registry
   isLeader: () => boolean
+  /** Whether a silence covers an event's node, labels and type now (reminders wait while it does). */
+  silencedNow?: (e: EventRow) => boolean
 }
 
 /** The synthetic event a test delivery carries. */
@@ -116,7 +118,8 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
   /** Events whose node was in maintenance when they were announced, until matched. */
   const mutedAtCommit = new Set<number>()
   const inMaintenance = (nodeId: number | null) => nodeId !== null && registry.get(nodeId)?.maintenance === true
-  const muted = (e: EventRow) => e.data.maintenance === true || mutedAtCommit.has(e.id) || inMaintenance(e.nodeId)
+  // A silence active at an event's commit marked it `silenced_by`.
+  const muted = (e: EventRow) => e.data.maintenance === true || e.data.silenced_by !== undefined || mutedAtCommit.has(e.id) || inMaintenance(e.nodeId)
   /** The labels of an event's node, for channels' label selectors (null when the node is gone or the event has none). */
   const labelsOf = (e: EventRow): Record<string, string> | null => (e.nodeId === null ? null : registry.get(e.nodeId)?.labels ?? null)
 
@@ -192,12 +195,12 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
 
   /**
    * Reminders: while a node stays down, a threshold alert keeps firing or an incident stays open
-   * and unacknowledged, and out of maintenance, its "down", threshold_exceeded or incident_opened
+   * and unacknowledged, and out of maintenance and silences, its "down", threshold_exceeded or incident_opened
    * event goes again (repeat + 1) to each webhook with repeat_seconds that got it, once that long
    * has passed since the last delivery of it and that delivery is no longer pending.
    */
   async function remind(full: boolean): Promise<void> {
-    const newest = [...await downEvents(), ...await firingAlertEvents(full), ...await openIncidentEvents(full)]
+    const newest = [...await downEvents(), ...await firingAlertEvents(full), ...await openIncidentEvents(full)].filter(e => !deps.silencedNow?.(e))
     if (!newest.length) return
     const hooks = await db.select().from(webhooks).where(and(eq(webhooks.enabled, true), gt(webhooks.repeatSeconds, 0)))
     if (!hooks.length) return

@@ -12,6 +12,13 @@ import { type EventView, SEVERITIES, type Severity } from './seed002'
 export const INCIDENT_KINDS = ['node', 'cluster', 'threshold'] as const
 export type IncidentKind = (typeof INCIDENT_KINDS)[number]
 
+/** The event types that open and resolve an incident of each kind (what a silence of those types also mutes). */
+export const INCIDENT_KIND_TYPES: Record<IncidentKind, readonly string[]> = {
+  node: ['node_unreachable', 'node_reachable', 'node_status_update', 'valkey_node_down', 'valkey_node_up'],
+  cluster: ['cluster_status_update'],
+  threshold: ['threshold_exceeded', 'threshold_recovered'],
+}
+
 /** The events an incident's changes of state are logged as (and webhooks notify). */
 export const INCIDENT_EVENT_TYPES = ['incident_opened', 'incident_acknowledged', 'incident_resolved'] as const
 export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number]
@@ -37,6 +44,8 @@ export interface IncidentView {
   duration_seconds: number
   event_count: number
   last_event_at: string
+  /** The active silence covering it (its node, labels or kind): it notifies nobody and the bell leaves it out. */
+  silenced_by: { id: number, reason: string } | null
 }
 
 /** `GET /api/v1/incidents`: newest first; `next_cursor` pages to older ones. */

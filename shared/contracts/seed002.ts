@@ -23,6 +23,7 @@ export const EVENT_TYPES = [
   'valkey_node_down', 'valkey_node_up', 'valkey_failover', 'valkey_node_left', 'valkey_node_joined',
   'threshold_exceeded', 'threshold_recovered',
   'incident_opened', 'incident_acknowledged', 'incident_resolved',
+  'silence_created', 'silence_started', 'silence_changed', 'silence_ended', 'silence_deleted',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 

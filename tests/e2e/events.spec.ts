@@ -3,8 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test, expect, type Locator, type Page } from '@playwright/test'
 import { E2E_STALE_AFTER_S } from '../../playwright.config'
-import type { NodeView } from '../../shared/contracts/rest'
-import { logIn } from './helpers'
+import { addNode, logIn, type Agent } from './helpers'
 import { startOwnServer } from './server'
 
 /**
@@ -14,15 +13,6 @@ import { startOwnServer } from './server'
 
 /** The e2e server's NODEPULSE_STALE_AFTER (playwright.config.ts: 8 s unless E2E_STALE_AFTER says otherwise). */
 const STALE_AFTER_MS = E2E_STALE_AFTER_S * 1000
-
-interface Agent { id: number, hostname: string, token: string }
-
-async function addNode(page: Page, hostname: string): Promise<Agent> {
-  const response = await page.request.post('/api/v1/nodes', { data: { hostname } })
-  expect(response.status()).toBe(201)
-  const node = await response.json() as NodeView & { token: string }
-  return { id: node.id, hostname: node.hostname, token: node.token }
-}
 
 async function report(page: Page, agent: Agent): Promise<void> {
   const response = await page.request.post(`/api/v1/nodes/${agent.id}/stats`, {

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { expect, request as playwrightRequest, type APIRequestContext, type Page } from '@playwright/test'
 import { E2E_ADMIN } from '../../playwright.config'
+import type { NodeView } from '../../shared/contracts/rest'
 
 /** Logs in through the login page and waits for the dashboard (the home page). */
 export async function logIn(page: Page, credentials = E2E_ADMIN): Promise<void> {
@@ -10,6 +11,17 @@ export async function logIn(page: Page, credentials = E2E_ADMIN): Promise<void> 
   await page.getByTestId('login-submit').click()
   await expect(page).toHaveURL(url => url.pathname === '/')
   await expect(page.getByTestId('current-user')).toContainText(credentials.username)
+}
+
+/** An agent node the test added: its id, name and agent token. */
+export interface Agent { id: number, hostname: string, token: string }
+
+/** Adds an agent node through the API with the page's admin session. */
+export async function addNode(page: Page, hostname: string): Promise<Agent> {
+  const response = await page.request.post('/api/v1/nodes', { data: { hostname } })
+  expect(response.status()).toBe(201)
+  const node = await response.json() as NodeView & { token: string }
+  return { id: node.id, hostname: node.hostname, token: node.token }
 }
 
 /** A curl command taken apart: what the operator's shell would send. */

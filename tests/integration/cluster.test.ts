@@ -135,6 +135,22 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on o
     }
   })
 
+  it('agrees on silences: one created on one instance mutes the events the other logs, and ending it there unmutes them here', async () => {
+    const [tokenA, tokenB] = [await bearer(a.info.baseURL), await bearer(b.info.baseURL)]
+    const call = async <T>(base: string, token: string, method: string, path: string, body?: unknown): Promise<T> => {
+      const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body) })
+      expect(res.status, `${method} ${path}`).toBeLessThan(300)
+      return (await res.json()) as T
+    }
+    const node = await call<{ id: number, token: string }>(a.info.baseURL, tokenA, 'POST', '/api/v1/nodes', { hostname: 'silenced-agent' })
+    const logOn = (base: string) => call<{ data: { silenced_by?: { id: number } } }>(base, node.token, 'POST', `/api/v1/nodes/${node.id}/events`, { event_type: 'error_report', message: 'probe' })
+    const silence = await call<{ id: number }>(a.info.baseURL, tokenA, 'POST', '/api/v1/silences', { node_ids: [node.id], ends_at: new Date(Date.now() + 3_600_000).toISOString(), reason: 'both instances' })
+    // The other instance learns of it through the journal's NOTIFY: each try logs one more event there.
+    await until('B muting the node', async () => (await logOn(b.info.baseURL)).data.silenced_by?.id === silence.id, 10_000)
+    await call(b.info.baseURL, tokenB, 'POST', `/api/v1/silences/${silence.id}/end`)
+    await until('A no longer muting it', async () => (await logOn(a.info.baseURL)).data.silenced_by === undefined, 10_000)
+  })
+
   it('runs periodic jobs on exactly one instance; when that one is killed outright the other takes the lock and runs them', async () => {
     const [la, lb] = [await leader(a), await leader(b)]
     expect([la, lb].filter(Boolean)).toHaveLength(1)

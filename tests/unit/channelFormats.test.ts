@@ -22,7 +22,7 @@ function event(over: Partial<EventView> = {}): EventView {
 function incident(over: Partial<IncidentView> = {}): IncidentView {
   return {
     id: 12, kind: 'node', node_id: 7, cluster_id: null, severity: 'error', title: 'Node db-1 is down', state: 'open', opened_at: new Date(T0).toISOString(),
-    resolved_at: null, acknowledged_at: null, acknowledged_by: null, duration_seconds: 4320, event_count: 2, last_event_at: new Date(T0).toISOString(), ...over,
+    resolved_at: null, acknowledged_at: null, acknowledged_by: null, duration_seconds: 4320, event_count: 2, last_event_at: new Date(T0).toISOString(), silenced_by: null, ...over,
   }
 }
 

@@ -48,11 +48,12 @@ describe('event toasts', () => {
     expect(t.shown[1]!.duration).toBe(5000)
   })
 
-  it('does not toast acknowledgements, an incident\'s changes (its events toast) or events of a node in maintenance', () => {
+  it('does not toast acknowledgements, an incident\'s changes (its events toast), events of a node in maintenance or events a silence muted', () => {
     const t = toaster()
     t.push(event({ event_type: 'event_acknowledged' }))
     for (const type of ['incident_opened', 'incident_acknowledged', 'incident_resolved']) t.push(event({ event_type: type, severity: 'info' }))
     t.push(event({ data: { hostname: 'web-1', status: 'stale', maintenance: true } }))
+    t.push(event({ data: { hostname: 'web-1', status: 'stale', silenced_by: { id: 3, reason: 'disk swap' } } }))
     expect(t.shown).toHaveLength(0)
     expect(isToastable(event())).toBe(true)
   })
