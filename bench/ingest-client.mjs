@@ -22,6 +22,14 @@ function sample(ts, cpu) {
   }
 }
 
+// A catch-up batch's samples as JSON after their timestamp, built once: the generator then only
+// stamps them, so building a 0.9 MB body costs it far less than the server's parsing of it.
+const BATCH_TAILS = Array.from({ length: 1000 }, (_, i) => {
+  const rest = sample(0, (i * 7) % 100)
+  delete rest.timestamp
+  return JSON.stringify(rest).slice(1)
+})
+
 /**
  * The next body an agent sends: `single` one sample stamped now (kept increasing per agent, so no
  * two are the same sample), `invalid` the same with one bad field (answered 422), `batch` 1,000
@@ -31,7 +39,7 @@ function nextBody(kind, agent) {
   if (kind === 'batch') {
     const from = agent.next
     agent.next += 1000 * 10
-    return JSON.stringify({ samples: Array.from({ length: 1000 }, (_, i) => sample(from + i * 10, (i * 7) % 100)) })
+    return `{"samples":[${BATCH_TAILS.map((tail, i) => `{"timestamp":"${new Date(from + i * 10).toISOString()}",${tail}`).join(',')}]}`
   }
   agent.next = Math.max(agent.next + 1, Date.now())
   const s = sample(agent.next, (agent.next % 1000) / 10)

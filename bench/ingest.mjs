@@ -10,7 +10,7 @@
 import { fork } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { adminToken, createAgents, freePort, freshDatabase, startServer } from './lib.mjs'
-import { formatRow, runLoad } from './load.mjs'
+import { formatRow, runLoad, TABLE_HEAD } from './load.mjs'
 
 const { values } = parseArgs({ options: {
   agents: { type: 'string', default: '50,100,200' }, seconds: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
@@ -38,25 +38,25 @@ async function startNodePulse(env, count) {
 }
 
 const most = Math.max(...COUNTS)
+let bare, pg, lite
 const database = TARGETS.some(t => t === 'postgres' || t === 'invalid') ? await freshDatabase(values.postgres, 'np_bench_ingest') : undefined
-const bare = TARGETS.includes('bare') ? await startBare() : undefined
-const pg = database ? await startNodePulse({ DATABASE_URL: database.url }, most) : undefined
-const lite = TARGETS.includes('pglite') ? await startNodePulse({}, most) : undefined
-
-const targets = {
-  bare: bare && { label: 'bare node:http handler', port: bare.port, agents: pg?.agents ?? lite.agents, watch: { server: [bare.pid] } },
-  invalid: pg && { label: 'NodePulse route answering 422', port: pg.port, agents: pg.agents, body: 'invalid', watch: { server: [pg.server.pid], postgres: database.backendPids } },
-  postgres: pg && { label: 'NodePulse ingest, PostgreSQL', port: pg.port, agents: pg.agents, watch: { server: [pg.server.pid], postgres: database.backendPids } },
-  pglite: lite && { label: 'NodePulse ingest, PGlite', port: lite.port, agents: lite.agents, watch: { server: [lite.server.pid] } },
-}
 
 const unit = BATCH ? 'samples/s' : 'reports/s'
 const results = {}
 console.log(`ingest, ${BATCH ? '1,000-sample catch-up batches' : 'single-sample reports'}, ${values.clients} generator processes, ${values.warmup} s warm-up + ${values.seconds} s measured per row`)
-console.log(`| what | agents | ${unit} | latency p50 / p99 | CPU (% of one core) | answers |`)
-console.log('|---|---|---|---|---|---|')
+console.log(TABLE_HEAD(unit))
 let round = 0
 try {
+  bare = TARGETS.includes('bare') ? await startBare() : undefined
+  pg = database ? await startNodePulse({ DATABASE_URL: database.url }, most) : undefined
+  lite = TARGETS.includes('pglite') ? await startNodePulse({}, most) : undefined
+  const targets = {
+    // The bare handler reads no token: any node ids do.
+    bare: bare && { label: 'bare node:http handler', port: bare.port, agents: pg?.agents ?? lite?.agents ?? Array.from({ length: most }, (_, i) => ({ id: i + 1, token: 'none' })), watch: { server: [bare.pid] } },
+    invalid: pg && { label: 'NodePulse route answering 422', port: pg.port, agents: pg.agents, body: 'invalid', watch: { server: [pg.server.pid], postgres: database.backendPids } },
+    postgres: pg && { label: 'NodePulse ingest, PostgreSQL', port: pg.port, agents: pg.agents, watch: { server: [pg.server.pid], postgres: database.backendPids } },
+    pglite: lite && { label: 'NodePulse ingest, PGlite', port: lite.port, agents: lite.agents, watch: { server: [lite.server.pid] } },
+  }
   for (const count of COUNTS) {
     for (const name of TARGETS) {
       const t = targets[name]

@@ -36,10 +36,18 @@ export async function runLoad({ agents, body, clients, warmup, seconds, watch = 
   return { reports, samples: reports * (body === 'batch' ? 1000 : 1), p50: percentile(latencies, 50), p99: percentile(latencies, 99), statuses, cpu }
 }
 
-/** One line of a results table: what, agents, rate, latency, answers, CPU per group. */
+/** The header of formatRow's table. */
+export const TABLE_HEAD = unit => `| what | agents | ${unit} | latency p50 / p99 | CPU (% of one core) | server CPU per report | answers |\n|---|---|---|---|---|---|---|`
+
+/**
+ * One line of a results table: what, agents, rate, latency, CPU per group, the server's CPU time per
+ * report (the figure that moves least when other jobs take the machine's cores), answers by status.
+ */
 export function formatRow(label, agents, r, unit = 'reports/s') {
   const rate = unit === 'samples/s' ? r.samples : r.reports
   const answers = Object.entries(r.statuses).map(([s, n]) => `${s}×${n}`).join(' ')
   const cpu = Object.entries(r.cpu).map(([name, pct]) => `${name} ${pct.toFixed(0)}%`).join(', ')
-  return `| ${label} | ${agents} | ${Math.round(rate).toLocaleString('en-US')} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} ms | ${cpu} | ${answers} |`
+  const serverCpu = r.cpu.server ?? r.cpu.servers
+  const perReport = serverCpu === undefined || !r.reports ? '–' : `${Math.round((serverCpu / 100 / r.reports) * 1e6).toLocaleString('en-US')} µs`
+  return `| ${label} | ${agents} | ${Math.round(rate).toLocaleString('en-US')} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} ms | ${cpu} | ${perReport} | ${answers} |`
 }

@@ -7,7 +7,7 @@
 //        [--agents 150] [--seconds 10] [--warmup 3] [--clients 3]
 import { parseArgs } from 'node:util'
 import { adminToken, createAgents, freshDatabase, percentile, startServer, wallNow } from './lib.mjs'
-import { formatRow, runLoad } from './load.mjs'
+import { formatRow, runLoad, TABLE_HEAD } from './load.mjs'
 
 const { values } = parseArgs({ options: {
   agents: { type: 'string', default: '150' }, seconds: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
@@ -84,8 +84,7 @@ try {
   const load = { body: 'single', clients: Number(values.clients), warmup: Number(values.warmup), seconds: Number(values.seconds), watch }
 
   console.log(`scale-out: ${AGENTS} agents, single-sample reports, ${values.clients} generator processes, ${values.warmup} s warm-up + ${values.seconds} s measured per row`)
-  console.log('| what | agents | reports/s | latency p50 / p99 | CPU (% of one core) | answers |')
-  console.log('|---|---|---|---|---|---|')
+  console.log(TABLE_HEAD('reports/s'))
   const one = await runLoad({ ...load, agents: agents.map(g => ({ ...g, port: port(a) })) })
   console.log(formatRow('one instance (A)', AGENTS, one))
 
