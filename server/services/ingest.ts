@@ -98,13 +98,13 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
     const alive = new Set(written.filter(r => r.id === null).map(r => r.node_id))
     const samples = firstSamples(batch, alive)
     const entries: ReportEntry[] = []
-    const stored = new Map<string, number>()
+    const insertedKeys = new Set<string>()
     for (const r of written) {
       if (r.id === null) continue
       const key = `${r.node_id}@${r.ts_ms}`
       const s = samples.get(key)!
       entries.push({ id: r.id, nodeId: r.node_id, receivedAt: now, ts: s.ts, cpuPercent: s.cpuPercent, memoryPercent: s.memoryPercent, diskPercent: s.diskPercent, uptimeSeconds: s.uptimeSeconds, activeBackups: s.activeBackups })
-      stored.set(key, 1)
+      insertedKeys.add(key)
     }
     const result = new Map<Pending, { stored: number }>()
     for (const p of batch) {
@@ -113,7 +113,7 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
       let count = 0
       for (const s of p.samples) {
         const key = `${p.nodeId}@${s.ts.getTime()}`
-        if (stored.delete(key)) count++
+        if (insertedKeys.delete(key)) count++
       }
       result.set(p, { stored: count })
     }
