@@ -1,61 +1,84 @@
 #!/usr/bin/env node
-// Ingest throughput: C agents post reports back to back for S seconds; prints accepted reports/s,
-// latency percentiles and server CPU. Add --postgres URL to run against PostgreSQL (a fresh database is created).
-// Usage: npm run build && node bench/ingest.mjs [--agents 50] [--seconds 10] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+// Ingest throughput, side by side in one run with the same load generator (bench/load.mjs: raw
+// keep-alive connections from several processes, one per simulated agent, each with its own node
+// and token): (a) a bare node:http handler parsing the same body, (b) NodePulse's route answering
+// 422 (auth, body, validation, no write), (c) real ingest on PostgreSQL, (d) real ingest on PGlite;
+// at each number of agents. Prints reports/s (samples/s with --body batch), latency p50/p99 and the
+// CPU of the server, of PostgreSQL's backends and of the generator, then the ratios the targets name.
+// Usage: npm run build && node bench/ingest.mjs --postgres postgres://postgres@127.0.0.1:5432/postgres
+//        [--agents 50,100,200] [--seconds 10] [--warmup 3] [--clients 3] [--body single|batch] [--targets bare,invalid,postgres,pglite]
+import { fork } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import postgres from 'postgres'
-import { adminToken, percentile, procStats, startServer } from './lib.mjs'
+import { adminToken, createAgents, freePort, freshDatabase, startServer } from './lib.mjs'
+import { formatRow, runLoad, TABLE_HEAD } from './load.mjs'
 
-const { values } = parseArgs({ options: { agents: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, postgres: { type: 'string' } } })
-const AGENTS = Number(values.agents)
-const SECONDS = Number(values.seconds)
+const { values } = parseArgs({ options: {
+  agents: { type: 'string', default: '50,100,200' }, seconds: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
+  clients: { type: 'string', default: '3' }, body: { type: 'string', default: 'single' },
+  targets: { type: 'string', default: 'bare,invalid,postgres,pglite' }, postgres: { type: 'string' },
+} })
+const COUNTS = values.agents.split(',').map(Number)
+const TARGETS = values.targets.split(',')
+const BATCH = values.body === 'batch'
+if (!values.postgres && TARGETS.some(t => t === 'postgres' || t === 'invalid')) throw new Error('--postgres URL is needed for the postgres and invalid targets')
 
-let env = {}
-let dropDb = async () => {}
-if (values.postgres) {
-  const name = `np_bench_${Date.now()}`
-  const admin = postgres(values.postgres, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`create database ${name}`)
-  const url = new URL(values.postgres)
-  url.pathname = `/${name}`
-  env = { DATABASE_URL: url.toString() }
-  dropDb = async () => {
-    await admin.unsafe(`drop database if exists ${name} with (force)`)
-    await admin.end()
-  }
-}
-const server = await startServer(env)
-const token = await adminToken(server.base)
-const agents = []
-for (let i = 0; i < AGENTS; i++) {
-  const res = await fetch(`${server.base}/api/v1/nodes`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ hostname: `ingest-${i}` }) })
-  agents.push(await res.json())
+/** The bare handler in its own process. */
+async function startBare() {
+  const port = await freePort()
+  const child = fork(new URL('./ingest-bare.mjs', import.meta.url), { env: { ...process.env, PORT: String(port) } })
+  await new Promise(resolve => child.once('message', resolve))
+  return { port, pid: child.pid, stop: () => child.kill() }
 }
 
-const latencies = []
-let failed = 0
-const deadline = Date.now() + SECONDS * 1000
-const before = procStats(server.pid)
-const start = Date.now()
-await Promise.all(agents.map(async (a) => {
-  while (Date.now() < deadline) {
-    const t = performance.now()
-    const res = await fetch(`${server.base}/api/v1/nodes/${a.id}/stats`, {
-      method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ cpu_percent: Math.random() * 100, memory_percent: 50, disk_percent: 40, timestamp: new Date().toISOString() }),
-    })
-    await res.arrayBuffer()
-    if (res.ok) latencies.push(performance.now() - t)
-    else failed++
-  }
-}))
-const elapsed = (Date.now() - start) / 1000
-const after = procStats(server.pid)
-await server.stop()
-await dropDb()
+/** A built NodePulse server with `count` agent nodes of its own. */
+async function startNodePulse(env, count) {
+  const server = await startServer(env)
+  const agents = await createAgents(server.base, await adminToken(server.base), count, 'ingest')
+  return { server, port: Number(new URL(server.base).port), agents }
+}
 
-latencies.sort((a, b) => a - b)
-console.log(`ingest on ${values.postgres ? 'PostgreSQL' : 'PGlite'}: ${AGENTS} agents back to back for ${elapsed.toFixed(1)}s`)
-console.log(`  accepted       ${(latencies.length / elapsed).toFixed(0)} reports/s (${latencies.length} total, ${failed} failed)`)
-console.log(`  latency        p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`)
-console.log(`  server CPU     ${(((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100).toFixed(0)} % of one core, RSS ${after.rss.toFixed(0)} MiB`)
+const most = Math.max(...COUNTS)
+let bare, pg, lite
+const database = TARGETS.some(t => t === 'postgres' || t === 'invalid') ? await freshDatabase(values.postgres, 'np_bench_ingest') : undefined
+
+const unit = BATCH ? 'samples/s' : 'reports/s'
+const results = {}
+console.log(`ingest, ${BATCH ? '1,000-sample catch-up batches' : 'single-sample reports'}, ${values.clients} generator processes, ${values.warmup} s warm-up + ${values.seconds} s measured per row`)
+console.log(TABLE_HEAD(unit))
+let round = 0
+try {
+  bare = TARGETS.includes('bare') ? await startBare() : undefined
+  pg = database ? await startNodePulse({ DATABASE_URL: database.url }, most) : undefined
+  lite = TARGETS.includes('pglite') ? await startNodePulse({}, most) : undefined
+  const targets = {
+    // The bare handler reads no token: any node ids do.
+    bare: bare && { label: 'bare node:http handler', port: bare.port, agents: pg?.agents ?? lite?.agents ?? Array.from({ length: most }, (_, i) => ({ id: i + 1, token: 'none' })), watch: { server: [bare.pid] } },
+    invalid: pg && { label: 'NodePulse route answering 422', port: pg.port, agents: pg.agents, body: 'invalid', watch: { server: [pg.server.pid], postgres: database.backendPids } },
+    postgres: pg && { label: 'NodePulse ingest, PostgreSQL', port: pg.port, agents: pg.agents, watch: { server: [pg.server.pid], postgres: database.backendPids } },
+    pglite: lite && { label: 'NodePulse ingest, PGlite', port: lite.port, agents: lite.agents, watch: { server: [lite.server.pid] } },
+  }
+  for (const count of COUNTS) {
+    for (const name of TARGETS) {
+      const t = targets[name]
+      const r = await runLoad({
+        agents: t.agents.slice(0, count).map(a => ({ ...a, port: t.port })),
+        body: BATCH ? 'batch' : t.body ?? 'single', clients: Number(values.clients), warmup: Number(values.warmup), seconds: Number(values.seconds),
+        watch: t.watch, batchFrom: Date.now() - 40 * 3_600_000 + round++ * 3_600_000,
+      })
+      results[`${name}@${count}`] = r
+      console.log(formatRow(t.label, count, r, unit))
+    }
+  }
+}
+finally {
+  bare?.stop()
+  await pg?.server.stop()
+  await lite?.server.stop()
+  await database?.drop()
+}
+
+const rate = r => (BATCH ? r.samples : r.reports)
+for (const count of COUNTS) {
+  const ratio = (a, b) => (results[`${a}@${count}`] && results[`${b}@${count}`] ? (rate(results[`${a}@${count}`]) / rate(results[`${b}@${count}`])).toFixed(2) : '–')
+  console.log(`${count} agents: PostgreSQL/bare ${ratio('postgres', 'bare')}, PostgreSQL/422 ${ratio('postgres', 'invalid')}, PGlite/bare ${ratio('pglite', 'bare')}, 422/bare ${ratio('invalid', 'bare')}`)
+}

@@ -1,6 +1,6 @@
 // Shared bench helpers: start the built server on a fresh embedded database and read its /proc figures.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -72,8 +72,43 @@ export async function adminToken(base) {
   return (await res.json()).token
 }
 
+/**
+ * A new, empty database named `<prefix>_<time>` on the PostgreSQL server of `adminUrl` (never the
+ * database others' tests use): its URL, the pids of the backends serving it, and `drop()`.
+ */
+export async function freshDatabase(adminUrl, prefix) {
+  const { default: postgres } = await import('postgres')
+  const name = `${prefix}_${Date.now()}`
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${name}`)
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    /** The server processes serving this database now (for their CPU, from /proc). */
+    backendPids: async () => (await admin`select pid from pg_stat_activity where datname = ${name}`).map(r => r.pid),
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await admin.end()
+    },
+  }
+}
+
+/** Adds `count` agent nodes named `<prefix>-<i>` through the API: their ids and agent tokens. */
+export async function createAgents(base, adminBearer, count, prefix) {
+  const agents = []
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`${base}/api/v1/nodes`, { method: 'POST', headers: { authorization: `Bearer ${adminBearer}`, 'content-type': 'application/json' }, body: JSON.stringify({ hostname: `${prefix}-${i}` }) })
+    if (!res.ok) throw new Error(`adding node ${prefix}-${i}: HTTP ${res.status} ${await res.text()}`)
+    const { id, token } = await res.json()
+    agents.push({ id, token })
+  }
+  return agents
+}
+
 /** Resident memory (MiB) and total CPU seconds of a process, from /proc. */
 export function procStats(pid) {
+  if (!existsSync(`/proc/${pid}`)) return { rss: 0, cpuSeconds: 0 }
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100

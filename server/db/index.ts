@@ -9,6 +9,9 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
 /** The transaction handle `db.transaction` gives its callback. */
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0]
 
+/** The rows of `db.execute(sql)`: postgres.js answers an array, PGlite an object holding `rows`. */
+export const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows)
+
 export interface DatabaseHandle {
   db: Database
   driver: 'pglite' | 'postgres'

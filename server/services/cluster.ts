@@ -14,13 +14,15 @@ export interface Cluster {
 }
 
 /**
- * Joins the other instances on one Postgres: LISTEN wakes the journal's catch-up (also after the
- * listener reconnects, so a lost notification costs nothing), and a session advisory lock elects
+ * Joins the other instances on one Postgres: another instance's NOTIFY wakes the journal's catch-up
+ * (so does a reconnect of the listener, so a lost notification costs nothing), and a session advisory lock elects
  * the one instance that runs periodic jobs; when it dies its lock goes with its connection.
  */
 export async function joinCluster(url: string, journal: Journal, checkMs = 5000): Promise<Cluster> {
   const listener = postgres(url, { max: 1, onnotice: () => {}, backoff: reconnectBackoff, connection: { application_name: 'nodepulse-listen' } })
-  await listener.listen(JOURNAL_CHANNEL, () => void journal.catchUp(), () => void journal.catchUp())
+  await listener.listen(JOURNAL_CHANNEL, (origin) => {
+    if (origin !== journal.origin) void journal.catchUp()
+  }, () => void journal.catchUp())
 
   // One long-lived connection holds the leader lock: no idle or lifetime recycling, which would drop it.
   const lock = postgres(url, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => {}, backoff: reconnectBackoff, connection: { application_name: 'nodepulse-leader' } })

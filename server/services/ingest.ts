@@ -1,9 +1,9 @@
-import { inArray, sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { IngestAnswer, StatsReport } from '../../shared/contracts/ingest'
-import type { Database } from '../db'
-import { nodes, nodeSamples, type SampleValues } from '../db/schema'
+import { rowsOf, type Database } from '../db'
+import type { SampleValues } from '../db/schema'
 import { isDatabaseUnreachable, NotFoundError, UnavailableError } from './errors'
-import { createJournal, lockJournal, type Journal, type ReportEntry } from './journal'
+import { createJournal, journalLockQuery, type Journal, type ReportEntry } from './journal'
 import type { Registry } from './registry'
 import { startedInstance } from './started'
 import { describeError } from './logSafe'
@@ -15,8 +15,55 @@ export interface IngestResult { accepted: number, stored: number, duplicates: nu
 
 interface Pending { nodeId: number, samples: SampleInput[], resolve: (r: IngestResult) => void, reject: (e: unknown) => void }
 
-// Postgres allows 65,535 bind parameters per statement; 8 per row.
-const ROWS_PER_INSERT = 4000
+/** What the batch statement answers: a stored sample (its position, node, time), or a live node (id null). */
+interface WrittenRow { id: number | null, node_id: number, ts_ms: number | null }
+
+/** Each node's first sample at each time in the batch, of live nodes: the one a repeat leaves stored. */
+function firstSamples(batch: Pending[], alive: Set<number>): Map<string, SampleInput> {
+  const first = new Map<string, SampleInput>()
+  for (const p of batch) {
+    if (!alive.has(p.nodeId)) continue
+    for (const s of p.samples) {
+      const key = `${p.nodeId}@${s.ts.getTime()}`
+      if (!first.has(key)) first.set(key, s)
+    }
+  }
+  return first
+}
+
+/**
+ * A whole batch as one statement (one round trip, its own transaction): lock the batch's nodes'
+ * rows and move their last_seen (a concurrent delete waits; a node already gone is not among the
+ * returned live nodes, so only its own reports fail), then insert the live nodes' samples in batch
+ * order, skipping those already stored. With `lock` (instances sharing a database) the journal lock
+ * is taken before any row is touched or any position drawn: the update joins it, and the insert
+ * reads the update's result, so positions are drawn and committed in order cluster-wide.
+ * The samples travel as one JSON parameter, so no batch meets Postgres's bind-parameter limit.
+ */
+function batchStatement(batch: Pending[], now: Date, lock: SQL | undefined): SQL {
+  const ids = [...new Set(batch.map(p => p.nodeId))]
+  const rows = JSON.stringify(batch.flatMap(p => p.samples.map(s => ({
+    node_id: p.nodeId, ts: s.ts, cpu_percent: s.cpuPercent, memory_percent: s.memoryPercent, disk_percent: s.diskPercent,
+    uptime_seconds: s.uptimeSeconds, active_backups: s.activeBackups, detail: s.detail ?? null,
+  }))))
+  const at = sql`${now.toISOString()}::timestamptz`
+  return sql`with ${lock ? sql`lk as (${lock}), ` : sql``}alive as (
+      update nodes set last_seen = greatest(nodes.last_seen, ${at}) ${lock ? sql`from lk ` : sql``}
+      where nodes.id = any(${`{${ids.join(',')}}`}::int[]) returning nodes.id
+    ), ins as (
+      insert into node_samples (node_id, ts, cpu_percent, memory_percent, disk_percent, uptime_seconds, active_backups, detail, received_at)
+      select r.node_id, r.ts, r.cpu_percent, r.memory_percent, r.disk_percent, r.uptime_seconds, r.active_backups, r.detail, ${at}
+      from rows from (jsonb_to_recordset(${rows}::jsonb) as (node_id int, ts timestamptz, cpu_percent float8, memory_percent float8,
+        disk_percent float8, uptime_seconds bigint, active_backups int, detail jsonb)) with ordinality as r
+      where r.node_id in (select id from alive)
+      order by r.ordinality
+      on conflict (node_id, ts) do nothing
+      returning id, node_id, ts
+    )
+    select id::float8 as id, node_id, (extract(epoch from ts) * 1000)::float8 as ts_ms from ins
+    union all
+    select null, id, null from alive`
+}
 
 /** Normalizes a validated report into samples, stamping the receive time where none was given. */
 export function samplesFromReport(report: StatsReport, receivedAt: Date): SampleInput[] {
@@ -47,42 +94,29 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
   // Inside the journal, so stream positions are published in the order they commit.
   const write = (batch: Pending[]) => journal.run(async () => {
     const now = new Date()
-    const result = new Map<Pending, { stored: number }>()
+    const written = rowsOf<WrittenRow>(await db.execute(batchStatement(batch, now, journal.shared ? journalLockQuery(journal) : undefined)))
+    const alive = new Set(written.filter(r => r.id === null).map(r => r.node_id))
+    const samples = firstSamples(batch, alive)
     const entries: ReportEntry[] = []
-    await db.transaction(async (tx) => {
-      await lockJournal(tx, journal)
-      const nodeIds = [...new Set(batch.map(p => p.nodeId))]
-      // Lock the nodes' rows: a concurrent delete waits, and a node already gone fails only its own reports.
-      const alive = new Set((await tx.select({ id: nodes.id }).from(nodes).where(inArray(nodes.id, nodeIds)).for('update')).map(r => r.id))
-      const insertedKeys = new Set<string>()
-      const rows = batch.filter(p => alive.has(p.nodeId)).flatMap(p => p.samples.map(s => ({ ...s, nodeId: p.nodeId, receivedAt: now, detail: s.detail ?? null })))
-      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        const inserted = await tx.insert(nodeSamples).values(rows.slice(i, i + ROWS_PER_INSERT))
-          .onConflictDoNothing({ target: [nodeSamples.nodeId, nodeSamples.ts] })
-          .returning({
-            id: nodeSamples.id, nodeId: nodeSamples.nodeId, ts: nodeSamples.ts, receivedAt: nodeSamples.receivedAt, cpuPercent: nodeSamples.cpuPercent,
-            memoryPercent: nodeSamples.memoryPercent, diskPercent: nodeSamples.diskPercent, uptimeSeconds: nodeSamples.uptimeSeconds, activeBackups: nodeSamples.activeBackups,
-          })
-        for (const r of inserted) {
-          insertedKeys.add(`${r.nodeId}@${r.ts.getTime()}`)
-          entries.push(r)
-        }
+    const insertedKeys = new Set<string>()
+    for (const r of written) {
+      if (r.id === null) continue
+      const key = `${r.node_id}@${r.ts_ms}`
+      const s = samples.get(key)!
+      entries.push({ id: r.id, nodeId: r.node_id, receivedAt: now, ts: s.ts, cpuPercent: s.cpuPercent, memoryPercent: s.memoryPercent, diskPercent: s.diskPercent, uptimeSeconds: s.uptimeSeconds, activeBackups: s.activeBackups })
+      insertedKeys.add(key)
+    }
+    const result = new Map<Pending, { stored: number }>()
+    for (const p of batch) {
+      if (!alive.has(p.nodeId)) continue
+      // Count each request's own new rows (a key repeated across requests counts once, for the first).
+      let count = 0
+      for (const s of p.samples) {
+        const key = `${p.nodeId}@${s.ts.getTime()}`
+        if (insertedKeys.delete(key)) count++
       }
-      if (alive.size) {
-        await tx.update(nodes).set({ lastSeen: sql`greatest(${nodes.lastSeen}, ${now.toISOString()}::timestamptz)` })
-          .where(inArray(nodes.id, [...alive]))
-      }
-      for (const p of batch) {
-        if (!alive.has(p.nodeId)) continue
-        // Count each request's own new rows (a key repeated across requests counts once, for the first).
-        let stored = 0
-        for (const s of p.samples) {
-          const key = `${p.nodeId}@${s.ts.getTime()}`
-          if (insertedKeys.delete(key)) stored++
-        }
-        result.set(p, { stored })
-      }
-    })
+      result.set(p, { stored: count })
+    }
     await journal.committed(entries.sort((a, b) => a.id - b.id).map(row => ({ kind: 'report', row })))
     return result
   })

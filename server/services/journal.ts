@@ -1,10 +1,11 @@
-import { asc, eq, gt, sql } from 'drizzle-orm'
+import { randomUUID } from 'node:crypto'
+import { asc, eq, gt, sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../db'
 import { events, nodeSamples, settings, type EventRow, type SampleRow, type SampleValues } from '../db/schema'
 
 /** Held for the length of every transaction that takes stream positions, on every instance. */
 export const JOURNAL_LOCK = 7310002
-/** The Postgres NOTIFY channel that wakes other instances; the payload is empty (the tables are the truth). */
+/** The Postgres NOTIFY channel that wakes other instances; the payload names the writer only (the tables are the truth). */
 export const JOURNAL_CHANNEL = 'nodepulse_journal'
 const CATCH_UP_PAGE = 2000
 
@@ -28,10 +29,14 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   const listeners = new Set<(entries: JournalEntry[]) => void>()
   let catching: Promise<void> | null = null
   let again = false
+  const origin = randomUUID()
 
-  const announce = (entries: JournalEntry[]) => {
+  // A write and a catch-up that a NOTIFY started can both hold the same rows: what is at or below
+  // `position` has been announced already (entries are announced in position order).
+  const announce = (all: JournalEntry[]) => {
+    const entries = all.filter(e => e.row.id > position)
     if (!entries.length) return
-    position = Math.max(position, entries.at(-1)!.row.id)
+    position = entries.at(-1)!.row.id
     listeners.forEach(l => l(entries))
   }
 
@@ -105,16 +110,21 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
 
     /**
      * Announces committed entries (call inside `run`, after the commit, in position order). When
-     * instances share the database, the database is read instead, so every instance announces the
-     * same entries in the same order.
+     * instances share the database and another instance may have committed between the last
+     * announced position and these (a gap before them), the database is read instead, so every
+     * instance announces the same entries in the same order; with no gap nothing can sit between,
+     * since positions are taken and committed under JOURNAL_LOCK.
      */
     async committed(entries: JournalEntry[]): Promise<void> {
-      if (opts.shared) await catchUp()
+      if (opts.shared && entries.length && entries[0]!.row.id > position + 1) await catchUp()
       else announce(entries)
     },
 
-    /** Reads what other instances committed (on a NOTIFY, and after the listener reconnects). */
+    /** Reads what other instances committed (on their NOTIFY, and after the listener reconnects). */
     catchUp: () => (opts.shared ? catchUp() : Promise.resolve()),
+
+    /** Names this process in its NOTIFY payloads, so its listener skips its own (its writes announce themselves). */
+    origin,
 
     /** Whether instances share the database (Postgres). */
     shared: Boolean(opts.shared),
@@ -150,10 +160,15 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
 export type Journal = ReturnType<typeof createJournal>
 
 /**
- * Starts a position-taking transaction: takes the cluster-wide journal lock and queues the
- * wake-up for other instances (NOTIFY is delivered at commit). Only when instances share a database.
+ * The query that takes the cluster-wide journal lock (held to the end of the transaction) and
+ * queues the wake-up for other instances (NOTIFY is delivered at commit).
  */
+export function journalLockQuery(journal: Journal): SQL {
+  return sql`select pg_advisory_xact_lock(${JOURNAL_LOCK}), pg_notify(${JOURNAL_CHANNEL}, ${journal.origin})`
+}
+
+/** Starts a position-taking transaction: takes the journal lock. Only when instances share a database. */
 export async function lockJournal(tx: Pick<Database, 'execute'>, journal: Journal): Promise<void> {
   if (!journal.shared) return
-  await tx.execute(sql`select pg_advisory_xact_lock(${JOURNAL_LOCK}), pg_notify(${JOURNAL_CHANNEL}, '')`)
+  await tx.execute(journalLockQuery(journal))
 }

@@ -5,6 +5,7 @@ import type { DatabaseHandle } from '../../server/db'
 import { nodes, nodeSamples } from '../../server/db/schema'
 import { NotFoundError } from '../../server/services/errors'
 import { createIngest, samplesFromReport, type SampleInput } from '../../server/services/ingest'
+import { createJournal, type JournalEntry } from '../../server/services/journal'
 import { createRegistry, type Registry } from '../../server/services/registry'
 import { memoryDatabase } from './db'
 
@@ -165,6 +166,30 @@ describe('createIngest (group commit)', () => {
     expect(await storedCount(node.id)).toBe(2)
     expect(await ingest.submit(node.id, [at(3)])).toMatchObject({ stored: 1 })
     expect(await storedCount(node.id)).toBe(3)
+  })
+
+  it('announces a batch\'s stored samples once each, in position order, with the figures of the first of a repeat', async () => {
+    const journal = createJournal()
+    const announced: JournalEntry[] = []
+    journal.onCommit(entries => announced.push(...entries))
+    const ingest = createIngest(handle.db, registry, { journal })
+    const a = await agent()
+    const b = await agent()
+    const warmup = ingest.submit(a.id, [at(0)])
+    const results = await Promise.all([
+      ingest.submit(a.id, [at(2, 20), at(1, 10)]), ingest.submit(b.id, [at(1, 30)]), ingest.submit(a.id, [at(1, 99), at(3, 40)]),
+    ])
+    await warmup
+    expect(results.map(r => r.stored)).toEqual([2, 1, 1])
+    const reports = announced.flatMap(e => (e.kind === 'report' ? [e.row] : []))
+    expect(reports.map(r => r.id)).toEqual([...reports.map(r => r.id)].sort((x, y) => x - y))
+    expect(new Set(reports.map(r => r.id)).size).toBe(5)
+    // Positions follow the order the samples were submitted in; a repeat keeps the first one's figures.
+    expect(reports.map(r => [r.nodeId, r.ts.getTime(), r.cpuPercent])).toEqual([
+      [a.id, at(0).ts.getTime(), 1], [a.id, at(2).ts.getTime(), 20], [a.id, at(1).ts.getTime(), 10], [b.id, at(1).ts.getTime(), 30], [a.id, at(3).ts.getTime(), 40],
+    ])
+    const stored = await handle.db.select().from(nodeSamples).where(eq(nodeSamples.nodeId, a.id)).orderBy(nodeSamples.id)
+    expect(stored.map(r => [r.id, r.cpuPercent])).toEqual(reports.filter(r => r.nodeId === a.id).map(r => [r.id, r.cpuPercent]))
   })
 
   it('moves last_seen in memory and in the database, and shows the newest sample', async () => {

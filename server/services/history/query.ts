@@ -9,7 +9,7 @@ import {
   HISTORY_FIGURES, type FleetBucket, type FleetHistory, type FleetHistoryQuery, type HistoryBucket, type HistoryFigure, type HistoryGap,
   type HistoryMetric, type HistoryTier, type NodeHistory, type NodeHistoryQuery,
 } from '../../../shared/contracts/history'
-import type { Database } from '../../db'
+import { rowsOf, type Database } from '../../db'
 import { NotFoundError } from '../errors'
 import type { Registry } from '../registry'
 import { RAW_EXPRESSIONS, raw } from './metrics'
@@ -20,7 +20,6 @@ export const ROW_BUDGET = 250_000
 
 /** One metric's figures per bucket of a plan (index i is the bucket starting at `from + i × step`); null where it has no data. Only the figures read are there. */
 export type Figures = Partial<Record<HistoryFigure, (number | null)[]>>
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows)
 const iso = (seconds: number) => sql`${new Date(seconds * 1000).toISOString()}::timestamptz`
 /** A figure as SQL handed it over: a number, or null (JSON has no NaN or infinity; Postgres writes them as strings). */
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)

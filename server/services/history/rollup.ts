@@ -8,7 +8,7 @@
  */
 import { sql } from 'drizzle-orm'
 import { HISTORY_METRICS, type HistoryTier } from '../../../shared/contracts/history'
-import type { Database, Transaction } from '../../db'
+import { rowsOf, type Database, type Transaction } from '../../db'
 import { ALL_ROLLUP_COLUMNS, RAW_EXPRESSIONS, raw, UPSERT_SET } from './metrics'
 
 /** Buckets sit on multiples of their width since the unix epoch (whole UTC hours and days). */
@@ -30,7 +30,6 @@ export interface RollupRun { samples: number, batches: number, caughtUp: boolean
 export interface PurgeResult { deleted: Record<string, number>, maxSampleId: number }
 
 type Progress = Map<number, { cursor: number, purgedBefore: Date | null }>
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows)
 const iso = (d: Date) => sql`${d.toISOString()}::timestamptz`
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 

@@ -6,12 +6,11 @@
  */
 import { sql } from 'drizzle-orm'
 import type { NodeUptime, UptimeDay } from '../../../shared/contracts/history'
-import type { Database } from '../../db'
+import { rowsOf, type Database } from '../../db'
 import { NotFoundError } from '../errors'
 import type { Registry } from '../registry'
 
 const DAY = 86_400_000
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows)
 
 /** A stretch of time with one status: `[from, to)` in ms. */
 export interface StatusSpan { from: number, to: number, online: boolean }

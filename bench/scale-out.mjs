@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Scale-out: three built instances on one PostgreSQL database. The same agents and the same load
+// generator as bench/ingest.mjs post to one instance, then spread over all three; prints the
+// aggregate reports/s of each, and how long a report taken by instance A takes to reach a
+// subscriber of C's reports channel (/stream/reports): C's message arrival minus A's received_at.
+// Usage: npm run build && node bench/scale-out.mjs --postgres postgres://postgres@127.0.0.1:5432/postgres
+//        [--agents 150] [--seconds 10] [--warmup 3] [--clients 3]
+import { parseArgs } from 'node:util'
+import { adminToken, createAgents, freshDatabase, percentile, startServer, wallNow } from './lib.mjs'
+import { formatRow, runLoad, TABLE_HEAD } from './load.mjs'
+
+const { values } = parseArgs({ options: {
+  agents: { type: 'string', default: '150' }, seconds: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
+  clients: { type: 'string', default: '3' }, postgres: { type: 'string' },
+} })
+if (!values.postgres) throw new Error('--postgres URL is needed')
+const AGENTS = Number(values.agents)
+
+/** Posts one report of `agent` to `base` until it is answered 200 (the instance has loaded the node). */
+async function waitUntilKnown(base, agent) {
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${base}/api/v1/nodes/${agent.id}/stats`, { method: 'POST', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ cpu_percent: 1, disk_percent: 1 }) })
+    await res.arrayBuffer()
+    if (res.ok) return
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  throw new Error(`${base} does not know node ${agent.id}`)
+}
+
+/**
+ * Subscribes to `base`'s reports channel; for each report of a node in `from`, records arrival
+ * (this machine's wall clock) minus the report's received_at (the clock of the instance that took it).
+ */
+async function subscribeReports(base, bearer, from) {
+  const controller = new AbortController()
+  const res = await fetch(`${base}/stream/reports`, { headers: { authorization: `Bearer ${bearer}`, accept: 'text/event-stream' }, signal: controller.signal })
+  const delays = []
+  let counting = false
+  const reading = (async () => {
+    const decoder = new TextDecoder()
+    let buffer = ''
+    try {
+      for await (const chunk of res.body) {
+        const arrived = wallNow()
+        buffer += decoder.decode(chunk, { stream: true })
+        const blocks = buffer.split('\n\n')
+        buffer = blocks.pop()
+        if (!counting) continue
+        for (const block of blocks) {
+          if (!block.includes('event: reports')) continue
+          const report = JSON.parse(block.slice(block.indexOf('data: ') + 6))
+          if (from.has(report.node_id)) delays.push(arrived - Date.parse(report.received_at))
+        }
+      }
+    }
+    catch {
+      // aborted at the end
+    }
+  })()
+  return {
+    count: () => {
+      counting = true
+    },
+    async stop() {
+      controller.abort()
+      await reading
+      return delays.sort((a, b) => a - b)
+    },
+  }
+}
+
+const database = await freshDatabase(values.postgres, 'np_bench_scaleout')
+const env = { DATABASE_URL: database.url }
+const instances = []
+try {
+  // One at a time: the first migrates the database, the others find it ready.
+  for (let i = 0; i < 3; i++) instances.push(await startServer(env))
+  const [a, , c] = instances
+  const bearer = await adminToken(a.base)
+  const agents = await createAgents(a.base, bearer, AGENTS, 'scale')
+  for (const s of instances) await waitUntilKnown(s.base, agents.at(-1))
+  const port = s => Number(new URL(s.base).port)
+  const watch = { servers: instances.map(s => s.pid), postgres: database.backendPids }
+  const load = { body: 'single', clients: Number(values.clients), warmup: Number(values.warmup), seconds: Number(values.seconds), watch }
+
+  console.log(`scale-out: ${AGENTS} agents, single-sample reports, ${values.clients} generator processes, ${values.warmup} s warm-up + ${values.seconds} s measured per row`)
+  console.log(TABLE_HEAD('reports/s'))
+  const one = await runLoad({ ...load, agents: agents.map(g => ({ ...g, port: port(a) })) })
+  console.log(formatRow('one instance (A)', AGENTS, one))
+
+  const spread = agents.map((g, i) => ({ ...g, port: port(instances[i % 3]) }))
+  const fromA = new Set(spread.filter(g => g.port === port(a)).map(g => g.id))
+  const subscriber = await subscribeReports(c.base, bearer, fromA)
+  setTimeout(subscriber.count, (Number(values.warmup) + 0.3) * 1000)
+  const three = await runLoad({ ...load, agents: spread })
+  const delays = await subscriber.stop()
+  console.log(formatRow('three instances (A, B, C)', AGENTS, three))
+  console.log(`aggregate: three/one ${(three.reports / one.reports).toFixed(2)}`)
+  console.log(`A → subscriber on C: ${delays.length} reports, p50 ${percentile(delays, 50).toFixed(1)} ms, p99 ${percentile(delays, 99).toFixed(1)} ms (C's arrival − A's received_at)`)
+}
+finally {
+  for (const s of instances) await s.stop()
+  await database.drop()
+}
