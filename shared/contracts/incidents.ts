@@ -59,7 +59,7 @@ export function describeDuration(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)} s`
   const minutes = Math.round(seconds / 60)
   if (minutes < 60) return `${minutes} min`
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+  return minutes % 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes / 60} h`
 }
 
 /** `POST /api/v1/incidents/acknowledge`: how many incidents this acknowledged, and which. */

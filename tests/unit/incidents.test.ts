@@ -42,7 +42,7 @@ describe('incidentRule', () => {
   it('judges incident events by their incident\'s severity, and says durations in plain words', () => {
     expect(notifiedSeverity({ type: 'incident_resolved', severity: 'success', data: { incident_severity: 'error' } })).toBe('error')
     expect(notifiedSeverity({ type: 'node_reachable', severity: 'success', data: { incident_severity: 'error' } })).toBe('success')
-    expect([42, 300, 4320, 7260].map(describeDuration)).toEqual(['42 s', '5 min', '1 h 12 min', '2 h 1 min'])
+    expect([42, 300, 3600, 4320, 7260].map(describeDuration)).toEqual(['42 s', '5 min', '1 h', '1 h 12 min', '2 h 1 min'])
   })
 
   it('sends webhooks without types the incident\'s changes instead of its events; named types stay raw', () => {

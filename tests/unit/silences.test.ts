@@ -113,7 +113,7 @@ describe('the pages\' silence helpers', () => {
       .toEqual({ nodeIds: [7], label: '', eventTypes: ['threshold_exceeded'], reason: 'Incident #3' })
     expect(silenceSeedFromQuery({ silence_node: '-1', silence_label: 'cluster=eu' })).toMatchObject({ nodeIds: [], label: 'cluster=eu' })
     const now = Date.parse('2026-01-01T11:00:00Z')
-    expect(silenceTimeText(view({}), now)).toBe('ends in 60 min')
+    expect(silenceTimeText(view({}), now)).toBe('ends in 1 h')
     expect(silenceTimeText(view({ state: 'scheduled', starts_at: '2026-01-01T11:30:00Z' }), now)).toBe('starts in 30 min, lasts 30 min')
   })
 })
