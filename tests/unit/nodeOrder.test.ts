@@ -29,7 +29,7 @@ type Rng = ReturnType<typeof random>
 function randomNode(rng: Rng, id: number): NodeStats {
   const state = rng.pick(NODE_STATES)
   return {
-    id, hostname: rng.pick(HOSTNAMES), status: state === 'unreachable' ? 'online' : state, state, is_master: id === 1,
+    id, hostname: rng.pick(HOSTNAMES), status: state === 'unreachable' ? 'online' : state === 'pending' ? 'offline' : state, state, is_master: id === 1,
     cpu_percent: rng.pick(FIGURES), memory_percent: rng.pick(FIGURES), disk_percent: rng.pick(FIGURES), uptime_seconds: 10,
     active_backups: rng.pick([null, 0, 1, 3]), last_seen: rng.next() < 0.2 ? null : `2026-12-02T06:0${Math.floor(rng.next() * 10)}:00.000Z`,
   }
