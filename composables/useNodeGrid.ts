@@ -1,5 +1,6 @@
 import type { NodeStats } from '~~/shared/contracts/seed000'
-import { filterNodes, orderByGroup, sortNodes, type LabelMap, type SortKey, type StatusFilter } from '~/utils/nodeList'
+import type { LabelMap, SortKey, StatusFilter } from '~/utils/nodeList'
+import { createGridOrder } from '~/utils/nodeOrder'
 
 /** Cards per page: enough to fill a wide screen, few enough that 1,000 nodes stay smooth. */
 export const PAGE_SIZE = 60
@@ -16,21 +17,24 @@ interface GridInput {
   labels: Readonly<Ref<LabelMap>>
 }
 
+/** Whether two lists hold the same items in the same order. */
+const sameItems = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i])
+
 /**
- * Filters, sorts and paginates the live nodes. While the pointer or focus is on the grid the
- * order is held (values still update, new nodes go last), so a card does not move from under
- * the hand that is about to click it; the next snapshot after that re-sorts.
+ * Filters, sorts and paginates the live nodes (`nodes` in id order), per changed node: a message
+ * re-places only the nodes it changed (see createGridOrder), and the page's list stays the same
+ * array unless one of its cards changed, so the other cards are not rendered again. While the
+ * pointer or focus is on the grid the order is held (values still update, new nodes go last), so
+ * a card does not move from under the hand that is about to click it; the next snapshot after
+ * that re-sorts.
  */
 export function useNodeGrid({ nodes, q, status, sort, page, group, labels }: GridInput) {
   const held = ref(false)
   const order = shallowRef<number[]>([])
 
-  // Sorting once per snapshot (or sort change) leaves a keystroke only the cheap filter.
-  const sorted = computed(() => sortNodes(nodes.value, sort.value))
-  const matching = computed(() => {
-    const found = filterNodes(sorted.value, q.value, status.value, labels.value)
-    return group.value ? orderByGroup(found, group.value, labels.value) : found
-  })
+  const grid = createGridOrder()
+  // The same array while nothing it shows changed, so what depends on it does not run again.
+  const matching = computed(() => grid.sync(nodes.value, { q: q.value, status: status.value, sort: sort.value, group: group.value, labels: labels.value }))
 
   watch([matching, q, status, sort, group], ([list], [, oldQ, oldStatus, oldSort, oldGroup]) => {
     const viewChanged = q.value !== oldQ || status.value !== oldStatus || sort.value !== oldSort || group.value !== oldGroup
@@ -44,14 +48,16 @@ export function useNodeGrid({ nodes, q, status, sort, page, group, labels }: Gri
     order.value = [...kept, ...list.filter(n => !keptSet.has(n.id)).map(n => n.id)]
   }, { immediate: true })
 
-  const byId = computed(() => new Map(nodes.value.map(n => [n.id, n])))
   const pageCount = computed(() => Math.max(1, Math.ceil(order.value.length / PAGE_SIZE)))
   const currentPage = computed(() => Math.min(Math.max(1, page.value), pageCount.value))
-  const pageNodes = computed(() => {
+  const pageNodes = computed<NodeStats[]>((previous) => {
     const start = (currentPage.value - 1) * PAGE_SIZE
-    return order.value.slice(start, start + PAGE_SIZE)
-      .map(id => byId.value.get(id))
+    // Read for its dependency: a changed node changes the list even when the held order stays.
+    void matching.value
+    const next = order.value.slice(start, start + PAGE_SIZE)
+      .map(id => grid.get(id))
       .filter((n): n is NodeStats => n !== undefined)
+    return previous && sameItems(previous, next) ? previous : next
   })
 
   return {

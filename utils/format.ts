@@ -17,6 +17,14 @@ export function formatRelative(iso: string | null, now: number): string {
   return `${Math.floor(seconds / 86_400)} d ago`
 }
 
+// One formatter for every row: toLocaleTimeString builds a new one per call (~0.1 ms each, per row per render).
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
+
+/** "14:03:07": a time of day in the browser's locale, 24-hour. */
+export function formatClock(iso: string): string {
+  return clockFormat.format(new Date(iso))
+}
+
 /** A date and time in the browser's locale, or a dash. */
 export function formatDateTime(iso: string | null): string {
   return iso ? new Date(iso).toLocaleString() : '—'

@@ -23,24 +23,45 @@ export function shownLabels(node: { kind: string, labels: Labels }): [string, st
   return Object.entries(node.labels).filter(([key]) => !hidden.includes(key)).sort(([a], [b]) => a.localeCompare(b))
 }
 
+/** A node's text as the search reads it, lowercased once (kept per node while its name and labels stay). */
+export interface SearchText {
+  host: string
+  entries: readonly (readonly [string, string])[]
+  /** Every label value, one per line: a word (no whitespace) cannot match across two. */
+  values: string
+}
+
+/** A search's words, lowercased: `key=value` (a key before the `=`) or a plain word. */
+export type SearchWord = string | { key: string, value: string }
+
+/** A node's search text from its hostname and labels. */
+export function searchText(hostname: string, labels: Labels): SearchText {
+  const entries = Object.entries(labels).map(([k, v]) => [k.toLowerCase(), v.toLowerCase()] as const)
+  return { host: hostname.toLowerCase(), entries, values: entries.map(([, v]) => v).join('\n') }
+}
+
+/** A search's words; none for an empty search. */
+export function parseSearch(query: string): SearchWord[] {
+  return query.trim().toLowerCase().split(/\s+/).filter(Boolean).map((word) => {
+    const eq = word.indexOf('=')
+    return eq > 0 ? { key: word.slice(0, eq), value: word.slice(eq + 1) } : word
+  })
+}
+
+/** Whether a search text matches every word (see matchesSearch). */
+export function matchesWords(text: SearchText, words: readonly SearchWord[]): boolean {
+  return words.every(word => typeof word === 'string'
+    ? text.host.includes(word) || text.values.includes(word)
+    : text.entries.some(([k, v]) => k === word.key && (word.value === '' || v === word.value)))
+}
+
 /**
  * Whether a node matches a search: every word must match. `key=value` matches a label exactly
  * (case-insensitive; `key=` any value of that key); a plain word is part of the hostname or of a
  * label value.
  */
 export function matchesSearch(hostname: string, labels: Labels, query: string): boolean {
-  const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean)
-  if (!words.length) return true
-  const entries = Object.entries(labels).map(([k, v]) => [k.toLowerCase(), v.toLowerCase()] as const)
-  const host = hostname.toLowerCase()
-  return words.every((word) => {
-    const eq = word.indexOf('=')
-    if (eq > 0) {
-      const [key, value] = [word.slice(0, eq), word.slice(eq + 1)]
-      return entries.some(([k, v]) => k === key && (value === '' || v === value))
-    }
-    return host.includes(word) || entries.some(([, v]) => v.includes(word))
-  })
+  return matchesWords(searchText(hostname, labels), parseSearch(query))
 }
 
 /** Every label key the nodes carry (tags' keys left out), sorted: the dashboard's "Group by" choices. */

@@ -35,3 +35,37 @@ export function applyNodeMessage(table: NodeTable, type: string, data: NodeStats
   }
   return { timestamp, nodes }
 }
+
+/** What changed between two lists of nodes: the versions that left (changed or removed) and those that came (changed or added). */
+export interface NodeChanges {
+  before: NodeStats[]
+  after: NodeStats[]
+}
+
+/**
+ * The nodes that differ between two lists, both in id order, compared by identity: a delta keeps
+ * the objects of the nodes it did not carry, so a walk of both lists finds the changed ones
+ * without looking inside any node.
+ */
+export function diffNodes(prev: readonly NodeStats[], next: readonly NodeStats[]): NodeChanges {
+  const before: NodeStats[] = []
+  const after: NodeStats[] = []
+  let i = 0
+  let j = 0
+  while (i < prev.length || j < next.length) {
+    const a = prev[i]
+    const b = next[j]
+    if (a === b) {
+      i++
+      j++
+      continue
+    }
+    const gone = a !== undefined && (b === undefined || a.id <= b.id)
+    const came = b !== undefined && (a === undefined || b.id <= a.id)
+    if (gone) before.push(a)
+    if (came) after.push(b)
+    if (gone) i++
+    if (came) j++
+  }
+  return { before, after }
+}

@@ -1,9 +1,12 @@
 import { NODE_STATES, type NodeLiveState, type NodeStats } from '../shared/contracts/seed000'
 import { isCurrent, shownState } from './nodeState'
-import { matchesSearch, type Labels } from './labels'
+import { matchesWords, parseSearch, searchText, type Labels, type SearchText } from './labels'
+import { diffNodes } from './nodeDeltas'
 
 /** Each node's labels by id (from the REST list: the stream's summaries carry none). */
 export type LabelMap = ReadonlyMap<number, Labels>
+/** A node's labels from the map, or none. */
+export const labelsOf = (labels: LabelMap, id: number): Labels => labels.get(id) ?? NO_LABELS
 const NO_LABELS: Labels = {}
 
 export const SORT_KEYS = ['name', 'status', 'cpu', 'memory', 'disk'] as const
@@ -30,29 +33,49 @@ const METRIC: Record<'cpu' | 'memory' | 'disk', (n: NodeStats) => number | null>
   memory: n => n.memory_percent,
   disk: n => n.disk_percent,
 }
-const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
-const byName = (a: NodeStats, b: NodeStats) => collator.compare(a.hostname, b.hostname) || a.id - b.id
+/** Hostnames' and label values' order: natural (web-2 before web-10), case-insensitive. */
+export const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
+/** Two nodes by hostname, then id. */
+export const byName: NodeCompare = (a, b) => collator.compare(a.hostname, b.hostname) || a.id - b.id
 
-/** The nodes whose state matches and that match the search (hostname, `key=value` or a label value: see matchesSearch). */
-export function filterNodes(nodes: readonly NodeStats[], query: string, status: StatusFilter, labels: LabelMap = new Map()): NodeStats[] {
-  const searching = query.trim() !== ''
-  return nodes.filter(n => (status === 'all' || n.state === status) && (!searching || matchesSearch(n.hostname, labels.get(n.id) ?? NO_LABELS, query)))
+/** How two nodes compare in the grid's order. */
+export type NodeCompare = (a: NodeStats, b: NodeStats) => number
+
+/**
+ * The predicate of the status filter and the search (hostname, `key=value` or a label value: see
+ * matchesSearch); `textOf` gives a node's search text, which a caller may keep per node.
+ */
+export function nodeFilter(query: string, status: StatusFilter, textOf: (n: NodeStats) => SearchText): (n: NodeStats) => boolean {
+  const words = parseSearch(query)
+  return n => (status === 'all' || n.state === status) && (words.length === 0 || matchesWords(textOf(n), words))
 }
 
-/** A sorted copy: name A→Z, status problems first, metrics highest first with unreported last; ties by name. */
-export function sortNodes(nodes: readonly NodeStats[], key: SortKey): NodeStats[] {
-  const copy = [...nodes]
-  if (key === 'name') return copy.sort(byName)
-  if (key === 'status') return copy.sort((a, b) => STATUS_RANK[a.state] - STATUS_RANK[b.state] || byName(a, b))
+/** The nodes whose state matches and that match the search. */
+export function filterNodes(nodes: readonly NodeStats[], query: string, status: StatusFilter, labels: LabelMap = new Map()): NodeStats[] {
+  return nodes.filter(nodeFilter(query, status, n => searchText(n.hostname, labelsOf(labels, n.id))))
+}
+
+/**
+ * The order of `key`: name A→Z, status problems first, metrics highest first with unreported
+ * last; ties by name. `byName` says how two nodes compare by name (the collator's order, then id).
+ */
+export function nodeComparator(key: SortKey, byName: NodeCompare): NodeCompare {
+  if (key === 'name') return byName
+  if (key === 'status') return (a, b) => STATUS_RANK[a.state] - STATUS_RANK[b.state] || byName(a, b)
   const value = METRIC[key]
-  return copy.sort((a, b) => {
+  return (a, b) => {
     const va = value(a)
     const vb = value(b)
     if (va === vb) return byName(a, b)
     if (va === null) return 1
     if (vb === null) return -1
     return vb - va
-  })
+  }
+}
+
+/** A sorted copy in the order of `key` (see nodeComparator). */
+export function sortNodes(nodes: readonly NodeStats[], key: SortKey): NodeStats[] {
+  return [...nodes].sort(nodeComparator(key, byName))
 }
 
 /** The cluster at a glance. Averages and backups are over nodes whose figures are current (null when none reported the value). */
@@ -66,9 +89,58 @@ export interface NodeSummary {
   activeBackups: number | null
 }
 
-function average(values: (number | null)[]): number | null {
-  const known = values.filter((v): v is number => v !== null)
-  return known.length ? known.reduce((sum, v) => sum + v, 0) / known.length : null
+/**
+ * The summary kept per changed node: counts by shown state, and sums of the current figures,
+ * adjusted by what left and what came (nodes compared by identity, see diffNodes) instead of a
+ * pass over every node. A change of `streamDown` changes every node's part: it counts again.
+ */
+export function createSummaryTally() {
+  let nodes: readonly NodeStats[] | null = null
+  let streamDown = false
+  let byStatus: Record<NodeLiveState, number> = { online: 0, unreachable: 0, stale: 0, offline: 0, pending: 0 }
+  // Per metric: the sum and how many current nodes reported it.
+  let sums: Record<'cpu' | 'memory' | 'disk', [sum: number, known: number]> = { cpu: [0, 0], memory: [0, 0], disk: [0, 0] }
+  let current = 0
+  let backups = 0
+
+  function count(n: NodeStats, sign: 1 | -1) {
+    byStatus[shownState(n, streamDown)] += sign
+    if (!isCurrent(n, streamDown)) return
+    current += sign
+    backups += sign * (n.active_backups ?? 0)
+    for (const key of ['cpu', 'memory', 'disk'] as const) {
+      const v = METRIC[key](n)
+      if (v === null) continue
+      sums[key][0] += sign * v
+      sums[key][1] += sign
+    }
+  }
+  const average = ([sum, known]: [number, number]) => (known ? sum / known : null)
+
+  /** The summary of `next`, counting only the nodes that changed since the last call. */
+  return function sync(next: readonly NodeStats[], down = false): NodeSummary {
+    if (nodes === null || down !== streamDown) {
+      streamDown = down
+      byStatus = { online: 0, unreachable: 0, stale: 0, offline: 0, pending: 0 }
+      sums = { cpu: [0, 0], memory: [0, 0], disk: [0, 0] }
+      current = backups = 0
+      for (const n of next) count(n, 1)
+    }
+    else if (next !== nodes) {
+      const { before, after } = diffNodes(nodes, next)
+      for (const n of before) count(n, -1)
+      for (const n of after) count(n, 1)
+    }
+    nodes = next
+    return {
+      total: next.length,
+      byStatus: { ...byStatus },
+      cpu: average(sums.cpu),
+      memory: average(sums.memory),
+      disk: average(sums.disk),
+      activeBackups: current ? backups : null,
+    }
+  }
 }
 
 /**
@@ -77,18 +149,7 @@ function average(values: (number | null)[]): number | null {
  * known figures say nothing of now; while the stream is down, no figure is current.
  */
 export function summarize(nodes: readonly NodeStats[], streamDown = false): NodeSummary {
-  const byStatus: Record<NodeLiveState, number> = { online: 0, unreachable: 0, stale: 0, offline: 0, pending: 0 }
-  for (const n of nodes) byStatus[shownState(n, streamDown)]++
-  const online = nodes.filter(n => isCurrent(n, streamDown))
-  const activeBackups = online.length ? online.reduce((sum, n) => sum + (n.active_backups ?? 0), 0) : null
-  return {
-    total: nodes.length,
-    byStatus,
-    cpu: average(online.map(n => n.cpu_percent)),
-    memory: average(online.map(n => n.memory_percent)),
-    disk: average(online.map(n => n.disk_percent)),
-    activeBackups,
-  }
+  return createSummaryTally()(nodes, streamDown)
 }
 
 /** A node's value of the label `key`, or null without it. */

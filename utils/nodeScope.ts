@@ -1,5 +1,6 @@
 import type { NodeStats } from '~~/shared/contracts/seed000'
 import type { EventView } from '~~/shared/contracts/seed002'
+import { collator } from './nodeList'
 
 /**
  * The dashboard's "Node: All | …" selection (seed 003): every node, this server's own nodes, one
@@ -74,8 +75,6 @@ export function ownName(hostname: string, member: string | null | undefined): st
 
 /** One group of the selector: this server's nodes (member null), then each member's. */
 export interface ScopeGroup { member: string | null, nodes: { id: number, name: string }[] }
-
-const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
 
 /** The selector's groups: this server's own nodes first, then each member (by name) with its nodes. */
 export function scopeGroups(nodes: readonly Pick<NodeStats, 'id' | 'hostname'>[], members: MemberMap): ScopeGroup[] {
