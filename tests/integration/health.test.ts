@@ -1,3 +1,5 @@
+import { once } from 'node:events'
+import { connect, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import pkg from '../../package.json'
 import { api, asAdmin, expectError, server } from './helpers'
@@ -42,4 +44,41 @@ describe('unknown API paths', () => {
   it('need credentials like every other API path', async () => {
     expectError(await api('GET', '/api/v1/no-such-thing'), 401)
   })
+})
+
+describe('keep-alive connections', () => {
+  /** Sends one request on `socket` and resolves with the raw head of its answer (the body is JSON, read up to its length). */
+  function ask(socket: Socket): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let text = ''
+      const onData = (chunk: Buffer) => {
+        text += chunk.toString('latin1')
+        const end = text.indexOf('\r\n\r\n')
+        const length = Number(/content-length: (\d+)/i.exec(text)?.[1] ?? Number.NaN)
+        if (end === -1 || text.length < end + 4 + length) return
+        socket.off('data', onData).off('close', onClose)
+        resolve(text.slice(0, end))
+      }
+      const onClose = () => reject(new Error(`the server closed the connection (answer so far: ${JSON.stringify(text.slice(0, 80))})`))
+      socket.on('data', onData).once('close', onClose)
+      socket.write(`GET /api/health HTTP/1.1\r\nHost: ${new URL(server.baseURL).host}\r\nConnection: keep-alive\r\n\r\n`)
+    })
+  }
+
+  it('stay open well past Node\'s default 5 s, so a client reusing an idle socket is not reset', async () => {
+    const { hostname, port } = new URL(server.baseURL)
+    const socket = connect(Number(port), hostname)
+    try {
+      await once(socket, 'connect')
+      const first = await ask(socket)
+      expect(first).toMatch(/^HTTP\/1\.1 200/)
+      expect(first).toMatch(/^keep-alive: timeout=65$/im)
+      // Idle longer than Node's default keep-alive timeout, then the same socket again.
+      await new Promise(r => setTimeout(r, 6000))
+      expect(await ask(socket)).toMatch(/^HTTP\/1\.1 200/)
+    }
+    finally {
+      socket.destroy()
+    }
+  }, 20_000)
 })
