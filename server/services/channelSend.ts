@@ -1,4 +1,3 @@
-import { createTransport } from 'nodemailer'
 import { z } from 'zod'
 import { CHANNEL_SETTINGS, type ChannelSettings } from '../../shared/contracts/channels'
 import type { WebhookRow } from '../db/schema'
@@ -83,6 +82,8 @@ async function sendEmail(s: ChannelSettings<'email'>, n: Notice, c: ChannelConte
   catch (error) {
     return failure(describeNetworkError(error), elapsed())
   }
+  // nodemailer is loaded on the first e-mail: a server with no e-mail channel never holds it.
+  const { createTransport } = await import('nodemailer')
   const transport = createTransport({
     host, port: s.port, secure: s.tls === 'tls', requireTLS: s.tls === 'starttls', ignoreTLS: s.tls === 'none',
     auth: s.user ? { user: s.user, pass: s.password ?? '' } : undefined,
