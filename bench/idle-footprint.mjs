@@ -5,8 +5,10 @@
 // settles, then its RSS and CPU are read from /proc over the same window.
 //
 //   npx nuxi build && node bench/idle-footprint.mjs [--settle 600] [--measure 60]
-//       [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--build other/.output]
+//       [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--build other/.output] [--plain-node]
 //
+// NodePulse runs as `npm start` runs it (scripts/server-settings.mjs); --plain-node adds this build
+// started by a bare `node` without those settings, to show what they change.
 // --build adds a second NodePulse (embedded) from another build, e.g. an older commit's, to compare.
 // Every process is loopback-only and stopped at the end, also on Ctrl+C.
 import { spawn, spawnSync } from 'node:child_process'
@@ -15,13 +17,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
+import { SERVER_ENV, SERVER_NODE_ARGS } from '../scripts/server-settings.mjs'
 import { freePort, procStats } from './lib.mjs'
 
 const { values: args } = parseArgs({ options: {
-  settle: { type: 'string', default: '60' },
-  measure: { type: 'string', default: '60' },
-  postgres: { type: 'string' },
-  build: { type: 'string' },
+  'settle': { type: 'string', default: '60' },
+  'measure': { type: 'string', default: '60' },
+  'postgres': { type: 'string' },
+  'build': { type: 'string' },
+  'plain-node': { type: 'boolean', default: false },
 } })
 const settleS = Number(args.settle)
 const measureS = Number(args.measure)
@@ -87,11 +91,12 @@ function launch(name, cmd, argv, env = {}) {
   return { name, pid: child.pid, stderr: () => err }
 }
 
-async function nodepulse(name, output, env) {
+/** A NodePulse as `npm start` runs it (scripts/server-settings.mjs), or with `plain`, as a bare `node` would. */
+async function nodepulse(name, output, env, { plain = false } = {}) {
   const port = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'nodepulse-idle-'))
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }))
-  const p = launch(name, process.execPath, [join(output, 'server/index.mjs')], { PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, ...env })
+  const p = launch(name, process.execPath, [...(plain ? [] : SERVER_NODE_ARGS), join(output, 'server/index.mjs')], { ...(plain ? {} : SERVER_ENV), PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, ...env })
   if (!(await waitHttp(`http://127.0.0.1:${port}/api/health`))) throw new Error(`${name} did not start: ${p.stderr()}`)
   return p
 }
@@ -99,6 +104,7 @@ async function nodepulse(name, output, env) {
 const rows = []
 try {
   rows.push(await nodepulse('NodePulse, embedded database (this build)', '.output', {}))
+  if (args['plain-node']) rows.push(await nodepulse('NodePulse, embedded database (this build, plain `node`: no server settings)', '.output', {}, { plain: true }))
   if (args.build) rows.push(await nodepulse(`NodePulse, embedded database (${args.build})`, args.build, {}))
   if (args.postgres) {
     const dbName = `nodepulse_bench_idle_${process.pid}`

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SERVER_ENV, SERVER_NODE_ARGS } from '../scripts/server-settings.mjs'
 
 export const ADMIN = { username: 'admin', password: 'bench-admin-password' }
 
@@ -26,8 +27,8 @@ export async function startServer(env = {}, { dataDir: keptDir } = {}) {
   const base = `http://127.0.0.1:${port}`
   let child
   const spawnServer = async () => {
-    child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '.output/server/index.mjs'], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, NODEPULSE_ADMIN_PASSWORD: ADMIN.password, ...env },
+    child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '.output/server/index.mjs'], {
+      env: { ...SERVER_ENV, ...process.env, PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, NODEPULSE_ADMIN_PASSWORD: ADMIN.password, ...env },
       stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
     })
     for (let i = 0; i < 300; i++) {

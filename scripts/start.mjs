@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { SERVER_ENV, SERVER_NODE_ARGS } from './server-settings.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 const entry = join(root, '.output/server/index.mjs')
@@ -29,6 +30,6 @@ if (builtAt < changedAt || process.argv.includes('--build')) {
 // The server takes NITRO_PORT over PORT (Nitro's order); say the port it will really use.
 const port = process.env.NITRO_PORT || process.env.PORT || '3000'
 console.log(`[nodepulse] starting on http://localhost:${port} (Ctrl+C stops it)`)
-const server = spawn(process.execPath, [entry], { cwd: root, stdio: 'inherit', env: { ...process.env, PORT: port } })
+const server = spawn(process.execPath, [...SERVER_NODE_ARGS, entry], { cwd: root, stdio: 'inherit', env: { ...SERVER_ENV, ...process.env, PORT: port } })
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.kill(signal))
 server.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)))

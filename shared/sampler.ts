@@ -6,7 +6,7 @@
  * of these, which an agent sampling every few seconds on a small host cannot afford. Elsewhere
  * systeminformation does the work (loaded only there, so a Linux agent never pays for it).
  */
-import { promises as fsp } from 'node:fs'
+import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import type { HostDetail } from './contracts/ingest'
 import { DETAIL_LIMITS } from './contracts/limits'
@@ -136,8 +136,30 @@ export function parseDiskstats(text: string, disks: Set<string>): { read: number
 }
 
 const readText = (path: string): Promise<string | undefined> => fsp.readFile(path, 'utf8').then(t => t, () => undefined)
-const exists = (path: string): Promise<boolean> => fsp.access(path).then(() => true, () => false)
 const listDir = (path: string): Promise<string[]> => fsp.readdir(path).then(l => l, () => [])
+
+/*
+ * /proc and the device lists under /sys are kernel memory and answer at once, so they are read
+ * synchronously: an async read is four thread-pool round trips (open, fstat, read, close), and
+ * every 5 s those were a tenth of an idle server's CPU. Sensors (hwmon) can sit behind slow buses
+ * and stay asynchronous.
+ */
+function readKernelText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  }
+  catch {
+    return undefined
+  }
+}
+function listKernelDir(path: string): string[] {
+  try {
+    return readdirSync(path)
+  }
+  catch {
+    return []
+  }
+}
 
 let osInfo: Promise<OsInfo> | undefined
 
@@ -232,27 +254,22 @@ async function linuxTemperatures(): Promise<NonNullable<HostDetail['temperatures
 /** Linux: everything from /proc and /sys (no child processes); rates against the previous call. */
 function createLinuxSampler(diskPath: string, opts: SamplerOptions): HostSampler {
   const statFilesystem = createFilesystemReader(opts.statfs)
-  const mountsText = opts.mounts ?? (() => readText('/proc/self/mounts'))
+  const mountsText = opts.mounts ?? (async () => readKernelText('/proc/self/mounts'))
   let prevCpu: { all: CpuTimes, cores: CpuTimes[] } | undefined
   let prevIo: { at: number, read: number, written: number } | undefined
   let prevNet = new Map<string, { at: number, rx: number, tx: number }>()
   // The baseline, so the first sample's cpu is over the time since creation, not since boot.
-  void readText('/proc/stat').then((t) => {
-    prevCpu ??= t ? parseProcStat(t) : undefined
-  })
+  const baseline = readKernelText('/proc/stat')
+  prevCpu = baseline ? parseProcStat(baseline) : undefined
 
-  const physical = async (dir: string): Promise<string[]> => {
-    const names = await listDir(dir)
-    const real = await Promise.all(names.map(async n => ((await exists(`${dir}/${n}/device`)) ? n : undefined)))
-    return real.filter((n): n is string => n !== undefined)
-  }
+  const physical = (dir: string): string[] => listKernelDir(dir).filter(n => existsSync(`${dir}/${n}/device`))
 
-  async function network(at: number): Promise<NonNullable<HostDetail['network']>> {
-    const ifaces = (await physical('/sys/class/net')).sort().slice(0, DETAIL_LIMITS.interfaces)
+  function network(at: number): NonNullable<HostDetail['network']> {
+    const ifaces = physical('/sys/class/net').sort().slice(0, DETAIL_LIMITS.interfaces)
     const next = new Map<string, { at: number, rx: number, tx: number }>()
-    const out = await Promise.all(ifaces.map(async (iface) => {
-      const rx = Number(await readText(`/sys/class/net/${iface}/statistics/rx_bytes`))
-      const tx = Number(await readText(`/sys/class/net/${iface}/statistics/tx_bytes`))
+    const out = ifaces.map((iface) => {
+      const rx = Number(readKernelText(`/sys/class/net/${iface}/statistics/rx_bytes`))
+      const tx = Number(readKernelText(`/sys/class/net/${iface}/statistics/tx_bytes`))
       if (!Number.isFinite(rx) || !Number.isFinite(tx)) return undefined
       next.set(iface, { at, rx, tx })
       const before = prevNet.get(iface)
@@ -260,14 +277,14 @@ function createLinuxSampler(diskPath: string, opts: SamplerOptions): HostSampler
       // A counter that went backwards (driver reset) gives no rate this time.
       const per = (now: number, then: number | undefined) => (then === undefined || secs <= 0 || now < then ? null : rate((now - then) / secs))
       return { iface: name(iface), rx_bytes_per_sec: per(rx, before?.rx), tx_bytes_per_sec: per(tx, before?.tx), rx_bytes: bytes(rx), tx_bytes: bytes(tx) }
-    }))
+    })
     prevNet = next
     return out.filter(n => n !== undefined)
   }
 
-  async function diskIo(at: number): Promise<HostDetail['disk_io']> {
-    const disks = new Set(await physical('/sys/block'))
-    const now = parseDiskstats(await readText('/proc/diskstats') ?? '', disks)
+  function diskIo(at: number): HostDetail['disk_io'] {
+    const disks = new Set(physical('/sys/block'))
+    const now = parseDiskstats(readKernelText('/proc/diskstats') ?? '', disks)
     const before = prevIo
     prevIo = { at, ...now }
     const secs = before ? (at - before.at) / 1000 : 0
@@ -281,8 +298,8 @@ function createLinuxSampler(diskPath: string, opts: SamplerOptions): HostSampler
       const at = performance.now()
       const wall = new Date()
       const [stat, meminfo, fs, net, io, temperatures, proc, osI] = await Promise.all([
-        readText('/proc/stat'), readText('/proc/meminfo'), linuxFilesystems(diskPath, statFilesystem, mountsText), network(at), diskIo(at),
-        linuxTemperatures(), listDir('/proc'), readOsInfo(),
+        readKernelText('/proc/stat'), readKernelText('/proc/meminfo'), linuxFilesystems(diskPath, statFilesystem, mountsText), network(at), diskIo(at),
+        linuxTemperatures(), listKernelDir('/proc'), readOsInfo(),
       ])
       const cpu = stat ? parseProcStat(stat) : { all: { busy: 0, total: 0 }, cores: [] }
       const before = prevCpu
