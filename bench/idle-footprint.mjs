@@ -30,6 +30,13 @@ const { values: args } = parseArgs({ options: {
 const settleS = Number(args.settle)
 const measureS = Number(args.measure)
 const cleanups = []
+/** Stops every process and removes every directory this run made (once, whichever comes first: the end or a signal). */
+async function cleanUp() {
+  for (const c of cleanups.splice(0).reverse()) await c()
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)))
+}
 const sleep = ms => new Promise(r => setTimeout(r, ms))
 
 /** The process and all its descendants (Netdata runs plugins as children). */
@@ -136,18 +143,26 @@ try {
 
   console.error(`settling ${settleS} s, then measuring ${measureS} s…`)
   await sleep(settleS * 1000)
+  // RSS moves by several MB as garbage is collected: it is read every 5 s of the window, and the
+  // median and the highest reading are shown.
   const start = rows.map(r => treeStats(r.pid))
-  await sleep(measureS * 1000)
+  const readings = rows.map(() => [])
+  for (let t = 0; t < measureS; t += 5) {
+    await sleep(Math.min(5, measureS - t) * 1000)
+    rows.forEach((r, i) => readings[i].push({ tree: treeStats(r.pid).rss, main: procStats(r.pid).rss }))
+  }
   const end = rows.map(r => treeStats(r.pid))
-  console.log(`\nIdle, side by side: ${settleS} s to settle, ${measureS} s measured; CPU in % of one core`)
-  console.log('| what | RSS (MiB) | CPU |')
+  const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+  console.log(`\nIdle, side by side: ${settleS} s to settle, ${measureS} s measured; RSS read every 5 s; CPU in % of one core`)
+  console.log('| what | RSS median (max), MiB | CPU |')
   console.log('|---|---:|---:|')
   rows.forEach((r, i) => {
-    const main = procStats(r.pid)
-    const rss = r.tree ? `${end[i].rss.toFixed(0)} (main process ${main.rss.toFixed(0)})` : end[i].rss.toFixed(0)
-    console.log(`| ${r.name} | ${rss} | ${((100 * (end[i].cpuSeconds - start[i].cpuSeconds)) / measureS).toFixed(2)} % |`)
+    const tree = readings[i].map(x => x.tree)
+    const rss = `${median(tree).toFixed(0)} (${Math.max(...tree).toFixed(0)})`
+    const shown = r.tree ? `${rss}, main process ${median(readings[i].map(x => x.main)).toFixed(0)}` : rss
+    console.log(`| ${r.name} | ${shown} | ${((100 * (end[i].cpuSeconds - start[i].cpuSeconds)) / measureS).toFixed(2)} % |`)
   })
 }
 finally {
-  for (const c of cleanups.reverse()) await c()
+  await cleanUp()
 }

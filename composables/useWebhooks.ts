@@ -14,8 +14,11 @@ export interface NewWebhook {
   repeat_seconds: number
 }
 
+/** What the edit form sends: every common field, and the type's `url` or changed `settings` (the type stays). */
+export type ChannelPatch = Omit<NewWebhook, 'type'>
+
 /** What a webhook row asks the page to do. */
-export type WebhookAction = 'test' | 'deliveries' | 'rotate' | 'toggle' | 'remove'
+export type WebhookAction = 'edit' | 'test' | 'deliveries' | 'rotate' | 'toggle' | 'remove'
 
 /** A page of a webhook's delivery log, newest first. */
 export interface DeliveryPage { deliveries: DeliveryView[], next_cursor: number | null }
@@ -33,6 +36,12 @@ export function useWebhooks() {
     const created = await $api<WebhookWithSecret>('/api/v1/webhooks', { method: 'POST', body })
     await refresh()
     return created
+  }
+
+  async function update(id: number, patch: ChannelPatch): Promise<WebhookView> {
+    const updated = await $api<WebhookView>(`/api/v1/webhooks/${id}`, { method: 'PATCH', body: patch })
+    await refresh()
+    return updated
   }
 
   async function setEnabled(id: number, enabled: boolean): Promise<void> {
@@ -59,5 +68,5 @@ export function useWebhooks() {
     return await $api<DeliveryPage>(`/api/v1/webhooks/${id}/deliveries`, { query: cursor === null ? {} : { cursor } })
   }
 
-  return { webhooks, loaded, loadError, refresh, create, setEnabled, rotateSecret, sendTest, remove, deliveries }
+  return { webhooks, loaded, loadError, refresh, create, update, setEnabled, rotateSecret, sendTest, remove, deliveries }
 }

@@ -1,4 +1,4 @@
-import { CHANNEL_LABELS, type ChannelType } from '~~/shared/contracts/channels'
+import { CHANNEL_LABELS, type ChannelType } from '../shared/contracts/channels'
 import type { WebhookView } from '~~/shared/contracts/rest'
 import type { IconName } from '~/utils/icons'
 
@@ -71,6 +71,32 @@ export function channelValues(type: ChannelType, values: Record<string, string>)
     else if (raw || f.required) settings[f.key] = f.kind === 'number' ? Number(raw) : f.kind === 'list' ? raw.split(/[\s,;]+/).filter(Boolean) : raw
   }
   return target === undefined ? { settings } : { url: target }
+}
+
+/** A stored channel's values as the form's text (its URL, or its settings without the secrets, which are never shown). */
+export function channelFormValues(w: WebhookView): Record<string, string> {
+  const values: Record<string, string> = {}
+  for (const f of CHANNEL_FIELDS[w.type]) {
+    const stored = f.key === 'url' ? w.url : w.settings?.[f.key]
+    if (f.kind === 'secret' || stored === undefined || stored === null) continue
+    values[f.key] = Array.isArray(stored) ? stored.join(', ') : String(stored)
+  }
+  return values
+}
+
+/**
+ * The edit form's text values as a PATCH's `url` or `settings`: a secret left blank is kept (left
+ * out), an optional field emptied goes back to its default (null), the rest as the add form sends them.
+ */
+export function channelChanges(type: ChannelType, values: Record<string, string>): { url?: string, settings?: Record<string, unknown> } {
+  const settings: Record<string, unknown> = {}
+  for (const f of CHANNEL_FIELDS[type]) {
+    const raw = (values[f.key] ?? '').trim()
+    if (f.key === 'url') return { url: raw }
+    if (f.kind === 'secret' && !raw) continue
+    settings[f.key] = !raw && !f.required ? null : f.kind === 'number' ? Number(raw) : f.kind === 'list' ? raw.split(/[\s,;]+/).filter(Boolean) : raw
+  }
+  return { settings }
 }
 
 /** Each type's icon in the list and the form. */

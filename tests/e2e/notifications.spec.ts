@@ -92,3 +92,60 @@ test('adds a Slack channel, sends a test that arrives in Slack\'s format, and sh
     for (const id of ids) await page.request.delete(`/api/v1/webhooks/${id}`)
   }
 })
+
+test('edits an ntfy channel in place: its settings change, and its token is kept unless a new one is typed', async ({ page }) => {
+  await logIn(page)
+  const name = `e2e-ntfy-${Date.now()}`
+  const created = await page.request.post('/api/v1/webhooks', { data: { type: 'ntfy', name, settings: { server_url: `${base}/ntfy`, topic: 'first', token: 'tk_first' } } })
+  expect(created.status()).toBe(201)
+  const { id } = await created.json() as { id: number }
+  const hitsOf = (topic: string) => hits.filter(h => h.path === `/ntfy/${topic}`)
+  try {
+    await page.goto('/notifications')
+    const row = page.locator(`[data-testid="webhook-row"][data-webhook-id="${id}"]`)
+    await row.getByTestId('webhook-edit').click()
+    const form = page.getByTestId('webhook-edit-form')
+    await expect(form.getByRole('heading')).toHaveText(`Edit “${name}”`)
+    await expect(form.getByTestId('webhook-type')).toBeDisabled()
+    await expect(form.getByTestId('webhook-name')).toBeFocused()
+    await expect(form.getByTestId('channel-topic')).toHaveValue('first')
+    await expect(form.getByTestId('channel-server_url')).toHaveValue(`${base}/ntfy`)
+    // The token is stored and never shown: blank, and keeps it when left blank.
+    await expect(form.getByTestId('channel-token')).toHaveValue('')
+    await expect(form.getByTestId('channel-token')).toHaveAttribute('placeholder', 'set (blank keeps it)')
+
+    await form.getByTestId('webhook-name').fill(`${name}-renamed`)
+    await form.getByTestId('channel-topic').fill('second')
+    await form.getByTestId('webhook-severity').selectOption('error')
+    await form.getByTestId('webhook-submit').click()
+    await expect(page.getByTestId('webhook-notice')).toHaveText(`Saved “${name}-renamed”.`)
+    await expect(form).toHaveCount(0)
+    await expect(row).toHaveAttribute('data-name', `${name}-renamed`)
+    await expect(row).toContainText('second')
+    await expect(row).toContainText('error and above')
+
+    await row.getByTestId('webhook-test').click()
+    await expect(page.getByTestId('webhook-notice')).toContainText(`Test delivered to “${name}-renamed”: 200`)
+    expect(hitsOf('second').at(-1)?.headers.authorization).toBe('Bearer tk_first')
+
+    // A new token typed in replaces the stored one.
+    await row.getByTestId('webhook-edit').click()
+    await form.getByTestId('channel-token').fill('tk_second')
+    await form.getByTestId('webhook-submit').click()
+    await expect(page.getByTestId('webhook-notice')).toHaveText(`Saved “${name}-renamed”.`)
+    await row.getByTestId('webhook-test').click()
+    await expect(page.getByTestId('webhook-notice')).toContainText('Test delivered')
+    expect(hitsOf('second').at(-1)?.headers.authorization).toBe('Bearer tk_second')
+
+    // Cancel leaves the channel as it was.
+    await row.getByTestId('webhook-edit').click()
+    await form.getByTestId('channel-topic').fill('third')
+    await form.getByRole('button', { name: 'Cancel' }).click()
+    await expect(form).toHaveCount(0)
+    const stored = await (await page.request.get(`/api/v1/webhooks/${id}`)).json() as { settings: Record<string, unknown> }
+    expect(stored.settings.topic).toBe('second')
+  }
+  finally {
+    await page.request.delete(`/api/v1/webhooks/${id}`)
+  }
+})
