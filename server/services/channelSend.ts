@@ -47,7 +47,7 @@ export async function sendToChannel(hook: WebhookRow, payload: WebhookPayload, c
     request = hook.type === 'email' ? CHANNEL_SETTINGS.email.parse(hook.settings) : httpRequestOf(hook, payload, notice, c.deliveryId)
   }
   catch {
-    return failure(`the channel's ${hook.type} settings are incomplete: set them with PATCH /api/v1/webhooks/${hook.id}, or delete the channel and add it again`)
+    return failure(`the channel's ${hook.type} settings are incomplete: edit the channel on the Notifications page (or PATCH /api/v1/webhooks/${hook.id})`)
   }
   return 'url' in request ? sendHttp(request, c) : sendEmail(request, notice, c)
 }
