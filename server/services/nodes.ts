@@ -99,7 +99,9 @@ export function createNodeService(registry: Registry, log: EventLog, opts: Statu
       const node = existing(id)
       if (id === opts.masterId) throw new ConflictError('This is the master node (the host NodePulse runs on); it cannot be deleted while NodePulse runs')
       const removed = await registry.remove(id)
-      if (removed) await log.record({ type: 'node_removed', severity: 'warning', nodeId: id, clusterId: node.labels.cluster ?? null, message: `Node ${node.hostname} removed`, data: { hostname: node.hostname } })
+      if (removed) await log.record({ type: 'node_removed', severity: 'warning', nodeId: id, clusterId: node.labels.cluster ?? null, message: `Node ${node.hostname} removed`,
+        // The node's labels go with it: channels and silences that select by label still find its last event.
+        data: { hostname: node.hostname, labels: node.labels } })
     },
   }
 }

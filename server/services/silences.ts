@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, isNull, lte, not, or } from 'drizzle-orm'
+import { eventLabels } from '../../shared/contracts/channels'
 import { INCIDENT_KIND_TYPES, INCIDENT_KINDS, type IncidentKind } from '../../shared/contracts/incidents'
 import {
   type CreateSilenceBody, endProblem, isSilenceEvent, parseLabel, type SilenceMark, type SilenceState, type SilenceView, type UpdateSilenceBody,
@@ -81,6 +82,9 @@ function describeMatchers(s: Matchers): string {
 }
 
 /** The event a silence's change is logged as: info, never silenced, and what wakes other instances to re-read. */
+/** A time in an event message: to the minute, in UTC (the log is read from anywhere; `data` keeps the exact ISO time). */
+export const messageTime = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
+
 function silenceEvent(type: string, row: SilenceRow, message: string, data: Record<string, unknown> = {}): NewEvent {
   return {
     type, severity: 'info', resourceType: 'silence', message,
@@ -174,7 +178,7 @@ export function createSilences(db: Database, registry: Registry, opts: { isLeade
     /** The mark of the first silence active at `at` that matches an event, or null; silence_* events are never silenced. */
     silencing(e: SilenceFacts, at = Date.now()): SilenceMark | null {
       if (isSilenceEvent(e.type)) return null
-      const labels = e.nodeId == null ? {} : registry.get(e.nodeId)?.labels ?? {}
+      const labels = e.nodeId == null ? {} : eventLabels(registry.get(e.nodeId)?.labels, e.data) ?? {}
       const s = current.find(s => s.startsAt.getTime() <= at && at < silenceEnd(s) && silenceMatches(s, e, labels))
       return s ? { id: s.id, reason: s.reason } : null
     },
@@ -203,8 +207,8 @@ export function createSilences(db: Database, registry: Registry, opts: { isLeade
         reason: body.reason, createdBy: by, startLogged: startsAt.getTime() <= now,
       }).returning()
       const view = toSilenceView(row!)
-      const when = view.state === 'scheduled' ? `scheduled from ${view.starts_at}` : 'active'
-      await changed(silenceEvent('silence_created', row!, `${by} created silence #${row!.id}, ${when} until ${view.ends_at} (${describeMatchers(row!)}): ${row!.reason}`, { created_by: by }))
+      const when = view.state === 'scheduled' ? `scheduled from ${messageTime(row!.startsAt)}` : 'active'
+      await changed(silenceEvent('silence_created', row!, `${by} created silence #${row!.id}, ${when} until ${messageTime(row!.endsAt)} (${describeMatchers(row!)}): ${row!.reason}`, { created_by: by }))
       return view
     },
 
@@ -217,7 +221,7 @@ export function createSilences(db: Database, registry: Registry, opts: { isLeade
         if (problem) throw new InvalidFieldError('ends_at', problem)
       }
       const [updated] = await db.update(silences).set({ endsAt: body.ends_at ?? row.endsAt, reason: body.reason ?? row.reason }).where(eq(silences.id, id)).returning()
-      await changed(silenceEvent('silence_changed', updated!, `${by} changed silence #${id}: until ${updated!.endsAt.toISOString()}, ${updated!.reason}`, { changed_by: by }))
+      await changed(silenceEvent('silence_changed', updated!, `${by} changed silence #${id}: until ${messageTime(updated!.endsAt)}, ${updated!.reason}`, { changed_by: by }))
       return toSilenceView(updated!)
     },
 

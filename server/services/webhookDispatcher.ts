@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lte, sql } from 'drizzle-orm'
+import { eventLabels } from '../../shared/contracts/channels'
 import { describeDuration } from '../../shared/contracts/incidents'
 import type { DeliveryView } from '../../shared/contracts/rest'
 import type { EventView } from '../../shared/contracts/seed002'
@@ -120,8 +121,8 @@ export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOp
   const inMaintenance = (nodeId: number | null) => nodeId !== null && registry.get(nodeId)?.maintenance === true
   // A silence active at an event's commit marked it `silenced_by`.
   const muted = (e: EventRow) => e.data.maintenance === true || e.data.silenced_by !== undefined || mutedAtCommit.has(e.id) || inMaintenance(e.nodeId)
-  /** The labels of an event's node, for channels' label selectors (null when the node is gone or the event has none). */
-  const labelsOf = (e: EventRow): Record<string, string> | null => (e.nodeId === null ? null : registry.get(e.nodeId)?.labels ?? null)
+  /** The labels of an event's node, for channels' label selectors (those the event kept when the node is gone; null for none). */
+  const labelsOf = (e: EventRow): Record<string, string> | null => (e.nodeId === null ? null : eventLabels(registry.get(e.nodeId)?.labels, e.data))
 
   /** Whether this instance leads; on taking the lead, reads where the last leader stopped matching. */
   async function lead(): Promise<boolean> {

@@ -99,6 +99,18 @@ export function parseLabelSelector(selector: string): LabelTerm[] | string {
   return terms
 }
 
+/**
+ * The labels an event's node is matched by (channels' selectors, silences): the node's own while it exists, else those
+ * its event kept (`data.labels`, which node_removed carries), else none.
+ */
+export function eventLabels(live: Record<string, string> | undefined, data: Record<string, unknown> | null | undefined): Record<string, string> | null {
+  if (live) return live
+  const kept = data?.labels
+  if (!kept || typeof kept !== 'object' || Array.isArray(kept)) return null
+  const entries = Object.entries(kept)
+  return entries.every(([, v]) => typeof v === 'string') ? Object.fromEntries(entries) as Record<string, string> : null
+}
+
 /** Whether a node's labels satisfy every term of a selector (a node-less event satisfies only the empty selector). */
 export function matchesLabels(terms: LabelTerm[], labels: Record<string, string> | null): boolean {
   if (!terms.length) return true

@@ -198,7 +198,7 @@ describe('seed 001 channels: wire format', () => {
     const unacknowledged = { acknowledged_at: null, acknowledged_by: null, incident_id: null }
     expect(rows.filter(ours).map(strip)).toEqual([
       { event_type: 'node_registered', severity: 'info', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} added`, data: { hostname }, ...unacknowledged },
-      { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname }, ...unacknowledged },
+      { event_type: 'node_removed', severity: 'warning', node_id: agent.id, cluster_id: 'blue', resource_type: 'node', message: `Node ${hostname} removed`, data: { hostname, labels: { cluster: 'blue', rack: '7' } }, ...unacknowledged },
       ...more.map(a => ({ event_type: 'node_registered', severity: 'info', node_id: a.id, cluster_id: null, resource_type: 'node', message: `Node ${a.hostname} added`, data: { hostname: a.hostname }, ...unacknowledged })),
     ])
   })

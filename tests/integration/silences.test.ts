@@ -80,6 +80,16 @@ describe('what a silence mutes', () => {
     await d.call('DELETE', `/api/v1/webhooks/${hook}`)
   })
 
+  it('silences the removal of a node by the labels it had', async () => {
+    const rack = `r${Date.now()}`
+    const node = await d.createAgent(undefined, { rack })
+    const s = await silence({ label: `rack=${rack}`, event_types: ['node_removed'], reason: 'decommissioning the rack' })
+    expect((await d.call('DELETE', `/api/v1/nodes/${node.id}`)).status).toBe(204)
+    const [removed] = await eventsOf(`node_id=${node.id}&event_type=node_removed`)
+    expect(removed!.data).toMatchObject({ labels: { rack }, silenced_by: { id: s.id, reason: 'decommissioning the rack' } })
+    await d.call('POST', `/api/v1/silences/${s.id}/end`)
+  })
+
   it('stores and marks a silenced event but delivers no webhook for it, while an event of another node still goes', async () => {
     const hook = await webhook(['backup_failed'])
     const [quiet, loud] = [await d.createAgent(), await d.createAgent()]
@@ -149,8 +159,15 @@ describe('silences API', () => {
     expect((await d.call('DELETE', `/api/v1/silences/${later.id}`)).status).toBe(204)
     expect((await d.call('GET', `/api/v1/silences/${s.id}`)).status).toBe(404)
 
-    const types = (await eventsOf('resource_type=silence')).filter(e => e.data.silence_id === s.id).map(e => e.event_type)
-    expect(types).toEqual(['silence_created', 'silence_changed', 'silence_ended', 'silence_deleted'])
+    const life = (await eventsOf('resource_type=silence')).filter(e => e.data.silence_id === s.id)
+    expect(life.map(e => e.event_type)).toEqual(['silence_created', 'silence_changed', 'silence_ended', 'silence_deleted'])
+    // Messages give times to the minute in UTC, as a person reads them; data keeps the exact ISO time.
+    const minute = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`
+    expect(life[0]!.message).toContain(`active until ${minute(s.ends_at)}`)
+    expect(life[1]!.message).toContain(`until ${minute(patched.body.ends_at)}, disk swap, rack 4`)
+    expect(life[1]!.data.ends_at).toBe(patched.body.ends_at)
+    const scheduled = (await eventsOf('resource_type=silence')).find(e => e.data.silence_id === later.id && e.event_type === 'silence_created')!
+    expect(scheduled.message).toContain(`scheduled from ${minute(later.starts_at)} until ${minute(later.ends_at)}`)
   })
 
   it('refuses bad input with 400/422 naming the field, and unknown ids with 404', async () => {

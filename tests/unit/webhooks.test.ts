@@ -196,6 +196,23 @@ describe('webhooks and their dispatcher', () => {
     expect((await deliveriesOf(hook.id)).map(d => d.event_id)).toEqual([wanted.id])
   })
 
+  it('matches a removed node by the labels its node_removed event kept', async () => {
+    const r = await receiver()
+    const s = start()
+    await hooks.create({ type: 'webhook', name: 'prod removals', url: r.url, labels: 'cluster=prod', event_types: ['node_removed'], min_severity: 'info' })
+    const prod = await registry.create({ hostname: 'wh-gone-prod', kind: 'agent', labels: { cluster: 'prod' } })
+    const dev = await registry.create({ hostname: 'wh-gone-dev', kind: 'agent', labels: { cluster: 'dev' } })
+    await registry.remove(prod.id)
+    await registry.remove(dev.id)
+    // As the node service logs them: after the node is gone, its labels in the event's data.
+    await log.record({ type: 'node_removed', severity: 'warning', nodeId: dev.id, message: 'dev removed', data: { hostname: dev.hostname, labels: dev.labels } })
+    await log.record({ type: 'node_removed', severity: 'warning', nodeId: dev.id, message: 'labels unreadable', data: { labels: ['cluster=prod'] } })
+    const wanted = await log.record({ type: 'node_removed', severity: 'warning', nodeId: prod.id, message: 'prod removed', data: { hostname: prod.hostname, labels: prod.labels } })
+    await r.waitFor('the prod removal', rs => rs.length >= 1)
+    await s.idle()
+    expect(r.received.map(x => x.body.event.id)).toEqual([wanted.id])
+  })
+
   it('counts a receiver that does not answer in time as a failed attempt', async () => {
     const r = await receiver(() => 'hang')
     start({ timeoutMs: 300, retryMs: 0 })
