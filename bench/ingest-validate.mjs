@@ -7,8 +7,7 @@
 // the steps interleaved so they share the machine's load.
 // Usage: node bench/ingest-validate.mjs [--rounds 40]
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { batchBody } from './ingest-body.mjs'
 import { percentile, transpileTs } from './lib.mjs'
@@ -16,7 +15,8 @@ import { percentile, transpileTs } from './lib.mjs'
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '40' } } })
 const ROUNDS = Number(values.rounds)
 
-const dir = mkdtempSync(join(tmpdir(), 'np-bench-validate-'))
+// Inside node_modules, so the transpiled modules find their packages (zod).
+const dir = mkdtempSync(resolve('node_modules', '.cache', 'ingest-validate-bench-'))
 const [{ statsReport }, { checkStatsReport }, { unstorable }] = await Promise.all(
   ['shared/contracts/ingest.ts', 'shared/contracts/ingestCheck.ts', 'server/utils/unstorable.ts'].map(async f => import(await transpileTs(f, dir))),
 )
