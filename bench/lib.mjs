@@ -110,7 +110,8 @@ export async function createAgents(base, adminBearer, count, prefix) {
 /** Resident memory (MiB) and total CPU seconds of a process, from /proc. */
 export function procStats(pid) {
   if (!existsSync(`/proc/${pid}`)) return { rss: 0, cpuSeconds: 0 }
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+  // A process that has exited but is not yet reaped (a generator just done) has no VmRSS line; its CPU still counts.
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100
   return { rss, cpuSeconds }
