@@ -7,7 +7,7 @@
 // the steps interleaved so they share the machine's load.
 // Usage: node bench/ingest-validate.mjs [--rounds 40]
 import { mkdtempSync, rmSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { batchBody } from './ingest-body.mjs'
 import { percentile, transpileTs } from './lib.mjs'

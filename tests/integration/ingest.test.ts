@@ -199,7 +199,7 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
     const before = await snapshot(agent.id)
     const disk = { mount: 'a\u0000b', fs: 'x', size_bytes: 1, used_bytes: 0, percent: 0 }
     const cases: [unknown, string][] = [
-      [{ samples: [sample(10), sample(5, { detail: { disks: [disk] } })] }, 'Invalid body: samples.1.detail.disks.0.mount: must not contain NUL (\\u0000) characters'],
+      [{ samples: [sample(10), { ...sample(5), detail: { disks: [disk] } }] }, 'Invalid body: samples.1.detail.disks.0.mount: must not contain NUL (\\u0000) characters'],
       [{ cpu_percent: 1, disk_percent: 1, detail: { os: { platform: 'linux', arch: 'x64', 'k\u0000': 1 } } }, 'Invalid body: detail.os: must not contain NUL (\\u0000) characters in its keys'],
     ]
     for (const [json, message] of cases) {

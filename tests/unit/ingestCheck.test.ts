@@ -128,7 +128,7 @@ function mutate(r: Random, value: unknown, kind: Mutation): boolean {
     }
     case 'delete':
       if (Array.isArray(target) || !keys.length) return false
-      delete target[r.pick(keys)]
+      Reflect.deleteProperty(target, r.pick(keys))
       return true
     case 'unknown key':
       if (Array.isArray(target)) return false
