@@ -18,16 +18,17 @@ export async function freePort() {
 }
 
 /**
- * Starts .output/server/index.mjs (build it first) and resolves once /api/health answers. The
- * embedded database lives in a fresh temporary directory removed at stop, or in `dataDir`, kept.
+ * Starts .output/server/index.mjs (build it first; `output` names another build's .output) and
+ * resolves once /api/health answers. The embedded database lives in a fresh temporary directory
+ * removed at stop, or in `dataDir`, kept.
  */
-export async function startServer(env = {}, { dataDir: keptDir } = {}) {
+export async function startServer(env = {}, { dataDir: keptDir, output = '.output' } = {}) {
   const port = await freePort()
   const dataDir = keptDir ?? mkdtempSync(join(tmpdir(), 'nodepulse-bench-'))
   const base = `http://127.0.0.1:${port}`
   let child
   const spawnServer = async () => {
-    child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '.output/server/index.mjs'], {
+    child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(output, 'server/index.mjs')], {
       env: { ...SERVER_ENV, ...process.env, PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, NODEPULSE_ADMIN_PASSWORD: ADMIN.password, ...env },
       stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
     })
@@ -110,7 +111,8 @@ export async function createAgents(base, adminBearer, count, prefix) {
 /** Resident memory (MiB) and total CPU seconds of a process, from /proc. */
 export function procStats(pid) {
   if (!existsSync(`/proc/${pid}`)) return { rss: 0, cpuSeconds: 0 }
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
+  // A process that has exited but is not yet reaped (a generator just done) has no VmRSS line; its CPU still counts.
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100
   return { rss, cpuSeconds }

@@ -194,6 +194,20 @@ describe('POST /api/v1/nodes/:id/stats: rejected reports store nothing', () => {
     expect(await snapshot(agent.id)).toEqual(before)
   })
 
+  it('answers 422 with the exact message for a NUL character in a detail name or key, before the contract is checked', async () => {
+    const agent = await reportedAgent()
+    const before = await snapshot(agent.id)
+    const disk = { mount: 'a\u0000b', fs: 'x', size_bytes: 1, used_bytes: 0, percent: 0 }
+    const cases: [unknown, string][] = [
+      [{ samples: [sample(10), { ...sample(5), detail: { disks: [disk] } }] }, 'Invalid body: samples.1.detail.disks.0.mount: must not contain NUL (\\u0000) characters'],
+      [{ cpu_percent: 1, disk_percent: 1, detail: { os: { platform: 'linux', arch: 'x64', 'k\u0000': 1 } } }, 'Invalid body: detail.os: must not contain NUL (\\u0000) characters in its keys'],
+    ]
+    for (const [json, message] of cases) {
+      expect(expectError(await report(agent.id, agent.token, { json }), 422).message).toBe(message)
+    }
+    expect(await snapshot(agent.id)).toEqual(before)
+  })
+
   it(`answers 422 for more than ${MAX_SAMPLES_PER_REPORT} samples, saying how many are allowed`, async () => {
     const agent = await reportedAgent()
     const before = await snapshot(agent.id)
