@@ -17,16 +17,16 @@ export async function freePort() {
 }
 
 /**
- * Starts .output/server/index.mjs (build it first) and resolves once /api/health answers. The
+ * Starts a built server (`entry`, .output/server/index.mjs by default: build it first) and resolves once /api/health answers. The
  * embedded database lives in a fresh temporary directory removed at stop, or in `dataDir`, kept.
  */
-export async function startServer(env = {}, { dataDir: keptDir } = {}) {
+export async function startServer(env = {}, { dataDir: keptDir, entry = '.output/server/index.mjs' } = {}) {
   const port = await freePort()
   const dataDir = keptDir ?? mkdtempSync(join(tmpdir(), 'nodepulse-bench-'))
   const base = `http://127.0.0.1:${port}`
   let child
   const spawnServer = async () => {
-    child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '.output/server/index.mjs'], {
+    child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), entry], {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', NODEPULSE_DATA_DIR: dataDir, NODEPULSE_ADMIN_PASSWORD: ADMIN.password, ...env },
       stdio: ['ignore', process.env.BENCH_SERVER_LOG ? 'inherit' : 'ignore', 'inherit'],
     })
