@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { asc, eq, gt, lte, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gt, lte, sql, type SQL } from 'drizzle-orm'
 import { rowsOf, type Database } from '../db'
 import { events, nodeSamples, settings, type EventRow, type SampleRow, type SampleValues } from '../db/schema'
 
@@ -16,7 +16,7 @@ const CATCH_UP_PAGE = 2000
  * still running) looks again, doubling up to RETRY_MAX_MS while nothing moves: the writer's own
  * NOTIFY normally comes first; this covers a rollback, which sends none.
  */
-const RETRY_MS = 10
+const RETRY_MS = 25
 const RETRY_MAX_MS = 1000
 
 // A writer registers the stream position it starts from as a shared advisory lock, held to its
@@ -45,13 +45,18 @@ export function journalWriterQuery(journal: Journal): SQL {
  * The two reads must run in this order (see BENCHMARKS.md, "Scale-out", for why that suffices).
  */
 export async function finalPosition(db: Pick<Database, 'execute'>): Promise<number> {
+  return (await positionBounds(db)).final
+}
+
+/** The newest position drawn and the final position (see `finalPosition`). */
+async function positionBounds(db: Pick<Database, 'execute'>): Promise<{ drawn: number, final: number }> {
   const [drawn] = rowsOf<{ drawn: string | number }>(await db.execute(LAST_DRAWN))
   const [oldest] = rowsOf<{ floor: string | number | null }>(await db.execute(sql`
     select min(((classid::bigint & 65535) << 32) | objid::bigint) as floor from pg_locks
     where locktype = 'advisory' and objsubid = 1 and (classid::bigint >> 16) = ${FLOOR_MARK}
       and database = (select oid from pg_database where datname = current_database())`))
   const last = Number(drawn?.drawn ?? 0)
-  return oldest?.floor === null || oldest?.floor === undefined ? last : Math.min(last, Number(oldest.floor))
+  return { drawn: last, final: oldest?.floor === null || oldest?.floor === undefined ? last : Math.min(last, Number(oldest.floor)) }
 }
 
 /** A stored stats sample as the reports channel carries it. */
@@ -87,7 +92,6 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     const entries = all.filter(e => e.row.id > position)
     if (!entries.length) return
     position = entries.at(-1)!.row.id
-    retryMs = RETRY_MS
     listeners.forEach(l => l(entries))
   }
 
@@ -97,20 +101,20 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     purgedUpTo = Math.max(purgedUpTo, purged ? Number(purged.value) : 0)
   }
 
-  /** The next committed entries after `position`, in position order (shared mode). */
-  async function readAfter(from: number): Promise<JournalEntry[]> {
-    const logs = await db!.select().from(events).where(gt(events.id, from)).orderBy(asc(events.id)).limit(CATCH_UP_PAGE)
+  /** The next committed entries after `from` up to `upTo`, in position order, and whether a full page left more (shared mode). */
+  async function readAfter(from: number, upTo: number): Promise<{ entries: JournalEntry[], full: boolean }> {
+    const logs = await db!.select().from(events).where(and(gt(events.id, from), lte(events.id, upTo))).orderBy(asc(events.id)).limit(CATCH_UP_PAGE)
     const reports = await db!.select({
       id: nodeSamples.id, nodeId: nodeSamples.nodeId, ts: nodeSamples.ts, receivedAt: nodeSamples.receivedAt, cpuPercent: nodeSamples.cpuPercent,
       memoryPercent: nodeSamples.memoryPercent, diskPercent: nodeSamples.diskPercent, uptimeSeconds: nodeSamples.uptimeSeconds, activeBackups: nodeSamples.activeBackups, detail: nodeSamples.detail,
-    }).from(nodeSamples).where(gt(nodeSamples.id, from)).orderBy(asc(nodeSamples.id)).limit(CATCH_UP_PAGE)
+    }).from(nodeSamples).where(and(gt(nodeSamples.id, from), lte(nodeSamples.id, upTo))).orderBy(asc(nodeSamples.id)).limit(CATCH_UP_PAGE)
     // A full page may stop short of the other table's rows: keep only what both pages cover.
     const cut = Math.min(logs.length === CATCH_UP_PAGE ? logs.at(-1)!.id : Infinity, reports.length === CATCH_UP_PAGE ? reports.at(-1)!.id : Infinity)
     const entries: JournalEntry[] = [
       ...logs.map(row => ({ kind: 'log' as const, row })),
       ...reports.map(row => ({ kind: 'report' as const, row })),
     ]
-    return entries.filter(e => e.row.id <= cut).sort((a, b) => a.row.id - b.row.id)
+    return { entries: entries.filter(e => e.row.id <= cut).sort((a, b) => a.row.id - b.row.id), full: cut !== Infinity }
   }
 
   /**
@@ -118,11 +122,14 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
    * more to read, and whether it saw committed entries that are not final yet.
    */
   async function readFinal(): Promise<{ more: boolean, waiting: boolean }> {
-    const final = await finalPosition(db!)
-    const page = await readAfter(position)
-    const ready = page.filter(e => e.row.id <= final)
-    announce(ready)
-    return { more: ready.length > 0 && page.length >= CATCH_UP_PAGE, waiting: ready.length < page.length }
+    const { drawn, final } = await positionBounds(db!)
+    const page = await readAfter(position, final)
+    announce(page.entries)
+    if (page.full) return { more: true, waiting: false }
+    if (final >= drawn) return { more: false, waiting: false }
+    const [row] = rowsOf<{ waiting: boolean }>(await db!.execute(sql`select exists(select 1 from node_samples where id > ${final})
+      or exists(select 1 from events where id > ${final}) as waiting`))
+    return { more: false, waiting: Boolean(row?.waiting) }
   }
 
   /**
@@ -148,6 +155,7 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
           waiting = step.waiting
         } while (again)
         if (waiting) retryLater()
+        else retryMs = RETRY_MS
       }
       finally {
         catching = null
