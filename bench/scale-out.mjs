@@ -74,15 +74,24 @@ async function subscribeReports(base, bearer, from) {
   }
 }
 
-/** Samples, every 50 ms, the sessions of `url`'s database waiting on an advisory lock; `stop` gives their mean and the share of samples with any. */
+/**
+ * Samples, every 50 ms, the sessions of `url`'s database waiting on an advisory lock, and how long
+ * the oldest journal writer's transaction has run (a holder of the journal lock before issue 13, of
+ * a writer's floor after it): what holds other writers back before, and the final position after.
+ */
 function sampleLockWaits(url) {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   const counts = []
+  const writers = []
   let running = true
   const sampling = (async () => {
     while (running) {
-      const [row] = await sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`
+      const [row] = await sql`select count(*) filter (where wait_event_type = 'Lock' and wait_event = 'advisory')::int as n,
+          coalesce(extract(epoch from max(clock_timestamp() - xact_start) filter (where pid in (select pid from pg_locks where locktype = 'advisory' and granted
+            and ((classid::bigint >> 16) = 29456 or (classid = 0 and objid = 7310002))))), 0)::float8 * 1000 as writer_ms
+        from pg_stat_activity where datname = current_database()`
       counts.push(row.n)
+      writers.push(row.writer_ms)
       await new Promise(resolve => setTimeout(resolve, 50))
     }
   })()
@@ -92,7 +101,8 @@ function sampleLockWaits(url) {
       await sampling
       await sql.end()
       const mean = counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length)
-      return { mean, share: counts.filter(n => n > 0).length / Math.max(1, counts.length), samples: counts.length }
+      writers.sort((a, b) => a - b)
+      return { mean, share: counts.filter(n => n > 0).length / Math.max(1, counts.length), samples: counts.length, writerP50: percentile(writers, 50), writerP99: percentile(writers, 99) }
     },
   }
 }
@@ -127,7 +137,7 @@ async function measure(label, entry) {
     console.log(formatRow(`${label}: three instances (A, B, C)`, AGENTS, three))
     console.log(`${label}: aggregate three/one ${(three.reports / one.reports).toFixed(2)}`)
     console.log(`${label}: A → subscriber on C: ${delays.length} reports, p50 ${percentile(delays, 50).toFixed(1)} ms, p99 ${percentile(delays, 99).toFixed(1)} ms (C's arrival − A's received_at)`)
-    console.log(`${label}: sessions waiting on an advisory lock while three instances ran: mean ${lock.mean.toFixed(2)}, in ${(lock.share * 100).toFixed(0)} % of ${lock.samples} samples`)
+    console.log(`${label}: sessions waiting on an advisory lock while three instances ran: mean ${lock.mean.toFixed(2)}, in ${(lock.share * 100).toFixed(0)} % of ${lock.samples} samples; oldest journal writer's transaction p50 ${lock.writerP50.toFixed(1)} ms, p99 ${lock.writerP99.toFixed(1)} ms`)
   }
   finally {
     for (const s of instances) await s.stop()

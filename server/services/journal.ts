@@ -42,7 +42,9 @@ export function journalWriterQuery(journal: Journal): SQL {
  * answers none of them can change. It is the newest position drawn, lowered to the floor of the
  * oldest writer still registered in this database. Only writers hold it back: a long transaction
  * that takes no positions (a rollup, another database on the server) does not.
- * The two reads must run in this order (see BENCHMARKS.md, "Scale-out", for why that suffices).
+ * Why it is safe: a position P at or below both was drawn before the sequence was read, so its
+ * writer had registered before the locks were read; its floor is below P, so had it still been
+ * registered the floor would be below P. So it had ended, and a later statement sees its outcome.
  */
 export async function finalPosition(db: Pick<Database, 'execute'>): Promise<number> {
   return (await positionBounds(db)).final
@@ -50,13 +52,17 @@ export async function finalPosition(db: Pick<Database, 'execute'>): Promise<numb
 
 /** The newest position drawn and the final position (see `finalPosition`). */
 async function positionBounds(db: Pick<Database, 'execute'>): Promise<{ drawn: number, final: number }> {
-  const [drawn] = rowsOf<{ drawn: string | number }>(await db.execute(LAST_DRAWN))
-  const [oldest] = rowsOf<{ floor: string | number | null }>(await db.execute(sql`
-    select min(((classid::bigint & 65535) << 32) | objid::bigint) as floor from pg_locks
-    where locktype = 'advisory' and objsubid = 1 and (classid::bigint >> 16) = ${FLOOR_MARK}
-      and database = (select oid from pg_database where datname = current_database())`))
-  const last = Number(drawn?.drawn ?? 0)
-  return { drawn: last, final: oldest?.floor === null || oldest?.floor === undefined ? last : Math.min(last, Number(oldest.floor)) }
+  // The locks are read after the sequence: the subquery refers to the sequence's row, so it runs
+  // once that row has been read.
+  const [row] = rowsOf<{ drawn: string | number, floor: string | number | null }>(await db.execute(sql`
+    select d.drawn, (
+      select min(((l.classid::bigint & 65535) << 32) | l.objid::bigint) from pg_locks l
+      where l.locktype = 'advisory' and l.objsubid = 1 and (l.classid::bigint >> 16) = ${FLOOR_MARK} and d.drawn is not null
+        and l.database = (select oid from pg_database where datname = current_database())
+    ) as floor
+    from (${LAST_DRAWN}) d`))
+  const drawn = Number(row?.drawn ?? 0)
+  return { drawn, final: row?.floor === null || row?.floor === undefined ? drawn : Math.min(drawn, Number(row.floor)) }
 }
 
 /** A stored stats sample as the reports channel carries it. */
