@@ -133,8 +133,9 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     announce(page.entries)
     if (page.full) return { more: true, waiting: false }
     if (final >= drawn) return { more: false, waiting: false }
-    const [row] = rowsOf<{ waiting: boolean }>(await db!.execute(sql`select exists(select 1 from node_samples where id > ${final})
-      or exists(select 1 from events where id > ${final}) as waiting`))
+    // "order by id limit 1" keeps both on their primary keys (a generic plan of "exists" may scan the table).
+    const [row] = rowsOf<{ waiting: boolean }>(await db!.execute(sql`select (select id from node_samples where id > ${final} order by id limit 1) is not null
+      or (select id from events where id > ${final} order by id limit 1) is not null as waiting`))
     return { more: false, waiting: Boolean(row?.waiting) }
   }
 
