@@ -119,10 +119,7 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
       }
       result.set(p, { stored: count })
     }
-    // Not awaited: when other instances' positions sit among these, announcing reads the database,
-    // and the next batch need not wait for that. A failed read is made good by the next catch-up
-    // (the next NOTIFY, or the listener's reconnect); the batch itself is committed.
-    journal.committed(entries.sort((a, b) => a.id - b.id).map(row => ({ kind: 'report', row }))).catch(() => {})
+    await journal.committed(entries.sort((a, b) => a.id - b.id).map(row => ({ kind: 'report', row })))
     return result
   })
 
