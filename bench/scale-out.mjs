@@ -3,15 +3,20 @@
 // generator as bench/ingest.mjs post to one instance, then spread over all three; prints the
 // aggregate reports/s of each, and how long a report taken by instance A takes to reach a
 // subscriber of C's reports channel (/stream/reports): C's message arrival minus A's received_at.
+// With `--baseline DIR` (another build's directory, holding .output) it measures that build first,
+// then this one, in the same run, each on a fresh database. While three instances take reports it
+// samples how many of the database's sessions wait on an advisory lock (the journal's, before issue 13).
 // Usage: npm run build && node bench/scale-out.mjs --postgres postgres://postgres@127.0.0.1:5432/postgres
-//        [--agents 150] [--seconds 10] [--warmup 3] [--clients 3]
+//        [--agents 150] [--seconds 10] [--warmup 3] [--clients 3] [--baseline /tmp/scale-base]
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import postgres from 'postgres'
 import { adminToken, createAgents, freshDatabase, percentile, startServer, wallNow } from './lib.mjs'
 import { formatRow, runLoad, TABLE_HEAD } from './load.mjs'
 
 const { values } = parseArgs({ options: {
   agents: { type: 'string', default: '150' }, seconds: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
-  clients: { type: 'string', default: '3' }, postgres: { type: 'string' },
+  clients: { type: 'string', default: '3' }, postgres: { type: 'string' }, baseline: { type: 'string' },
 } })
 if (!values.postgres) throw new Error('--postgres URL is needed')
 const AGENTS = Number(values.agents)
@@ -69,36 +74,78 @@ async function subscribeReports(base, bearer, from) {
   }
 }
 
-const database = await freshDatabase(values.postgres, 'np_bench_scaleout')
-const env = { DATABASE_URL: database.url }
-const instances = []
-try {
-  // One at a time: the first migrates the database, the others find it ready.
-  for (let i = 0; i < 3; i++) instances.push(await startServer(env))
-  const [a, , c] = instances
-  const bearer = await adminToken(a.base)
-  const agents = await createAgents(a.base, bearer, AGENTS, 'scale')
-  for (const s of instances) await waitUntilKnown(s.base, agents.at(-1))
-  const port = s => Number(new URL(s.base).port)
-  const watch = { servers: instances.map(s => s.pid), postgres: database.backendPids }
-  const load = { body: 'single', clients: Number(values.clients), warmup: Number(values.warmup), seconds: Number(values.seconds), watch }
-
-  console.log(`scale-out: ${AGENTS} agents, single-sample reports, ${values.clients} generator processes, ${values.warmup} s warm-up + ${values.seconds} s measured per row`)
-  console.log(TABLE_HEAD('reports/s'))
-  const one = await runLoad({ ...load, agents: agents.map(g => ({ ...g, port: port(a) })) })
-  console.log(formatRow('one instance (A)', AGENTS, one))
-
-  const spread = agents.map((g, i) => ({ ...g, port: port(instances[i % 3]) }))
-  const fromA = new Set(spread.filter(g => g.port === port(a)).map(g => g.id))
-  const subscriber = await subscribeReports(c.base, bearer, fromA)
-  setTimeout(subscriber.count, (Number(values.warmup) + 0.3) * 1000)
-  const three = await runLoad({ ...load, agents: spread })
-  const delays = await subscriber.stop()
-  console.log(formatRow('three instances (A, B, C)', AGENTS, three))
-  console.log(`aggregate: three/one ${(three.reports / one.reports).toFixed(2)}`)
-  console.log(`A → subscriber on C: ${delays.length} reports, p50 ${percentile(delays, 50).toFixed(1)} ms, p99 ${percentile(delays, 99).toFixed(1)} ms (C's arrival − A's received_at)`)
+/**
+ * Samples, every 50 ms, the sessions of `url`'s database waiting on an advisory lock, and how long
+ * the oldest journal writer's transaction has run (a holder of the journal lock before issue 13, of
+ * a writer's floor after it): what holds other writers back before, and the final position after.
+ */
+function sampleLockWaits(url) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
+  const counts = []
+  const writers = []
+  let running = true
+  const sampling = (async () => {
+    while (running) {
+      const [row] = await sql`select count(*) filter (where wait_event_type = 'Lock' and wait_event = 'advisory')::int as n,
+          coalesce(extract(epoch from max(clock_timestamp() - xact_start) filter (where pid in (select pid from pg_locks where locktype = 'advisory' and granted
+            and ((classid::bigint >> 16) = 29456 or (classid = 0 and objid = 7310002))))), 0)::float8 * 1000 as writer_ms
+        from pg_stat_activity where datname = current_database()`
+      counts.push(row.n)
+      writers.push(row.writer_ms)
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  })()
+  return {
+    async stop() {
+      running = false
+      await sampling
+      await sql.end()
+      const mean = counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length)
+      writers.sort((a, b) => a - b)
+      return { mean, share: counts.filter(n => n > 0).length / Math.max(1, counts.length), samples: counts.length, writerP50: percentile(writers, 50), writerP99: percentile(writers, 99) }
+    },
+  }
 }
-finally {
-  for (const s of instances) await s.stop()
-  await database.drop()
+
+/** One build on a fresh database: one instance's rate, three instances' rate, A → C latency and lock waits. */
+async function measure(label, output) {
+  const database = await freshDatabase(values.postgres, 'np_bench_scaleout')
+  const env = { DATABASE_URL: database.url }
+  const instances = []
+  try {
+    // One at a time: the first migrates the database, the others find it ready.
+    for (let i = 0; i < 3; i++) instances.push(await startServer(env, { output }))
+    const [a, , c] = instances
+    const bearer = await adminToken(a.base)
+    const agents = await createAgents(a.base, bearer, AGENTS, 'scale')
+    for (const s of instances) await waitUntilKnown(s.base, agents.at(-1))
+    const port = s => Number(new URL(s.base).port)
+    const watch = { servers: instances.map(s => s.pid), postgres: database.backendPids }
+    const load = { body: 'single', clients: Number(values.clients), warmup: Number(values.warmup), seconds: Number(values.seconds), watch }
+
+    const one = await runLoad({ ...load, agents: agents.map(g => ({ ...g, port: port(a) })) })
+    console.log(formatRow(`${label}: one instance (A)`, AGENTS, one))
+
+    const spread = agents.map((g, i) => ({ ...g, port: port(instances[i % 3]) }))
+    const fromA = new Set(spread.filter(g => g.port === port(a)).map(g => g.id))
+    const subscriber = await subscribeReports(c.base, bearer, fromA)
+    setTimeout(subscriber.count, (Number(values.warmup) + 0.3) * 1000)
+    const waits = sampleLockWaits(database.url)
+    const three = await runLoad({ ...load, agents: spread })
+    const lock = await waits.stop()
+    const delays = await subscriber.stop()
+    console.log(formatRow(`${label}: three instances (A, B, C)`, AGENTS, three))
+    console.log(`${label}: aggregate three/one ${(three.reports / one.reports).toFixed(2)}`)
+    console.log(`${label}: A → subscriber on C: ${delays.length} reports, p50 ${percentile(delays, 50).toFixed(1)} ms, p99 ${percentile(delays, 99).toFixed(1)} ms (C's arrival − A's received_at)`)
+    console.log(`${label}: sessions waiting on an advisory lock while three instances ran: mean ${lock.mean.toFixed(2)}, in ${(lock.share * 100).toFixed(0)} % of ${lock.samples} samples; oldest journal writer's transaction p50 ${lock.writerP50.toFixed(1)} ms, p99 ${lock.writerP99.toFixed(1)} ms`)
+  }
+  finally {
+    for (const s of instances) await s.stop()
+    await database.drop()
+  }
 }
+
+console.log(`scale-out: ${AGENTS} agents, single-sample reports, ${values.clients} generator processes, ${values.warmup} s warm-up + ${values.seconds} s measured per row`)
+console.log(TABLE_HEAD('reports/s'))
+if (values.baseline) await measure('baseline', join(values.baseline, '.output'))
+await measure(values.baseline ? 'this build' : 'NodePulse', '.output')

@@ -50,7 +50,10 @@ export async function openDatabase({ url, dataDir, migrations }: OpenOptions): P
         await single.end({ timeout: 5 })
       }
     }
-    const client = postgres(url, { max: 10, onnotice: () => {}, backoff: reconnectBackoff, connection: { application_name: 'nodepulse' } })
+    // A transaction left open (an instance frozen mid-write) is rolled back after 10 s: until then
+    // it would hold back every stream of the cluster (see journal.ts, finalPosition).
+    const connection = { application_name: 'nodepulse', idle_in_transaction_session_timeout: 10_000 }
+    const client = postgres(url, { max: 10, onnotice: () => {}, backoff: reconnectBackoff, connection })
     return { db: drizzlePostgres(client, { schema }), driver: 'postgres', url, close: () => client.end({ timeout: 5 }) }
   }
   // Loaded only for the embedded database: a server on PostgreSQL never holds PGlite's code.

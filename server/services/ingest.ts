@@ -3,7 +3,7 @@ import type { IngestAnswer, StatsReport } from '../../shared/contracts/ingest'
 import { rowsOf, type Database } from '../db'
 import type { SampleValues } from '../db/schema'
 import { isDatabaseUnreachable, NotFoundError, UnavailableError } from './errors'
-import { createJournal, journalLockQuery, type Journal, type ReportEntry } from './journal'
+import { createJournal, journalWriterQuery, type Journal, type ReportEntry } from './journal'
 import type { Registry } from './registry'
 import { startedInstance } from './started'
 import { describeError } from './logSafe'
@@ -33,23 +33,25 @@ function firstSamples(batch: Pending[], alive: Set<number>): Map<string, SampleI
 
 /**
  * A whole batch as one statement (one round trip, its own transaction): lock the batch's nodes'
- * rows and move their last_seen (a concurrent delete waits; a node already gone is not among the
+ * rows (in id order) and move their last_seen (a concurrent delete waits; a node already gone is not among the
  * returned live nodes, so only its own reports fail), then insert the live nodes' samples in batch
- * order, skipping those already stored. With `lock` (instances sharing a database) the journal lock
- * is taken before any row is touched or any position drawn: the update joins it, and the insert
- * reads the update's result, so positions are drawn and committed in order cluster-wide.
+ * order, skipping those already stored. With `register` (instances sharing a database) the write
+ * registers with the journal before any row is touched or any position drawn: the rows are locked
+ * after it is read, and the insert reads the update's result. Writers of other instances run beside it.
  * The samples travel as one JSON parameter, so no batch meets Postgres's bind-parameter limit.
  */
-function batchStatement(batch: Pending[], now: Date, lock: SQL | undefined): SQL {
+function batchStatement(batch: Pending[], now: Date, register: SQL | undefined): SQL {
   const ids = [...new Set(batch.map(p => p.nodeId))]
   const rows = JSON.stringify(batch.flatMap(p => p.samples.map(s => ({
     node_id: p.nodeId, ts: s.ts, cpu_percent: s.cpuPercent, memory_percent: s.memoryPercent, disk_percent: s.diskPercent,
     uptime_seconds: s.uptimeSeconds, active_backups: s.activeBackups, detail: s.detail ?? null,
   }))))
   const at = sql`${now.toISOString()}::timestamptz`
-  return sql`with ${lock ? sql`lk as (${lock}), ` : sql``}alive as (
-      update nodes set last_seen = greatest(nodes.last_seen, ${at}) ${lock ? sql`from lk ` : sql``}
-      where nodes.id = any(${`{${ids.join(',')}}`}::int[]) returning nodes.id
+  // Rows are locked in id order: writers of several instances sharing nodes cannot deadlock.
+  return sql`with ${register ? sql`writer as (${register}), ` : sql``}alive as (
+      update nodes set last_seen = greatest(nodes.last_seen, ${at})
+      from (select n.id from ${register ? sql`writer, ` : sql``}nodes n where n.id = any(${`{${ids.join(',')}}`}::int[]) order by n.id for no key update of n) locked
+      where nodes.id = locked.id returning nodes.id
     ), ins as (
       insert into node_samples (node_id, ts, cpu_percent, memory_percent, disk_percent, uptime_seconds, active_backups, detail, received_at)
       select r.node_id, r.ts, r.cpu_percent, r.memory_percent, r.disk_percent, r.uptime_seconds, r.active_backups, r.detail, ${at}
@@ -94,7 +96,7 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
   // Inside the journal, so stream positions are published in the order they commit.
   const write = (batch: Pending[]) => journal.run(async () => {
     const now = new Date()
-    const written = rowsOf<WrittenRow>(await db.execute(batchStatement(batch, now, journal.shared ? journalLockQuery(journal) : undefined)))
+    const written = rowsOf<WrittenRow>(await db.execute(batchStatement(batch, now, journal.shared ? journalWriterQuery(journal) : undefined)))
     const alive = new Set(written.filter(r => r.id === null).map(r => r.node_id))
     const samples = firstSamples(batch, alive)
     const entries: ReportEntry[] = []

@@ -1,13 +1,69 @@
 import { randomUUID } from 'node:crypto'
-import { asc, eq, gt, sql, type SQL } from 'drizzle-orm'
-import type { Database } from '../db'
+import { and, asc, eq, gt, lte, sql, type SQL } from 'drizzle-orm'
+import { rowsOf, type Database } from '../db'
 import { events, nodeSamples, settings, type EventRow, type SampleRow, type SampleValues } from '../db/schema'
 
-/** Held for the length of every transaction that takes stream positions, on every instance. */
+/**
+ * Held by every event-log transaction to its commit, on every instance: event writes (and the
+ * incidents they open) run one at a time cluster-wide. Reports do not take it.
+ */
 export const JOURNAL_LOCK = 7310002
 /** The Postgres NOTIFY channel that wakes other instances; the payload names the writer only (the tables are the truth). */
 export const JOURNAL_CHANNEL = 'nodepulse_journal'
 const CATCH_UP_PAGE = 2000
+/**
+ * How soon a catch-up that saw committed entries it could not announce yet (a writer before them
+ * still running) looks again, doubling up to RETRY_MAX_MS while nothing moves: the writer's own
+ * NOTIFY normally comes first; this covers a rollback, which sends none.
+ */
+const RETRY_MS = 25
+const RETRY_MAX_MS = 1000
+
+// A writer registers the stream position it starts from as a shared advisory lock, held to its
+// commit: key = (FLOOR_MARK << 48) + floor, so pg_locks shows classid = FLOOR_MARK << 16 | floor's
+// high 16 bits, objid = its low 32 bits, objsubid = 1 (a bigint key). Shared locks never wait on
+// each other, so writers on every instance run in parallel.
+const FLOOR_MARK = 0x7310
+/** The newest position drawn from the sequence so far (not necessarily committed). */
+const LAST_DRAWN = sql`select case when is_called then last_value else last_value - 1 end as drawn from stream_position`
+
+/**
+ * Registers a position-taking transaction (its first statement, before it draws a position) and
+ * queues the wake-up for other instances (NOTIFY is delivered at commit). Every position it draws
+ * is above the floor it registers, until its commit or rollback releases it.
+ */
+export function journalWriterQuery(journal: Journal): SQL {
+  return sql`select pg_advisory_xact_lock_shared((${FLOOR_MARK}::bigint << 48) + (${LAST_DRAWN})), pg_notify(${JOURNAL_CHANNEL}, ${journal.origin})`
+}
+
+/**
+ * The newest position below which every entry is final: each position at or below it belongs to a
+ * transaction that has ended (committed or rolled back), so a read that starts after this returns
+ * answers none of them can change. It is the newest position drawn, lowered to the floor of the
+ * oldest writer still registered in this database. Only writers hold it back: a long transaction
+ * that takes no positions (a rollup, another database on the server) does not.
+ * Why it is safe: a position P at or below both was drawn before the sequence was read, so its
+ * writer had registered before the locks were read; its floor is below P, so had it still been
+ * registered the floor would be below P. So it had ended, and a later statement sees its outcome.
+ */
+export async function finalPosition(db: Pick<Database, 'execute'>): Promise<number> {
+  return (await positionBounds(db)).final
+}
+
+/** The newest position drawn and the final position (see `finalPosition`). */
+async function positionBounds(db: Pick<Database, 'execute'>): Promise<{ drawn: number, final: number }> {
+  // The locks are read after the sequence: the subquery refers to the sequence's row, so it runs
+  // once that row has been read.
+  const [row] = rowsOf<{ drawn: string | number, floor: string | number | null }>(await db.execute(sql`
+    select d.drawn, (
+      select min(((l.classid::bigint & 65535) << 32) | l.objid::bigint) from pg_locks l
+      where l.locktype = 'advisory' and l.objsubid = 1 and (l.classid::bigint >> 16) = ${FLOOR_MARK} and d.drawn is not null
+        and l.database = (select oid from pg_database where datname = current_database())
+    ) as floor
+    from (${LAST_DRAWN}) d`))
+  const drawn = Number(row?.drawn ?? 0)
+  return { drawn, final: row?.floor === null || row?.floor === undefined ? drawn : Math.min(drawn, Number(row.floor)) }
+}
 
 /** A stored stats sample as the reports channel carries it. */
 export type ReportEntry = Pick<SampleRow, 'id' | 'nodeId' | 'receivedAt'> & Omit<SampleValues, 'detail'> & {
@@ -18,9 +74,12 @@ export type ReportEntry = Pick<SampleRow, 'id' | 'nodeId' | 'receivedAt'> & Omit
 export type JournalEntry = { kind: 'log', row: EventRow } | { kind: 'report', row: ReportEntry }
 
 /**
- * The order of everything the streams can replay. Writes that take stream positions (reports,
- * events) run one at a time through `run`, so commit order, position order and publish order are
- * the same in this process: a client that resumes after position P has seen exactly what is ≤ P.
+ * The order of everything the streams can replay: position order. Writes that take stream
+ * positions (reports, events) run one at a time through `run` in this process. When instances
+ * share the database their writers run in parallel and commit in any order, so entries are
+ * announced only once every position before them is final (`finalPosition`): every instance
+ * announces the same entries in the same order, and a client that resumes after position P has
+ * seen exactly what is ≤ P.
  */
 export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   let tail: Promise<unknown> = Promise.resolve()
@@ -29,6 +88,8 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   const listeners = new Set<(entries: JournalEntry[]) => void>()
   let catching: Promise<void> | null = null
   let again = false
+  let retry: ReturnType<typeof setTimeout> | null = null
+  let retryMs = RETRY_MS
   const origin = randomUUID()
 
   // A write and a catch-up that a NOTIFY started can both hold the same rows: what is at or below
@@ -46,26 +107,44 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     purgedUpTo = Math.max(purgedUpTo, purged ? Number(purged.value) : 0)
   }
 
-  /** The next committed entries after `position`, in position order (shared mode). */
-  async function readAfter(from: number): Promise<JournalEntry[]> {
-    const logs = await db!.select().from(events).where(gt(events.id, from)).orderBy(asc(events.id)).limit(CATCH_UP_PAGE)
+  /** The next committed entries after `from` up to `upTo`, in position order, and whether a full page left more (shared mode). */
+  async function readAfter(from: number, upTo: number): Promise<{ entries: JournalEntry[], full: boolean }> {
+    const logs = await db!.select().from(events).where(and(gt(events.id, from), lte(events.id, upTo))).orderBy(asc(events.id)).limit(CATCH_UP_PAGE)
     const reports = await db!.select({
       id: nodeSamples.id, nodeId: nodeSamples.nodeId, ts: nodeSamples.ts, receivedAt: nodeSamples.receivedAt, cpuPercent: nodeSamples.cpuPercent,
       memoryPercent: nodeSamples.memoryPercent, diskPercent: nodeSamples.diskPercent, uptimeSeconds: nodeSamples.uptimeSeconds, activeBackups: nodeSamples.activeBackups, detail: nodeSamples.detail,
-    }).from(nodeSamples).where(gt(nodeSamples.id, from)).orderBy(asc(nodeSamples.id)).limit(CATCH_UP_PAGE)
+    }).from(nodeSamples).where(and(gt(nodeSamples.id, from), lte(nodeSamples.id, upTo))).orderBy(asc(nodeSamples.id)).limit(CATCH_UP_PAGE)
     // A full page may stop short of the other table's rows: keep only what both pages cover.
     const cut = Math.min(logs.length === CATCH_UP_PAGE ? logs.at(-1)!.id : Infinity, reports.length === CATCH_UP_PAGE ? reports.at(-1)!.id : Infinity)
     const entries: JournalEntry[] = [
       ...logs.map(row => ({ kind: 'log' as const, row })),
       ...reports.map(row => ({ kind: 'report' as const, row })),
     ]
-    return entries.filter(e => e.row.id <= cut).sort((a, b) => a.row.id - b.row.id)
+    return { entries: entries.filter(e => e.row.id <= cut).sort((a, b) => a.row.id - b.row.id), full: cut !== Infinity }
   }
 
   /**
-   * Shared mode: announces everything committed after `position`, by any instance. Position-taking
-   * transactions hold JOURNAL_LOCK, so they commit in position order cluster-wide and "id > position"
-   * never skips a row that commits late.
+   * Reads one page after `position` and announces its final part; whether a full page may leave
+   * more to read, and whether it saw committed entries that are not final yet.
+   */
+  async function readFinal(): Promise<{ more: boolean, waiting: boolean }> {
+    const { drawn, final } = await positionBounds(db!)
+    const page = await readAfter(position, final)
+    announce(page.entries)
+    if (page.full) return { more: true, waiting: false }
+    if (final >= drawn) return { more: false, waiting: false }
+    // "order by id limit 1" keeps both on their primary keys (a generic plan of "exists" may scan the table).
+    const [row] = rowsOf<{ waiting: boolean }>(await db!.execute(sql`select (select id from node_samples where id > ${final} order by id limit 1) is not null
+      or (select id from events where id > ${final} order by id limit 1) is not null as waiting`))
+    return { more: false, waiting: Boolean(row?.waiting) }
+  }
+
+  /**
+   * Shared mode: announces everything committed after `position`, by any instance, up to the final
+   * position: a writer still running may hold a lower position that commits later, and "id >
+   * position" would then skip it. Entries waiting behind such a writer are announced on the next
+   * NOTIFY, or after RETRY_MS when none comes (the writer rolled back, or its NOTIFY arrived before
+   * it released its floor).
    */
   function catchUp(): Promise<void> {
     if (catching) {
@@ -74,14 +153,16 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     }
     catching = (async () => {
       try {
+        let waiting = false
         do {
           again = false
-          let page: JournalEntry[]
-          do {
-            page = await readAfter(position)
-            announce(page)
-          } while (page.length)
+          let step: { more: boolean, waiting: boolean }
+          do step = await readFinal()
+          while (step.more)
+          waiting = step.waiting
         } while (again)
+        if (waiting) retryLater()
+        else retryMs = RETRY_MS
       }
       finally {
         catching = null
@@ -90,13 +171,25 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     return catching
   }
 
+  /** Runs the catch-up again soon (once, however often asked); a failure waits for the next NOTIFY. */
+  function retryLater(): void {
+    if (retry) return
+    retry = setTimeout(() => {
+      retry = null
+      catchUp().catch(() => {})
+    }, retryMs)
+    retry.unref()
+    retryMs = Math.min(retryMs * 2, RETRY_MAX_MS)
+  }
+
   return {
     /** Reads the current position and the retention watermark (at start-up). */
     async load(): Promise<void> {
       if (!db) return
-      // The newest committed row, not the sequence: another instance may hold higher ids uncommitted.
-      const [e] = await db.select({ max: sql<number | null>`max(${events.id})` }).from(events)
-      const [r] = await db.select({ max: sql<number | null>`max(${nodeSamples.id})` }).from(nodeSamples)
+      // The newest final row, not the sequence: another instance may hold lower and higher ids uncommitted.
+      const final = opts.shared ? await finalPosition(db) : Number.MAX_SAFE_INTEGER
+      const [e] = await db.select({ max: sql<number | null>`max(${events.id})` }).from(events).where(lte(events.id, final))
+      const [r] = await db.select({ max: sql<number | null>`max(${nodeSamples.id})` }).from(nodeSamples).where(lte(nodeSamples.id, final))
       position = Math.max(Number(e?.max ?? 0), Number(r?.max ?? 0))
       await readPurged()
     },
@@ -110,14 +203,16 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
 
     /**
      * Announces committed entries (call inside `run`, after the commit, in position order). When
-     * instances share the database and another instance may have committed between the last
-     * announced position and these (a gap before them), the database is read instead, so every
-     * instance announces the same entries in the same order; with no gap nothing can sit between,
-     * since positions are taken and committed under JOURNAL_LOCK.
+     * instances share the database they are announced as they are only when they follow the last
+     * announced position without a gap: then no other writer can hold a position among them.
+     * Otherwise the database is read instead, up to the final position, so every instance
+     * announces the same entries in the same order.
      */
     async committed(entries: JournalEntry[]): Promise<void> {
-      if (opts.shared && entries.length && entries[0]!.row.id > position + 1) await catchUp()
-      else announce(entries)
+      const fresh = entries.filter(e => e.row.id > position)
+      const unbroken = fresh.every((e, i) => e.row.id === position + 1 + i)
+      if (!opts.shared || unbroken) announce(fresh)
+      else await catchUp()
     },
 
     /** Reads what other instances committed (on their NOTIFY, and after the listener reconnects). */
@@ -150,6 +245,12 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
       return purgedUpTo
     },
 
+    /** Stops the catch-up retry timer (shutdown). */
+    close(): void {
+      if (retry) clearTimeout(retry)
+      retry = null
+    },
+
     onCommit(listener: (entries: JournalEntry[]) => void): () => void {
       listeners.add(listener)
       return () => listeners.delete(listener)
@@ -160,15 +261,11 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
 export type Journal = ReturnType<typeof createJournal>
 
 /**
- * The query that takes the cluster-wide journal lock (held to the end of the transaction) and
- * queues the wake-up for other instances (NOTIFY is delivered at commit).
+ * Starts an event-log transaction: takes the event lock (one at a time cluster-wide, so instances
+ * open one incident per problem), then registers as a writer. Only when instances share a database.
  */
-export function journalLockQuery(journal: Journal): SQL {
-  return sql`select pg_advisory_xact_lock(${JOURNAL_LOCK}), pg_notify(${JOURNAL_CHANNEL}, ${journal.origin})`
-}
-
-/** Starts a position-taking transaction: takes the journal lock. Only when instances share a database. */
 export async function lockJournal(tx: Pick<Database, 'execute'>, journal: Journal): Promise<void> {
   if (!journal.shared) return
-  await tx.execute(journalLockQuery(journal))
+  await tx.execute(sql`select pg_advisory_xact_lock(${JOURNAL_LOCK})`)
+  await tx.execute(journalWriterQuery(journal))
 }

@@ -188,6 +188,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       await ingest.drain()
       await requestLog.close()
       await cluster?.stop()
+      journal.close()
       await database.close()
     },
   }

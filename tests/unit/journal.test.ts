@@ -69,4 +69,14 @@ describe('createJournal', () => {
     await journal.catchUp()
     expect(announced).toHaveLength(4)
   })
+
+  it('shared: a write whose positions another writer\'s sit among is read back, not announced as handed over', async () => {
+    const { journal, announced, positions } = await journalOf(true)
+    const [first] = await store(1)
+    const [others] = await store(1)
+    const [last] = await store(1)
+    await journal.committed([first!, last!])
+    expect(positions()).toEqual([first!, others!, last!].map(e => e.row.id))
+    expect(announced[0]).not.toBe(first)
+  })
 })

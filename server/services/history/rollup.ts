@@ -1,6 +1,7 @@
 /**
- * The leader's rollups and per-tier retention. New samples are found by arrival (their id,
- * taken in commit order under the journal), not by their timestamps, so a late sample (an
+ * The leader's rollups and per-tier retention. New samples are found by arrival (their id, read
+ * only up to the journal's final position, so a sample still being written below it is not
+ * skipped), not by their timestamps, so a late sample (an
  * agent's spool arriving hours later) marks its old buckets dirty like any other. Each dirty
  * bucket is recomputed whole from its source (raw samples for the finest tier, the tier below for
  * the others) and upserted, in one transaction that also moves the tiers' cursors: a run that
@@ -9,6 +10,7 @@
 import { sql } from 'drizzle-orm'
 import { HISTORY_METRICS, type HistoryTier } from '../../../shared/contracts/history'
 import { rowsOf, type Database, type Transaction } from '../../db'
+import { finalPosition } from '../journal'
 import { ALL_ROLLUP_COLUMNS, RAW_EXPRESSIONS, raw, UPSERT_SET } from './metrics'
 
 /** Buckets sit on multiples of their width since the unix epoch (whole UTC hours and days). */
@@ -69,8 +71,9 @@ export function createHistoryRollup(db: Database, tiers: HistoryTier[], opts: Ro
       const progress = await readProgress(tx)
       const cursorOf = (t: HistoryTier) => progress.get(t.width_seconds)?.cursor ?? 0
       const start = Math.min(...rollups.map(cursorOf))
+      const final = await finalPosition(tx)
       const [batch] = rowsOf<{ upto: string | number | null, n: string | number }>(await tx.execute(sql`
-        select max(id) as upto, count(*) as n from (select id from node_samples where id > ${start} order by id limit ${batchRows}) b`))
+        select max(id) as upto, count(*) as n from (select id from node_samples where id > ${start} and id <= ${final} order by id limit ${batchRows}) b`))
       const upto = batch?.upto === null || batch?.upto === undefined ? 0 : Number(batch.upto)
       if (!upto) return 0
       for (const [i, tier] of tiers.entries()) {
