@@ -116,7 +116,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   dispatcher.start()
   const metrics = createMetrics({ hub, registry, ingest, thresholds, onReject: () => aggregator.reject(), housekeepingLastRun: housekeepingJob.lastRun })
   const instanceId = await loadInstanceId(db)
-  const memberApi = createMemberApi(db, registry, { instanceId, staleAfterSeconds: config.staleAfterSeconds })
+  const memberApi = createMemberApi(db, registry, { instanceId, staleAfterSeconds: config.staleAfterSeconds, announcedUpTo: () => journal.position() })
   const members = createMembers(db, registry)
   await members.seed(config.cluster)
   const discovery = createDiscovery(members, {
@@ -162,7 +162,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   publish(setMemberApi, memberApi)
   publish(setMembers, members)
   publish(setDiscovery, discovery)
-  publish(setClusterApi, createClusterApi(db, registry, memberApi, members, { cacheMs: config.cluster.intervalSeconds * 1000 }))
+  publish(setClusterApi, createClusterApi(db, registry, memberApi, members, { cacheMs: config.cluster.intervalSeconds * 1000, announcedUpTo: () => journal.position() }))
   publish(setClusterNodes, createClusterNodes(registry, valkey, members, { staleAfterSeconds: config.staleAfterSeconds }))
 
   return {

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase, rowsOf, type DatabaseHandle } from '../../server/db'
 import { nodes, nodeSamples, settings } from '../../server/db/schema'
+import { createMemberApi } from '../../server/services/federation/memberApi'
 import { createHistoryRollup } from '../../server/services/history/rollup'
 import { parseHistoryTiers } from '../../server/services/history/tiers'
 import { createIngest } from '../../server/services/ingest'
@@ -158,6 +159,27 @@ describe.runIf(server.driver === 'postgres')('writers on several connections (Po
     expect(a.announced).toEqual(writer.ids)
     end()
     await unrelated
+    a.journal.close()
+  })
+
+  it('a federation member\'s readings cursor does not pass a sample still being written below newer ones', async () => {
+    const a = await reader(handle.db)
+    const registry = createRegistry(handle.db)
+    await registry.load()
+    const api = createMemberApi(handle.db, registry, { instanceId: 'journal-order', staleAfterSeconds: 60, announcedUpTo: () => a.journal.position() })
+    const since = a.journal.position()
+    const open = await openWriter(handle.db, a.journal, 1)
+    const after = await openWriter(other.db, a.journal, 1)
+    await after.commit()
+    await a.journal.catchUp()
+    const early = await api.readings({ since, limit: 100 })
+    expect(early.readings.map(r => r.id)).not.toContain(after.ids[0])
+    // The cursor handed out stays below the open writer's sample, so the next page still finds it.
+    expect(Number(early.next_cursor)).toBeLessThan(open.ids[0]!)
+    await open.commit()
+    await a.journal.catchUp()
+    const next = await api.readings({ since: Number(early.next_cursor), limit: 100 })
+    expect(next.readings.map(r => r.id)).toEqual([...open.ids, ...after.ids])
     a.journal.close()
   })
 

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, sql, type SQL } from 'drizzle-orm'
+import { and, asc, count, desc, eq, gt, lte, sql, type SQL } from 'drizzle-orm'
 import type {
   ClusterNodeRef, ClusterObservationsData, ClusterPageQuery, ClusterReadingsData, ClusterStatsData, MemberStatsEntry,
 } from '../../../shared/contracts/seed003'
@@ -33,7 +33,8 @@ function createCache(ttlMs: number) {
  * and its members'), filtered by node or member, and the stats with per-node and per-member
  * breakdowns. Answers are cached for the aggregation interval.
  */
-export function createClusterApi(db: Database, registry: Registry, memberApi: MemberApi, members: Members, opts: { cacheMs: number }) {
+/** `announcedUpTo`: the journal's position, the newest final sample id (see createMemberApi). */
+export function createClusterApi(db: Database, registry: Registry, memberApi: MemberApi, members: Members, opts: { cacheMs: number, announcedUpTo: () => number }) {
   const cached = createCache(opts.cacheMs)
   const memberOf = (n: Pick<NodeState, 'kind' | 'labels'>) => (n.kind === 'member' ? n.labels[MEMBER_LABEL.member] ?? null : null)
   const refOf = (id: number): ClusterNodeRef | null => {
@@ -47,6 +48,7 @@ export function createClusterApi(db: Database, registry: Registry, memberApi: Me
     if (q.node !== undefined) where.push(eq(nodeSamples.nodeId, q.node))
     if (q.member !== undefined) where.push(memberNodes(q.member))
     if (q.since !== undefined) where.push(gt(nodeSamples.id, q.since))
+    where.push(lte(nodeSamples.id, opts.announcedUpTo()))
     // After a cursor: the next rows, oldest first; without one: the newest `limit`, oldest first.
     const rows = await db.select({ s: nodeSamples, hostname: nodes.hostname, kind: nodes.kind, labels: nodes.labels })
       .from(nodeSamples).innerJoin(nodes, eq(nodes.id, nodeSamples.nodeId)).where(and(...where))

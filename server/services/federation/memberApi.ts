@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { asc, count, eq, gt, isNotNull, sql } from 'drizzle-orm'
+import { and, asc, count, eq, gt, isNotNull, lte, sql } from 'drizzle-orm'
 import type {
   MemberNode, MemberNodesBody, MemberStatsBody, NodeRef, NodeStatsEntry, Observation, ObservationsBody, PageQuery, ReadingsBody, StatsTotals,
 } from '../../../shared/contracts/seed003'
@@ -33,7 +33,12 @@ type NodeRow = Pick<NodeState, 'id' | 'kind' | 'labels' | 'hostname'>
  * What this server answers as a member (seed 003's read-only member API): its nodes, its samples and
  * events after a cursor (the row id, which grows with commit order: see `journal.ts`), and its stats.
  */
-export function createMemberApi(db: Database, registry: Registry, opts: { instanceId: string, staleAfterSeconds: number }) {
+/**
+ * `announcedUpTo`: the journal's position. Readings are paged by sample id, and with several
+ * instances writing in parallel a lower id can commit after a higher one; rows up to the journal's
+ * position are final, so a cursor handed out never skips a row that commits later.
+ */
+export function createMemberApi(db: Database, registry: Registry, opts: { instanceId: string, staleAfterSeconds: number, announcedUpTo: () => number }) {
   const ref = (n: NodeRow): NodeRef => ({ id: n.id, source: sourceOf(n, opts.instanceId), hostname: n.hostname })
   const memberOf = (n: NodeState) => (n.kind === 'member' ? n.labels[MEMBER_LABEL.member] ?? null : null)
   const lastSeen = (n: NodeState) => (n.live ? new Date().toISOString() : n.lastSeen?.toISOString() ?? null)
@@ -56,7 +61,7 @@ export function createMemberApi(db: Database, registry: Registry, opts: { instan
         id: nodeSamples.id, ts: nodeSamples.ts, cpu: nodeSamples.cpuPercent, memory: nodeSamples.memoryPercent, disk: nodeSamples.diskPercent,
         uptime: nodeSamples.uptimeSeconds, backups: nodeSamples.activeBackups, nodeId: nodes.id, kind: nodes.kind, labels: nodes.labels, hostname: nodes.hostname,
       }).from(nodeSamples).innerJoin(nodes, eq(nodes.id, nodeSamples.nodeId))
-        .where(gt(nodeSamples.id, q.since ?? 0)).orderBy(asc(nodeSamples.id)).limit(q.limit + 1)
+        .where(and(gt(nodeSamples.id, q.since ?? 0), lte(nodeSamples.id, opts.announcedUpTo()))).orderBy(asc(nodeSamples.id)).limit(q.limit + 1)
       const page = rows.slice(0, q.limit)
       return {
         readings: page.map(r => ({
