@@ -100,7 +100,7 @@ export async function pickScope(page: Page, text: string): Promise<void> {
   const picker = page.getByTestId('dash-scope')
   await picker.click()
   await picker.fill(text)
-  await page.getByRole('option', { name: text, exact: true }).click()
+  await page.getByRole('listbox', { name: 'Nodes' }).getByRole('option', { name: text, exact: true }).click()
   await expect(picker).toHaveAttribute('aria-expanded', 'false')
 }
 
