@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The dashboard page in Chromium while N nodes (default 1,000) report: frame rate and gaps, long tasks, the main
-// thread's cost per snapshot, JS heap, DOM size and server load; then a typed search and a sort change.
+// thread's cost per snapshot, JS heap, DOM size and server load; then a typed search, a sort change, and the node
+// picker opened and typed into.
 // The page follows the dashboard's delta stream: one snapshot, then per 5 s tick only the nodes that changed.
 // `--changing 0.1` makes only that share of the nodes report each period (all report once first; nobody turns
 // stale meanwhile), which is what the delta's bytes are judged at; `--postgres URL` runs the server on PostgreSQL.
@@ -58,6 +59,18 @@ function instrument() {
       el.dispatchEvent(new Event(el.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true }))
     }, r => resolve({ ...r, shown: document.querySelector('[data-testid="dash-count"]').textContent.trim() }))
   })
+  // The node picker (a combobox): opened by a click (`text` null), then typed into; shown = the choices it lists.
+  m.pick = text => new Promise((resolve) => {
+    const el = document.querySelector('[data-testid="dash-scope"]')
+    m.time(() => {
+      if (text === null) {
+        el.focus()
+        return el.click()
+      }
+      el.value = text
+      el.dispatchEvent(new Event('input', { bubbles: true }))
+    }, r => resolve({ ...r, shown: `${document.querySelectorAll('[role="option"]').length} choices` }))
+  })
 }
 
 // With --changing below 1 most nodes go quiet after their first report: they must stay online meanwhile.
@@ -73,6 +86,7 @@ try {
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   const agents = []
   let created = 0
+  const creating = Date.now()
   await Promise.all(Array.from({ length: 16 }, async () => {
     while (created < NODES) {
       const i = created++
@@ -82,6 +96,7 @@ try {
       agents[i] = { id: node.id, token: node.token, cpu: Math.random() * 100, mem: 30 + Math.random() * 40, disk: 20 + Math.random() * 60 }
     }
   }))
+  console.log(`created ${NODES} nodes in ${((Date.now() - creating) / 1000).toFixed(1)} s`)
 
   // Every node reports once per REPORT_EVERY s on an even schedule; past MAX_IN_FLIGHT the due reports wait.
   let sent = 0
@@ -163,6 +178,15 @@ try {
   await sleep(500)
   steps.push({ step: 'sort: cpu', ...await page.evaluate(() => window.__bench.change('dash-sort', 'cpu')) })
   await sleep(500)
+  // The node picker, where the page has one (before it, a <select> of every node).
+  if (await page.locator('input[data-testid="dash-scope"]').count()) {
+    steps.push({ step: 'picker opened', ...await page.evaluate(() => window.__bench.pick(null)) })
+    for (let i = 1; i <= 'bench-42'.length; i++) {
+      await sleep(150)
+      steps.push({ step: `picker "${'bench-42'.slice(0, i)}"`, ...await page.evaluate(v => window.__bench.pick(v), 'bench-42'.slice(0, i)) })
+    }
+    await page.keyboard.press('Escape')
+  }
 
   const gaps = bench.frames.slice(1).map((t, i) => t - bench.frames[i]).sort((a, b) => a - b)
   const snaps = bench.snapshots
@@ -188,7 +212,7 @@ try {
   console.log(`  server CPU          ${(((after.server.cpuSeconds - before.server.cpuSeconds) / elapsed) * 100).toFixed(1)} % of one core`)
   console.log(`  reports accepted    ${acceptedInWindow} in the window (${(acceptedInWindow / elapsed).toFixed(0)}/s, target ${((NODES * CHANGING) / REPORT_EVERY).toFixed(0)}/s); ${failed} failed overall`)
   console.log('  input to grid       step: JS / painted -> shown')
-  for (const s of steps) console.log(`    ${s.step.padEnd(18)}${ms(s.js).padStart(9)} /${ms(s.painted).padStart(9)}  -> ${s.shown}`)
+  for (const s of steps) console.log(`    ${s.step.padEnd(20)}${ms(s.js).padStart(9)} /${ms(s.painted).padStart(9)}  -> ${s.shown}`)
   console.log(`  browser console     ${consoleLines.length} errors/warnings${consoleLines.length ? ':' : ''}`)
   for (const line of consoleLines.slice(0, 10)) console.log(`    ${line.slice(0, 200)}`)
 }

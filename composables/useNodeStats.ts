@@ -41,6 +41,26 @@ function holdTable(interval: number): SharedTable {
   return shared
 }
 
+function letGo(shared: SharedTable, interval: number) {
+  if (--shared.holders > 0) return
+  shared.handle.release()
+  tables.delete(interval)
+}
+
+/**
+ * Opens the dashboard's stream before any component holds it, so its snapshot is on the way while the
+ * session check and the page code still are; returns the function that lets go of it (the stream
+ * closes then unless the page holds it by that time).
+ */
+export function holdNodeStatsEarly(interval = DASHBOARD_INTERVAL): () => void {
+  const shared = holdTable(interval)
+  let held = true
+  return () => {
+    if (held) letGo(shared, interval)
+    held = false
+  }
+}
+
 /**
  * Every node's live summary from the dashboard's delta stream (a snapshot, then only the nodes
  * that changed each `interval`; seed 000's unified stream stays for API clients). All callers with
@@ -50,11 +70,7 @@ function holdTable(interval: number): SharedTable {
  */
 export function useNodeStats(interval = DASHBOARD_INTERVAL) {
   const shared = holdTable(interval)
-  onScopeDispose(() => {
-    if (--shared.holders > 0) return
-    shared.handle.release()
-    tables.delete(interval)
-  })
+  onScopeDispose(() => letGo(shared, interval))
   loginOnRefusal(shared.status)
   const { table, status } = shared
   return {

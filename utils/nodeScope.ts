@@ -90,6 +90,67 @@ export function scopeGroups(nodes: readonly Pick<NodeStats, 'id' | 'hostname'>[]
   return [own!, ...rest.sort((a, b) => collator.compare(a.member!, b.member!))]
 }
 
+/** One choice of the node picker: its scope's URL form ('' for every node) and the text shown. */
+export interface ScopeOption { value: string, text: string }
+
+/** A titled group of the picker's choices: this server's, or one member's. */
+export interface ScopeSection { title: string, options: ScopeOption[] }
+
+/** What the picker lists for a search: the matching choices in their groups, and how many matches it left out. */
+export interface ScopeMatches { top: ScopeOption[], sections: ScopeSection[], hidden: number }
+
+const EVERY_NODE: ScopeOption = { value: '', text: 'All nodes' }
+
+/**
+ * The picker's choices whose text contains `query` (case-insensitive), in the groups' order: every
+ * node first, then each group's "All of …" and its nodes. At most `limit` nodes are listed, so a
+ * picker over 10,000 nodes draws a page of them, never all; `hidden` counts the matches left out.
+ */
+export function scopeMatches(groups: readonly ScopeGroup[], unreachable: ReadonlyMap<string, string>, query: string, limit: number): ScopeMatches {
+  const q = query.trim().toLowerCase()
+  const fits = (text: string) => !q || text.toLowerCase().includes(q)
+  const hasMembers = groups.length > 1
+  const sections: ScopeSection[] = []
+  let listed = 0
+  let hidden = 0
+  for (const g of groups) {
+    const options: ScopeOption[] = []
+    const whole = g.member === null ? (hasMembers ? { value: 'local', text: 'All of this server' } : null) : { value: `member:${g.member}`, text: `All of ${g.member}` }
+    if (whole && fits(whole.text)) options.push(whole)
+    const prefix = g.member === null ? '' : `${g.member} / `
+    for (const n of g.nodes) {
+      const text = prefix + n.name
+      if (!fits(text)) continue
+      if (listed < limit) {
+        options.push({ value: `node:${n.id}`, text })
+        listed++
+      }
+      else hidden++
+    }
+    if (options.length) sections.push({ title: g.member === null ? 'This server' : `Member ${g.member}${unreachable.has(g.member) ? ' (unreachable)' : ''}`, options })
+  }
+  return { top: fits(EVERY_NODE.text) ? [EVERY_NODE] : [], sections, hidden }
+}
+
+/**
+ * What the closed picker shows for a scope: "All nodes", "All of this server", "All of <member>",
+ * or the node's name (with its member's); a node or member this server does not know (a deep link
+ * to one that went away) shows its URL form, marked not found.
+ */
+export function scopeLabel(scope: NodeScope, names: ReadonlyMap<number, string>, members: MemberMap): string {
+  switch (scope.kind) {
+    case 'all': return EVERY_NODE.text
+    case 'local': return 'All of this server'
+    case 'member': return [...members.values()].includes(scope.name) ? `All of ${scope.name}` : `${scopeText(scope)} (not found)`
+    case 'node': {
+      const hostname = names.get(scope.id)
+      if (hostname === undefined) return `${scopeText(scope)} (not found)`
+      const member = members.get(scope.id)
+      return member ? `${member} / ${ownName(hostname, member)}` : hostname
+    }
+  }
+}
+
 /** One row of the readings table: a node's sample as the live stream showed it. */
 export interface ReadingRow {
   key: string

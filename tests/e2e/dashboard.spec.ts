@@ -2,7 +2,7 @@ import { test, expect, type APIRequestContext, type Locator, type Page } from '@
 import type { StatsSampleInput } from '../../shared/contracts/ingest'
 import type { NodeView } from '../../shared/contracts/rest'
 import { E2E_STALE_AFTER_S as STALE_AFTER_S } from '../../playwright.config'
-import { logIn, secondsAgo } from './helpers'
+import { logIn, pickScope, secondsAgo } from './helpers'
 
 /** The dashboard's stream interval (DASHBOARD_INTERVAL): a change shows within this many seconds. */
 const INTERVAL_MS = 5000
@@ -175,12 +175,15 @@ test('search and the status filter narrow the grid, live in the URL, and survive
     // Sorted by cpu, the busier node comes first.
     await page.getByTestId('dash-sort').selectOption('cpu')
     await expect(cards.getByTestId('card-hostname')).toHaveText([gamma.hostname, alpha.hostname])
-    // Cards are keyed by node: a re-sort moves alpha's card instead of painting gamma into it
-    // (which would animate alpha's bars into gamma's values).
-    const alphaCard = await card(page, alpha.hostname).elementHandle()
+    // Cards are kept in their places: a re-sort paints alpha into the first card instead of building
+    // new ones, but that card's bars are alpha's own (new elements), so none animates from gamma's value.
+    const firstCard = await cards.first().elementHandle()
+    const gammaBar = await cards.first().getByRole('meter', { name: 'CPU' }).locator('div').elementHandle()
     await page.getByTestId('dash-sort').selectOption('name')
     await expect(cards.getByTestId('card-hostname')).toHaveText([alpha.hostname, gamma.hostname])
-    expect(await alphaCard!.getAttribute('data-hostname')).toBe(alpha.hostname)
+    expect(await firstCard!.getAttribute('data-hostname')).toBe(alpha.hostname)
+    expect(await gammaBar!.evaluate(bar => bar.isConnected)).toBe(false)
+    await expect(cards.first().getByRole('meter', { name: 'CPU' })).toHaveAttribute('aria-valuenow', '20')
 
     // The view is in the URL: a reload (or a shared link) shows the same.
     await page.getByTestId('dash-sort').selectOption('cpu')
@@ -203,6 +206,69 @@ test('search and the status filter narrow the grid, live in the URL, and survive
     await stopGamma()
   }
   await removeNodes(page, [alpha, beta, gamma])
+})
+
+test('the node picker lists nothing until opened, filters as one types, picks from the keyboard, and keeps its choice in the URL', async ({ page }) => {
+  const prefix = unique('pick')
+  const agents = [await addNode(page, `${prefix}-alpha`), await addNode(page, `${prefix}-beta`), await addNode(page, `${prefix}-gamma`)]
+  try {
+    const picker = page.getByTestId('dash-scope')
+    const options = page.getByRole('listbox', { name: 'Nodes' }).getByRole('option')
+    await expect(picker).toHaveAttribute('role', 'combobox')
+    await expect(picker).toHaveValue('All nodes')
+    await expect(options).toHaveCount(0)
+
+    // Opened, it lists every node under "This server", the current choice marked.
+    await picker.click()
+    await expect(picker).toHaveAttribute('aria-expanded', 'true')
+    await expect(page.getByRole('listbox', { name: 'Nodes' })).toBeVisible()
+    await expect(options.filter({ hasText: /^All nodes/ })).toHaveAttribute('aria-selected', 'true')
+    await expect(page.getByRole('group', { name: 'This server' }).getByRole('option', { name: `${prefix}-beta` })).toHaveCount(1)
+
+    // Typing narrows the list; Down and Enter choose; the grid, summary and URL follow.
+    await picker.fill(prefix.toUpperCase())
+    await expect(options).toHaveText([`${prefix}-alpha`, `${prefix}-beta`, `${prefix}-gamma`])
+    await expect(page.getByTestId('dash-scope-note')).toHaveText('3 choices.')
+    await expect(picker).toHaveAttribute('aria-activedescendant', await options.first().getAttribute('id') ?? '')
+    await page.keyboard.press('ArrowDown')
+    await expect(options.nth(1)).toHaveAttribute('data-active', 'true')
+    await page.keyboard.press('Enter')
+    await expect(options).toHaveCount(0)
+    await expect(page).toHaveURL(url => url.searchParams.get('scope') === `node:${agents[1]!.id}`)
+    await expect(picker).toHaveValue(`${prefix}-beta`)
+    await expect(page.getByTestId('node-card')).toHaveCount(1)
+    await expect(card(page, `${prefix}-beta`)).toHaveCount(1)
+    await expect(page.getByTestId('summary-total')).toHaveText('1')
+
+    // Escape leaves the picker as it was; so does a click elsewhere.
+    await picker.click()
+    await picker.fill('gamma')
+    await page.keyboard.press('Escape')
+    await expect(options).toHaveCount(0)
+    await expect(picker).toHaveValue(`${prefix}-beta`)
+    await picker.click()
+    await page.getByRole('heading', { name: 'Dashboard', exact: true }).click()
+    await expect(options).toHaveCount(0)
+
+    // A reload keeps the choice; a text nothing matches says so.
+    await page.reload()
+    await expect(picker).toHaveValue(`${prefix}-beta`)
+    await picker.click()
+    await picker.fill(`${prefix}-nothing`)
+    await expect(options).toHaveCount(0)
+    await expect(page.getByTestId('dash-scope-note')).toHaveText('No node matches.')
+    await page.keyboard.press('Escape')
+    await pickScope(page, 'All nodes')
+    await expect(page).toHaveURL(url => !url.searchParams.has('scope'))
+
+    // A link to a node this server does not have shows what it asks for.
+    await page.goto('/?scope=node:987654321')
+    await expect(picker).toHaveValue('node:987654321 (not found)')
+    await expect(page.getByTestId('dash-no-match')).toBeVisible()
+  }
+  finally {
+    await removeNodes(page, agents)
+  }
 })
 
 test('labels show on cards, the search takes key=value and label values, and cards group by a label key kept in the URL', async ({ page, request }) => {
@@ -451,6 +517,19 @@ test('1,000 nodes: 60 cards a page, the pager moves through them, and search sti
     await page.getByTestId('pager-prev').click()
     await expect(pageOf(16, 17)).toBeVisible()
     await expect(hostnames.first()).toHaveText(name(900))
+
+    // The node picker lists 50 of the 1,000 and says how many more; typing finds the one.
+    const picker = page.getByTestId('dash-scope')
+    await picker.click()
+    await picker.fill(prefix)
+    const choices = page.getByRole('listbox', { name: 'Nodes' }).getByRole('option')
+    await expect(choices).toHaveCount(50)
+    await expect(page.getByTestId('dash-scope-note')).toHaveText('950 more: type to narrow.')
+    await picker.fill(name(777))
+    await expect(choices).toHaveText([name(777)])
+    await choices.click()
+    await expect(hostnames).toHaveText([name(777)])
+    await pickScope(page, 'All nodes')
 
     // Search narrows 1,000 to the one, back on page 1 with no pager.
     await page.getByTestId('dash-search').fill(name(777))

@@ -95,6 +95,15 @@ export async function adminApi(baseURL: string): Promise<APIRequestContext> {
   return api
 }
 
+/** Chooses `text` in the dashboard's node picker as a person would: opens it, types the text, clicks the choice. */
+export async function pickScope(page: Page, text: string): Promise<void> {
+  const picker = page.getByTestId('dash-scope')
+  await picker.click()
+  await picker.fill(text)
+  await page.getByRole('listbox', { name: 'Nodes' }).getByRole('option', { name: text, exact: true }).click()
+  await expect(picker).toHaveAttribute('aria-expanded', 'false')
+}
+
 /**
  * With SHOTS_DIR set: `<prefix>-<name>-<width>-<scheme>.png` of the page at 1440 and 390 px wide,
  * light and dark (the viewport and colour scheme are put back after).

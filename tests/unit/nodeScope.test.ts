@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { NodeStats } from '../../shared/contracts/seed000'
-import { addReadings, eventInScope, nodesInScope, ownName, parseScope, scopeGroups, scopeText, type ReadingRow } from '../../utils/nodeScope'
+import { addReadings, eventInScope, nodesInScope, ownName, parseScope, scopeGroups, scopeLabel, scopeMatches, scopeText, type ReadingRow } from '../../utils/nodeScope'
 
 const node = (id: number, hostname: string, patch: Partial<NodeStats> = {}): NodeStats => ({
   id, hostname, status: 'online', state: 'online', is_master: false, cpu_percent: 10, memory_percent: 20, disk_percent: 30,
@@ -33,6 +33,49 @@ describe('the dashboard\'s node selection', () => {
     expect(ownName('site-a / web-01', 'site-a')).toBe('web-01')
     expect(ownName('web-01', 'site-a')).toBe('web-01')
     expect(ownName('site-a / web-01', null)).toBe('site-a / web-01')
+  })
+
+  it('lists the picker\'s matching choices in their groups, at most `limit` nodes, and counts the rest', () => {
+    const groups = scopeGroups(nodes, members)
+    const texts = (query: string, limit = 50) => {
+      const m = scopeMatches(groups, new Map([['site-b', 'connection refused']]), query, limit)
+      return { top: m.top.map(o => o.text), sections: m.sections.map(s => [s.title, ...s.options.map(o => `${o.value}=${o.text}`)]), hidden: m.hidden }
+    }
+    expect(texts('')).toEqual({
+      top: ['All nodes'],
+      sections: [
+        ['This server', 'local=All of this server', 'node:1=master', 'node:2=web-local'],
+        ['Member site-a', 'member:site-a=All of site-a', 'node:5=site-a / web-01', 'node:4=site-a / web-02'],
+        ['Member site-b (unreachable)', 'member:site-b=All of site-b', 'node:3=site-b / db-01'],
+      ],
+      hidden: 0,
+    })
+    // Case-insensitive, over the text shown: a member's name finds its "All of" and its nodes.
+    expect(texts(' WEB-0 ')).toEqual({ top: [], sections: [['Member site-a', 'node:5=site-a / web-01', 'node:4=site-a / web-02']], hidden: 0 })
+    expect(texts('site-b').sections).toEqual([['Member site-b (unreachable)', 'member:site-b=All of site-b', 'node:3=site-b / db-01']])
+    expect(texts('nothing')).toEqual({ top: [], sections: [], hidden: 0 })
+    // Past the limit, nodes are left out and counted; the "All of" choices are not nodes and stay.
+    expect(texts('', 2)).toEqual({
+      top: ['All nodes'],
+      sections: [['This server', 'local=All of this server', 'node:1=master', 'node:2=web-local'], ['Member site-a', 'member:site-a=All of site-a'], ['Member site-b (unreachable)', 'member:site-b=All of site-b']],
+      hidden: 3,
+    })
+    // A server without members has no "All of this server": "All nodes" says it.
+    expect(scopeMatches(scopeGroups(nodes.slice(0, 2), new Map()), new Map(), '', 50).sections).toEqual([
+      { title: 'This server', options: [{ value: 'node:1', text: 'master' }, { value: 'node:2', text: 'web-local' }] },
+    ])
+  })
+
+  it('names the picker\'s choice when closed, and a node or member it does not know as not found', () => {
+    const names = new Map(nodes.map(n => [n.id, n.hostname]))
+    const label = (text: string) => scopeLabel(parseScope(text), names, members)
+    expect(label('')).toBe('All nodes')
+    expect(label('local')).toBe('All of this server')
+    expect(label('member:site-a')).toBe('All of site-a')
+    expect(label('member:site-z')).toBe('member:site-z (not found)')
+    expect(label('node:2')).toBe('web-local')
+    expect(label('node:5')).toBe('site-a / web-01')
+    expect(label('node:99')).toBe('node:99 (not found)')
   })
 
   it('places events by their node, or by the member that sent an event about no node', () => {
