@@ -16,7 +16,8 @@
  *    JSON encoding included;
  * 5. times the same queries with the leader at work, as a real server has them (--leader-seconds
  *    per round, 0 to skip): a sample from every node every 5 s and the leader's rollup every 15 s,
- *    a one-node query every 100 ms and the fleet query every 5 s meanwhile;
+ *    a one-node query started every 250 ms and the fleet query every 10 s meanwhile (on time, not
+ *    waiting for the ones before);
  * 6. reports the database size and the bytes per row of raw samples and rollups, and from them
  *    the size 30 days at the default tiers would take (raw 48 h, 1 min 14 d, 15 min 90 d, 1 h 2 y).
  *
@@ -157,8 +158,9 @@ async function sizes(db) {
 /**
  * One round of LEADER_SECONDS with the leader at work: a sample from every node every 5 s (one
  * statement, small detail, as in the steady state above) and the rollup `q.rollup` every 15 s, while
- * the one-node query runs every 100 ms and the fleet query (all figures) every 5 s. On PGlite every
- * statement waits for an open transaction, so these are the times a real server's readers see.
+ * a one-node query starts every 250 ms and the fleet query (all figures) every 10 s, each on time
+ * whether the ones before have answered or not, as requests reach a server. On PGlite every statement
+ * waits for an open transaction, so these are the times a real server's readers see.
  */
 async function withLeader(db, firstNode, q, into) {
   const start = performance.now()
@@ -177,20 +179,19 @@ async function withLeader(db, firstNode, q, into) {
     }
   })()
   const now = Date.now() / 1000
-  let nextFleet = start + 2500
-  while (since(start) < LEADER_SECONDS * 1000) {
+  const timed = async (list, ask) => {
     const t = performance.now()
-    if (t >= nextFleet) {
-      JSON.stringify(await q.fleet({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300, figures: ['avg', 'min', 'max'] }))
-      into.fleet.push(since(t))
-      nextFleet += 5000
-      continue
-    }
-    const id = firstNode + Math.floor(Math.random() * NODES)
-    JSON.stringify(await q.node(id, { metrics: ['cpu_percent', 'memory_percent', 'disk_percent', 'load1', 'net_rx_bytes_per_sec'], from: new Date((now - 30 * DAY) * 1000), to: new Date(now * 1000), points: 300 }))
-    into.node.push(since(t))
-    await sleep(100)
+    JSON.stringify(await ask())
+    list.push(since(t))
   }
+  const readers = []
+  for (let k = 0; k * 250 < LEADER_SECONDS * 1000; k++) {
+    await sleep(Math.max(0, start + k * 250 - performance.now()))
+    const id = firstNode + Math.floor(Math.random() * NODES)
+    readers.push(timed(into.node, () => q.node(id, { metrics: ['cpu_percent', 'memory_percent', 'disk_percent', 'load1', 'net_rx_bytes_per_sec'], from: new Date((now - 30 * DAY) * 1000), to: new Date(now * 1000), points: 300 })))
+    if (k % 40 === 10) readers.push(timed(into.fleet, () => q.fleet({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300, figures: ['avg', 'min', 'max'] })))
+  }
+  await Promise.all(readers)
   stop = true
   await leader
 }
