@@ -14,14 +14,20 @@
  * 4. times the queries: one node × 30 days × 5 metrics (300 points; --runs runs over random nodes),
  *    and all nodes × cpu × 24 h (the fleet query, --fleet-runs runs, with all figures and with `figures=avg`), both through the services the routes call,
  *    JSON encoding included;
- * 5. reports the database size and the bytes per row of raw samples and rollups, and from them
+ * 5. times the same queries with the leader at work, as a real server has them (--leader-seconds
+ *    per round, 0 to skip): a sample from every node every 5 s and the leader's rollup every 15 s,
+ *    a one-node query started every 250 ms and the fleet query every 10 s meanwhile (on time, not
+ *    waiting for the ones before);
+ * 6. reports the database size and the bytes per row of raw samples and rollups, and from them
  *    the size 30 days at the default tiers would take (raw 48 h, 1 min 14 d, 15 min 90 d, 1 h 2 y).
  *
  *   node bench/history.mjs [--driver pglite,postgres] [--nodes 1000] [--raw-nodes 100] [--raw-hours 1] [--interval 5]
- *                          [--quarter-days 2] [--runs 50] [--fleet-runs 10] [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--before REF]
+ *                          [--quarter-days 2] [--runs 50] [--fleet-runs 10] [--leader-seconds 60]
+ *                          [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--before REF]
  *
- * --before REF also times the queries of server/services/history/query.ts as it was at the git
- * revision REF, on the same database, each run alternating with the current one (before/after in one run).
+ * --before REF also times the queries and the rollup of server/services/history/{query,rollup}.ts as
+ * they were at the git revision REF, on the same database, alternating with the current ones
+ * (before/after in one run).
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -44,6 +50,7 @@ const { values: opts } = parseArgs({
     'quarter-days': { type: 'string', default: '2' },
     'runs': { type: 'string', default: '50' },
     'fleet-runs': { type: 'string', default: '10' },
+    'leader-seconds': { type: 'string', default: '60' },
     'postgres': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     'before': { type: 'string' },
   },
@@ -55,6 +62,7 @@ const INTERVAL = Number(opts.interval)
 const QUARTER_DAYS = Number(opts['quarter-days'])
 const RUNS = Number(opts.runs)
 const FLEET_RUNS = Number(opts['fleet-runs'])
+const LEADER_SECONDS = Number(opts['leader-seconds'])
 const HOUR = 3600
 const DAY = 86_400
 
@@ -77,15 +85,20 @@ const { createRegistry } = await load('server/services/registry.ts')
 const { createHistory } = await load('server/services/history/index.ts')
 const { parseHistoryTiers, DEFAULT_HISTORY_TIERS } = await load('server/services/history/tiers.ts')
 const { HISTORY_METRICS } = await load('shared/contracts/history.ts')
-// The query module at --before, bundled from git's copy as if it stood in its place in the tree.
-const before = opts.before && await (async () => {
+const { createHistoryRollup } = await load('server/services/history/rollup.ts')
+// A history module at --before, bundled from git's copy as if it stood in its place in the tree.
+const atBefore = async (name) => {
   const dir = join(root, 'server/services/history')
-  const contents = execFileSync('git', ['show', `${opts.before}:server/services/history/query.ts`], { cwd: root, encoding: 'utf8' })
+  const contents = execFileSync('git', ['show', `${opts.before}:server/services/history/${name}.ts`], { cwd: root, encoding: 'utf8' })
   const { build } = await import('esbuild')
-  const outfile = join(modules, 'query-before.mjs')
-  await build({ stdin: { contents, resolveDir: dir, loader: 'ts', sourcefile: 'query-before.ts' }, outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', tsconfigRaw: {}, logLevel: 'warning' })
-  return (await import(outfile)).createHistoryQueries
-})()
+  const outfile = join(modules, `${name}-before.mjs`)
+  await build({ stdin: { contents, resolveDir: dir, loader: 'ts', sourcefile: `${name}-before.ts` }, outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', tsconfigRaw: {}, logLevel: 'warning' })
+  return import(outfile)
+}
+const before = opts.before && {
+  createHistoryQueries: (await atBefore('query')).createHistoryQueries,
+  createHistoryRollup: (await atBefore('rollup')).createHistoryRollup,
+}
 const migrations = await readMigrations(async name => readFileSync(join(root, 'drizzle', name), 'utf8'))
 const tiers = parseHistoryTiers(DEFAULT_HISTORY_TIERS)
 
@@ -94,6 +107,11 @@ const ms = t => `${t.toFixed(1)} ms`
 const mb = b => `${(b / 1024 / 1024).toFixed(1)} MiB`
 const gb = b => `${(b / 1024 ** 3).toFixed(1)} GiB`
 const since = t => performance.now() - t
+const sleep = t => new Promise(resolve => setTimeout(resolve, t))
+const summary = list => {
+  const sorted = [...list].sort((a, b) => a - b)
+  return `median ${ms(percentile(sorted, 50))}, p95 ${ms(percentile(sorted, 95))}, max ${ms(sorted.at(-1) ?? NaN)} over ${sorted.length} runs`
+}
 
 async function writeRaw(db, firstNode, start) {
   const steps = Math.round(RAW_HOURS * HOUR / INTERVAL)
@@ -135,6 +153,47 @@ async function sizes(db) {
     pg_total_relation_size('node_samples') as raw, (select count(*) from node_samples) as raw_rows,
     pg_total_relation_size('history_rollups') as rollups, (select count(*) from history_rollups) as rollup_rows`))
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]))
+}
+
+/**
+ * One round of LEADER_SECONDS with the leader at work: a sample from every node every 5 s (one
+ * statement, small detail, as in the steady state above) and the rollup `q.rollup` every 15 s, while
+ * a one-node query starts every 250 ms and the fleet query (all figures) every 10 s, each on time
+ * whether the ones before have answered or not, as requests reach a server. On PGlite every statement
+ * waits for an open transaction, so these are the times a real server's readers see.
+ */
+async function withLeader(db, firstNode, q, into) {
+  const start = performance.now()
+  let stop = false
+  const leader = (async () => {
+    for (let k = 1; !stop; k++) {
+      await db.execute(sql.raw(`insert into node_samples (node_id, ts, cpu_percent, memory_percent, disk_percent, detail)
+        select n, now(), 50, 50, 50, '{"load":{"1m":1,"5m":1,"15m":1},"network":[{"iface":"eth0","rx_bytes_per_sec":1,"tx_bytes_per_sec":1}]}'::jsonb
+        from generate_series(${firstNode}, ${firstNode + NODES - 1}) n`))
+      if (k % 3 === 0) {
+        const t = performance.now()
+        await q.rollup()
+        into.rollup.push(since(t))
+      }
+      await sleep(Math.max(0, start + k * 5000 - performance.now()))
+    }
+  })()
+  const now = Date.now() / 1000
+  const timed = async (list, ask) => {
+    const t = performance.now()
+    JSON.stringify(await ask())
+    list.push(since(t))
+  }
+  const readers = []
+  for (let k = 0; k * 250 < LEADER_SECONDS * 1000; k++) {
+    await sleep(Math.max(0, start + k * 250 - performance.now()))
+    const id = firstNode + Math.floor(Math.random() * NODES)
+    readers.push(timed(into.node, () => q.node(id, { metrics: ['cpu_percent', 'memory_percent', 'disk_percent', 'load1', 'net_rx_bytes_per_sec'], from: new Date((now - 30 * DAY) * 1000), to: new Date(now * 1000), points: 300 })))
+    if (k % 40 === 10) readers.push(timed(into.fleet, () => q.fleet({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300, figures: ['avg', 'min', 'max'] })))
+  }
+  await Promise.all(readers)
+  stop = true
+  await leader
 }
 
 async function bench(label, handle) {
@@ -190,10 +249,11 @@ async function bench(label, handle) {
   await db.execute(sql`analyze`)
 
   const five = ['cpu_percent', 'memory_percent', 'disk_percent', 'load1', 'net_rx_bytes_per_sec']
-  const variants = [['now', { node: history.nodeHistory, fleet: history.fleetHistory }]]
+  const batchRows = handle.driver === 'pglite' ? 5000 : 50_000
+  const variants = [['now', { node: history.nodeHistory, fleet: history.fleetHistory, rollup: createHistoryRollup(db, tiers, { batchRows }).run }]]
   if (before) {
-    const queries = before(db, registry, tiers)
-    variants.push([`at ${opts.before}`, { node: queries.node, fleet: queries.fleet }])
+    const queries = before.createHistoryQueries(db, registry, tiers)
+    variants.push([`at ${opts.before}`, { node: queries.node, fleet: queries.fleet, rollup: before.createHistoryRollup(db, tiers, { batchRows }).run }])
   }
   const times = new Map(variants.map(([name]) => [name, { node: [] }]))
   let tierUsed = ''
@@ -234,6 +294,17 @@ async function bench(label, handle) {
   for (const [key, { runs, info }] of fleetTimes) {
     runs.sort((a, b) => a - b)
     console.log(`all nodes × cpu × 24 h [${key}] (${info}): median ${ms(percentile(runs, 50))}, p95 ${ms(percentile(runs, 95))}, max ${ms(runs.at(-1))} over ${runs.length} runs`)
+  }
+
+  if (LEADER_SECONDS > 0) {
+    // Each variant twice, in the order now, before, before, now: the load on the machine drifts.
+    const rounds = variants.length > 1 ? [variants[0], variants[1], variants[1], variants[0]] : [variants[0], variants[0]]
+    const leaderTimes = new Map(variants.map(([name]) => [name, { node: [], fleet: [], rollup: [] }]))
+    for (const [name, q] of rounds) await withLeader(db, firstNode, q, leaderTimes.get(name))
+    for (const [name, { node, fleet, rollup }] of leaderTimes) {
+      const label = variants.length > 1 ? ` [${name}]` : ''
+      console.log(`with the leader at work${label}: one node × 30 d × 5 metrics ${summary(node)}; all nodes × cpu × 24 h ${summary(fleet)}; the leader's rollup runs ${summary(rollup)}`)
+    }
   }
 
   const s = await sizes(db)

@@ -211,8 +211,8 @@ describe('history rollups', () => {
     await check('after late samples')
   })
 
-  it('a run stopped half-way (a crash mid-transaction) leaves nothing, and the next process finishes it', async () => {
-    const before = await progressOf(60)
+  it('a run stopped half-way (a crash mid-transaction) leaves each tier done or untouched, and the next process finishes it', async () => {
+    const before = await progressOf(900)
     const more = [makeSample(a, start + 30 * MIN + 100, 8001), makeSample(b, start + 95 * MIN + 100, 8002)]
     await insertRows(more)
     const crashing = createHistoryRollup(handle.db, tiers, {
@@ -221,9 +221,12 @@ describe('history rollups', () => {
       },
     })
     await expect(crashing.run()).rejects.toThrow('simulated crash')
-    expect(await progressOf(60)).toBe(before)
-    // The 1m tier's upsert was rolled back with the rest: still the old figures.
-    await check('after the crash')
+    // The 1m tier committed with its cursor; the 15m upsert was rolled back with its cursor, and the 1h tier never started.
+    expect(await progressOf(60)).toBeGreaterThan(before)
+    expect(await progressOf(900)).toBe(before)
+    expect(await progressOf(3600)).toBe(before)
+    expectSame(await storedBuckets(60, [a, b]), expectedBuckets([...all, ...more], 60), 'after the crash 1m')
+    for (const w of [900, 3600]) expectSame(await storedBuckets(w, [a, b]), expectedBuckets(all, w), `after the crash ${w}`)
     all.push(...more)
     await createHistoryRollup(handle.db, tiers).run()
     await check('after the restart')

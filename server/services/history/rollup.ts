@@ -4,12 +4,12 @@
  * skipped), not by their timestamps, so a late sample (an
  * agent's spool arriving hours later) marks its old buckets dirty like any other. Each dirty
  * bucket is recomputed whole from its source (raw samples for the finest tier, the tier below for
- * the others) and upserted, in one transaction that also moves the tiers' cursors: a run that
- * dies half-way leaves nothing behind, and running again gives the same rows.
+ * the others) and upserted, in a transaction of its tier that also moves that tier's cursor: a run
+ * that dies half-way leaves each tier either done or untouched, and running again gives the same rows.
  */
 import { sql } from 'drizzle-orm'
 import { HISTORY_METRICS, type HistoryTier } from '../../../shared/contracts/history'
-import { rowsOf, type Database, type Transaction } from '../../db'
+import { rowsOf, type Database } from '../../db'
 import { finalPosition } from '../journal'
 import { ALL_ROLLUP_COLUMNS, RAW_EXPRESSIONS, raw, UPSERT_SET } from './metrics'
 
@@ -35,7 +35,7 @@ type Progress = Map<number, { cursor: number, purgedBefore: Date | null }>
 const iso = (d: Date) => sql`${d.toISOString()}::timestamptz`
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
-async function readProgress(db: Database | Transaction): Promise<Progress> {
+async function readProgress(db: Database): Promise<Progress> {
   const rows = rowsOf<{ width_seconds: number, cursor: string | number, purged_before: string | Date | null }>(
     await db.execute(sql`select width_seconds, cursor, purged_before from history_progress`))
   return new Map(rows.map(r => [Number(r.width_seconds), { cursor: Number(r.cursor), purgedBefore: r.purged_before === null ? null : new Date(r.purged_before) }]))
@@ -65,27 +65,32 @@ export function createHistoryRollup(db: Database, tiers: HistoryTier[], opts: Ro
     return next
   }
 
-  /** Rolls the next batch of arrived samples into every tier; the number of samples it covered. */
+  /**
+   * Rolls the next batch of arrived samples into every tier; the number of samples it covered.
+   * Each tier commits on its own with its cursor, finest first (a coarser tier reads the finer one's
+   * rows): on PGlite every other statement waits for an open transaction, so a query or an ingest
+   * waits for one tier's upsert, not for all of them.
+   */
   async function rollBatch(): Promise<number> {
-    return db.transaction(async (tx) => {
-      const progress = await readProgress(tx)
-      const cursorOf = (t: HistoryTier) => progress.get(t.width_seconds)?.cursor ?? 0
-      const start = Math.min(...rollups.map(cursorOf))
-      const final = await finalPosition(tx)
-      const [batch] = rowsOf<{ upto: string | number | null, n: string | number }>(await tx.execute(sql`
-        select max(id) as upto, count(*) as n from (select id from node_samples where id > ${start} and id <= ${final} order by id limit ${batchRows}) b`))
-      const upto = batch?.upto === null || batch?.upto === undefined ? 0 : Number(batch.upto)
-      if (!upto) return 0
-      for (const [i, tier] of tiers.entries()) {
-        if (!tier.width_seconds || cursorOf(tier) >= upto) continue
-        const source = tiers[i - 1]!
-        const w = tier.width_seconds
-        const guard = progress.get(source.width_seconds)?.purgedBefore
-        const dirty = sql`select distinct node_id, date_bin(${stride(w)}, ts, ${ORIGIN}) as bucket
-          from node_samples where id > ${cursorOf(tier)} and id <= ${upto}`
-        const guarded = guard ? sql`where d.bucket >= ${iso(guard)}` : sql``
-        const insert = sql`insert into history_rollups (width_seconds, node_id, bucket, samples, ${raw(ALL_ROLLUP_COLUMNS)})`
-        const upsert = sql`on conflict (width_seconds, node_id, bucket) do update set ${raw(UPSERT_SET)}`
+    const progress = await readProgress(db)
+    const cursorOf = (t: HistoryTier) => progress.get(t.width_seconds)?.cursor ?? 0
+    const start = Math.min(...rollups.map(cursorOf))
+    const final = await finalPosition(db)
+    const [batch] = rowsOf<{ upto: string | number | null, n: string | number }>(await db.execute(sql`
+      select max(id) as upto, count(*) as n from (select id from node_samples where id > ${start} and id <= ${final} order by id limit ${batchRows}) b`))
+    const upto = batch?.upto === null || batch?.upto === undefined ? 0 : Number(batch.upto)
+    if (!upto) return 0
+    for (const [i, tier] of tiers.entries()) {
+      if (!tier.width_seconds || cursorOf(tier) >= upto) continue
+      const source = tiers[i - 1]!
+      const w = tier.width_seconds
+      const guard = progress.get(source.width_seconds)?.purgedBefore
+      const dirty = sql`select distinct node_id, date_bin(${stride(w)}, ts, ${ORIGIN}) as bucket
+        from node_samples where id > ${cursorOf(tier)} and id <= ${upto}`
+      const guarded = guard ? sql`where d.bucket >= ${iso(guard)}` : sql``
+      const insert = sql`insert into history_rollups (width_seconds, node_id, bucket, samples, ${raw(ALL_ROLLUP_COLUMNS)})`
+      const upsert = sql`on conflict (width_seconds, node_id, bucket) do update set ${raw(UPSERT_SET)}`
+      await db.transaction(async (tx) => {
         if (!source.width_seconds) {
           await tx.execute(sql`with dirty as (${dirty}), v as (
               select d.node_id, d.bucket, s.ts, ${raw(valuesOfRaw)}
@@ -102,13 +107,11 @@ export function createHistoryRollup(db: Database, tiers: HistoryTier[], opts: Ro
             group by r.node_id, d.bucket ${upsert}`)
         }
         opts.afterTier?.(tier)
-      }
-      for (const tier of rollups) {
-        await tx.execute(sql`insert into history_progress (width_seconds, cursor, updated_at) values (${tier.width_seconds}, ${upto}, now())
+        await tx.execute(sql`insert into history_progress (width_seconds, cursor, updated_at) values (${w}, ${upto}, now())
           on conflict (width_seconds) do update set cursor = greatest(history_progress.cursor, excluded.cursor), updated_at = now()`)
-      }
-      return Number(batch!.n)
-    })
+      })
+    }
+    return Number(batch!.n)
   }
 
   /** Rolls up everything that arrived, in bounded batches, for at most `budgetMs`. */
