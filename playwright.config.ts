@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defineConfig } from '@playwright/test'
+import { SERVER_ENV, SERVER_NODE_ARGS } from './scripts/server-settings.mjs'
 
 /** Admin credentials the e2e server starts with (tests log in with these). */
 export const E2E_ADMIN = { username: 'admin', password: 'e2e-admin-password' }
@@ -43,12 +44,14 @@ export default defineConfig({
   },
   // The built server on a fresh embedded database: `npm test` builds once before this runs.
   webServer: {
-    command: 'node .output/server/index.mjs',
+    // As `npm start` runs it (scripts/server-settings.mjs).
+    command: ['node', ...SERVER_NODE_ARGS, '.output/server/index.mjs'].join(' '),
     url: `http://127.0.0.1:${port}/api/health`,
     reuseExistingServer: false,
     timeout: 60_000,
     env: {
       ...blanked,
+      ...SERVER_ENV,
       NODE_ENV: 'production',
       PORT: String(port),
       HOST: '127.0.0.1',

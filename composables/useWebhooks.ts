@@ -14,8 +14,8 @@ export interface NewWebhook {
   repeat_seconds: number
 }
 
-/** What the edit form sends: every common field, and the type's `url` or changed `settings` (the type stays). */
-export type ChannelPatch = Omit<NewWebhook, 'type'>
+/** What the edit form sends: the common fields (the repeat only when changed), and the type's `url` or `settings` (the type stays). */
+export type ChannelPatch = Omit<NewWebhook, 'type' | 'repeat_seconds'> & { repeat_seconds?: number }
 
 /** What a webhook row asks the page to do. */
 export type WebhookAction = 'edit' | 'test' | 'deliveries' | 'rotate' | 'toggle' | 'remove'

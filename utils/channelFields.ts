@@ -1,6 +1,6 @@
 import { CHANNEL_LABELS, type ChannelType } from '../shared/contracts/channels'
-import type { WebhookView } from '~~/shared/contracts/rest'
-import type { IconName } from '~/utils/icons'
+import type { WebhookView } from '../shared/contracts/rest'
+import type { IconName } from './icons'
 
 /** One input of a channel type's part of the add form. */
 export interface ChannelField {
@@ -86,13 +86,15 @@ export function channelFormValues(w: WebhookView): Record<string, string> {
 
 /**
  * The edit form's text values as a PATCH's `url` or `settings`: a secret left blank is kept (left
- * out), an optional field emptied goes back to its default (null), the rest as the add form sends them.
+ * out) unless it is in `removed` (null), an optional field emptied goes back to its default (null),
+ * the rest as the add form sends them.
  */
-export function channelChanges(type: ChannelType, values: Record<string, string>): { url?: string, settings?: Record<string, unknown> } {
+export function channelChanges(type: ChannelType, values: Record<string, string>, removed: string[] = []): { url?: string, settings?: Record<string, unknown> } {
   const settings: Record<string, unknown> = {}
   for (const f of CHANNEL_FIELDS[type]) {
     const raw = (values[f.key] ?? '').trim()
     if (f.key === 'url') return { url: raw }
+    if (f.kind === 'secret' && removed.includes(f.key)) settings[f.key] = null
     if (f.kind === 'secret' && !raw) continue
     settings[f.key] = !raw && !f.required ? null : f.kind === 'number' ? Number(raw) : f.kind === 'list' ? raw.split(/[\s,;]+/).filter(Boolean) : raw
   }

@@ -38,6 +38,15 @@ export function loggedMessage(message: string): string {
   return text.length > MESSAGE_CHARS ? `${text.slice(0, MESSAGE_CHARS - 1)}…` : text
 }
 
+/**
+ * Text as the JSON insert can carry it: a lone surrogate half (from a body's key quoted in an
+ * error, or a message cut inside a pair) and NUL are refused by Postgres's jsonb, and one such
+ * entry would fail its whole batch; each becomes U+FFFD, as text parameters stored them.
+ */
+export function storableText(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\0/g, '\uFFFD')
+}
+
 /** A stored row as seed 001's request log carries it. */
 export function toRequestLogEntry(row: RequestLogRow): RequestLogEntry {
   return {
@@ -117,9 +126,9 @@ export function createRequestLog(db: Database, registry: Registry, opts: Request
     /** Records one answered request; it is written within `flushMs`. */
     record(r: AnsweredRequest): void {
       waiting.push({
-        nodeId: r.nodeId, hostname: r.nodeId === null ? null : registry.get(r.nodeId)?.hostname ?? null, method: r.method,
-        endpoint: r.endpoint.slice(0, ENDPOINT_CHARS), statusCode: r.statusCode, latencyMs: Math.round(r.latencyMs * 10) / 10,
-        success: r.statusCode < 400, errorMessage: r.statusCode < 400 ? '' : loggedMessage(r.errorMessage), createdAt: r.at,
+        nodeId: r.nodeId, hostname: r.nodeId === null ? null : registry.get(r.nodeId)?.hostname ?? null, method: storableText(r.method),
+        endpoint: storableText(r.endpoint.slice(0, ENDPOINT_CHARS)), statusCode: r.statusCode, latencyMs: Math.round(r.latencyMs * 10) / 10,
+        success: r.statusCode < 400, errorMessage: r.statusCode < 400 ? '' : storableText(loggedMessage(r.errorMessage)), createdAt: r.at,
       })
       if (waiting.length > opts.maxRows) {
         dropped += waiting.length - opts.maxRows

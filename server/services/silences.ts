@@ -81,10 +81,10 @@ function describeMatchers(s: Matchers): string {
   ].filter(Boolean).join(' · ')
 }
 
-/** The event a silence's change is logged as: info, never silenced, and what wakes other instances to re-read. */
 /** A time in an event message: to the minute, in UTC (the log is read from anywhere; `data` keeps the exact ISO time). */
-export const messageTime = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
+const messageTime = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
+/** The event a silence's change is logged as: info, never silenced, and what wakes other instances to re-read. */
 function silenceEvent(type: string, row: SilenceRow, message: string, data: Record<string, unknown> = {}): NewEvent {
   return {
     type, severity: 'info', resourceType: 'silence', message,

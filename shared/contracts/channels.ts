@@ -114,7 +114,8 @@ export function eventLabels(live: Record<string, string> | undefined, data: Reco
 /** Whether a node's labels satisfy every term of a selector (a node-less event satisfies only the empty selector). */
 export function matchesLabels(terms: LabelTerm[], labels: Record<string, string> | null): boolean {
   if (!terms.length) return true
-  return labels !== null && terms.every(t => t.name in labels && (t.value === null || labels[t.name] === t.value))
+  // Own keys only: a selector naming `constructor` must not match every node through the prototype.
+  return labels !== null && terms.every(t => Object.hasOwn(labels, t.name) && (t.value === null || labels[t.name] === t.value))
 }
 
 /** A label selector as the API takes it: `cluster=prod,role=db`; empty for every node. */

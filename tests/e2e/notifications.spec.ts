@@ -112,7 +112,7 @@ test('edits an ntfy channel in place: its settings change, and its token is kept
     await expect(form.getByTestId('channel-server_url')).toHaveValue(`${base}/ntfy`)
     // The token is stored and never shown: blank, and keeps it when left blank.
     await expect(form.getByTestId('channel-token')).toHaveValue('')
-    await expect(form.getByTestId('channel-token')).toHaveAttribute('placeholder', 'set (blank keeps it)')
+    await expect(form.getByTestId('channel-token')).toHaveAttribute('placeholder', '••••••••')
 
     await form.getByTestId('webhook-name').fill(`${name}-renamed`)
     await form.getByTestId('channel-topic').fill('second')
@@ -136,6 +136,17 @@ test('edits an ntfy channel in place: its settings change, and its token is kept
     await row.getByTestId('webhook-test').click()
     await expect(page.getByTestId('webhook-notice')).toContainText('Test delivered')
     expect(hitsOf('second').at(-1)?.headers.authorization).toBe('Bearer tk_second')
+
+    // An optional token can be removed: the next message goes without one.
+    await row.getByTestId('webhook-edit').click()
+    await expect(form.getByText('Access token (stored: leave blank to keep it)')).toBeVisible()
+    await form.getByTestId('channel-token-remove').check()
+    await expect(form.getByTestId('channel-token')).toBeDisabled()
+    await form.getByTestId('webhook-submit').click()
+    await expect(page.getByTestId('webhook-notice')).toHaveText(`Saved “${name}-renamed”.`)
+    await row.getByTestId('webhook-test').click()
+    await expect(page.getByTestId('webhook-notice')).toContainText('Test delivered')
+    expect(hitsOf('second').at(-1)?.headers.authorization).toBeUndefined()
 
     // Cancel leaves the channel as it was.
     await row.getByTestId('webhook-edit').click()

@@ -172,6 +172,11 @@ describe('channel settings, label selectors and the retry span', () => {
     expect(matchesLabels(terms, { cluster: 'prod' })).toBe(false)
     expect(matchesLabels(terms, null)).toBe(false)
     expect(matchesLabels([], null)).toBe(true)
+    // A label named like an object's inherited property matches only a node that has it.
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      expect(matchesLabels([{ name, value: null }], { cluster: 'prod' })).toBe(false)
+      expect(matchesLabels([{ name, value: null }], Object.fromEntries([[name, 'x']]))).toBe(true)
+    }
     const hook = { eventTypes: ['node_removed'], minSeverity: 'info' as const, labelSelector: 'cluster=prod' }
     expect(matchesWebhook(hook, { type: 'node_removed', severity: 'warning' }, { cluster: 'prod' })).toBe(true)
     expect(matchesWebhook(hook, { type: 'node_removed', severity: 'warning' }, { cluster: 'dev' })).toBe(false)

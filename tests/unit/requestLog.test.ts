@@ -42,6 +42,22 @@ describe('request log writes', () => {
     await log.close()
   })
 
+  it('stores a message with a lone surrogate, NUL or a pair cut at the limit, and loses no entry of the batch', async () => {
+    const log = createRequestLog(handle.db, registry, { maxRows: 100, flushMs: 3_600_000 })
+    const at = new Date()
+    log.record({ nodeId: null, method: 'POST', endpoint: '/ok-before', statusCode: 200, latencyMs: 1, errorMessage: '', at })
+    log.record({ nodeId: null, method: 'POST', endpoint: '/a\uD800b', statusCode: 422, latencyMs: 1, errorMessage: 'unknown field(s): \uD800, \uDC00x, a\0b', at })
+    // 498 characters and an emoji: the cut at 499 falls between its two halves.
+    log.record({ nodeId: null, method: 'POST', endpoint: '/cut', statusCode: 422, latencyMs: 1, errorMessage: `${'x'.repeat(498)}🙂 and more`, at })
+    log.record({ nodeId: null, method: 'POST', endpoint: '/ok-after', statusCode: 200, latencyMs: 1, errorMessage: '', at })
+    await log.flush()
+    const rows = await log.recent(4)
+    expect(rows.map(r => r.endpoint)).toEqual(['/ok-before', '/a\uFFFDb', '/cut', '/ok-after'])
+    expect(rows[1]!.error_message).toBe('unknown field(s): \uFFFD, \uFFFDx, a\uFFFDb')
+    expect(rows[2]!.error_message).toBe(`${'x'.repeat(498)}\uFFFD…`)
+    await log.close()
+  })
+
   it('writes more than one statement\'s rows in order and keeps only the newest maxRows', async () => {
     const log = createRequestLog(handle.db, registry, { maxRows: 1500, flushMs: 3_600_000 })
     for (let i = 0; i < 2500; i++) log.record({ nodeId: null, method: 'POST', endpoint: `/n/${i}`, statusCode: 200, latencyMs: i, errorMessage: '', at: new Date() })

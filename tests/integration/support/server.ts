@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { SERVER_ENV, SERVER_NODE_ARGS } from '../../../scripts/server-settings.mjs'
 
 export const SERVER_ENTRY = fileURLToPath(new URL('../../../.output/server/index.mjs', import.meta.url))
 
@@ -101,6 +102,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   }
   const env: NodeJS.ProcessEnv = {
     ...cleanEnv(),
+    // As `npm start` runs it (young generation and malloc arenas; scripts/server-settings.mjs).
+    ...SERVER_ENV,
     NODE_ENV: 'production',
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -122,7 +125,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
 
   // Spawned directly (no shell), so child.pid is the server itself and stop() ends exactly it.
   const spawnServer = () => {
-    child = spawn(process.execPath, [SERVER_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    child = spawn(process.execPath, [...SERVER_NODE_ARGS, SERVER_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     child.stdout!.on('data', keep)
     child.stderr!.on('data', keep)
   }
