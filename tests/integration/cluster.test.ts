@@ -88,8 +88,11 @@ describe.runIf(server.driver === 'postgres' && adminUrl)('several instances on o
       // B learnt of the node A created: its agent token works there too, and B shows the figure A stored.
       expect((await post(b.info.baseURL, 42)).status).toBe(200)
       expect(json<{ cpu_percent: number }>(await stream.next(ofNode, 5000)).cpu_percent).toBe(42)
-      const seen = await fetch(`${a.info.baseURL}/api/v1/nodes/${node.id}`, { headers: { authorization: `Bearer ${tokenA}` } })
-      expect(await seen.json()).toMatchObject({ status: 'online', cpu_percent: 42 })
+      // A reads B's report on B's NOTIFY, or on its retry when that came before B's writer had ended
+      // (instances write in parallel): soon, not necessarily before B's own subscriber has it.
+      const onA = async () => (await (await fetch(`${a.info.baseURL}/api/v1/nodes/${node.id}`, { headers: { authorization: `Bearer ${tokenA}` } })).json()) as { status: string, cpu_percent: number }
+      await until('A showing the figure B stored', async () => (await onA()).cpu_percent === 42, 5000)
+      expect(await onA()).toMatchObject({ status: 'online', cpu_percent: 42 })
     }
     finally {
       stream.close()
