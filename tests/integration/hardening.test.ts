@@ -17,9 +17,15 @@ import { openStream } from './sse'
 import { startDedicated, until, type Dedicated } from './support/dedicated'
 import { startReceiver, type Receiver } from './support/receiver'
 
-let nextAddress = 10 + Math.floor(Math.random() * 200)
-/** A loopback address no other test in this run sends from (the login limiter counts per address). */
-const ownAddress = () => `127.0.${nextAddress++}.${1 + Math.floor(Math.random() * 250)}`
+let nextAddress = Math.floor(Math.random() * 50_000)
+/**
+ * A loopback address no other test in this run sends from (the login limiter counts per address):
+ * 127.A.B.C with A.B counting up from a random start, every octet within 1–250.
+ */
+function ownAddress(): string {
+  const n = nextAddress++
+  return `127.${1 + (Math.floor(n / 250) % 250)}.${1 + (n % 250)}.${1 + Math.floor(Math.random() * 250)}`
+}
 
 interface Answer { status: number, headers: Record<string, string | string[] | undefined>, text: string }
 
