@@ -51,7 +51,9 @@ describe('1,000 forced disconnects of stream clients while reports flow', () => 
     let load: ReturnType<typeof push> | undefined
     const started = Date.now()
     try {
-      await until('every client connected', () => reference.connections() === 1 && clients.every(c => c.connections() >= 1), 30_000)
+      // Connected means greeted: a client cut before its greeting's id has nothing to resume from
+      // and reconnects as a new client (as EventSource does), so the load waits for every id.
+      await until('every client greeted', () => reference.lastId() !== undefined && clients.every(c => c.lastId() !== undefined), 30_000)
       load = push(base, agents, stop.signal, { pauseMs: 10 })
       await until(`${DISCONNECTS} forced disconnects`, () => cuts >= DISCONNECTS, 120_000)
       stop.abort()

@@ -1,29 +1,16 @@
 import { count, eq } from 'drizzle-orm'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DatabaseHandle } from '../../server/db'
+import { describe, expect, it } from 'vitest'
 import { nodes, nodeSamples } from '../../server/db/schema'
 import { NotFoundError } from '../../server/services/errors'
 import { createIngest, samplesFromReport, type SampleInput } from '../../server/services/ingest'
 import { createJournal, type JournalEntry } from '../../server/services/journal'
-import { createRegistry, type Registry } from '../../server/services/registry'
-import { memoryDatabase } from './db'
+import { memoryRegistry } from './db'
 
-let handle: DatabaseHandle
-let registry: Registry
-
-beforeAll(async () => {
-  handle = await memoryDatabase()
-  registry = createRegistry(handle.db)
-  await registry.load()
-}, 60_000)
-
-afterAll(async () => {
-  await handle?.close()
-})
+const t = memoryRegistry()
 
 let hostCounter = 0
-const agent = () => registry.create({ hostname: `unit-${++hostCounter}`, kind: 'agent' })
+const agent = () => t.registry.create({ hostname: `unit-${++hostCounter}`, kind: 'agent' })
 const base = Date.UTC(2025, 0, 1)
 const at = (s: number, cpu = 1): SampleInput => ({ ts: new Date(base + s * 1000), cpuPercent: cpu, memoryPercent: null, diskPercent: 2, uptimeSeconds: null, activeBackups: null })
 
@@ -36,7 +23,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 async function storedCount(nodeId: number): Promise<number> {
-  const [row] = await handle.db.select({ n: count() }).from(nodeSamples).where(eq(nodeSamples.nodeId, nodeId))
+  const [row] = await t.handle.db.select({ n: count() }).from(nodeSamples).where(eq(nodeSamples.nodeId, nodeId))
   return row!.n
 }
 
@@ -69,7 +56,7 @@ describe('samplesFromReport', () => {
 
 describe('createIngest (group commit)', () => {
   it('writes reports submitted together in one transaction after the first, and stores every sample', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const a = await agent()
     const b = await agent()
     const c = await agent()
@@ -87,7 +74,7 @@ describe('createIngest (group commit)', () => {
   })
 
   it('splits batches at maxBatchRows without splitting a report', async () => {
-    const ingest = createIngest(handle.db, registry, { maxBatchRows: 10 })
+    const ingest = createIngest(t.handle.db, t.registry, { maxBatchRows: 10 })
     const node = await agent()
     const reports = Array.from({ length: 5 }, (_, r) => [0, 1, 2, 3].map(i => at(100 + r * 4 + i)))
     const results = await Promise.all(reports.map(samples => ingest.submit(node.id, samples)))
@@ -98,7 +85,7 @@ describe('createIngest (group commit)', () => {
   })
 
   it('counts re-sent samples as duplicates and stores them once', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const node = await agent()
     const batch = [at(1), at(2), at(3)]
     expect(await ingest.submit(node.id, batch)).toMatchObject({ accepted: 3, stored: 3, duplicates: 0 })
@@ -110,7 +97,7 @@ describe('createIngest (group commit)', () => {
   })
 
   it('credits a sample sent twice in one group commit to the first report only', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const node = await agent()
     const warmup = ingest.submit(node.id, [at(0)])
     const [first, second] = await Promise.all([ingest.submit(node.id, [at(10)]), ingest.submit(node.id, [at(10), at(11)])])
@@ -121,7 +108,7 @@ describe('createIngest (group commit)', () => {
   })
 
   it('keeps the same timestamp apart for different nodes', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const a = await agent()
     const b = await agent()
     const [ra, rb] = await Promise.all([ingest.submit(a.id, [at(50)]), ingest.submit(b.id, [at(50)])])
@@ -130,11 +117,11 @@ describe('createIngest (group commit)', () => {
   })
 
   it('rejects a deleted node\'s report with NotFoundError while the others in its batch succeed', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const alive = await agent()
     const doomed = await agent()
     const other = await agent()
-    await registry.remove(doomed.id)
+    await t.registry.remove(doomed.id)
     const warmup = ingest.submit(other.id, [at(0)])
     const settled = await Promise.allSettled([
       ingest.submit(alive.id, [at(1), at(2)]),
@@ -154,7 +141,7 @@ describe('createIngest (group commit)', () => {
   })
 
   it('rejects only the report the database refuses; the others of its batch are stored', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const node = await agent()
     const warmup = ingest.submit(node.id, [at(0)])
     // uptime beyond bigint makes the INSERT fail.
@@ -172,7 +159,7 @@ describe('createIngest (group commit)', () => {
     const journal = createJournal()
     const announced: JournalEntry[] = []
     journal.onCommit(entries => announced.push(...entries))
-    const ingest = createIngest(handle.db, registry, { journal })
+    const ingest = createIngest(t.handle.db, t.registry, { journal })
     const a = await agent()
     const b = await agent()
     const warmup = ingest.submit(a.id, [at(0)])
@@ -188,28 +175,28 @@ describe('createIngest (group commit)', () => {
     expect(reports.map(r => [r.nodeId, r.ts.getTime(), r.cpuPercent])).toEqual([
       [a.id, at(0).ts.getTime(), 1], [a.id, at(2).ts.getTime(), 20], [a.id, at(1).ts.getTime(), 10], [b.id, at(1).ts.getTime(), 30], [a.id, at(3).ts.getTime(), 40],
     ])
-    const stored = await handle.db.select().from(nodeSamples).where(eq(nodeSamples.nodeId, a.id)).orderBy(nodeSamples.id)
+    const stored = await t.handle.db.select().from(nodeSamples).where(eq(nodeSamples.nodeId, a.id)).orderBy(nodeSamples.id)
     expect(stored.map(r => [r.id, r.cpuPercent])).toEqual(reports.filter(r => r.nodeId === a.id).map(r => [r.id, r.cpuPercent]))
   })
 
   it('moves last_seen in memory and in the database, and shows the newest sample', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const node = await agent()
     const before = Date.now()
     const result = await ingest.submit(node.id, [at(20, 7), at(30, 9), at(25, 8)])
-    const state = registry.get(node.id)!
+    const state = t.registry.get(node.id)!
     expect(state.lastSeen).toEqual(result.lastSeen)
     expect(result.lastSeen.getTime()).toBeGreaterThanOrEqual(before)
     expect(state.latest).toMatchObject({ ts: at(30).ts, cpuPercent: 9 })
-    const [row] = await handle.db.select().from(nodes).where(eq(nodes.id, node.id))
+    const [row] = await t.handle.db.select().from(nodes).where(eq(nodes.id, node.id))
     expect(row!.lastSeen!.getTime()).toBeGreaterThanOrEqual(before - 1)
     // An older catch-up batch does not replace the newest figures.
     await ingest.submit(node.id, [at(5, 1)])
-    expect(registry.get(node.id)!.latest).toMatchObject({ ts: at(30).ts, cpuPercent: 9 })
+    expect(t.registry.get(node.id)!.latest).toMatchObject({ ts: at(30).ts, cpuPercent: 9 })
   })
 
   it('writes a report submitted right after the previous one resolved (no later report needed)', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const node = await agent()
     await ingest.submit(node.id, [at(1)])
     // Submitted in the continuation of the first: the old flush has not yet reset `flushing`.
@@ -217,7 +204,7 @@ describe('createIngest (group commit)', () => {
   })
 
   it('drain() does not return while a report submitted right after another is still queued', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const node = await agent()
     await ingest.submit(node.id, [at(1)])
     void ingest.submit(node.id, [at(2)]).catch(() => {})
@@ -227,7 +214,7 @@ describe('createIngest (group commit)', () => {
   })
 
   it('drain() waits until everything queued is written', async () => {
-    const ingest = createIngest(handle.db, registry)
+    const ingest = createIngest(t.handle.db, t.registry)
     const node = await agent()
     const pending = Array.from({ length: 10 }, (_, i) => ingest.submit(node.id, [at(i)]))
     await ingest.drain()

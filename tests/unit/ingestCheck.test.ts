@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { DETAIL_LIMITS, MAX_SAMPLES_PER_REPORT, statsReport } from '../../shared/contracts/ingest'
 import { checkStatsReport } from '../../shared/contracts/ingestCheck'
+import { seededRandom, type SeededRandom } from './random'
 
 // The fast check against zod's statsReport on generated bodies: valid ones of every optional
 // combination, and the same with one or more mutations (wrong types, values at and past every
@@ -19,20 +20,6 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-/** A seeded generator (mulberry32), so a failure reproduces. */
-function random(seed: number) {
-  let a = seed
-  const next = () => {
-    a = (a + 0x6D2B79F5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number) => Math.floor(next() * n)
-  const pick = <T>(list: readonly T[]): T => list[int(list.length)]!
-  return { next, int, pick, chance: (p: number) => next() < p }
-}
-type Random = ReturnType<typeof random>
 
 // Valid values, limits included.
 const PERCENTS = [0, -0, 0.5, 12.25, 99.999, 100]
@@ -55,7 +42,7 @@ const ODD = [
   946_684_799.999, 1e12 - 1, (NOW + SKEW + 1) / 1000, NOW + SKEW + 1, 8.64e15 + 1, 1e20,
 ] as const
 
-function detail(r: Random): Record<string, unknown> {
+function detail(r: SeededRandom): Record<string, unknown> {
   const d: Record<string, unknown> = {}
   const n = (list: readonly number[]) => r.pick(list)
   const maybe = (p = 0.6) => r.chance(p)
@@ -87,7 +74,7 @@ function detail(r: Random): Record<string, unknown> {
   return d
 }
 
-function sample(r: Random, stamped: boolean): Record<string, unknown> {
+function sample(r: SeededRandom, stamped: boolean): Record<string, unknown> {
   const s: Record<string, unknown> = { cpu_percent: r.pick(PERCENTS), disk_percent: r.pick(PERCENTS) }
   if (r.chance(0.5)) s.memory_percent = r.chance(0.2) ? null : r.pick(PERCENTS)
   if (r.chance(0.5)) s.uptime_seconds = r.chance(0.2) ? null : r.pick([0, 812_345, 3_155_760_000])
@@ -97,7 +84,7 @@ function sample(r: Random, stamped: boolean): Record<string, unknown> {
   return s
 }
 
-function body(r: Random): unknown {
+function body(r: SeededRandom): unknown {
   if (r.chance(0.4)) return sample(r, false)
   const count = r.chance(0.002) ? MAX_SAMPLES_PER_REPORT : 1 + r.int(4)
   return { samples: Array.from({ length: count }, () => sample(r, count > 1)) }
@@ -115,7 +102,7 @@ const MUTATIONS = ['replace', 'delete', 'unknown key', 'proto key', 'grow array'
 type Mutation = typeof MUTATIONS[number]
 
 /** Changes one place in `value`; false when this kind of change had no place to go. */
-function mutate(r: Random, value: unknown, kind: Mutation): boolean {
+function mutate(r: SeededRandom, value: unknown, kind: Mutation): boolean {
   const places = containers(value)
   const target = r.pick(places)
   const keys = Object.keys(target)
@@ -169,7 +156,7 @@ function agree(value: unknown): boolean {
 
 describe('checkStatsReport against zod\'s statsReport', () => {
   it('accepts every generated valid body with the same output', () => {
-    const r = random(1)
+    const r = seededRandom(1)
     let accepted = 0
     for (let i = 0; i < 3000; i++) if (agree(body(r))) accepted++
     // Some generated timestamps and a few limits refuse; most bodies are valid.
@@ -177,7 +164,7 @@ describe('checkStatsReport against zod\'s statsReport', () => {
   }, 60_000)
 
   it('agrees on thousands of mutated bodies', () => {
-    const r = random(2)
+    const r = seededRandom(2)
     const tally = Object.fromEntries(MUTATIONS.map(m => [m, { accepted: 0, refused: 0 }]))
     for (let i = 0; i < 8000; i++) {
       const value = body(r)

@@ -4,19 +4,8 @@ import type { Labels } from '../../utils/labels'
 import { applyNodeMessage, diffNodes, type NodeTable } from '../../utils/nodeDeltas'
 import { createSummaryTally, filterNodes, orderByGroup, SORT_KEYS, sortNodes, summarize, type LabelMap, type StatusFilter } from '../../utils/nodeList'
 import { createGridOrder, type GridView } from '../../utils/nodeOrder'
+import { seededRandom, type SeededRandom } from './random'
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed from its seed. */
-function random(seed: number) {
-  let a = seed
-  const next = () => {
-    a = (a + 0x6D2B79F5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!
-  return { next, pick }
-}
 
 // Names and values that tie under the collator ('Web-2' and 'web-2'), sort naturally ('web-10' after 'web-9') or repeat.
 const HOSTNAMES = ['web-1', 'web-2', 'Web-2', 'web-10', 'web-9', 'db-1', 'DB-1', 'cache', 'a=b', 'bench-42', 'bench-4']
@@ -24,9 +13,7 @@ const CLUSTERS = ['eu', 'EU', 'us', 'ap-2', 'ap-10']
 const FIGURES = [null, 0, 10, 10, 55.5, 99]
 const QUERIES = ['', 'web', 'WEB-1', '2', 'cluster=eu', 'cluster=', 'db eu', 'bench-4', 'zzz', 'env=prod web']
 
-type Rng = ReturnType<typeof random>
-
-function randomNode(rng: Rng, id: number): NodeStats {
+function randomNode(rng: SeededRandom, id: number): NodeStats {
   const state = rng.pick(NODE_STATES)
   return {
     id, hostname: rng.pick(HOSTNAMES), status: state === 'unreachable' ? 'online' : state === 'pending' ? 'offline' : state, state, is_master: id === 1,
@@ -35,7 +22,7 @@ function randomNode(rng: Rng, id: number): NodeStats {
   }
 }
 
-function randomLabels(rng: Rng, ids: number[]): LabelMap {
+function randomLabels(rng: SeededRandom, ids: number[]): LabelMap {
   const labels = new Map<number, Labels>()
   for (const id of ids) {
     if (rng.next() < 0.3) continue
@@ -44,13 +31,13 @@ function randomLabels(rng: Rng, ids: number[]): LabelMap {
   return labels
 }
 
-function randomView(rng: Rng, labels: LabelMap): GridView {
+function randomView(rng: SeededRandom, labels: LabelMap): GridView {
   const status: StatusFilter = rng.next() < 0.5 ? 'all' : rng.pick(NODE_STATES)
   return { q: rng.pick(QUERIES), status, sort: rng.pick(SORT_KEYS), group: rng.pick(['', '', 'cluster', 'env']), labels }
 }
 
 /** A delta as the server sends it: some nodes changed (some renamed), some added, some removed. */
-function randomDelta(rng: Rng, table: NodeTable, nextId: () => number, timestamp: string) {
+function randomDelta(rng: SeededRandom, table: NodeTable, nextId: () => number, timestamp: string) {
   const changed: NodeStats[] = []
   const removed: number[] = []
   for (const n of table.nodes) {
@@ -71,7 +58,7 @@ const fullOrder = (nodes: readonly NodeStats[], v: GridView) => {
 
 describe('diffNodes', () => {
   it('finds the changed, added and removed nodes of two id-ordered lists by identity', () => {
-    const [a, b, c, d] = [1, 2, 3, 4].map(id => randomNode(random(id), id)) as [NodeStats, NodeStats, NodeStats, NodeStats]
+    const [a, b, c, d] = [1, 2, 3, 4].map(id => randomNode(seededRandom(id), id)) as [NodeStats, NodeStats, NodeStats, NodeStats]
     const b2 = { ...b, cpu_percent: 1 }
     expect(diffNodes([a, b, c], [a, b2, d])).toEqual({ before: [b, c], after: [b2, d] })
     expect(diffNodes([a, b], [a, b])).toEqual({ before: [], after: [] })
@@ -83,7 +70,7 @@ describe('diffNodes', () => {
 describe('createGridOrder and createSummaryTally against a full recompute', () => {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     it(`agree over 60 random deltas and view changes (seed ${seed})`, () => {
-      const rng = random(seed)
+      const rng = seededRandom(seed)
       let id = 0
       const nextId = () => ++id
       const first = Array.from({ length: 40 + Math.floor(rng.next() * 80) }, () => randomNode(rng, nextId()))
@@ -116,7 +103,7 @@ describe('createGridOrder and createSummaryTally against a full recompute', () =
   }
 
   it('hands back the same list while nothing it shows changed', () => {
-    const rng = random(9)
+    const rng = seededRandom(9)
     const nodes = Array.from({ length: 20 }, (_, i) => randomNode(rng, i + 1))
     const view: GridView = { q: '', status: 'all', sort: 'cpu', group: '', labels: new Map() }
     const grid = createGridOrder()

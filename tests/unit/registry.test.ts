@@ -1,86 +1,74 @@
 import { eq } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DatabaseHandle } from '../../server/db'
+import { describe, expect, it } from 'vitest'
 import { nodes, nodeSamples } from '../../server/db/schema'
-import { createRegistry, toNodeStats, toNodeView, type NodeState, type Registry } from '../../server/services/registry'
-import { memoryDatabase } from './db'
+import { createRegistry, toNodeStats, toNodeView, type NodeState } from '../../server/services/registry'
+import { memoryRegistry } from './db'
 
-let handle: DatabaseHandle
-let registry: Registry
-
-beforeAll(async () => {
-  handle = await memoryDatabase()
-  registry = createRegistry(handle.db)
-  await registry.load()
-}, 60_000)
-
-afterAll(async () => {
-  await handle?.close()
-})
+const t = memoryRegistry()
 
 describe('createRegistry', () => {
   it('registers the master once: a second ensureMaster finds the same row', async () => {
-    const first = await registry.ensureMaster('hub-1')
-    const again = await registry.ensureMaster('hub-1')
+    const first = await t.registry.ensureMaster('hub-1')
+    const again = await t.registry.ensureMaster('hub-1')
     expect(again.id).toBe(first.id)
     expect(first).toMatchObject({ hostname: 'hub-1', kind: 'master', labels: {}, lastSeen: null, agentTokenHash: null, latest: null, live: true })
-    const rows = await handle.db.select().from(nodes).where(eq(nodes.hostname, 'hub-1'))
+    const rows = await t.handle.db.select().from(nodes).where(eq(nodes.hostname, 'hub-1'))
     expect(rows).toHaveLength(1)
   })
 
   it('creates, finds by token hash, updates and removes agents, telling subscribers', async () => {
     const changes: string[] = []
-    const unsubscribe = registry.subscribe(c => changes.push(`${c.type}:${c.node.hostname}`))
-    const node = await registry.create({ hostname: 'reg-a', kind: 'agent', labels: { env: 'dev' }, agentTokenHash: 'h1' })
-    expect(registry.get(node.id)).toBe(node)
-    expect(registry.findByTokenHash('h1')?.id).toBe(node.id)
+    const unsubscribe = t.registry.subscribe(c => changes.push(`${c.type}:${c.node.hostname}`))
+    const node = await t.registry.create({ hostname: 'reg-a', kind: 'agent', labels: { env: 'dev' }, agentTokenHash: 'h1' })
+    expect(t.registry.get(node.id)).toBe(node)
+    expect(t.registry.findByTokenHash('h1')?.id).toBe(node.id)
 
-    const updated = await registry.update(node.id, { hostname: 'reg-a2', agentTokenHash: 'h2' })
+    const updated = await t.registry.update(node.id, { hostname: 'reg-a2', agentTokenHash: 'h2' })
     expect(updated).toMatchObject({ id: node.id, hostname: 'reg-a2', labels: { env: 'dev' } })
-    expect(registry.findByTokenHash('h1')).toBeUndefined()
-    expect(registry.findByTokenHash('h2')?.id).toBe(node.id)
+    expect(t.registry.findByTokenHash('h1')).toBeUndefined()
+    expect(t.registry.findByTokenHash('h2')?.id).toBe(node.id)
 
-    expect(await registry.remove(node.id)).toBe(true)
-    expect(registry.get(node.id)).toBeUndefined()
-    expect(registry.findByTokenHash('h2')).toBeUndefined()
-    expect(await registry.remove(node.id)).toBe(false)
-    expect(await registry.update(node.id, { hostname: 'x' })).toBeUndefined()
+    expect(await t.registry.remove(node.id)).toBe(true)
+    expect(t.registry.get(node.id)).toBeUndefined()
+    expect(t.registry.findByTokenHash('h2')).toBeUndefined()
+    expect(await t.registry.remove(node.id)).toBe(false)
+    expect(await t.registry.update(node.id, { hostname: 'x' })).toBeUndefined()
     unsubscribe()
-    await registry.create({ hostname: 'after-unsubscribe', kind: 'agent' })
+    await t.registry.create({ hostname: 'after-unsubscribe', kind: 'agent' })
     expect(changes).toEqual(['created:reg-a', 'updated:reg-a2', 'deleted:reg-a2'])
   })
 
   it('lists nodes ordered by id', async () => {
-    await registry.create({ hostname: 'reg-order-1', kind: 'agent' })
-    await registry.create({ hostname: 'reg-order-2', kind: 'agent' })
-    const ids = registry.list().map(n => n.id)
+    await t.registry.create({ hostname: 'reg-order-1', kind: 'agent' })
+    await t.registry.create({ hostname: 'reg-order-2', kind: 'agent' })
+    const ids = t.registry.list().map(n => n.id)
     expect(ids).toEqual([...ids].sort((a, b) => a - b))
   })
 
   it('load() rebuilds memory from the database with each node\'s newest sample', async () => {
-    const node = await registry.create({ hostname: 'reg-load', kind: 'agent', agentTokenHash: 'h-load' })
+    const node = await t.registry.create({ hostname: 'reg-load', kind: 'agent', agentTokenHash: 'h-load' })
     const ts = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s))
-    await handle.db.insert(nodeSamples).values([
+    await t.handle.db.insert(nodeSamples).values([
       { nodeId: node.id, ts: ts(1), cpuPercent: 1, diskPercent: 1 },
       { nodeId: node.id, ts: ts(3), cpuPercent: 3, diskPercent: 3, uptimeSeconds: 42 },
       { nodeId: node.id, ts: ts(2), cpuPercent: 2, diskPercent: 2 },
     ])
-    const fresh = createRegistry(handle.db)
+    const fresh = createRegistry(t.handle.db)
     await fresh.load()
-    expect(fresh.list().map(n => n.id)).toEqual(registry.list().map(n => n.id))
+    expect(fresh.list().map(n => n.id)).toEqual(t.registry.list().map(n => n.id))
     expect(fresh.findByTokenHash('h-load')?.id).toBe(node.id)
     expect(fresh.get(node.id)!.latest).toEqual({ ts: ts(3), cpuPercent: 3, memoryPercent: null, diskPercent: 3, uptimeSeconds: 42, activeBackups: null, detail: null })
   })
 
   it('applySamples moves last_seen forward only and keeps the newest sample', async () => {
-    const node = await registry.create({ hostname: 'reg-apply', kind: 'agent' })
+    const node = await t.registry.create({ hostname: 'reg-apply', kind: 'agent' })
     const sample = (s: number) => ({ ts: new Date(Date.UTC(2025, 0, 1, 0, 0, s)), cpuPercent: s, memoryPercent: null, diskPercent: 1, uptimeSeconds: null, activeBackups: null, detail: null })
-    registry.applySamples(node.id, new Date(2000), sample(10))
-    registry.applySamples(node.id, new Date(1000), sample(5))
-    expect(registry.get(node.id)!.lastSeen).toEqual(new Date(2000))
-    expect(registry.get(node.id)!.latest!.cpuPercent).toBe(10)
-    registry.applySamples(987654, new Date(), sample(1))
-    expect(registry.get(987654)).toBeUndefined()
+    t.registry.applySamples(node.id, new Date(2000), sample(10))
+    t.registry.applySamples(node.id, new Date(1000), sample(5))
+    expect(t.registry.get(node.id)!.lastSeen).toEqual(new Date(2000))
+    expect(t.registry.get(node.id)!.latest!.cpuPercent).toBe(10)
+    t.registry.applySamples(987654, new Date(), sample(1))
+    expect(t.registry.get(987654)).toBeUndefined()
   })
 })
 

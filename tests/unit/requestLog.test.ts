@@ -1,28 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DatabaseHandle } from '../../server/db'
-import { createRegistry, type Registry } from '../../server/services/registry'
+import { describe, expect, it } from 'vitest'
 import { createRequestLog } from '../../server/services/requestLog'
 import type { RequestLogEntry } from '../../shared/contracts/seed001'
-import { memoryDatabase } from './db'
+import { memoryRegistry } from './db'
 
-let handle: DatabaseHandle
-let registry: Registry
-
-beforeAll(async () => {
-  handle = await memoryDatabase()
-  registry = createRegistry(handle.db)
-  await registry.load()
-}, 60_000)
-
-afterAll(async () => {
-  await handle?.close()
-})
+const t = memoryRegistry()
 
 describe('request log writes', () => {
   it('stores every field of each entry as recorded, in order, and hands listeners the same rows', async () => {
-    const node = await registry.create({ hostname: 'log-1', kind: 'agent' })
+    const node = await t.registry.create({ hostname: 'log-1', kind: 'agent' })
     // A long flush interval: the test writes with flush() itself.
-    const log = createRequestLog(handle.db, registry, { maxRows: 100, flushMs: 3_600_000 })
+    const log = createRequestLog(t.handle.db, t.registry, { maxRows: 100, flushMs: 3_600_000 })
     const written: RequestLogEntry[] = []
     log.onWrite(entries => written.push(...entries))
     const at = new Date('2025-06-01T12:00:00.123Z')
@@ -43,7 +30,7 @@ describe('request log writes', () => {
   })
 
   it('stores a message with a lone surrogate, NUL or a pair cut at the limit, and loses no entry of the batch', async () => {
-    const log = createRequestLog(handle.db, registry, { maxRows: 100, flushMs: 3_600_000 })
+    const log = createRequestLog(t.handle.db, t.registry, { maxRows: 100, flushMs: 3_600_000 })
     const at = new Date()
     log.record({ nodeId: null, method: 'POST', endpoint: '/ok-before', statusCode: 200, latencyMs: 1, errorMessage: '', at })
     log.record({ nodeId: null, method: 'POST', endpoint: '/a\uD800b', statusCode: 422, latencyMs: 1, errorMessage: 'unknown field(s): \uD800, \uDC00x, a\0b', at })
@@ -59,7 +46,7 @@ describe('request log writes', () => {
   })
 
   it('writes more than one statement\'s rows in order and keeps only the newest maxRows', async () => {
-    const log = createRequestLog(handle.db, registry, { maxRows: 1500, flushMs: 3_600_000 })
+    const log = createRequestLog(t.handle.db, t.registry, { maxRows: 1500, flushMs: 3_600_000 })
     for (let i = 0; i < 2500; i++) log.record({ nodeId: null, method: 'POST', endpoint: `/n/${i}`, statusCode: 200, latencyMs: i, errorMessage: '', at: new Date() })
     // 2,500 waiting, more than maxRows: the oldest 1,000 were dropped before any write.
     expect(log.dropped()).toBe(1000)
