@@ -13,7 +13,8 @@ import { createMemberApi, loadInstanceId, setMemberApi } from './federation/memb
 import { createMembers, setMembers } from './federation/members'
 import { createDiscovery, setDiscovery } from './federation/discovery'
 import { createMemberPoller } from './federation/poller'
-import { createHistory, ROLLUP_INTERVAL_MS, setHistory } from './history'
+import { createHistory, ROLLUP_BUSY_SAMPLES, ROLLUP_INTERVAL_MS, setHistory } from './history'
+import { createRollupSchedule } from './history/schedule'
 import { correlateEvent, createIncidents, setIncidents } from './incidents'
 import { createAlerts, setAlerts } from './history/alerts'
 import { runHousekeeping } from './housekeeping'
@@ -102,9 +103,15 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     tiers: config.historyTiers, eventRetentionDays: config.retentionDays, batchRows: database.driver === 'pglite' ? 5000 : 50_000,
   })
   const alerts = createAlerts(db, registry, eventLog, { widthSeconds: config.historyTiers[1]?.width_seconds ?? null })
-  // Threshold rules read the buckets the rollup has just written.
+  // The rollup runs when due (schedule.ts); threshold rules are read every tick, so a new rule is
+  // evaluated within one, over the buckets the last run wrote.
+  const rollupSchedule = createRollupSchedule({ widthSeconds: config.historyTiers[1]?.width_seconds ?? null, busySamples: ROLLUP_BUSY_SAMPLES })
+  const offRollupCount = journal.onCommit(entries => rollupSchedule.arrived(entries.reduce((n, e) => n + (e.kind === 'report' ? 1 : 0), 0)))
   const rollupJob = leaderJob('history rollup', ROLLUP_INTERVAL_MS, async () => {
-    await history.rollup()
+    if (rollupSchedule.due()) {
+      const finished = rollupSchedule.begin()
+      finished((await history.rollup()).caughtUp)
+    }
     await alerts.evaluate()
   }, cluster)
   const housekeepingJob = leaderJob('housekeeping', HOUR, () => runHousekeeping(db, journal, config.retentionDays, history, requestLog), cluster)
@@ -178,6 +185,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
       hub.close()
       await housekeepingJob.stop()
       await rollupJob.stop()
+      offRollupCount()
       await valkeyJob?.stop()
       await memberJob?.stop()
       await memberPoller.stop()

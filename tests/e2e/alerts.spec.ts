@@ -197,7 +197,7 @@ test('a rule the leader finds broken shows the node it fires for, with since and
 
     await page.goto('/alerts')
     await expect(ruleItem(page, cpu.name).getByTestId('alert-sentence')).toHaveText(`cpu_percent > 90 for 1 min on ${node.hostname}`)
-    // The leader rolls up and evaluates every 15 s; the page follows without a reload.
+    // The leader rolls up after each minute closes and evaluates every 15 s; the page follows without a reload.
     const cpuFiring = ruleItem(page, cpu.name).getByTestId('alert-firing')
     await expect(cpuFiring).toHaveAttribute('data-node-id', String(node.id), { timeout: 120_000 })
     await expect(cpuFiring.getByRole('link', { name: node.hostname })).toHaveAttribute('href', `/?node=${node.id}`)

@@ -10,8 +10,10 @@ import { createHistoryQueries } from './query'
 import { createHistoryRollup, type RollupOptions } from './rollup'
 import { createUptime } from './uptime'
 
-/** How often the leader rolls up what arrived: the 1-minute tier trails the samples by at most this (queries fill it from raw). */
+/** How often the leader asks whether a rollup is due (schedule.ts); queries fill what the tiers trail from raw samples. */
 export const ROLLUP_INTERVAL_MS = 15_000
+/** Samples arriving within one tick that make a rollup due at every tick (some 330 nodes reporting every 5 s). */
+export const ROLLUP_BUSY_SAMPLES = 1000
 
 /** Rollups, retention, history and uptime reads over `tiers` (NODEPULSE_HISTORY_TIERS). */
 export function createHistory(db: Database, registry: Registry, opts: { tiers: HistoryTier[], eventRetentionDays: number } & RollupOptions) {

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import { createRollupSchedule } from '../../server/services/history/schedule'
+
+const minute = (m: number, s = 0) => Date.UTC(2026, 0, 1, 12, m, s)
+
+describe('the rollup schedule', () => {
+  it('is due at start, then once after each finest-tier bucket closes while few samples arrive', () => {
+    const schedule = createRollupSchedule({ widthSeconds: 60, busySamples: 1000 })
+    expect(schedule.due(minute(0, 5))).toBe(true)
+    schedule.begin(minute(0, 5))(true)
+    schedule.arrived(3)
+    expect(schedule.due(minute(0, 20))).toBe(false)
+    schedule.arrived(3)
+    expect(schedule.due(minute(0, 59))).toBe(false)
+    expect(schedule.due(minute(1, 14))).toBe(true)
+    schedule.begin(minute(1, 14))(true)
+    expect(schedule.due(minute(1, 29))).toBe(false)
+    expect(schedule.due(minute(2, 0))).toBe(true)
+  })
+
+  it('is due at every tick while samples arrive faster than busySamples, counting those that arrive during a run for the next', () => {
+    const schedule = createRollupSchedule({ widthSeconds: 60, busySamples: 1000 })
+    schedule.begin(minute(0))(true)
+    schedule.arrived(999)
+    expect(schedule.due(minute(0, 15))).toBe(false)
+    schedule.arrived(1)
+    expect(schedule.due(minute(0, 15))).toBe(true)
+    const finished = schedule.begin(minute(0, 15))
+    schedule.arrived(600)
+    finished(true)
+    expect(schedule.due(minute(0, 30))).toBe(false)
+    schedule.arrived(400)
+    expect(schedule.due(minute(0, 30))).toBe(true)
+  })
+
+  it('stays due until a run catches up, and after a run that failed', () => {
+    const schedule = createRollupSchedule({ widthSeconds: 60, busySamples: 1000 })
+    schedule.begin(minute(0))(false)
+    expect(schedule.due(minute(0, 15))).toBe(true)
+    schedule.begin(minute(0, 15))(true)
+    expect(schedule.due(minute(0, 30))).toBe(false)
+    // A run that throws never calls its finish: the schedule still counts it as not run.
+    schedule.arrived(5)
+    schedule.begin(minute(1, 5))
+    expect(schedule.due(minute(1, 20))).toBe(true)
+  })
+
+  it('without rollup tiers is due only until its first run', () => {
+    const schedule = createRollupSchedule({ widthSeconds: null, busySamples: 1000 })
+    expect(schedule.due(minute(0))).toBe(true)
+    schedule.begin(minute(0))(true)
+    schedule.arrived(10)
+    expect(schedule.due(minute(5))).toBe(false)
+  })
+})
