@@ -72,7 +72,7 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   const cluster = shared && database.url ? await joinCluster(database.url, journal) : undefined
   if (shared) followJournal(registry, journal)
   const isLeader = () => cluster?.isLeader() ?? true
-  const silences = createSilences(db, registry, { isLeader })
+  const silences = createSilences(db, registry, { isLeader, shared })
   // Every event is linked to its problem's incident in its own transaction, and marked when a silence mutes it.
   const eventLog = createEventLog(db, journal, { correlate: correlateEvent, silenced: e => silences.silencing(e) })
   await silences.start(eventLog, journal)
@@ -103,16 +103,17 @@ export async function startServices(config: Config, migrations: MigrationFile[],
     tiers: config.historyTiers, eventRetentionDays: config.retentionDays, batchRows: database.driver === 'pglite' ? 5000 : 50_000,
   })
   const alerts = createAlerts(db, registry, eventLog, { widthSeconds: config.historyTiers[1]?.width_seconds ?? null })
-  // The rollup runs when due (schedule.ts); threshold rules are read every tick, so a new rule is
-  // evaluated within one, over the buckets the last run wrote.
+  // The rollup runs when due (schedule.ts); threshold rules are evaluated after each run (so after
+  // each bucket closes) and at the next tick after a rule changes.
   const rollupSchedule = createRollupSchedule({ widthSeconds: config.historyTiers[1]?.width_seconds ?? null, busySamples: ROLLUP_BUSY_SAMPLES })
   const offRollupCount = journal.onCommit(entries => rollupSchedule.arrived(entries.reduce((n, e) => n + (e.kind === 'report' ? 1 : 0), 0)))
   const rollupJob = leaderJob('history rollup', ROLLUP_INTERVAL_MS, async () => {
-    if (rollupSchedule.due()) {
+    const due = rollupSchedule.due()
+    if (due) {
       const finished = rollupSchedule.begin()
       finished((await history.rollup()).caughtUp)
     }
-    await alerts.evaluate()
+    if (due || alerts.rulesChanged()) await alerts.evaluate()
   }, cluster)
   const housekeepingJob = leaderJob('housekeeping', HOUR, () => runHousekeeping(db, journal, config.retentionDays, history, requestLog), cluster)
   const valkey = createValkey(db, { registry, ingest, log: eventLog }, {

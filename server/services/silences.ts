@@ -28,8 +28,14 @@ export const incidentFacts = (i: Pick<IncidentRow, 'kind' | 'nodeId' | 'clusterI
 type Matchers = Pick<SilenceRow, 'nodeIds' | 'label' | 'eventTypes'>
 type Window = Pick<SilenceRow, 'startsAt' | 'endsAt' | 'endedAt'>
 
-/** The longest the window timer sleeps: a safety net re-reads the silences at least this often. */
+/**
+ * The longest the window timer sleeps when instances share the database: a safety net re-reads the
+ * silences at least this often. Alone (the embedded database) every change is made here and re-read
+ * at once, so the timer sleeps until the next window starts or ends, a day at most (setTimeout's
+ * limit is 24.8 days).
+ */
 const MAX_SLEEP_MS = 60_000
+const MAX_SLEEP_ALONE_MS = 86_400_000
 /** Expired silences the list shows at most. */
 const MAX_EXPIRED = 200
 
@@ -101,10 +107,10 @@ const notOver = (now: Date) => and(gt(silences.endsAt, now), or(isNull(silences.
  * Silences: the API's reads and writes, and the in-memory check the event log runs on every event
  * (`silencing`). The check reads only the silences not yet over, kept in memory and re-read on every
  * change, including other instances' (each change is logged as a silence_* event, which the
- * journal announces on every instance), and at least once a minute. Windows need nobody at their
+ * journal announces on every instance), and at least once a minute when instances share the database. Windows need nobody at their
  * start or end: the check compares times, and the leader logs silence_started and silence_ended once.
  */
-export function createSilences(db: Database, registry: Registry, opts: { isLeader: () => boolean }) {
+export function createSilences(db: Database, registry: Registry, opts: { isLeader: () => boolean, shared?: boolean }) {
   let current: SilenceRow[] = []
   let log: EventLog | undefined
   let loading: Promise<void> = Promise.resolve()
@@ -127,12 +133,12 @@ export function createSilences(db: Database, registry: Registry, opts: { isLeade
     return loading
   }
 
-  /** Wakes at the next start or end of a window (or after MAX_SLEEP_MS). */
+  /** Wakes at the next start or end of a window (or after MAX_SLEEP_MS, or MAX_SLEEP_ALONE_MS alone). */
   function schedule(): void {
     clearTimeout(timer)
     if (stopped) return
     const now = Date.now()
-    const next = Math.min(...current.map(s => (s.startsAt.getTime() > now ? s.startsAt.getTime() : silenceEnd(s))), now + MAX_SLEEP_MS)
+    const next = Math.min(...current.map(s => (s.startsAt.getTime() > now ? s.startsAt.getTime() : silenceEnd(s))), now + (opts.shared === false ? MAX_SLEEP_ALONE_MS : MAX_SLEEP_MS))
     timer = setTimeout(() => void atBoundary(), Math.max(0, next - now) + 5)
     timer.unref()
   }

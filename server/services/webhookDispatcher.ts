@@ -73,7 +73,7 @@ function testEvent(hook: WebhookRow, d: DeliveryRow): EventView {
 export function createWebhookDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) {
   const { db, registry } = deps
   const pollMs = opts.pollMs ?? 1000
-  const fullEveryMs = opts.fullEveryMs ?? 30_000
+  const fullEveryMs = opts.fullEveryMs ?? 60_000
   const concurrency = opts.concurrency ?? 8
   // A claimed row is due again after this, so a leader that dies mid-attempt loses nothing.
   const leaseMs = opts.timeoutMs + 5000

@@ -16,7 +16,7 @@ async function backupFailed(page: Page, agent: Agent): Promise<EventView> {
   return await response.json() as EventView
 }
 
-test('an admin silences a node from its row, sees it listed and marked, then ends it', async ({ page }) => {
+test('an admin silences a node from its row, sees it listed and marked on the dashboard and the Nodes page, then ends it', async ({ page }) => {
   // Four pages and a form on a shared 2-core machine: more than the default 30 s at times.
   test.setTimeout(60_000)
   await logIn(page)
@@ -48,6 +48,8 @@ test('an admin silences a node from its row, sees it listed and marked, then end
 
   await page.goto('/')
   await expect(page.locator(`[data-testid="node-card"][data-node-id="${agent.id}"]`).getByTestId('silence-tag')).toBeVisible()
+  await page.goto('/nodes')
+  await expect(page.locator(`[data-testid="node-row"][data-node-id="${agent.id}"]`).getByTestId('silence-tag')).toHaveAttribute('title', /Swapping the disks/)
 
   await page.goto('/events?view=silences')
   await item.getByTestId('silence-end').click()
@@ -57,6 +59,9 @@ test('an admin silences a node from its row, sees it listed and marked, then end
   await page.goto('/')
   await expect(page.locator(`[data-testid="node-card"][data-node-id="${agent.id}"]`)).toBeVisible()
   await expect(page.locator(`[data-testid="node-card"][data-node-id="${agent.id}"]`).getByTestId('silence-tag')).toHaveCount(0)
+  await page.goto('/nodes')
+  await expect(page.locator(`[data-testid="node-row"][data-node-id="${agent.id}"]`)).toBeVisible()
+  await expect(page.locator(`[data-testid="node-row"][data-node-id="${agent.id}"]`).getByTestId('silence-tag')).toHaveCount(0)
 })
 
 test('the form names the field the server refused, and a new silence by label needs no node', async ({ page }) => {

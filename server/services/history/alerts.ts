@@ -134,7 +134,15 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
     return result
   }
 
+  // Whether a rule was added, changed or deleted here since the last evaluation (evaluated at the
+  // leader's next tick, not only after the next rollup). A change on another instance waits for the
+  // leader's next rollup, at most a minute.
+  let rulesChanged = true
+
   return {
+    /** Whether a rule changed on this instance since the last evaluation. */
+    rulesChanged: () => rulesChanged,
+
     /** Every rule, by id, with the nodes it is firing for. */
     async list(): Promise<AlertRuleView[]> {
       return Promise.all((await db.select().from(alertRules).orderBy(asc(alertRules.id))).map(view))
@@ -145,6 +153,7 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
 
     /** Adds a rule; 409 when the name is taken. */
     async create(body: CreateAlertRuleBody): Promise<AlertRuleView> {
+      rulesChanged = true
       const [row] = await db.insert(alertRules).values({
         name: body.name, metric: body.metric, comparison: body.comparison, value: body.value, perCore: body.per_core, durationSeconds: body.duration_seconds,
         nodes: body.nodes, severity: body.severity, enabled: body.enabled,
@@ -155,6 +164,7 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
 
     /** Changes a rule; a changed condition starts it afresh (its firing nodes are forgotten without events). */
     async update(id: number, patch: UpdateAlertRuleBody): Promise<AlertRuleView> {
+      rulesChanged = true
       const before = await find(id)
       if (patch.name !== undefined && patch.name !== before.name) {
         const [other] = await db.select({ id: alertRules.id }).from(alertRules).where(eq(alertRules.name, patch.name))
@@ -172,6 +182,7 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
 
     /** Deletes a rule and its state; 404 when there is none. */
     async remove(id: number): Promise<void> {
+      rulesChanged = true
       const [row] = await db.delete(alertRules).where(eq(alertRules.id, id)).returning({ id: alertRules.id })
       if (!row) throw notFound(id)
     },
@@ -179,6 +190,7 @@ export function createAlerts(db: Database, registry: Registry, log: EventLog, op
     /** Evaluates every enabled rule (the leader, right after a rollup); how many nodes changed each way. */
     async evaluate(now = new Date()): Promise<{ exceeded: number, recovered: number }> {
       const total = { exceeded: 0, recovered: 0 }
+      rulesChanged = false
       if (!opts.widthSeconds) return total
       for (const rule of await db.select().from(alertRules).where(eq(alertRules.enabled, true)).orderBy(asc(alertRules.id))) {
         const r = await evaluateRule(rule, opts.widthSeconds, now)
