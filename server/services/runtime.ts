@@ -106,7 +106,16 @@ export async function startServices(config: Config, migrations: MigrationFile[],
   // The rollup runs when due (schedule.ts); threshold rules are evaluated after each run (so after
   // each bucket closes) and at the next tick after a rule changes.
   const rollupSchedule = createRollupSchedule({ widthSeconds: config.historyTiers[1]?.width_seconds ?? null, busySamples: ROLLUP_BUSY_SAMPLES })
-  const offRollupCount = journal.onCommit(entries => rollupSchedule.arrived(entries.reduce((n, e) => n + (e.kind === 'report' ? 1 : 0), 0)))
+  const offRollupCount = journal.onCommit((entries) => {
+    let samples = 0
+    let oldest = Number.POSITIVE_INFINITY
+    for (const e of entries) {
+      if (e.kind !== 'report') continue
+      samples++
+      oldest = Math.min(oldest, e.row.ts.getTime())
+    }
+    if (samples) rollupSchedule.arrived(samples, oldest)
+  })
   const rollupJob = leaderJob('history rollup', ROLLUP_INTERVAL_MS, async () => {
     const due = rollupSchedule.due()
     if (due) {

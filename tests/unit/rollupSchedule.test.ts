@@ -33,6 +33,21 @@ describe('the rollup schedule', () => {
     expect(schedule.due(minute(0, 30))).toBe(true)
   })
 
+  it('is due at the next tick when a sample arrives for a bucket closed before the last run', () => {
+    const schedule = createRollupSchedule({ widthSeconds: 60, busySamples: 1000 })
+    schedule.begin(minute(5, 2))(true)
+    // Samples of the bucket still open, or of the one that was open at the run, are not late.
+    schedule.arrived(2, minute(5, 1))
+    expect(schedule.due(minute(5, 17))).toBe(false)
+    schedule.arrived(1, minute(4, 59))
+    expect(schedule.due(minute(5, 17))).toBe(true)
+    schedule.begin(minute(5, 17))(true)
+    expect(schedule.due(minute(5, 32))).toBe(false)
+    // A spool from an hour ago.
+    schedule.arrived(120, minute(-55))
+    expect(schedule.due(minute(5, 47))).toBe(true)
+  })
+
   it('stays due until a run catches up, and after a run that failed', () => {
     const schedule = createRollupSchedule({ widthSeconds: 60, busySamples: 1000 })
     schedule.begin(minute(0))(false)
