@@ -25,7 +25,8 @@ export function createHistory(db: Database, registry: Registry, opts: { tiers: H
     /** Per-tier retention in bounded batches (housekeeping). */
     purge: rollup.purge,
     nodeHistory: queries.node,
-    fleetHistory: queries.fleet,
+    /** One metric across nodes, as the JSON text of a FleetHistory. */
+    fleetHistoryJson: queries.fleet,
     uptime: uptime.node,
   }
 }
