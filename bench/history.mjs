@@ -103,7 +103,7 @@ const migrations = await readMigrations(async name => readFileSync(join(root, 'd
 const tiers = parseHistoryTiers(DEFAULT_HISTORY_TIERS)
 
 const rowsOf = r => (Array.isArray(r) ? r : r.rows)
-/** An answer as the route sends it: the fleet query hands over JSON text (since issue 12's seventh run), the others objects. */
+/** An answer as the route sends it: objects, or JSON text should a service hand that over. */
 const asJson = res => (typeof res === 'string' ? res : JSON.stringify(res))
 const ms = t => `${t.toFixed(1)} ms`
 const mb = b => `${(b / 1024 / 1024).toFixed(1)} MiB`
@@ -252,7 +252,7 @@ async function bench(label, handle) {
 
   const five = ['cpu_percent', 'memory_percent', 'disk_percent', 'load1', 'net_rx_bytes_per_sec']
   const batchRows = handle.driver === 'pglite' ? 5000 : 50_000
-  const variants = [['now', { node: history.nodeHistory, fleet: history.fleetHistoryJson, rollup: createHistoryRollup(db, tiers, { batchRows }).run }]]
+  const variants = [['now', { node: history.nodeHistory, fleet: history.fleetHistory, rollup: createHistoryRollup(db, tiers, { batchRows }).run }]]
   if (before) {
     const queries = before.createHistoryQueries(db, registry, tiers)
     variants.push([`at ${opts.before}`, { node: queries.node, fleet: queries.fleet, rollup: before.createHistoryRollup(db, tiers, { batchRows }).run }])

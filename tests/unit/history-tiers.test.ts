@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { fleetHistoryQuery, nodeHistoryQuery, uptimeQuery } from '../../shared/contracts/history'
 import { loadConfig } from '../../server/services/config'
-import { bucketStarts, seriesJson, toSeries } from '../../server/services/history/query'
+import { toSeries } from '../../server/services/history/query'
 import { DEFAULT_HISTORY_TIERS, parseHistoryTiers, planQuery } from '../../server/services/history/tiers'
 import { uptimeDays } from '../../server/services/history/uptime'
 
@@ -85,33 +85,6 @@ describe('toSeries', () => {
     expect(s.buckets[1]).toEqual({ t: 660, avg: null, min: null, max: null })
     expect(s.gaps).toEqual([{ from: 660, to: 840 }, { from: 900, to: 1080 }])
     expect(toSeries(plan, undefined).gaps).toEqual([{ from: 600, to: 1080 }])
-  })
-})
-
-describe('seriesJson', () => {
-  const plan = { tier: { name: '15m', width_seconds: 900, retention_seconds: D }, step: 900, from: 9000, to: 9000 + 9 * 900 }
-  const none = (n: number) => Array<null>(n).fill(null)
-  // Numbers whose text differs between writers (exponents, negative zero, float4 leftovers), and empty runs at both ends.
-  const figures = {
-    avg: [null, 0.1, -0, 1e21, 123456789, 1.5e-7, 0.000001, null, null],
-    min: [null, 0, -1.25, 4.8e9, 0.30000001192092896, 1e-7, 2, null, null],
-    max: [null, 100, 0, 1e300, 5e-324, 3.4028234663852886e38, 99.9, null, null],
-  }
-  const text = (wanted: readonly ('avg' | 'min' | 'max')[], f: typeof figures | undefined) => `{${seriesJson(plan, f, wanted, bucketStarts(plan))}}`
-
-  it('is byte for byte the JSON of toSeries, for every choice of figures', () => {
-    for (const wanted of [['avg', 'min', 'max'], ['avg'], ['min', 'max'], ['max']] as const) {
-      expect(text(wanted, figures)).toBe(JSON.stringify(toSeries(plan, figures, wanted)))
-    }
-    expect(text(['avg', 'min', 'max'], undefined)).toBe(JSON.stringify(toSeries(plan, undefined, ['avg', 'min', 'max'])))
-  })
-
-  it('makes a bucket empty by its first figure, and runs of empty buckets gaps', () => {
-    const holes = { avg: [1, null, null, 2, null, 3, null, null, 4], min: none(9) }
-    const parsed = JSON.parse(text(['avg', 'min'], holes)) as ReturnType<typeof toSeries>
-    expect(parsed.gaps).toEqual([{ from: 9900, to: 11_700 }, { from: 12_600, to: 13_500 }, { from: 14_400, to: 16_200 }])
-    expect(parsed.buckets[0]).toEqual({ t: 9000, avg: 1, min: null })
-    expect(JSON.stringify(parsed)).toBe(JSON.stringify(toSeries(plan, holes, ['avg', 'min'])))
   })
 })
 

@@ -25,8 +25,7 @@ export function createHistory(db: Database, registry: Registry, opts: { tiers: H
     /** Per-tier retention in bounded batches (housekeeping). */
     purge: rollup.purge,
     nodeHistory: queries.node,
-    /** One metric across nodes, as the JSON text of a FleetHistory. */
-    fleetHistoryJson: queries.fleet,
+    fleetHistory: queries.fleet,
     uptime: uptime.node,
   }
 }

@@ -47,48 +47,6 @@ export function toSeries(plan: QueryPlan, figures: Figures | undefined, wanted: 
   return { buckets, gaps }
 }
 
-/**
- * The JSON text of `toSeries(plan, figures, wanted)` without its braces (`"buckets":[…],"gaps":[…]`),
- * byte for byte what `JSON.stringify` makes of it, built as text: the fleet answer has ~100,000
- * buckets, and making them objects and then text cost more than the query (garbage collection
- * above all). `starts` holds each bucket's `{"t":…` in order, made once per query.
- */
-export function seriesJson(plan: QueryPlan, figures: Figures | undefined, wanted: readonly HistoryFigure[], starts: readonly string[]): string {
-  const columns = wanted.map(f => figures?.[f])
-  const keys = wanted.map(f => `,"${f}":`)
-  const empty = `${keys.join('null')}null}`
-  const first = columns[0]
-  const buckets: string[] = []
-  let gaps = ''
-  let gapFrom = -1
-  for (let i = 0; i < starts.length; i++) {
-    // A number prints as JSON.stringify prints it; a bucket is empty when its first figure is null.
-    if (typeof first?.[i] === 'number') {
-      let text = starts[i]!
-      for (let k = 0; k < columns.length; k++) {
-        const v = columns[k]?.[i]
-        text += keys[k]! + (typeof v === 'number' ? String(v) : 'null')
-      }
-      buckets.push(`${text}}`)
-      if (gapFrom >= 0) gaps += `${gaps ? ',' : ''}{"from":${gapFrom},"to":${plan.from + i * plan.step}}`
-      gapFrom = -1
-    }
-    else {
-      buckets.push(starts[i]! + empty)
-      if (gapFrom < 0) gapFrom = plan.from + i * plan.step
-    }
-  }
-  if (gapFrom >= 0) gaps += `${gaps ? ',' : ''}{"from":${gapFrom},"to":${plan.from + starts.length * plan.step}}`
-  return `"buckets":[${buckets.join(',')}],"gaps":[${gaps}]`
-}
-
-/** `{"t":…` of every bucket of the plan, in order (the buckets `toSeries` lists). */
-export function bucketStarts(plan: QueryPlan): string[] {
-  const starts: string[] = []
-  for (let t = plan.from; t < plan.to; t += plan.step) starts.push(`{"t":${t}`)
-  return starts
-}
-
 /** History reads over the configured tiers. */
 export function createHistoryQueries(db: Database, registry: Registry, tiers: HistoryTier[]) {
   /** The plan for a range, moved to coarser tiers while it would read more than ROW_BUDGET rows for `nodes` nodes. */
@@ -122,7 +80,7 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
     // The bucket's index in the plan; date_part (float8) rather than extract (numeric) keeps it cheap.
     const indexOf = (time: string) => `floor((date_part('epoch', ${time}) - ${p.from}) / ${p.step})::int`
     // The cursor as read just before (a number, so the planner finds the newer samples by id), and
-    // as this statement's own snapshot has it: a rollup that commits in between has moved its
+    // as the statement's own snapshot has it: a rollup that commits in between has moved those
     // samples into the tier, and they must not be counted twice.
     const cursor = await cursorOf(w)
     const newerThanTier = sql`and s.id > ${cursor} and s.id > (select coalesce(max(cursor), 0) from history_progress where width_seconds = ${w})`
@@ -159,20 +117,22 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
     }
 
     if (w && p.step === w) {
-      // The step is the tier's width: its rows are the buckets, read as they are, except the buckets
-      // that have samples not rolled up yet (the newest, and late ones): those come merged with their
-      // row. One statement, so the tier and the samples past its cursor are of one snapshot.
-      const columns = metrics.flatMap(m => wanted.map(f => `${m}_${f}`)).join(', ')
+      // The step is the tier's width: its rows are the buckets, read as they are.
+      await perNode(sql`select node_id, ${raw(indexOf('bucket'))} as i, ${raw(metrics.flatMap(m => wanted.map(f => `${m}_${f}`)).join(', '))}
+        from history_rollups where width_seconds = ${w} and ${inRange('bucket', 'node_id')}`)
+      // The samples not rolled up yet (the newest, and late ones), merged into their bucket's row.
       const sums = metrics.map(m => `sum(${m}) as ${m}_s, count(${m}) as ${m}_c, min(${m}) as ${m}_lo, max(${m}) as ${m}_hi`).join(', ')
       const merged = metrics.map(m => `((coalesce(r.${m}_avg * r.${m}_n, 0) + coalesce(x.${m}_s, 0)) / nullif(coalesce(r.${m}_n, 0) + x.${m}_c, 0))::float4 as ${m}_avg,
         least(r.${m}_min, x.${m}_lo)::float4 as ${m}_min, greatest(r.${m}_max, x.${m}_hi)::float4 as ${m}_max`).join(', ')
-      await perNode(sql`with x as (select node_id, ${raw(indexOf('ts'))} as i, ${raw(sums)} from (${rawRows(newerThanTier)}) s group by 1, 2)
-        select node_id, ${raw(indexOf('bucket'))} as i, ${raw(columns)}
-          from history_rollups r where width_seconds = ${w} and ${inRange('bucket', 'node_id')}
-          and not exists (select from x where x.node_id = r.node_id and x.i = ${raw(indexOf('r.bucket'))})
-        union all
-        select node_id, i, ${raw(columns)} from (select x.node_id, x.i, ${raw(merged)}
-          from x left join history_rollups r on r.width_seconds = ${w} and r.node_id = x.node_id and r.bucket = ${iso(p.from)} + make_interval(secs => x.i * ${p.step})) y`)
+      const topUp = rowsOf<Record<string, unknown>>(await db.execute(sql`select x.node_id, x.i, ${raw(merged)}
+        from (select node_id, ${raw(indexOf('ts'))} as i, ${raw(sums)} from (${rawRows(newerThanTier)}) s group by 1, 2) x
+        left join history_rollups r on r.width_seconds = ${w} and r.node_id = x.node_id and r.bucket = ${iso(p.from)} + make_interval(secs => x.i * ${p.step})`))
+      for (const row of topUp) {
+        for (const m of metrics) {
+          const target = figuresOf(Number(row.node_id), m)
+          for (const f of wanted) target[f]![Number(row.i)] = num(Number(row[`${m}_${f}`] ?? Number.NaN))
+        }
+      }
       return out
     }
     // Wider buckets than the tier's (or raw samples): grouped to the step, the raw top-up weighted by its count.
@@ -202,11 +162,8 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
       return { node_id: nodeId, ...range(p, q), series: q.metrics.map(metric => ({ metric, ...toSeries(p, data?.get(metric)) })) }
     },
 
-    /**
-     * One metric across the chosen nodes (ids, a label, or all), one series per node by id, with the
-     * figures asked for, as the JSON text of a FleetHistory; unknown ids are a 404.
-     */
-    async fleet(q: FleetHistoryQuery): Promise<string> {
+    /** One metric across the chosen nodes (ids, a label, or all), one series per node by id, with the figures asked for; unknown ids are a 404. */
+    async fleet(q: FleetHistoryQuery): Promise<FleetHistory> {
       const all = registry.list()
       const missing = q.nodes?.filter(id => !registry.get(id)) ?? []
       if (missing.length) throw new NotFoundError(`Node${missing.length > 1 ? 's' : ''} ${missing.slice(0, 10).join(', ')} not found`)
@@ -214,10 +171,10 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
         : q.label ? all.filter(n => n.labels[q.label!.name] === q.label!.value) : all).sort((a, b) => a.id - b.id)
       const p = plan(q.from, q.to, q.points, Math.max(1, chosen.length))
       const data = chosen.length ? await read(p, [q.metric], q.nodes || q.label ? chosen.map(n => n.id) : null, q.figures) : new Map()
-      const head = JSON.stringify({ metric: q.metric, ...range(p, q) } satisfies Omit<FleetHistory, 'nodes'>)
-      const starts = bucketStarts(p)
-      const nodes = chosen.map(n => `{"node_id":${n.id},"hostname":${JSON.stringify(n.hostname)},${seriesJson(p, data.get(n.id)?.get(q.metric), q.figures, starts)}}`)
-      return `${head.slice(0, -1)},"nodes":[${nodes.join(',')}]}`
+      return {
+        metric: q.metric, ...range(p, q),
+        nodes: chosen.map(n => ({ node_id: n.id, hostname: n.hostname, ...toSeries(p, data.get(n.id)?.get(q.metric), q.figures) })),
+      }
     },
   }
 }
