@@ -103,6 +103,8 @@ const migrations = await readMigrations(async name => readFileSync(join(root, 'd
 const tiers = parseHistoryTiers(DEFAULT_HISTORY_TIERS)
 
 const rowsOf = r => (Array.isArray(r) ? r : r.rows)
+/** An answer as the route sends it: objects, or JSON text should a service hand that over. */
+const asJson = res => (typeof res === 'string' ? res : JSON.stringify(res))
 const ms = t => `${t.toFixed(1)} ms`
 const mb = b => `${(b / 1024 / 1024).toFixed(1)} MiB`
 const gb = b => `${(b / 1024 ** 3).toFixed(1)} GiB`
@@ -181,7 +183,7 @@ async function withLeader(db, firstNode, q, into) {
   const now = Date.now() / 1000
   const timed = async (list, ask) => {
     const t = performance.now()
-    JSON.stringify(await ask())
+    asJson(await ask())
     list.push(since(t))
   }
   const readers = []
@@ -272,17 +274,27 @@ async function bench(label, handle) {
   // compare page asks for it (`figures=avg`); the revision of --before knows only the first.
   const fleetAsks = [['', ['avg', 'min', 'max']], [', figures=avg', ['avg']]]
   const fleetTimes = new Map()
+  const fleetFirst = new Map()
   for (let i = 0; i < FLEET_RUNS + 1; i++) {
     for (const [name, q] of i % 2 ? [...variants].reverse() : variants) {
       for (const [ask, figures] of name === 'now' ? fleetAsks : fleetAsks.slice(0, 1)) {
         const key = `${name}${ask}`
         const t = performance.now()
-        const res = await q.fleet({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300, figures })
-        const bytes = JSON.stringify(res).length
+        const text = asJson(await q.fleet({ metric: 'cpu_percent', from: new Date((now - DAY) * 1000), to: new Date(now * 1000), points: 300, figures }))
+        const elapsed = since(t)
         const entry = fleetTimes.get(key) ?? { runs: [] }
         fleetTimes.set(key, entry)
-        if (i >= 1) entry.runs.push(since(t))
-        entry.info = `${res.nodes.length} nodes, ${res.tier.name}, step ${res.step_seconds} s, ${res.nodes[0].buckets.length} buckets each, ${mb(bytes)} of JSON`
+        if (i >= 1) entry.runs.push(elapsed)
+        if (!entry.info) {
+          const res = JSON.parse(text)
+          entry.info = `${res.nodes.length} nodes, ${res.tier.name}, step ${res.step_seconds} s, ${res.nodes[0].buckets.length} buckets each, ${mb(text.length)} of JSON`
+        }
+        // The same answer from every variant, byte for byte (the first run of each, on the same data).
+        if (i === 0) {
+          const same = fleetFirst.get(ask)
+          if (same === undefined) fleetFirst.set(ask, text)
+          else console.log(`fleet answer${ask} [${name}] ${same === text ? 'identical to' : 'DIFFERS from'} [${variants[0][0]}]'s (${text.length.toLocaleString()} bytes)`)
+        }
       }
     }
   }

@@ -69,6 +69,9 @@ describe('GET /api/v1/history', () => {
   it('compares one metric across the nodes of a label, on shared buckets', async () => {
     const res = await api<FleetHistory>('GET', `/api/v1/history?metric=cpu_percent&label=group:${label}&from=${Date.now() - 3_600_000}&points=12`, { auth: viewer.auth })
     expect(res.status, res.text).toBe(200)
+    // Handed over as text built by the service: JSON as JSON.stringify writes it, sent as JSON.
+    expect(res.headers.get('content-type')).toBe('application/json')
+    expect(JSON.stringify(res.body)).toBe(res.text)
     expect(res.body.metric).toBe('cpu_percent')
     expect(res.body.nodes.map(n => n.node_id)).toEqual([node.id, other.id])
     expect(res.body.nodes[0]!.hostname).toBe(node.hostname)

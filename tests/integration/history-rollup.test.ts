@@ -385,6 +385,44 @@ describe('history queries', () => {
       .rejects.toThrow('Node 999999 not found')
     await expect(history.nodeHistory(999_999, { metrics: ['cpu_percent'], from: new Date(now - HOUR), to: new Date(now), points: 30 })).rejects.toThrow('not found')
   })
+
+  it('counts a sample once when the rollup commits between the cursor read and the query', async () => {
+    // The leader's rollup runs right after the query's first statement (its read of the cursor) has answered.
+    let rolled = false
+    const racing = new Proxy(handle.db, {
+      get: (target, key) => (key === 'execute'
+        ? async (query: Parameters<typeof target.execute>[0]) => {
+          const result = await target.execute(query)
+          if (!rolled) {
+            rolled = true
+            await history.rollup()
+          }
+          return result
+        }
+        : Reflect.get(target, key, target)),
+    })
+    const raced = createHistory(racing, registry, { tiers, eventRetentionDays: 7 })
+    // 6 h in 301 points: 2-minute steps over the 1 m tier, regrouped with the raw top-up in one statement.
+    for (const [k, hours, step] of [[0, 6, 120]] as const) {
+      const at = now - 4 * MIN + 3000 + k * 20_000
+      const fresh = [makeSample(n, at, 9001 + k), makeSample(n, at + 3000, 9003 + k)]
+      fresh[0]!.cpuPercent = 0
+      fresh[1]!.cpuPercent = 100
+      await insertRows(fresh)
+      rows.push(...fresh)
+      rolled = false
+      const res = await raced.nodeHistory(n, { metrics: ['cpu_percent'], from: new Date(now - hours * HOUR), to: new Date(now), points: 301 })
+      expect(rolled).toBe(true)
+      expect(res.tier.name).toBe('1m')
+      expect(res.step_seconds).toBe(step)
+      const want = expectedBuckets(rows.filter(r => r.nodeId === n), step)
+      const bucket = Math.floor(at / 1000 / step) * step
+      const got = res.series[0]!.buckets.find(b => b.t === bucket)!
+      const w = want.get(`${n}@${bucket}`)!.figures.cpu_percent!
+      expect(got.min).toBe(0)
+      for (const f of ['avg', 'min', 'max'] as const) expect(got[f], `${step} s ${f}`).toBeCloseTo(w[f]!, 4)
+    }
+  })
 })
 
 describe('uptime', () => {

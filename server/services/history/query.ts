@@ -79,7 +79,11 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
       from node_samples s where ${inRange('s.ts', 's.node_id')} ${newerThanTier}`
     // The bucket's index in the plan; date_part (float8) rather than extract (numeric) keeps it cheap.
     const indexOf = (time: string) => `floor((date_part('epoch', ${time}) - ${p.from}) / ${p.step})::int`
+    // The cursor as read just before (a number, so the planner finds the newer samples by id), and
+    // as the statement's own snapshot has it: a rollup that commits in between has moved those
+    // samples into the tier, and they must not be counted twice.
     const cursor = await cursorOf(w)
+    const newerThanTier = sql`and s.id > ${cursor} and s.id > (select coalesce(max(cursor), 0) from history_progress where width_seconds = ${w})`
 
     const out = new Map<number, Map<HistoryMetric, Figures>>()
     const figuresOf = (node: number, m: HistoryMetric) => {
@@ -121,7 +125,7 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
       const merged = metrics.map(m => `((coalesce(r.${m}_avg * r.${m}_n, 0) + coalesce(x.${m}_s, 0)) / nullif(coalesce(r.${m}_n, 0) + x.${m}_c, 0))::float4 as ${m}_avg,
         least(r.${m}_min, x.${m}_lo)::float4 as ${m}_min, greatest(r.${m}_max, x.${m}_hi)::float4 as ${m}_max`).join(', ')
       const topUp = rowsOf<Record<string, unknown>>(await db.execute(sql`select x.node_id, x.i, ${raw(merged)}
-        from (select node_id, ${raw(indexOf('ts'))} as i, ${raw(sums)} from (${rawRows(sql`and s.id > ${cursor}`)}) s group by 1, 2) x
+        from (select node_id, ${raw(indexOf('ts'))} as i, ${raw(sums)} from (${rawRows(newerThanTier)}) s group by 1, 2) x
         left join history_rollups r on r.width_seconds = ${w} and r.node_id = x.node_id and r.bucket = ${iso(p.from)} + make_interval(secs => x.i * ${p.step})`))
       for (const row of topUp) {
         for (const m of metrics) {
@@ -138,7 +142,7 @@ export function createHistoryQueries(db: Database, registry: Registry, tiers: Hi
       ? sql`select node_id, bucket as ts, ${raw(metrics.map(m => `${m}_avg::float8 as ${m}_a, ${m}_min::float8 as ${m}_lo, ${m}_max::float8 as ${m}_hi, ${m}_n`).join(', '))}
           from history_rollups where width_seconds = ${w} and ${inRange('bucket', 'node_id')}
         union all
-        ${rawPart(sql`and s.id > ${cursor}`)}`
+        ${rawPart(newerThanTier)}`
       : rawPart(sql``)
     const figures = metrics.map(m => `sum(${m}_a * ${m}_n) / nullif(sum(${m}_n), 0) as ${m}_avg, min(${m}_lo) as ${m}_min, max(${m}_hi) as ${m}_max`).join(', ')
     await perNode(sql`select node_id, ${raw(indexOf('ts'))} as i, ${raw(figures)} from (${source}) src group by 1, 2`)
