@@ -1,4 +1,5 @@
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { SQL } from 'drizzle-orm'
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import { applyMigrations, type MigrationFile } from './migrate'
@@ -11,6 +12,25 @@ export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0]
 
 /** The rows of `db.execute(sql)`: postgres.js answers an array, PGlite an object holding `rows`. */
 export const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows)
+
+const dialect = new PgDialect()
+/** The postgres.js client under each database opened on a URL: for statements run as named prepared statements. */
+const postgresClients = new WeakMap<Database, postgres.Sql>()
+
+/**
+ * Runs a hot statement (the same text every time) and answers its rows. On PostgreSQL it is a named
+ * prepared statement of its connection: drizzle sends every query unnamed, and postgres.js then
+ * describes a statement with parameters before it binds them, one more round trip each time; a
+ * prepared one is described once per connection, then costs one round trip. PGlite runs in-process
+ * and has no round trips to save.
+ */
+export async function executePrepared<T>(db: Database, query: SQL): Promise<T[]> {
+  const client = postgresClients.get(db)
+  if (!client) return rowsOf<T>(await db.execute(query))
+  const { sql: text, params } = dialect.sqlToQuery(query)
+  // drizzle hands the driver the same unknown[] for its own queries.
+  return await client.unsafe<T[]>(text, params as postgres.ParameterOrJSON<never>[], { prepare: true })
+}
 
 export interface DatabaseHandle {
   db: Database
@@ -54,7 +74,9 @@ export async function openDatabase({ url, dataDir, migrations }: OpenOptions): P
     // it would hold back every stream of the cluster (see journal.ts, finalPosition).
     const connection = { application_name: 'nodepulse', idle_in_transaction_session_timeout: 10_000 }
     const client = postgres(url, { max: 10, onnotice: () => {}, backoff: reconnectBackoff, connection })
-    return { db: drizzlePostgres(client, { schema }), driver: 'postgres', url, close: () => client.end({ timeout: 5 }) }
+    const db = drizzlePostgres(client, { schema })
+    postgresClients.set(db, client)
+    return { db, driver: 'postgres', url, close: () => client.end({ timeout: 5 }) }
   }
   // Loaded only for the embedded database: a server on PostgreSQL never holds PGlite's code.
   const [{ openPglite }, { drizzle: drizzlePglite }] = await Promise.all([import('./pglite'), import('drizzle-orm/pglite')])

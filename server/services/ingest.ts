@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { IngestAnswer, StatsReport } from '../../shared/contracts/ingest'
-import { rowsOf, type Database } from '../db'
+import { executePrepared, type Database } from '../db'
 import type { SampleValues } from '../db/schema'
 import { isDatabaseUnreachable, NotFoundError, UnavailableError } from './errors'
 import { createJournal, journalWriterQuery, type Journal, type ReportEntry } from './journal'
@@ -96,7 +96,7 @@ export function createIngest(db: Database, registry: Registry, opts: { maxBatchR
   // Inside the journal, so stream positions are published in the order they commit.
   const write = (batch: Pending[]) => journal.run(async () => {
     const now = new Date()
-    const written = rowsOf<WrittenRow>(await db.execute(batchStatement(batch, now, journal.shared ? journalWriterQuery(journal) : undefined)))
+    const written = await executePrepared<WrittenRow>(db, batchStatement(batch, now, journal.shared ? journalWriterQuery(journal) : undefined))
     const alive = new Set(written.filter(r => r.id === null).map(r => r.node_id))
     const samples = firstSamples(batch, alive)
     const entries: ReportEntry[] = []

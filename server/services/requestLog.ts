@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, lt, lte, max, sql, type SQL } from 'drizzle-orm'
 import type { FailingAgent, RequestLogPage, RequestLogQuery } from '../../shared/contracts/rest'
 import type { RequestLogEntry } from '../../shared/contracts/seed001'
-import { rowsOf, type Database } from '../db'
+import { executePrepared, type Database } from '../db'
 import { requestLog, type RequestLogRow } from '../db/schema'
 import { describeError } from './logSafe'
 import type { Registry } from './registry'
@@ -94,7 +94,7 @@ export function createRequestLog(db: Database, registry: Registry, opts: Request
   async function write(): Promise<void> {
     while (waiting.length) {
       const batch = waiting.splice(0, INSERT_ROWS)
-      const rows = rowsOf<InsertedRow>(await db.execute(insertStatement(batch))).map(rowOf)
+      const rows = (await executePrepared<InsertedRow>(db, insertStatement(batch))).map(rowOf)
       const entries = rows.sort((a, b) => a.id - b.id).map(toRequestLogEntry)
       listeners.forEach(l => l(entries))
     }
