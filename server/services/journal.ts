@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { appendFile } from 'node:fs'
 import { and, asc, eq, gt, lte, sql, type SQL } from 'drizzle-orm'
 import { rowsOf, type Database } from '../db'
 import { events, nodeSamples, settings, type EventRow, type SampleRow, type SampleValues } from '../db/schema'
@@ -24,6 +25,27 @@ const RETRY_MAX_MS = 1000
 // high 16 bits, objid = its low 32 bits, objsubid = 1 (a bigint key). Shared locks never wait on
 // each other, so writers on every instance run in parallel.
 const FLOOR_MARK = 0x7310
+/** Why a catch-up ran: another instance's NOTIFY, the listener's reconnect, this process's own write, the retry timer, a caller. */
+export type CatchUpReason = 'notify' | 'reconnect' | 'own' | 'retry' | 'call'
+
+/**
+ * With NODEPULSE_JOURNAL_TRACE=FILE, one JSON line per own write, catch-up and announcement
+ * (wall-clock ms), appended every 500 ms: what bench/scale-out.mjs --trace reads to split a
+ * report's way from instance to instance. Nothing is kept or timed without it.
+ */
+function journalTrace(path: string | undefined, origin: string): ((record: Record<string, unknown>) => void) | null {
+  if (!path) return null
+  let lines: string[] = []
+  setInterval(() => {
+    if (!lines.length) return
+    const text = lines.join('')
+    lines = []
+    appendFile(path, text, () => {})
+  }, 500).unref()
+  return record => lines.push(JSON.stringify({ o: origin, ...record }) + '\n')
+}
+const wallNow = () => performance.timeOrigin + performance.now()
+
 /** The newest position drawn from the sequence so far (not necessarily committed). */
 const LAST_DRAWN = sql`select case when is_called then last_value else last_value - 1 end as drawn from stream_position`
 
@@ -88,16 +110,19 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   const listeners = new Set<(entries: JournalEntry[]) => void>()
   let catching: Promise<void> | null = null
   let again = false
+  let againWhy: CatchUpReason = 'call'
   let retry: ReturnType<typeof setTimeout> | null = null
   let retryMs = RETRY_MS
   const origin = randomUUID()
+  const trace = journalTrace(process.env.NODEPULSE_JOURNAL_TRACE, origin)
 
   // A write and a catch-up that a NOTIFY started can both hold the same rows: what is at or below
   // `position` has been announced already (entries are announced in position order).
-  const announce = (all: JournalEntry[]) => {
+  const announce = (all: JournalEntry[], via: CatchUpReason) => {
     const entries = all.filter(e => e.row.id > position)
     if (!entries.length) return
     position = entries.at(-1)!.row.id
+    trace?.({ k: 'a', t: wallNow(), first: entries[0]!.row.id, last: position, via })
     listeners.forEach(l => l(entries))
   }
 
@@ -127,16 +152,23 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
    * Reads one page after `position` and announces its final part; whether a full page may leave
    * more to read, and whether it saw committed entries that are not final yet.
    */
-  async function readFinal(): Promise<{ more: boolean, waiting: boolean }> {
+  async function readFinal(why: CatchUpReason): Promise<{ more: boolean, waiting: boolean }> {
+    const t0 = trace && wallNow()
     const { drawn, final } = await positionBounds(db!)
+    const tb = trace && wallNow()
     const page = await readAfter(position, final)
-    announce(page.entries)
-    if (page.full) return { more: true, waiting: false }
-    if (final >= drawn) return { more: false, waiting: false }
-    // "order by id limit 1" keeps both on their primary keys (a generic plan of "exists" may scan the table).
-    const [row] = rowsOf<{ waiting: boolean }>(await db!.execute(sql`select (select id from node_samples where id > ${final} order by id limit 1) is not null
-      or (select id from events where id > ${final} order by id limit 1) is not null as waiting`))
-    return { more: false, waiting: Boolean(row?.waiting) }
+    const tr = trace && wallNow()
+    announce(page.entries, why)
+    const step = await (async () => {
+      if (page.full) return { more: true, waiting: false }
+      if (final >= drawn) return { more: false, waiting: false }
+      // "order by id limit 1" keeps both on their primary keys (a generic plan of "exists" may scan the table).
+      const [row] = rowsOf<{ waiting: boolean }>(await db!.execute(sql`select (select id from node_samples where id > ${final} order by id limit 1) is not null
+        or (select id from events where id > ${final} order by id limit 1) is not null as waiting`))
+      return { more: false, waiting: Boolean(row?.waiting) }
+    })()
+    trace?.({ k: 'c', why, t0, tb, tr, tw: wallNow(), drawn, final, n: page.entries.length, waiting: step.waiting })
+    return step
   }
 
   /**
@@ -146,19 +178,22 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
    * NOTIFY, or after RETRY_MS when none comes (the writer rolled back, or its NOTIFY arrived before
    * it released its floor).
    */
-  function catchUp(): Promise<void> {
+  function catchUp(why: CatchUpReason): Promise<void> {
     if (catching) {
       again = true
+      againWhy = why
       return catching
     }
     catching = (async () => {
       try {
         let waiting = false
+        let reason = why
         do {
           again = false
           let step: { more: boolean, waiting: boolean }
-          do step = await readFinal()
+          do step = await readFinal(reason)
           while (step.more)
+          reason = againWhy
           waiting = step.waiting
         } while (again)
         if (waiting) retryLater()
@@ -176,7 +211,7 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     if (retry) return
     retry = setTimeout(() => {
       retry = null
-      catchUp().catch(() => {})
+      catchUp('retry').catch(() => {})
     }, retryMs)
     retry.unref()
     retryMs = Math.min(retryMs * 2, RETRY_MAX_MS)
@@ -210,13 +245,18 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
      */
     async committed(entries: JournalEntry[]): Promise<void> {
       const fresh = entries.filter(e => e.row.id > position)
+      if (trace && fresh.length && fresh[0]!.kind === 'report') trace({ k: 'w', t: wallNow(), first: fresh[0]!.row.id, last: fresh.at(-1)!.row.id, r: fresh[0]!.row.receivedAt.getTime() })
       const unbroken = fresh.every((e, i) => e.row.id === position + 1 + i)
-      if (!opts.shared || unbroken) announce(fresh)
-      else await catchUp()
+      if (!opts.shared || unbroken) announce(fresh, 'own')
+      else await catchUp('own')
     },
 
-    /** Reads what other instances committed (on their NOTIFY, and after the listener reconnects). */
-    catchUp: () => (opts.shared ? catchUp() : Promise.resolve()),
+    /** Reads what other instances committed (on their NOTIFY, naming its sender, and after the listener reconnects). */
+    catchUp(why: CatchUpReason = 'call', sender?: string): Promise<void> {
+      if (!opts.shared) return Promise.resolve()
+      if (sender) trace?.({ k: 'n', t: wallNow(), from: sender })
+      return catchUp(why)
+    },
 
     /** Names this process in its NOTIFY payloads, so its listener skips its own (its writes announce themselves). */
     origin,
