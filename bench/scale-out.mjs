@@ -92,15 +92,19 @@ async function subscribeReports(base, bearer, from) {
 function sampleLockWaits(url) {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   const counts = []
+  const notifyWaits = []
   const writers = []
   let running = true
   const sampling = (async () => {
     while (running) {
+      // A committing NOTIFY holds a database-wide object lock from queueing its message to the end of its commit (WAL flush included).
       const [row] = await sql`select count(*) filter (where wait_event_type = 'Lock' and wait_event = 'advisory')::int as n,
+          count(*) filter (where wait_event_type = 'Lock' and wait_event = 'object')::int as notify,
           coalesce(extract(epoch from max(clock_timestamp() - xact_start) filter (where pid in (select pid from pg_locks where locktype = 'advisory' and granted
             and ((classid::bigint >> 16) = 29456 or (classid = 0 and objid = 7310002))))), 0)::float8 * 1000 as writer_ms
         from pg_stat_activity where datname = current_database()`
       counts.push(row.n)
+      notifyWaits.push(row.notify)
       writers.push(row.writer_ms)
       await new Promise(resolve => setTimeout(resolve, 50))
     }
@@ -112,7 +116,8 @@ function sampleLockWaits(url) {
       await sql.end()
       const mean = counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length)
       writers.sort((a, b) => a - b)
-      return { mean, share: counts.filter(n => n > 0).length / Math.max(1, counts.length), samples: counts.length, writerP50: percentile(writers, 50), writerP99: percentile(writers, 99) }
+      const notifyMean = notifyWaits.reduce((a, b) => a + b, 0) / Math.max(1, notifyWaits.length)
+      return { mean, share: counts.filter(n => n > 0).length / Math.max(1, counts.length), samples: counts.length, notifyMean, notifyShare: notifyWaits.filter(n => n > 0).length / Math.max(1, notifyWaits.length), writerP50: percentile(writers, 50), writerP99: percentile(writers, 99) }
     },
   }
 }
@@ -194,7 +199,7 @@ async function measure(label, output, trace = false) {
     console.log(formatRow(`${label}: three instances (A, B, C)`, AGENTS, three))
     console.log(`${label}: aggregate three/one ${(three.reports / one.reports).toFixed(2)}`)
     console.log(`${label}: A → subscriber on C: ${delays.length} reports, p50 ${percentile(delays, 50).toFixed(1)} ms, p99 ${percentile(delays, 99).toFixed(1)} ms (C's arrival − A's received_at)`)
-    console.log(`${label}: sessions waiting on an advisory lock while three instances ran: mean ${lock.mean.toFixed(2)}, in ${(lock.share * 100).toFixed(0)} % of ${lock.samples} samples; oldest journal writer's transaction p50 ${lock.writerP50.toFixed(1)} ms, p99 ${lock.writerP99.toFixed(1)} ms`)
+    console.log(`${label}: sessions waiting on an advisory lock while three instances ran: mean ${lock.mean.toFixed(2)}, in ${(lock.share * 100).toFixed(0)} % of ${lock.samples} samples; oldest journal writer's transaction p50 ${lock.writerP50.toFixed(1)} ms, p99 ${lock.writerP99.toFixed(1)} ms; waiting on NOTIFY's commit lock: mean ${lock.notifyMean.toFixed(2)}, in ${(lock.notifyShare * 100).toFixed(0)} % of samples`)
     if (traceDir) {
       // The trace is appended every 500 ms: let the last lines land.
       await new Promise(resolve => setTimeout(resolve, 1200))
