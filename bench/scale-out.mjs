@@ -165,7 +165,7 @@ function analyseTrace(traceA, traceC, arrivals) {
   console.log(`  trace: A's commit → C announces: ${spread(sorted(wait))}; announced by ${Object.entries(via).map(([k, n]) => `${k} ${n}`).join(', ')}`)
   console.log(`  trace: A's commit → C receives A's NOTIFY (next one after it): ${spread(sorted(notify))}`)
   console.log(`  trace: C announces → subscriber receives: ${spread(sorted(hub))}`)
-  console.log(`  trace: C's catch-up steps: ${catchUps.length} (${catchUps.filter(r => r.waiting).length} left entries waiting); bounds query ${spread(sorted(catchUps.map(r => r.tb - r.t0)))}; reads ${spread(sorted(catchUps.map(r => r.tr - r.tb)))}; waiting query ${spread(sorted(catchUps.filter(r => r.tw > r.tr + 0.01 || r.waiting).map(r => r.tw - r.tr)))}`)
+  console.log(`  trace: C's catch-up steps: ${catchUps.length} (${catchUps.filter(r => r.waiting).length} left entries waiting); bounds query ${spread(sorted(catchUps.map(r => r.tb - r.t0)))}; reads ${spread(sorted(catchUps.map(r => r.tr - r.tb)))}${catchUps.some(r => r.tw !== undefined) ? `; then the waiting query ${spread(sorted(catchUps.filter(r => r.tw > r.tr + 0.01 || r.waiting).map(r => r.tw - r.tr)))}` : ''}`)
 }
 
 /** One build on a fresh database: one instance's rate, three instances' rate, A → C latency and lock waits. */

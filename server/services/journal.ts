@@ -113,6 +113,9 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   let againWhy: CatchUpReason = 'call'
   let retry: ReturnType<typeof setTimeout> | null = null
   let retryMs = RETRY_MS
+  // The last catch-up saw committed entries it could not announce yet: a write of this process
+  // that ends the wait sends no NOTIFY here, so it looks again itself.
+  let behind = false
   const origin = randomUUID()
   const trace = journalTrace(process.env.NODEPULSE_JOURNAL_TRACE, origin)
 
@@ -132,20 +135,31 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     purgedUpTo = Math.max(purgedUpTo, purged ? Number(purged.value) : 0)
   }
 
-  /** The next committed entries after `from` up to `upTo`, in position order, and whether a full page left more (shared mode). */
-  async function readAfter(from: number, upTo: number): Promise<{ entries: JournalEntry[], full: boolean }> {
-    const logs = await db!.select().from(events).where(and(gt(events.id, from), lte(events.id, upTo))).orderBy(asc(events.id)).limit(CATCH_UP_PAGE)
-    const reports = await db!.select({
-      id: nodeSamples.id, nodeId: nodeSamples.nodeId, ts: nodeSamples.ts, receivedAt: nodeSamples.receivedAt, cpuPercent: nodeSamples.cpuPercent,
-      memoryPercent: nodeSamples.memoryPercent, diskPercent: nodeSamples.diskPercent, uptimeSeconds: nodeSamples.uptimeSeconds, activeBackups: nodeSamples.activeBackups, detail: nodeSamples.detail,
-    }).from(nodeSamples).where(and(gt(nodeSamples.id, from), lte(nodeSamples.id, upTo))).orderBy(asc(nodeSamples.id)).limit(CATCH_UP_PAGE)
+  /**
+   * The next committed entries after `from` up to `upTo`, in position order, whether a full page
+   * left more, and (with `beyond`) whether entries after `upTo` are committed already (shared mode).
+   */
+  async function readAfter(from: number, upTo: number, beyond: boolean): Promise<{ entries: JournalEntry[], full: boolean, waiting: boolean }> {
+    // On three connections of the pool side by side (one round trip): each reads after `upTo` was found final.
+    const [logs, reports, waiting] = await Promise.all([
+      db!.select().from(events).where(and(gt(events.id, from), lte(events.id, upTo))).orderBy(asc(events.id)).limit(CATCH_UP_PAGE),
+      db!.select({
+        id: nodeSamples.id, nodeId: nodeSamples.nodeId, ts: nodeSamples.ts, receivedAt: nodeSamples.receivedAt, cpuPercent: nodeSamples.cpuPercent,
+        memoryPercent: nodeSamples.memoryPercent, diskPercent: nodeSamples.diskPercent, uptimeSeconds: nodeSamples.uptimeSeconds, activeBackups: nodeSamples.activeBackups, detail: nodeSamples.detail,
+      }).from(nodeSamples).where(and(gt(nodeSamples.id, from), lte(nodeSamples.id, upTo))).orderBy(asc(nodeSamples.id)).limit(CATCH_UP_PAGE),
+      // "order by id limit 1" keeps both on their primary keys (a generic plan of "exists" may scan the table).
+      beyond
+        ? db!.execute(sql`select (select id from node_samples where id > ${upTo} order by id limit 1) is not null
+            or (select id from events where id > ${upTo} order by id limit 1) is not null as waiting`).then(r => Boolean(rowsOf<{ waiting: boolean }>(r)[0]?.waiting))
+        : false,
+    ])
     // A full page may stop short of the other table's rows: keep only what both pages cover.
     const cut = Math.min(logs.length === CATCH_UP_PAGE ? logs.at(-1)!.id : Infinity, reports.length === CATCH_UP_PAGE ? reports.at(-1)!.id : Infinity)
     const entries: JournalEntry[] = [
       ...logs.map(row => ({ kind: 'log' as const, row })),
       ...reports.map(row => ({ kind: 'report' as const, row })),
     ]
-    return { entries: entries.filter(e => e.row.id <= cut).sort((a, b) => a.row.id - b.row.id), full: cut !== Infinity }
+    return { entries: entries.filter(e => e.row.id <= cut).sort((a, b) => a.row.id - b.row.id), full: cut !== Infinity, waiting }
   }
 
   /**
@@ -156,18 +170,11 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     const t0 = trace && wallNow()
     const { drawn, final } = await positionBounds(db!)
     const tb = trace && wallNow()
-    const page = await readAfter(position, final)
-    const tr = trace && wallNow()
+    const page = await readAfter(position, final, final < drawn)
     announce(page.entries, why)
-    const step = await (async () => {
-      if (page.full) return { more: true, waiting: false }
-      if (final >= drawn) return { more: false, waiting: false }
-      // "order by id limit 1" keeps both on their primary keys (a generic plan of "exists" may scan the table).
-      const [row] = rowsOf<{ waiting: boolean }>(await db!.execute(sql`select (select id from node_samples where id > ${final} order by id limit 1) is not null
-        or (select id from events where id > ${final} order by id limit 1) is not null as waiting`))
-      return { more: false, waiting: Boolean(row?.waiting) }
-    })()
-    trace?.({ k: 'c', why, t0, tb, tr, tw: wallNow(), drawn, final, n: page.entries.length, waiting: step.waiting })
+    // A full page's check for entries beyond it says nothing: the next page reads on.
+    const step = { more: page.full, waiting: !page.full && page.waiting }
+    trace?.({ k: 'c', why, t0, tb, tr: wallNow(), drawn, final, n: page.entries.length, waiting: step.waiting })
     return step
   }
 
@@ -186,6 +193,7 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     }
     catching = (async () => {
       try {
+        const from = position
         let waiting = false
         let reason = why
         do {
@@ -196,8 +204,10 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
           reason = againWhy
           waiting = step.waiting
         } while (again)
+        behind = waiting
+        // The backoff grows only while nothing moves (a rolled-back writer); progress starts it again.
+        if (!waiting || position > from) retryMs = RETRY_MS
         if (waiting) retryLater()
-        else retryMs = RETRY_MS
       }
       finally {
         catching = null
@@ -248,7 +258,7 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
       if (trace && fresh.length && fresh[0]!.kind === 'report') trace({ k: 'w', t: wallNow(), first: fresh[0]!.row.id, last: fresh.at(-1)!.row.id, r: fresh[0]!.row.receivedAt.getTime() })
       const unbroken = fresh.every((e, i) => e.row.id === position + 1 + i)
       if (!opts.shared || unbroken) announce(fresh, 'own')
-      else await catchUp('own')
+      if (opts.shared && (!unbroken || behind)) await catchUp('own')
     },
 
     /** Reads what other instances committed (on their NOTIFY, naming its sender, and after the listener reconnects). */
