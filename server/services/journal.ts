@@ -72,19 +72,39 @@ export async function finalPosition(db: Pick<Database, 'execute'>): Promise<numb
   return (await positionBounds(db)).final
 }
 
+// The newest position drawn and the oldest registered floor. The locks are read after the sequence:
+// the subquery refers to the sequence's row, so it runs once that row has been read.
+const BOUNDS = `select d.drawn, (
+    select min(((l.classid::bigint & 65535) << 32) | l.objid::bigint) from pg_locks l
+    where l.locktype = 'advisory' and l.objsubid = 1 and (l.classid::bigint >> 16) = ${FLOOR_MARK} and d.drawn is not null
+      and l.database = (select oid from pg_database where datname = current_database())
+  ) as floor
+  from (select case when is_called then last_value else last_value - 1 end as drawn from stream_position) d`
+
 /** The newest position drawn and the final position (see `finalPosition`). */
 async function positionBounds(db: Pick<Database, 'execute'>): Promise<{ drawn: number, final: number }> {
-  // The locks are read after the sequence: the subquery refers to the sequence's row, so it runs
-  // once that row has been read.
-  const [row] = rowsOf<{ drawn: string | number, floor: string | number | null }>(await db.execute(sql`
-    select d.drawn, (
-      select min(((l.classid::bigint & 65535) << 32) | l.objid::bigint) from pg_locks l
-      where l.locktype = 'advisory' and l.objsubid = 1 and (l.classid::bigint >> 16) = ${FLOOR_MARK} and d.drawn is not null
-        and l.database = (select oid from pg_database where datname = current_database())
-    ) as floor
-    from (${LAST_DRAWN}) d`))
+  const [row] = rowsOf<{ drawn: string | number, floor: string | number | null }>(await db.execute(sql.raw(BOUNDS)))
   const drawn = Number(row?.drawn ?? 0)
   return { drawn, final: row?.floor === null || row?.floor === undefined ? drawn : Math.min(drawn, Number(row.floor)) }
+}
+
+/** A stored sample as the one-trip catch-up reads it: times in epoch ms, bigints as float8. */
+interface SampleWire { id: number, nodeId: number, ts: number, receivedAt: number, cpuPercent: number, memoryPercent: number | null, diskPercent: number | null, uptimeSeconds: number | null, activeBackups: number | null, detail: unknown }
+
+/**
+ * The catch-up's bounds and reads as one simple-protocol message of three statements (one round
+ * trip, Postgres only): the first finds the final position and keeps it in a transaction-local
+ * setting; the next two, each on a snapshot taken after the first ended (read committed), read the
+ * samples up to it and say whether events sit up to it and whether entries are committed beyond it.
+ */
+function oneTripCatchUp(from: number): SQL {
+  const final = `current_setting('nodepulse.final')::bigint`
+  return sql.raw(`select b.drawn::float8 as drawn, set_config('nodepulse.final', coalesce(least(b.drawn, b.floor), b.drawn, 0)::text, true)::float8 as final from (${BOUNDS}) b;
+select id::float8 as "id", node_id as "nodeId", floor(extract(epoch from ts) * 1000)::float8 as "ts", floor(extract(epoch from received_at) * 1000)::float8 as "receivedAt",
+  cpu_percent as "cpuPercent", memory_percent as "memoryPercent", disk_percent as "diskPercent", uptime_seconds::float8 as "uptimeSeconds", active_backups as "activeBackups", detail
+  from node_samples where id > ${Math.trunc(from)} and id <= ${final} order by id limit ${CATCH_UP_PAGE};
+select exists(select 1 from events where id > ${Math.trunc(from)} and id <= ${final}) as logs,
+  (select id from node_samples where id > ${final} order by id limit 1) is not null or (select id from events where id > ${final} order by id limit 1) is not null as waiting`)
 }
 
 /** A stored stats sample as the reports channel carries it. */
@@ -118,6 +138,9 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   let behind = false
   const origin = randomUUID()
   const trace = journalTrace(process.env.NODEPULSE_JOURNAL_TRACE, origin)
+  // On postgres.js (a function client: Postgres, where instances share the database) a statement
+  // without parameters goes as one simple-protocol message, so the catch-up takes one round trip.
+  const oneTrip = Boolean(opts.shared && db && typeof Reflect.get(db, '$client') === 'function' && process.env.NODEPULSE_JOURNAL_TWO_TRIPS !== '1')
 
   // A write and a catch-up that a NOTIFY started can both hold the same rows: what is at or below
   // `position` has been announced already (entries are announced in position order).
@@ -167,6 +190,26 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
    * more to read, and whether it saw committed entries that are not final yet.
    */
   async function readFinal(why: CatchUpReason): Promise<{ more: boolean, waiting: boolean }> {
+    if (oneTrip) {
+      const t0 = trace && wallNow()
+      const result = await db!.execute(oneTripCatchUp(position))
+      // Three statements answer three row lists (one would answer its rows).
+      const parts: unknown[] = Array.isArray(result) && result.length === 3 && result.every(part => Array.isArray(part)) ? result : []
+      const [bounds] = rowsOf<{ drawn: number, final: number }>(parts[0])
+      const samples = rowsOf<SampleWire>(parts[1])
+      const [flags] = rowsOf<{ logs: boolean, waiting: boolean }>(parts[2])
+      if (bounds && flags && !flags.logs) {
+        const entries: JournalEntry[] = samples.map(r => ({ kind: 'report', row: {
+          ...r, ts: new Date(r.ts), receivedAt: new Date(r.receivedAt), detail: (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as ReportEntry['detail'],
+        } }))
+        announce(entries, why)
+        const full = samples.length === CATCH_UP_PAGE
+        const step = { more: full, waiting: !full && flags.waiting }
+        trace?.({ k: 'c', why, t0, tb: t0, tr: wallNow(), drawn: bounds.drawn, final: bounds.final, n: entries.length, waiting: step.waiting, one: true })
+        return step
+      }
+      // Events up to the final position (rare): the two-trip read below maps them.
+    }
     const t0 = trace && wallNow()
     const { drawn, final } = await positionBounds(db!)
     const tb = trace && wallNow()
