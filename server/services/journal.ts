@@ -140,7 +140,7 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   const trace = journalTrace(process.env.NODEPULSE_JOURNAL_TRACE, origin)
   // On postgres.js (a function client: Postgres, where instances share the database) a statement
   // without parameters goes as one simple-protocol message, so the catch-up takes one round trip.
-  const oneTrip = Boolean(opts.shared && db && typeof Reflect.get(db, '$client') === 'function' && process.env.NODEPULSE_JOURNAL_TWO_TRIPS !== '1')
+  const oneTrip = Boolean(opts.shared && db && typeof Reflect.get(db, '$client') === 'function')
 
   // A write and a catch-up that a NOTIFY started can both hold the same rows: what is at or below
   // `position` has been announced already (entries are announced in position order).
