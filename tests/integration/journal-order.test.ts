@@ -128,6 +128,8 @@ describe.runIf(server.driver === 'postgres')('writers on several connections (Po
   })
 
   it('a write of this instance that ends a wait announces the other instances\' entries it held back, with no NOTIFY and no retry', async () => {
+    // The newest position drawn is committed, so the own write below follows the reader's position without a gap.
+    await handle.db.insert(nodeSamples).values(sample())
     const a = await reader(handle.db)
     // This instance's own write, open: its floor holds back what the other instance commits after it.
     const own = await openWriter(handle.db, a.journal, 1)
