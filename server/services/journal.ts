@@ -224,9 +224,10 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   /**
    * Shared mode: announces everything committed after `position`, by any instance, up to the final
    * position: a writer still running may hold a lower position that commits later, and "id >
-   * position" would then skip it. Entries waiting behind such a writer are announced on the next
-   * NOTIFY, or after RETRY_MS when none comes (the writer rolled back, or its NOTIFY arrived before
-   * it released its floor).
+   * position" would then skip it. Entries waiting behind such a writer are announced on its NOTIFY
+   * (Postgres signals listeners after the committing writer's locks are released), right after the
+   * commit when the writer is this instance's own (it hears no NOTIFY of its own), or after
+   * RETRY_MS when none comes (the writer rolled back).
    */
   function catchUp(why: CatchUpReason): Promise<void> {
     if (catching) {
