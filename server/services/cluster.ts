@@ -21,8 +21,8 @@ export interface Cluster {
 export async function joinCluster(url: string, journal: Journal, checkMs = 5000): Promise<Cluster> {
   const listener = postgres(url, { max: 1, onnotice: () => {}, backoff: reconnectBackoff, connection: { application_name: 'nodepulse-listen' } })
   await listener.listen(JOURNAL_CHANNEL, (origin) => {
-    if (origin !== journal.origin) void journal.catchUp()
-  }, () => void journal.catchUp())
+    if (origin !== journal.origin) void journal.catchUp('notify', origin)
+  }, () => void journal.catchUp('reconnect'))
 
   // One long-lived connection holds the leader lock: no idle or lifetime recycling, which would drop it.
   const lock = postgres(url, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => {}, backoff: reconnectBackoff, connection: { application_name: 'nodepulse-leader' } })

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { appendFile } from 'node:fs'
 import { and, asc, eq, gt, lte, sql, type SQL } from 'drizzle-orm'
 import { rowsOf, type Database } from '../db'
 import { events, nodeSamples, settings, type EventRow, type SampleRow, type SampleValues } from '../db/schema'
@@ -24,6 +25,27 @@ const RETRY_MAX_MS = 1000
 // high 16 bits, objid = its low 32 bits, objsubid = 1 (a bigint key). Shared locks never wait on
 // each other, so writers on every instance run in parallel.
 const FLOOR_MARK = 0x7310
+/** Why a catch-up ran: another instance's NOTIFY, the listener's reconnect, this process's own write, the retry timer, a caller. */
+export type CatchUpReason = 'notify' | 'reconnect' | 'own' | 'retry' | 'call'
+
+/**
+ * With NODEPULSE_JOURNAL_TRACE=FILE, one JSON line per own write, catch-up and announcement
+ * (wall-clock ms), appended every 500 ms: what bench/scale-out.mjs --trace reads to split a
+ * report's way from instance to instance. Nothing is kept or timed without it.
+ */
+function journalTrace(path: string | undefined, origin: string): ((record: Record<string, unknown>) => void) | null {
+  if (!path) return null
+  let lines: string[] = []
+  setInterval(() => {
+    if (!lines.length) return
+    const text = lines.join('')
+    lines = []
+    appendFile(path, text, () => {})
+  }, 500).unref()
+  return record => lines.push(JSON.stringify({ o: origin, ...record }) + '\n')
+}
+const wallNow = () => performance.timeOrigin + performance.now()
+
 /** The newest position drawn from the sequence so far (not necessarily committed). */
 const LAST_DRAWN = sql`select case when is_called then last_value else last_value - 1 end as drawn from stream_position`
 
@@ -50,19 +72,39 @@ export async function finalPosition(db: Pick<Database, 'execute'>): Promise<numb
   return (await positionBounds(db)).final
 }
 
+// The newest position drawn and the oldest registered floor. The locks are read after the sequence:
+// the subquery refers to the sequence's row, so it runs once that row has been read.
+const BOUNDS = `select d.drawn, (
+    select min(((l.classid::bigint & 65535) << 32) | l.objid::bigint) from pg_locks l
+    where l.locktype = 'advisory' and l.objsubid = 1 and (l.classid::bigint >> 16) = ${FLOOR_MARK} and d.drawn is not null
+      and l.database = (select oid from pg_database where datname = current_database())
+  ) as floor
+  from (select case when is_called then last_value else last_value - 1 end as drawn from stream_position) d`
+
 /** The newest position drawn and the final position (see `finalPosition`). */
 async function positionBounds(db: Pick<Database, 'execute'>): Promise<{ drawn: number, final: number }> {
-  // The locks are read after the sequence: the subquery refers to the sequence's row, so it runs
-  // once that row has been read.
-  const [row] = rowsOf<{ drawn: string | number, floor: string | number | null }>(await db.execute(sql`
-    select d.drawn, (
-      select min(((l.classid::bigint & 65535) << 32) | l.objid::bigint) from pg_locks l
-      where l.locktype = 'advisory' and l.objsubid = 1 and (l.classid::bigint >> 16) = ${FLOOR_MARK} and d.drawn is not null
-        and l.database = (select oid from pg_database where datname = current_database())
-    ) as floor
-    from (${LAST_DRAWN}) d`))
+  const [row] = rowsOf<{ drawn: string | number, floor: string | number | null }>(await db.execute(sql.raw(BOUNDS)))
   const drawn = Number(row?.drawn ?? 0)
   return { drawn, final: row?.floor === null || row?.floor === undefined ? drawn : Math.min(drawn, Number(row.floor)) }
+}
+
+/** A stored sample as the one-trip catch-up reads it: times in epoch ms, bigints as float8. */
+interface SampleWire { id: number, nodeId: number, ts: number, receivedAt: number, cpuPercent: number, memoryPercent: number | null, diskPercent: number | null, uptimeSeconds: number | null, activeBackups: number | null, detail: unknown }
+
+/**
+ * The catch-up's bounds and reads as one simple-protocol message of three statements (one round
+ * trip, Postgres only): the first finds the final position and keeps it in a transaction-local
+ * setting; the next two, each on a snapshot taken after the first ended (read committed), read the
+ * samples up to it and say whether events sit up to it and whether entries are committed beyond it.
+ */
+function oneTripCatchUp(from: number): SQL {
+  const final = `current_setting('nodepulse.final')::bigint`
+  return sql.raw(`select b.drawn::float8 as drawn, set_config('nodepulse.final', coalesce(least(b.drawn, b.floor), b.drawn, 0)::text, true)::float8 as final from (${BOUNDS}) b;
+select id::float8 as "id", node_id as "nodeId", floor(extract(epoch from ts) * 1000)::float8 as "ts", floor(extract(epoch from received_at) * 1000)::float8 as "receivedAt",
+  cpu_percent as "cpuPercent", memory_percent as "memoryPercent", disk_percent as "diskPercent", uptime_seconds::float8 as "uptimeSeconds", active_backups as "activeBackups", detail
+  from node_samples where id > ${Math.trunc(from)} and id <= ${final} order by id limit ${CATCH_UP_PAGE};
+select exists(select 1 from events where id > ${Math.trunc(from)} and id <= ${final}) as logs,
+  (select id from node_samples where id > ${final} order by id limit 1) is not null or (select id from events where id > ${final} order by id limit 1) is not null as waiting`)
 }
 
 /** A stored stats sample as the reports channel carries it. */
@@ -88,16 +130,25 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
   const listeners = new Set<(entries: JournalEntry[]) => void>()
   let catching: Promise<void> | null = null
   let again = false
+  let againWhy: CatchUpReason = 'call'
   let retry: ReturnType<typeof setTimeout> | null = null
   let retryMs = RETRY_MS
+  // The last catch-up saw committed entries it could not announce yet: a write of this process
+  // that ends the wait sends no NOTIFY here, so it looks again itself.
+  let behind = false
   const origin = randomUUID()
+  const trace = journalTrace(process.env.NODEPULSE_JOURNAL_TRACE, origin)
+  // On postgres.js (a function client: Postgres, where instances share the database) a statement
+  // without parameters goes as one simple-protocol message, so the catch-up takes one round trip.
+  const oneTrip = Boolean(opts.shared && db && typeof Reflect.get(db, '$client') === 'function')
 
   // A write and a catch-up that a NOTIFY started can both hold the same rows: what is at or below
   // `position` has been announced already (entries are announced in position order).
-  const announce = (all: JournalEntry[]) => {
+  const announce = (all: JournalEntry[], via: CatchUpReason) => {
     const entries = all.filter(e => e.row.id > position)
     if (!entries.length) return
     position = entries.at(-1)!.row.id
+    trace?.({ k: 'a', t: wallNow(), first: entries[0]!.row.id, last: position, via })
     listeners.forEach(l => l(entries))
   }
 
@@ -107,62 +158,100 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     purgedUpTo = Math.max(purgedUpTo, purged ? Number(purged.value) : 0)
   }
 
-  /** The next committed entries after `from` up to `upTo`, in position order, and whether a full page left more (shared mode). */
-  async function readAfter(from: number, upTo: number): Promise<{ entries: JournalEntry[], full: boolean }> {
-    const logs = await db!.select().from(events).where(and(gt(events.id, from), lte(events.id, upTo))).orderBy(asc(events.id)).limit(CATCH_UP_PAGE)
-    const reports = await db!.select({
-      id: nodeSamples.id, nodeId: nodeSamples.nodeId, ts: nodeSamples.ts, receivedAt: nodeSamples.receivedAt, cpuPercent: nodeSamples.cpuPercent,
-      memoryPercent: nodeSamples.memoryPercent, diskPercent: nodeSamples.diskPercent, uptimeSeconds: nodeSamples.uptimeSeconds, activeBackups: nodeSamples.activeBackups, detail: nodeSamples.detail,
-    }).from(nodeSamples).where(and(gt(nodeSamples.id, from), lte(nodeSamples.id, upTo))).orderBy(asc(nodeSamples.id)).limit(CATCH_UP_PAGE)
+  /**
+   * The next committed entries after `from` up to `upTo`, in position order, whether a full page
+   * left more, and (with `beyond`) whether entries after `upTo` are committed already (shared mode).
+   */
+  async function readAfter(from: number, upTo: number, beyond: boolean): Promise<{ entries: JournalEntry[], full: boolean, waiting: boolean }> {
+    // On three connections of the pool side by side (one round trip): each reads after `upTo` was found final.
+    const [logs, reports, waiting] = await Promise.all([
+      db!.select().from(events).where(and(gt(events.id, from), lte(events.id, upTo))).orderBy(asc(events.id)).limit(CATCH_UP_PAGE),
+      db!.select({
+        id: nodeSamples.id, nodeId: nodeSamples.nodeId, ts: nodeSamples.ts, receivedAt: nodeSamples.receivedAt, cpuPercent: nodeSamples.cpuPercent,
+        memoryPercent: nodeSamples.memoryPercent, diskPercent: nodeSamples.diskPercent, uptimeSeconds: nodeSamples.uptimeSeconds, activeBackups: nodeSamples.activeBackups, detail: nodeSamples.detail,
+      }).from(nodeSamples).where(and(gt(nodeSamples.id, from), lte(nodeSamples.id, upTo))).orderBy(asc(nodeSamples.id)).limit(CATCH_UP_PAGE),
+      // "order by id limit 1" keeps both on their primary keys (a generic plan of "exists" may scan the table).
+      beyond
+        ? db!.execute(sql`select (select id from node_samples where id > ${upTo} order by id limit 1) is not null
+            or (select id from events where id > ${upTo} order by id limit 1) is not null as waiting`).then(r => Boolean(rowsOf<{ waiting: boolean }>(r)[0]?.waiting))
+        : false,
+    ])
     // A full page may stop short of the other table's rows: keep only what both pages cover.
     const cut = Math.min(logs.length === CATCH_UP_PAGE ? logs.at(-1)!.id : Infinity, reports.length === CATCH_UP_PAGE ? reports.at(-1)!.id : Infinity)
     const entries: JournalEntry[] = [
       ...logs.map(row => ({ kind: 'log' as const, row })),
       ...reports.map(row => ({ kind: 'report' as const, row })),
     ]
-    return { entries: entries.filter(e => e.row.id <= cut).sort((a, b) => a.row.id - b.row.id), full: cut !== Infinity }
+    return { entries: entries.filter(e => e.row.id <= cut).sort((a, b) => a.row.id - b.row.id), full: cut !== Infinity, waiting }
   }
 
   /**
    * Reads one page after `position` and announces its final part; whether a full page may leave
    * more to read, and whether it saw committed entries that are not final yet.
    */
-  async function readFinal(): Promise<{ more: boolean, waiting: boolean }> {
+  async function readFinal(why: CatchUpReason): Promise<{ more: boolean, waiting: boolean }> {
+    if (oneTrip) {
+      const t0 = trace && wallNow()
+      const result = await db!.execute(oneTripCatchUp(position))
+      // Three statements answer three row lists (one would answer its rows).
+      const parts: unknown[] = Array.isArray(result) && result.length === 3 && result.every(part => Array.isArray(part)) ? result : []
+      const [bounds] = rowsOf<{ drawn: number, final: number }>(parts[0])
+      const samples = rowsOf<SampleWire>(parts[1])
+      const [flags] = rowsOf<{ logs: boolean, waiting: boolean }>(parts[2])
+      if (bounds && flags && !flags.logs) {
+        const entries: JournalEntry[] = samples.map(r => ({ kind: 'report', row: {
+          ...r, ts: new Date(r.ts), receivedAt: new Date(r.receivedAt), detail: (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as ReportEntry['detail'],
+        } }))
+        announce(entries, why)
+        const full = samples.length === CATCH_UP_PAGE
+        const step = { more: full, waiting: !full && flags.waiting }
+        trace?.({ k: 'c', why, t0, tb: t0, tr: wallNow(), drawn: bounds.drawn, final: bounds.final, n: entries.length, waiting: step.waiting, one: true })
+        return step
+      }
+      // Events up to the final position (rare): the two-trip read below maps them.
+    }
+    const t0 = trace && wallNow()
     const { drawn, final } = await positionBounds(db!)
-    const page = await readAfter(position, final)
-    announce(page.entries)
-    if (page.full) return { more: true, waiting: false }
-    if (final >= drawn) return { more: false, waiting: false }
-    // "order by id limit 1" keeps both on their primary keys (a generic plan of "exists" may scan the table).
-    const [row] = rowsOf<{ waiting: boolean }>(await db!.execute(sql`select (select id from node_samples where id > ${final} order by id limit 1) is not null
-      or (select id from events where id > ${final} order by id limit 1) is not null as waiting`))
-    return { more: false, waiting: Boolean(row?.waiting) }
+    const tb = trace && wallNow()
+    const page = await readAfter(position, final, final < drawn)
+    announce(page.entries, why)
+    // A full page's check for entries beyond it says nothing: the next page reads on.
+    const step = { more: page.full, waiting: !page.full && page.waiting }
+    trace?.({ k: 'c', why, t0, tb, tr: wallNow(), drawn, final, n: page.entries.length, waiting: step.waiting })
+    return step
   }
 
   /**
    * Shared mode: announces everything committed after `position`, by any instance, up to the final
    * position: a writer still running may hold a lower position that commits later, and "id >
-   * position" would then skip it. Entries waiting behind such a writer are announced on the next
-   * NOTIFY, or after RETRY_MS when none comes (the writer rolled back, or its NOTIFY arrived before
-   * it released its floor).
+   * position" would then skip it. Entries waiting behind such a writer are announced on its NOTIFY
+   * (Postgres signals listeners after the committing writer's locks are released), right after the
+   * commit when the writer is this instance's own (it hears no NOTIFY of its own), or after
+   * RETRY_MS when none comes (the writer rolled back).
    */
-  function catchUp(): Promise<void> {
+  function catchUp(why: CatchUpReason): Promise<void> {
     if (catching) {
       again = true
+      againWhy = why
       return catching
     }
     catching = (async () => {
       try {
+        const from = position
         let waiting = false
+        let reason = why
         do {
           again = false
           let step: { more: boolean, waiting: boolean }
-          do step = await readFinal()
+          do step = await readFinal(reason)
           while (step.more)
+          reason = againWhy
           waiting = step.waiting
         } while (again)
+        behind = waiting
+        // The backoff grows only while nothing moves (a rolled-back writer); progress starts it again.
+        if (!waiting || position > from) retryMs = RETRY_MS
         if (waiting) retryLater()
-        else retryMs = RETRY_MS
       }
       finally {
         catching = null
@@ -176,7 +265,7 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
     if (retry) return
     retry = setTimeout(() => {
       retry = null
-      catchUp().catch(() => {})
+      catchUp('retry').catch(() => {})
     }, retryMs)
     retry.unref()
     retryMs = Math.min(retryMs * 2, RETRY_MAX_MS)
@@ -210,13 +299,18 @@ export function createJournal(db?: Database, opts: { shared?: boolean } = {}) {
      */
     async committed(entries: JournalEntry[]): Promise<void> {
       const fresh = entries.filter(e => e.row.id > position)
+      if (trace && fresh.length && fresh[0]!.kind === 'report') trace({ k: 'w', t: wallNow(), first: fresh[0]!.row.id, last: fresh.at(-1)!.row.id, r: fresh[0]!.row.receivedAt.getTime() })
       const unbroken = fresh.every((e, i) => e.row.id === position + 1 + i)
-      if (!opts.shared || unbroken) announce(fresh)
-      else await catchUp()
+      if (!opts.shared || unbroken) announce(fresh, 'own')
+      if (opts.shared && (!unbroken || behind)) await catchUp('own')
     },
 
-    /** Reads what other instances committed (on their NOTIFY, and after the listener reconnects). */
-    catchUp: () => (opts.shared ? catchUp() : Promise.resolve()),
+    /** Reads what other instances committed (on their NOTIFY, naming its sender, and after the listener reconnects). */
+    catchUp(why: CatchUpReason = 'call', sender?: string): Promise<void> {
+      if (!opts.shared) return Promise.resolve()
+      if (sender) trace?.({ k: 'n', t: wallNow(), from: sender })
+      return catchUp(why)
+    },
 
     /** Names this process in its NOTIFY payloads, so its listener skips its own (its writes announce themselves). */
     origin,

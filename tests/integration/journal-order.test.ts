@@ -127,6 +127,25 @@ describe.runIf(server.driver === 'postgres')('writers on several connections (Po
     b.journal.close()
   })
 
+  it('a write of this instance that ends a wait announces the other instances\' entries it held back, with no NOTIFY and no retry', async () => {
+    // The newest position drawn is committed, so the own write below follows the reader's position without a gap.
+    await handle.db.insert(nodeSamples).values(sample())
+    const a = await reader(handle.db)
+    // This instance's own write, open: its floor holds back what the other instance commits after it.
+    const own = await openWriter(handle.db, a.journal, 1)
+    expect(own.ids[0]).toBe(a.journal.position() + 1)
+    const theirs = await openWriter(other.db, a.journal, 1)
+    await theirs.commit()
+    await a.journal.catchUp()
+    expect(a.announced).toEqual([])
+    // No retry timer and no listener: only the own write's commit can bring the other entry.
+    a.journal.close()
+    await own.commit()
+    const [row] = await handle.db.select().from(nodeSamples).where(sql`${nodeSamples.id} = ${own.ids[0]!}`)
+    await a.journal.committed([{ kind: 'report', row: row! }])
+    expect(a.announced).toEqual([...own.ids, ...theirs.ids])
+  })
+
   it('a rolled-back writer leaves a gap that is passed, not waited for', async () => {
     const a = await reader(handle.db)
     const aborted = await openWriter(handle.db, a.journal, 2)
