@@ -38,6 +38,24 @@ function merge<T>(a: readonly T[], b: readonly T[], compare: (x: T, y: T) => num
   return out
 }
 
+/** A cheap stand-in for the collator's key: lowercase, each run of digits as its length and its digits (leading zeros dropped), so 'web-9' < 'web-10' by plain comparison. */
+const roughKey = (hostname: string) => hostname.toLowerCase().replace(/\d+/g, (digits) => {
+  const value = digits.replace(/^0+(?=\d)/, '')
+  return String.fromCharCode(0x30 + Math.min(value.length, 9)) + value
+})
+
+/**
+ * Sorts by `compare` (the collator's order) after a rough sort by plain string keys that leaves
+ * it (next to) nothing to do: the engine's sort (TimSort) takes runs already in order as they
+ * are, so 10,000 names cost ~10,000 collator comparisons instead of ~130,000. The order is the
+ * collator's whatever the rough keys get wrong.
+ */
+function sortByName<T extends { id: number, hostname: string }>(items: readonly T[], compare: (a: T, b: T) => number): T[] {
+  const keyed = items.map(item => ({ key: roughKey(item.hostname), item }))
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.item.id - b.item.id))
+  return keyed.map(k => k.item).sort(compare)
+}
+
 /**
  * Every node's place in name order (the collator's, then id), kept per new or renamed node, so
  * that comparing two nodes by name is a subtraction: a collator comparison costs about a
@@ -60,7 +78,7 @@ function createNameRanks() {
     for (const n of placed) hostnames.set(n.id, n.hostname)
     sorted = sorted.filter(entry => !moved.has(entry.id))
     const entries = placed.map(n => ({ id: n.id, hostname: n.hostname }))
-    if (entries.length > RESORT_ABOVE) sorted = merge(sorted, entries.sort(byHostname), byHostname)
+    if (entries.length > RESORT_ABOVE) sorted = merge(sorted, sortByName(entries, byHostname), byHostname)
     else for (const e of entries) sorted.splice(insertionPoint(sorted, item => byHostname(item, e) > 0), 0, e)
     rank.clear()
     sorted.forEach((entry, i) => rank.set(entry.id, i))

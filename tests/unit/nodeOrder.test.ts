@@ -145,6 +145,13 @@ describe('createGridOrder and createSummaryTally against a full recompute', () =
     })
   }
 
+  it('ranks names in the collator\'s order whatever they hold (digits, leading zeros, case, punctuation, accents)', () => {
+    const rng = random(21)
+    const CHARS = ['a', 'B', 'e', 'é', 'Z', '-', '.', '_', ' ', '0', '00', '1', '9', '10', '007', '42']
+    const nodes = Array.from({ length: 800 }, (_, i) => ({ ...randomNode(rng, i + 1), hostname: Array.from({ length: 1 + Math.floor(rng.next() * 6) }, () => rng.pick(CHARS)).join('') }))
+    expect([...createNameOrder().sync(nodes).keys()]).toEqual(sortNodes(nodes, 'name').map(n => n.id))
+  })
+
   it('hands back the same list while nothing it shows changed', () => {
     const rng = random(9)
     const nodes = Array.from({ length: 20 }, (_, i) => randomNode(rng, i + 1))
