@@ -1,11 +1,14 @@
 import type { NodeStats } from '~~/shared/contracts/seed000'
 import type { LabelMap, SortKey, StatusFilter } from '~/utils/nodeList'
-import { createGridOrder } from '~/utils/nodeOrder'
+import { createGridOrder, createNameOrder } from '~/utils/nodeOrder'
 
 /** Cards per page: enough to fill a wide screen, few enough that 1,000 nodes stay smooth. */
 export const PAGE_SIZE = 60
 
 interface GridInput {
+  /** Every node, in id order: names are ranked over these, whatever the scope. */
+  all: Readonly<Ref<readonly NodeStats[]>>
+  /** The nodes in scope, in id order. */
   nodes: Readonly<Ref<readonly NodeStats[]>>
   q: Readonly<Ref<string>>
   status: Readonly<Ref<StatusFilter>>
@@ -28,13 +31,19 @@ const sameItems = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length
  * a card does not move from under the hand that is about to click it; the next snapshot after
  * that re-sorts.
  */
-export function useNodeGrid({ nodes, q, status, sort, page, group, labels }: GridInput) {
+export function useNodeGrid({ all, nodes, q, status, sort, page, group, labels }: GridInput) {
   const held = ref(false)
   const order = shallowRef<number[]>([])
 
-  const grid = createGridOrder()
+  const nameOrder = createNameOrder()
+  const names = computed(() => nameOrder.sync(all.value))
+  const grid = createGridOrder(nameOrder)
   // The same array while nothing it shows changed, so what depends on it does not run again.
-  const matching = computed(() => grid.sync(nodes.value, { q: q.value, status: status.value, sort: sort.value, group: group.value, labels: labels.value }))
+  const matching = computed(() => {
+    // The names are ranked first: the grid's order compares by those ranks.
+    void names.value
+    return grid.sync(nodes.value, { q: q.value, status: status.value, sort: sort.value, group: group.value, labels: labels.value })
+  })
 
   watch([matching, q, status, sort, group], ([list], [, oldQ, oldStatus, oldSort, oldGroup]) => {
     const viewChanged = q.value !== oldQ || status.value !== oldStatus || sort.value !== oldSort || group.value !== oldGroup
@@ -61,6 +70,11 @@ export function useNodeGrid({ nodes, q, status, sort, page, group, labels }: Gri
   })
 
   return {
+    /**
+     * Every node's name by id, in name order (the node picker's groups then come sorted): a new
+     * map only when a node came, left or was renamed.
+     */
+    names,
     pageNodes,
     /** Every node that matches, in the grid's order (for the groups' counts). */
     matching,

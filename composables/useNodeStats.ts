@@ -2,10 +2,8 @@ import type { NodeStats, NodeStatsDelta, NodeStatsSnapshot } from '~~/shared/con
 import type { ShallowRef } from 'vue'
 import { acquireStream, CLOSED_STREAM, type StreamHandle, type StreamStatus } from '~/utils/eventSourceTransport'
 import { applyNodeMessage, type NodeTable } from '~/utils/nodeDeltas'
+import { DASHBOARD_EVENTS, DASHBOARD_INTERVAL, dashboardStreamUrl } from '~/utils/earlyStream'
 import { newestSummaries } from './useNodeStream'
-
-/** Seconds between the dashboard's snapshots (the seed's default); the header and the page share it. */
-export const DASHBOARD_INTERVAL = 5
 
 /** The dashboard has no Retry button: its streams keep trying, however long the server is away. */
 export const DASHBOARD_STREAM = { maxAttempts: Infinity } as const
@@ -25,7 +23,7 @@ function holdTable(interval: number): SharedTable {
     const table = shallowRef<NodeTable>({ timestamp: null, nodes: [] })
     const status = shallowRef<StreamStatus>(CLOSED_STREAM)
     // The table is folded here, once per message, so a caller joining late finds it whole.
-    const handle = acquireStream<NodeStatsSnapshot | NodeStatsDelta>(`/api/v1/metrics/nodes/stats/delta?interval=${interval}`, { ...DASHBOARD_STREAM, eventTypes: ['snapshot', 'delta'] }, {
+    const handle = acquireStream<NodeStatsSnapshot | NodeStatsDelta>(dashboardStreamUrl(interval), { ...DASHBOARD_STREAM, eventTypes: DASHBOARD_EVENTS }, {
       message(m) {
         table.value = applyNodeMessage(table.value, m.type, m.data)
       },

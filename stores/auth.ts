@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia'
 import type { MeView, SessionState } from '~~/shared/contracts/rest'
+import { takeEarlySession } from '~/utils/earlyStream'
 
 /**
  * Who is logged in. `/me` is asked once per page load and after that only when a login,
@@ -27,7 +28,9 @@ export const useAuthStore = defineStore('auth', () => {
    */
   function fetchMe(): Promise<MeView | null> {
     if (checked.value) return Promise.resolve(user.value)
-    pendingMe ??= $fetch<SessionState>('/api/v1/auth/session')
+    // The page's inline script may have asked already (earlyStream.ts); if that failed, ask again.
+    const early = takeEarlySession()
+    pendingMe ??= (early ? early.then(state => state ?? $fetch<SessionState>('/api/v1/auth/session')) : $fetch<SessionState>('/api/v1/auth/session'))
       .then(({ user: me, setup_required }) => {
         user.value = me
         checked.value = true

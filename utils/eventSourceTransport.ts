@@ -4,6 +4,7 @@
  * with the session cookie: no token ever appears in a stream URL (stream tokens are for
  * cross-origin clients).
  */
+import { takeEarlySource } from './earlyStream'
 
 /** Where a stream connection stands. */
 export type StreamState = 'connecting' | 'connected' | 'reconnecting' | 'gave_up' | 'closed'
@@ -231,12 +232,27 @@ function open(url: string, options: StreamOptions): Entry {
     generation++
     const position = status.lastEventId ?? resumeFrom?.() ?? null
     set({ state: status.attempts === 0 ? 'connecting' : 'reconnecting', lastEventId: position })
-    source = new EventSource(resumeUrl(url, position, since))
+    // The page's inline script may have opened this stream already (the dashboard's, see earlyStream.ts).
+    const early = generation === 1 && position === null ? takeEarlySource(url) : null
+    source = early?.source ?? new EventSource(resumeUrl(url, position, since))
     source.onmessage = onUnnamed
     for (const name of CONTROL_EVENTS) source.addEventListener(name, onControl)
     for (const name of eventTypes) source.addEventListener(name, onNamed)
     source.onerror = () => void onError()
     heard()
+    // What it heard before is handed on once the first caller listens (acquireStream adds it right
+    // after opening), ahead of anything the stream hears next.
+    if (early?.buffered.length) {
+      const current = generation
+      queueMicrotask(() => {
+        for (const raw of early.buffered) {
+          if (current !== generation) return
+          if (raw.type === 'message') onUnnamed(raw)
+          else if (CONTROL_EVENTS.includes(raw.type)) onControl(raw)
+          else onNamed(raw)
+        }
+      })
+    }
   }
 
   function retry() {

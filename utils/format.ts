@@ -25,9 +25,13 @@ export function formatClock(iso: string): string {
   return clockFormat.format(new Date(iso))
 }
 
-/** A date and time in the browser's locale, or a dash. */
+// toLocaleString's own fields (numeric date and time), in one formatter: the dashboard's clock
+// re-renders every card's "last seen" title each second, and toLocaleString builds one per call.
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+
+/** A date and time in the browser's locale (as toLocaleString writes it), or a dash. */
 export function formatDateTime(iso: string | null): string {
-  return iso ? new Date(iso).toLocaleString() : '—'
+  return iso ? dateTimeFormat.format(new Date(iso)) : '—'
 }
 
 const countFormat = new Intl.NumberFormat('en')

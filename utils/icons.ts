@@ -16,5 +16,6 @@ export const ICON_PATHS = {
   siren: 'M7 18v-6a5 5 0 0 1 10 0v6M5 18h14v3H5zM12 3v2M4 7l1.5 1.5M20 7l-1.5 1.5',
   mail: 'M3 6h18v12H3zM3 7l9 6 9-6',
   bellOff: 'M6 16v-5a6 6 0 0 1 9.5-4.9M18 11v5l2 2H8M10 21h4M3 3l18 18',
+  chevronDown: 'M6 9l6 6 6-6',
 } as const
 export type IconName = keyof typeof ICON_PATHS

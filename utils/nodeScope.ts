@@ -76,7 +76,10 @@ export function ownName(hostname: string, member: string | null | undefined): st
 /** One group of the selector: this server's nodes (member null), then each member's. */
 export interface ScopeGroup { member: string | null, nodes: { id: number, name: string }[] }
 
-/** The selector's groups: this server's own nodes first, then each member (by name) with its nodes. */
+/**
+ * The selector's groups: this server's own nodes first, then each member (by name) with its nodes.
+ * Nodes given in name order are sorted in one pass (a sort of sorted items compares each once).
+ */
 export function scopeGroups(nodes: readonly Pick<NodeStats, 'id' | 'hostname'>[], members: MemberMap): ScopeGroup[] {
   const byMember = new Map<string | null, ScopeGroup>([[null, { member: null, nodes: [] }]])
   for (const n of nodes) {

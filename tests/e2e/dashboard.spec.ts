@@ -2,7 +2,7 @@ import { test, expect, type APIRequestContext, type Locator, type Page } from '@
 import type { StatsSampleInput } from '../../shared/contracts/ingest'
 import type { NodeView } from '../../shared/contracts/rest'
 import { E2E_STALE_AFTER_S as STALE_AFTER_S } from '../../playwright.config'
-import { logIn, pickScope, secondsAgo } from './helpers'
+import { logIn, pickScope, secondsAgo, shoot } from './helpers'
 
 /** The dashboard's stream interval (DASHBOARD_INTERVAL): a change shows within this many seconds. */
 const INTERVAL_MS = 5000
@@ -490,6 +490,7 @@ test('1,000 nodes: 60 cards a page, the pager moves through them, and search sti
     await expect(cards).toHaveCount(60)
     await expect(page.getByTestId('pager-range')).toHaveText(`1–60 of ${total}`)
     await expect(pageOf(1, Math.ceil(total / 60))).toBeVisible()
+    await shoot(page, 'dashboard', 'grid-1000')
 
     // This test's nodes, in name order: 17 pages, the last one partly full.
     await page.getByTestId('dash-search').fill(prefix)
@@ -522,6 +523,7 @@ test('1,000 nodes: 60 cards a page, the pager moves through them, and search sti
     const choices = page.getByRole('listbox', { name: 'Nodes' }).getByRole('option')
     await expect(choices).toHaveCount(50)
     await expect(page.getByTestId('dash-scope-note')).toHaveText('950 more: type to narrow.')
+    await shoot(page, 'dashboard', 'picker-open')
     await picker.fill(name(777))
     await expect(choices).toHaveText([name(777)])
     await choices.click()

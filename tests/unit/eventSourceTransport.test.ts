@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { runInThisContext } from 'node:vm'
 import { acquireStream, STREAM_MAX_ATTEMPTS, type StreamHandle, type StreamListener, type StreamOptions } from '../../utils/eventSourceTransport'
+import { DASHBOARD_EVENTS, DASHBOARD_INTERVAL, dashboardStreamUrl, dropEarlySource, earlyScript, takeEarlySession } from '../../utils/earlyStream'
 
 /** A stand-in for the browser's EventSource; the test plays the server. */
 class FakeEventSource extends EventTarget {
@@ -309,5 +311,57 @@ describe('refusals and ends', () => {
     expect(last().readyState).toBe(FakeEventSource.CLOSED)
     vi.advanceTimersByTime(60_000)
     expect(opened()).toHaveLength(1)
+  })
+})
+
+describe('the dashboard stream the page\'s inline script opened', () => {
+  const DASHBOARD = dashboardStreamUrl(DASHBOARD_INTERVAL)
+
+  /** Runs the head's inline script as a page at `/` would, the session check answering `session`. */
+  async function loadPage(session: unknown) {
+    vi.stubGlobal('window', Object.assign(new EventTarget(), { fetch: probe, EventSource: FakeEventSource }))
+    vi.stubGlobal('location', { pathname: '/' })
+    probe.mockResolvedValue(Response.json(session))
+    runInThisContext(earlyScript())
+    return await takeEarlySession()
+  }
+
+  it('is taken over with what it heard, in order, and no second connection is opened', async () => {
+    expect(await loadPage({ user: { id: 1 }, setup_required: false })).toMatchObject({ user: { id: 1 } })
+    expect(probe).toHaveBeenCalledWith('/api/v1/auth/session', expect.anything())
+    expect(opened().map(s => s.url)).toEqual([DASHBOARD])
+    last().send('connected', { timestamp: 1 })
+    last().send('snapshot', { n: 1 }, 'e.1')
+    const heard: string[] = []
+    const stream = join(DASHBOARD, { eventTypes: DASHBOARD_EVENTS }, { message: m => heard.push(`${m.type} ${m.id}`) })
+    await settle()
+    last().send('delta', { n: 2 }, 'e.2')
+    expect(heard).toEqual(['snapshot e.1', 'delta e.2'])
+    expect(stream.status).toMatchObject({ state: 'connected', lastEventId: 'e.2' })
+    expect(opened()).toHaveLength(1)
+    // Taken once: the session check is the app's own from now on.
+    expect(takeEarlySession()).toBeNull()
+  })
+
+  it('is not opened for an anonymous visit', async () => {
+    expect(await loadPage({ user: null, setup_required: false })).toMatchObject({ user: null })
+    expect(opened()).toHaveLength(0)
+  })
+
+  it('is closed when it failed before it was taken, and the transport opens its own', async () => {
+    await loadPage({ user: { id: 1 }, setup_required: false })
+    const early = last()
+    early.drop()
+    join(DASHBOARD, { eventTypes: DASHBOARD_EVENTS })
+    expect(early.readyState).toBe(FakeEventSource.CLOSED)
+    expect(opened()).toHaveLength(2)
+  })
+
+  it('is closed when the first page took nothing', async () => {
+    await loadPage({ user: { id: 1 }, setup_required: false })
+    dropEarlySource()
+    expect(last().readyState).toBe(FakeEventSource.CLOSED)
+    join(DASHBOARD, { eventTypes: DASHBOARD_EVENTS })
+    expect(opened()).toHaveLength(2)
   })
 })

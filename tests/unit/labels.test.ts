@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { NodeStats } from '../../shared/contracts/seed000'
 import { isLabelKey, labelKeys, matchesSearch, parseLabels, shownLabels } from '../../utils/labels'
 import { filterNodes, groupNodes, orderByGroup, sortNodes } from '../../utils/nodeList'
-import { plural } from '../../utils/format'
+import { formatDateTime, plural } from '../../utils/format'
 import { eventTypeLabel } from '../../utils/eventText'
 
 const node = (id: number, hostname: string, patch: Partial<NodeStats> = {}): NodeStats => ({
@@ -104,6 +104,13 @@ describe('wording', () => {
     expect([0, 1, 2, 1000].map(n => plural(n, 'node'))).toEqual(['0 nodes', '1 node', '2 nodes', '1,000 nodes'])
     expect(plural(1, 'entry', 'entries')).toBe('1 entry')
     expect(plural(3, 'entry', 'entries')).toBe('3 entries')
+  })
+
+  it('a date and time reads as toLocaleString writes it (one shared formatter instead of one per call)', () => {
+    for (const iso of ['2026-12-02T13:05:09.000Z', '2026-01-31T23:59:59.999Z', '1999-07-04T00:00:00.000Z']) {
+      expect(formatDateTime(iso)).toBe(new Date(iso).toLocaleString())
+    }
+    expect(formatDateTime(null)).toBe('—')
   })
 
   it('event type names say what the events\' titles say', () => {

@@ -3,7 +3,7 @@ import { NODE_STATES, type NodeStats } from '../../shared/contracts/seed000'
 import type { Labels } from '../../utils/labels'
 import { applyNodeMessage, diffNodes, type NodeTable } from '../../utils/nodeDeltas'
 import { createSummaryTally, filterNodes, orderByGroup, SORT_KEYS, sortNodes, summarize, type LabelMap, type StatusFilter } from '../../utils/nodeList'
-import { createGridOrder, type GridView } from '../../utils/nodeOrder'
+import { createGridOrder, createNameOrder, type GridView } from '../../utils/nodeOrder'
 import { seededRandom, type SeededRandom } from './random'
 
 
@@ -101,6 +101,43 @@ describe('createGridOrder and createSummaryTally against a full recompute', () =
       }
     })
   }
+
+  for (const seed of [11, 12, 13, 14]) {
+    it(`agree with the names ranked over every node while the grid holds a changing part of them (seed ${seed})`, () => {
+      const rng = seededRandom(seed)
+      let id = 0
+      const nextId = () => ++id
+      let table = applyNodeMessage({ timestamp: null, nodes: [] }, 'snapshot', { timestamp: 't0', nodes: Array.from({ length: 60 }, () => randomNode(rng, nextId())) })
+      const labels = randomLabels(rng, table.nodes.map(n => n.id))
+      let view = randomView(rng, labels)
+      // The part in scope: every node, or those whose id leaves remainder r by k (a member's, say).
+      let part = { k: 1, r: 0 }
+      const names = createNameOrder()
+      const grid = createGridOrder(names)
+      let map = names.sync(table.nodes)
+      for (let step = 1; step <= 60; step++) {
+        const before = table
+        table = applyNodeMessage(table, 'delta', randomDelta(rng, table, nextId, `t${step}`))
+        if (rng.next() < 0.2) view = { ...randomView(rng, labels), labels }
+        if (rng.next() < 0.2) part = rng.pick([{ k: 1, r: 0 }, { k: 2, r: 0 }, { k: 2, r: 1 }, { k: 3, r: 2 }])
+        const next = names.sync(table.nodes)
+        const scoped = table.nodes.filter(n => n.id % part.k === part.r)
+        expect(grid.sync(scoped, view).map(n => n.id), `step ${step}`).toEqual(fullOrder(scoped, view).map(n => n.id))
+        // The names map: in name order, and the same map while no node came, left or was renamed.
+        expect([...next.keys()]).toEqual(sortNodes(table.nodes, 'name').map(n => n.id))
+        const renamed = before.nodes.length !== table.nodes.length || table.nodes.some((n, i) => before.nodes[i]?.id !== n.id || before.nodes[i]?.hostname !== n.hostname)
+        if (!renamed) expect(next).toBe(map)
+        map = next
+      }
+    })
+  }
+
+  it('ranks names in the collator\'s order whatever they hold (digits, leading zeros, case, punctuation, accents)', () => {
+    const rng = seededRandom(21)
+    const CHARS = ['a', 'B', 'e', 'é', 'Z', '-', '.', '_', ' ', '0', '00', '1', '9', '10', '007', '42']
+    const nodes = Array.from({ length: 800 }, (_, i) => ({ ...randomNode(rng, i + 1), hostname: Array.from({ length: 1 + Math.floor(rng.next() * 6) }, () => rng.pick(CHARS)).join('') }))
+    expect([...createNameOrder().sync(nodes).keys()]).toEqual(sortNodes(nodes, 'name').map(n => n.id))
+  })
 
   it('hands back the same list while nothing it shows changed', () => {
     const rng = seededRandom(9)
