@@ -54,10 +54,14 @@ describe('the rollup schedule', () => {
     expect(schedule.due(minute(0, 15))).toBe(true)
     schedule.begin(minute(0, 15))(true)
     expect(schedule.due(minute(0, 30))).toBe(false)
-    // A run that throws never calls its finish: the schedule still counts it as not run.
-    schedule.arrived(5)
-    schedule.begin(minute(1, 5))
-    expect(schedule.due(minute(1, 20))).toBe(true)
+    // A run that throws never calls its finish: due again at the next tick, in the same bucket too,
+    // and a late sample it would have rolled still counts.
+    schedule.begin(minute(1, 5))(true)
+    schedule.arrived(1, minute(0, 30))
+    schedule.begin(minute(1, 20))
+    expect(schedule.due(minute(1, 35))).toBe(true)
+    schedule.begin(minute(1, 35))(true)
+    expect(schedule.due(minute(1, 50))).toBe(false)
   })
 
   it('without rollup tiers is due only until its first run', () => {

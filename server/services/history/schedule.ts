@@ -41,10 +41,13 @@ export function createRollupSchedule(opts: { widthSeconds: number | null, busySa
     begin(now = Date.now()) {
       const bucket = bucketOf(now)
       const counted = waiting
-      oldest = Number.POSITIVE_INFINITY
+      const seen = oldest
+      // Behind until the run says it caught up: a run that throws never does, so the next tick runs again.
+      behind = true
       // Samples arriving during the run count towards the next one.
       return (caughtUp) => {
         waiting = Math.max(0, waiting - counted)
+        if (oldest === seen) oldest = Number.POSITIVE_INFINITY
         rolledBucket = bucket
         behind = !caughtUp
       }
